@@ -1,0 +1,26 @@
+# -*- Python -*-
+# lit configuration of the weight-layout regression tests.
+
+import os
+
+import lit.formats
+from lit.llvm import llvm_config
+
+config.name = "weight-layout"
+config.test_format = lit.formats.ShTest(not llvm_config.use_lit_shell)
+config.suffixes = [".mlir", ".test"]
+config.test_source_root = os.path.dirname(__file__)
+config.test_exec_root = os.path.join(config.wl_obj_root, "test")
+config.excludes = ["CMakeLists.txt", "README.md", "lit.cfg.py", "lit.site.cfg.py"]
+
+llvm_config.with_system_environment(["HOME", "TMP", "TEMP"])
+llvm_config.use_default_substitutions()
+
+# FileCheck, not, count and split-file come from Debian's LLVM 19.
+llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
+tool_dirs = [config.wl_tools_dir, config.llvm_tools_dir]
+llvm_config.add_tool_substitutions(["weight-layout-opt", "split-file", "not", "count"], tool_dirs)
+
+config.substitutions.append(("%wl_src", config.wl_src_root))
+config.substitutions.append(("%wl_obj", config.wl_obj_root))
+config.substitutions.append(("%python", config.python_executable))
