@@ -1,6 +1,8 @@
 //===- ValueOps.cpp - wl.pad, wl.cast, wl.affine --------------------------===//
 #include "OpUtils.h"
 
+#include "wl/IR/ElementTypes.h"
+
 #include "mlir/IR/PatternMatch.h"
 #include "llvm/ADT/APFloat.h"
 
@@ -112,10 +114,7 @@ OpFoldResult CastOp::fold(FoldAdaptor) {
   return {};
 }
 
-namespace {
-
-/// True when every value of `from` converts to `to` exactly and back.
-bool isExactConversion(Type from, Type to) {
+bool wl::isExactConversion(Type from, Type to) {
   if (from == to)
     return true;
   auto fromInt = llvm::dyn_cast<IntegerType>(from);
@@ -157,6 +156,8 @@ bool isExactConversion(Type from, Type to) {
          llvm::APFloat::semanticsMinExponent(ts) - tp <=
              llvm::APFloat::semanticsMinExponent(fs) - fp;
 }
+
+namespace {
 
 /// cast(cast(x : A -> B) : B -> C) = cast(x : A -> C) when A -> B is exact
 struct CastOfExactCast : OpRewritePattern<CastOp> {

@@ -1,0 +1,56 @@
+# Shared by scripts/run.sh and scripts/test.sh: install what is missing (Debian
+# packages only), configure once, build. Source it; do not run it.
+
+WL_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+WL_BUILD=${WL_BUILD:-$WL_ROOT/build}
+
+# Everything the build and the tests need, all from Debian bookworm.
+WL_PACKAGES=(
+  g++ cmake ninja-build python3
+  llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
+  nlohmann-json3-dev libgtest-dev
+)
+
+wl_log() { printf '[weight-layout] %s\n' "$*" >&2; }
+
+wl_install_deps() {
+  local missing=() p
+  for p in "${WL_PACKAGES[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  done
+  if [ ${#missing[@]} -eq 0 ]; then
+    return 0
+  fi
+  wl_log "installing Debian packages: ${missing[*]}"
+  local sudo=()
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1; then
+      sudo=(sudo)
+    else
+      wl_log "not root and no sudo: run 'apt-get install ${missing[*]}' as root"
+      return 1
+    fi
+  fi
+  "${sudo[@]}" apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}"
+}
+
+wl_configure() {
+  if [ ! -f "$WL_BUILD/build.ninja" ]; then
+    wl_log "configuring in $WL_BUILD"
+    cmake -G Ninja -S "$WL_ROOT" -B "$WL_BUILD" \
+      -DCMAKE_BUILD_TYPE=Release \
+      -DMLIR_DIR=/usr/lib/llvm-19/lib/cmake/mlir
+  fi
+}
+
+# wl_build [targets...]: builds the given targets (everything by default).
+wl_build() {
+  wl_install_deps
+  wl_configure
+  if [ $# -eq 0 ]; then
+    cmake --build "$WL_BUILD"
+  else
+    cmake --build "$WL_BUILD" --target "$@"
+  fi
+}
