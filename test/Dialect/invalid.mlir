@@ -37,6 +37,38 @@ func.func @sink_empty_name(%x: tensor<2xf32>) {
 
 // -----
 
+func.func @sink_box_rank(%x: tensor<2x3xf32>) {
+  // expected-error @+1 {{'wl.sink' op has 1 offsets and a target shape of rank 2 for an input of rank 2}}
+  wl.sink %x "t" at [0] of [4, 3] : tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @sink_box_outside(%x: tensor<2x3xf32>) {
+  // expected-error @+1 {{'wl.sink' op writes [3, 5) of dimension 0, beyond the target size 4}}
+  wl.sink %x "t" at [3, 0] of [4, 3] : tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @sink_box_negative(%x: tensor<2x3xf32>) {
+  // expected-error @+1 {{'wl.sink' op offset and target size of dimension 1 must be non-negative}}
+  wl.sink %x "t" at [0, -1] of [4, 3] : tensor<2x3xf32>
+  return
+}
+
+// -----
+
+func.func @sink_box_half(%x: tensor<2xf32>) {
+  // expected-error @+1 {{'wl.sink' op needs both 'offsets' and 'target_shape', or neither}}
+  "wl.sink"(%x) <{name = "t", offsets = array<i64: 0>}> : (tensor<2xf32>) -> ()
+  return
+}
+
+// -----
+
 //===----------------------------------------------------------------------===//
 // wl.slice
 //===----------------------------------------------------------------------===//

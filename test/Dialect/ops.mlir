@@ -9,6 +9,8 @@ func.func @io() {
   %q = wl.source "model.layers.0.self_attn.q_proj.weight" : tensor<8x4xbf16>
   // CHECK: wl.sink %[[Q]] "model.layers.0.self_attn.qkv_proj.weight" : tensor<8x4xbf16>
   wl.sink %q "model.layers.0.self_attn.qkv_proj.weight" : tensor<8x4xbf16>
+  // CHECK: wl.sink %[[Q]] "fused" at [4, 0] of [16, 4] : tensor<8x4xbf16>
+  wl.sink %q "fused" at [4, 0] of [16, 4] : tensor<8x4xbf16>
   return
 }
 

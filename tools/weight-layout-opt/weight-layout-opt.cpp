@@ -4,21 +4,43 @@
 // The usual MlirOptMain flags work (--split-input-file, --verify-diagnostics,
 // --pass-pipeline, --mlir-print-ir-after-all, ...).
 //
+// With --emit=plan it instead lowers one function to a plan and prints the
+// plan's JSON (docs/plan-format.md); see EmitPlan.cpp.
+//
 //===----------------------------------------------------------------------===//
+#include "EmitPlan.h"
+
 #include "wl/IR/WLDialect.h"
+#include "wl/Transforms/Passes.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/DialectRegistry.h"
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
 
+#include <cstring>
+#include <vector>
+
 int main(int argc, char **argv) {
+  mlir::DialectRegistry registry;
+  registry.insert<wl::WLDialect, mlir::func::FuncDialect>();
+
+  std::vector<char *> args;
+  bool emitPlan = false;
+  for (int i = 0; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--emit=plan") == 0)
+      emitPlan = true;
+    else if (std::strcmp(argv[i], "--emit=ir") != 0)
+      args.push_back(argv[i]);
+  }
+  if (emitPlan)
+    return wl::tool::emitPlanMain(args, registry);
+
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   mlir::registerSymbolDCEPass();
-
-  mlir::DialectRegistry registry;
-  registry.insert<wl::WLDialect, mlir::func::FuncDialect>();
+  wl::registerWLPasses();
   return mlir::asMainReturnCode(mlir::MlirOptMain(
-      argc, argv, "weight-layout compiler driver\n", registry));
+      (int)args.size(), args.data(), "weight-layout compiler driver\n",
+      registry));
 }

@@ -46,23 +46,41 @@ def WL_SourceOp : WL_Op<"source", [Pure]> {
 }
 
 def WL_SinkOp : WL_Op<"sink", [MemoryEffects<[MemWrite]>]> {
-  let summary = "delivers a tensor to the output side under a name";
+  let summary = "delivers a tensor, or a box of one, to the output side";
   let description = [{
     `wl.sink` delivers `input` as the output tensor `name`, with the input's
     dtype and shape. It is the only op with an effect, so everything a sink
     does not use is dead.
 
-    The name must not be empty; the lowering rejects two sinks of one name.
+    With `at [offsets] of [shape]`, the sink writes `input` into the box of
+    the output tensor `name` (of that shape) that starts at `offsets`:
+    element `i` of `input` goes to `offsets + i`. Several such sinks of one
+    name assemble one tensor, the way a loader fills a fused parameter piece
+    by piece; the coverage check (`--wl-check-coverage`) proves that together
+    they write every element exactly once and names the region otherwise.
 
-    Example:
+    The name must not be empty; the box must lie inside the shape.
+
+    Examples:
 
     ```mlir
     wl.sink %qkv "model.layers.0.self_attn.qkv_proj.weight" : tensor<6144x4096xbf16>
+    wl.sink %k "qkv" at [4096, 0] of [6144, 4096] : tensor<1024x4096xbf16>
     ```
   }];
-  let arguments = (ins WL_Tensor:$input, StrAttr:$name);
-  let assemblyFormat = "$input $name attr-dict `:` type($input)";
+  let arguments = (ins WL_Tensor:$input, StrAttr:$name,
+                   OptionalAttr<DenseI64ArrayAttr>:$offsets,
+                   OptionalAttr<DenseI64ArrayAttr>:$target_shape);
+  let assemblyFormat = [{
+    $input $name (`at` $offsets^ `of` $target_shape)? attr-dict `:` type($input)
+  }];
   let hasVerifier = 1;
+  let extraClassDeclaration = [{
+    /// The shape of the output tensor `name`: target_shape, or the input's.
+    llvm::SmallVector<int64_t> getTargetShapeOrInput();
+    /// Where the input starts in the output tensor (zeros for a whole one).
+    llvm::SmallVector<int64_t> getOffsetsOrZero();
+  }];
 }
 
 //===----------------------------------------------------------------------===//

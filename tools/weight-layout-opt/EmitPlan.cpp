@@ -1,0 +1,121 @@
+//===- EmitPlan.cpp - weight-layout-opt --emit=plan -----------------------===//
+#include "EmitPlan.h"
+
+#include "wl/IR/WLDialect.h"
+#include "wl/Plan/Plan.h"
+#include "wl/Transforms/LowerToPlan.h"
+#include "wl/Transforms/Passes.h"
+
+#include "mlir/IR/BuiltinOps.h"
+#include "mlir/IR/MLIRContext.h"
+#include "mlir/Parser/Parser.h"
+#include "mlir/Pass/PassManager.h"
+#include "mlir/Support/FileUtilities.h"
+#include "mlir/Transforms/Passes.h"
+#include "llvm/Support/SourceMgr.h"
+#include "llvm/Support/ToolOutputFile.h"
+#include "llvm/Support/raw_ostream.h"
+
+#include <string>
+
+using namespace mlir;
+
+namespace wl::tool {
+
+static int usage(const std::string &problem) {
+  llvm::errs() << "weight-layout-opt --emit=plan: " << problem << "\n"
+               << "usage: weight-layout-opt --emit=plan [--func NAME] "
+                  "[--canonicalize] [--allow-unread] [-o FILE] [INPUT]\n";
+  return 2;
+}
+
+int emitPlanMain(const std::vector<char *> &args, DialectRegistry &registry) {
+  std::string input = "-", output = "-", funcName;
+  bool canonicalize = false, allowUnread = false;
+  for (size_t i = 1; i < args.size(); ++i) {
+    std::string a = args[i];
+    auto value = [&](const char *flag) -> std::optional<std::string> {
+      std::string f = flag;
+      if (a == f && i + 1 < args.size())
+        return std::string(args[++i]);
+      if (a.rfind(f + "=", 0) == 0)
+        return a.substr(f.size() + 1);
+      return std::nullopt;
+    };
+    if (auto v = value("--func"))
+      funcName = *v;
+    else if (auto v = value("-o"))
+      output = *v;
+    else if (a == "--canonicalize")
+      canonicalize = true;
+    else if (a == "--allow-unread")
+      allowUnread = true;
+    else if (a.size() > 1 && a[0] == '-')
+      return usage("unknown option '" + a + "'");
+    else if (input != "-")
+      return usage("more than one input file");
+    else
+      input = a;
+  }
+
+  MLIRContext context(registry);
+  context.loadAllAvailableDialects();
+  std::string error;
+  auto file = openInputFile(input, &error);
+  if (!file) {
+    llvm::errs() << "weight-layout-opt: " << error << "\n";
+    return 1;
+  }
+  llvm::SourceMgr sourceMgr;
+  sourceMgr.AddNewSourceBuffer(std::move(file), llvm::SMLoc());
+  SourceMgrDiagnosticHandler diagHandler(sourceMgr, &context);
+  OwningOpRef<ModuleOp> module = parseSourceFile<ModuleOp>(sourceMgr, &context);
+  if (!module)
+    return 1;
+
+  PassManager pm(&context);
+  if (canonicalize)
+    pm.addPass(createCanonicalizerPass());
+  WLCheckCoverageOptions coverage;
+  coverage.allowUnread = allowUnread;
+  pm.addPass(createWLCheckCoverage(coverage));
+  if (failed(pm.run(*module)))
+    return 1;
+
+  func::FuncOp fn;
+  std::string names;
+  int count = 0;
+  for (auto f : module->getOps<func::FuncOp>()) {
+    names += (count++ ? ", @" : "@") + f.getSymName().str();
+    if (funcName.empty() || f.getSymName() == funcName)
+      fn = fn ? fn : f;
+  }
+  if (!funcName.empty() && !fn) {
+    llvm::errs() << input << ": no function @" << funcName << " (there are "
+                 << (count ? names : "none") << ")\n";
+    return 1;
+  }
+  if (funcName.empty() && count != 1) {
+    llvm::errs() << input << ": " << count
+                 << " functions; choose one with --func NAME"
+                 << (count ? " (" + names + ")" : "") << "\n";
+    return 1;
+  }
+  FailureOr<LoweredFunction> lowered = lowerFunction(fn);
+  if (failed(lowered))
+    return 1;
+  layout::normalize(lowered->plan);
+  std::string json = plan::toJson(lowered->plan);
+
+  // ToolOutputFile deletes the file unless keep() is reached.
+  auto out = openOutputFile(output, &error);
+  if (!out) {
+    llvm::errs() << "weight-layout-opt: " << error << "\n";
+    return 1;
+  }
+  out->os() << json;
+  out->keep();
+  return 0;
+}
+
+} // namespace wl::tool

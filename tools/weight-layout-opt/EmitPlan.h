@@ -1,0 +1,19 @@
+//===- EmitPlan.h - weight-layout-opt --emit=plan ---------------*- C++ -*-===//
+#ifndef WL_TOOLS_EMITPLAN_H
+#define WL_TOOLS_EMITPLAN_H
+
+#include "mlir/IR/DialectRegistry.h"
+
+#include <vector>
+
+namespace wl::tool {
+
+/// `weight-layout-opt --emit=plan [--func NAME] [--canonicalize]
+/// [--allow-unread] [-o FILE] [INPUT]`: parses wl IR, checks coverage,
+/// lowers one function and writes its plan as JSON. Returns the exit code.
+int emitPlanMain(const std::vector<char *> &args,
+                 mlir::DialectRegistry &registry);
+
+} // namespace wl::tool
+
+#endif // WL_TOOLS_EMITPLAN_H
