@@ -578,6 +578,7 @@ std::optional<Plan> compose(const Plan &first, const Plan &second,
         out.pieces.push_back(coalesce(q));
     }
   }
+  normalize(out); // merges the slots' pieces into each other where they line up
   return out;
 }
 
