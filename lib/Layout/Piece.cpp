@@ -151,25 +151,63 @@ void appendIntervals(const Piece &p, bool dstSide, std::vector<Interval> &out) {
   }
 }
 
+/// Merges disjoint boxes that touch along one dimension and agree on all
+/// others (a column gap over many rows becomes one box), for each dimension
+/// from the innermost out. The union stays the same.
+std::vector<Box> mergeBoxes(std::vector<Box> boxes, const Shape &shape) {
+  for (size_t k = shape.size(); k-- > 0;) {
+    auto key = [&](const Box &b) {
+      Shape s;
+      for (size_t d = 0; d < shape.size(); ++d)
+        if (d != k) {
+          s.push_back(b.offsets[d]);
+          s.push_back(b.sizes[d]);
+        }
+      return s;
+    };
+    std::stable_sort(boxes.begin(), boxes.end(), [&](const Box &a, const Box &b) {
+      Shape ka = key(a), kb = key(b);
+      return ka != kb ? ka < kb : a.offsets[k] < b.offsets[k];
+    });
+    std::vector<Box> out;
+    for (const Box &b : boxes) {
+      if (!out.empty() && key(out.back()) == key(b) &&
+          out.back().offsets[k] + out.back().sizes[k] == b.offsets[k]) {
+        out.back().sizes[k] += b.sizes[k];
+        continue;
+      }
+      out.push_back(b);
+    }
+    boxes = std::move(out);
+  }
+  std::sort(boxes.begin(), boxes.end(), [&](const Box &a, const Box &b) {
+    return flatIndex(shape, a.offsets) < flatIndex(shape, b.offsets);
+  });
+  return boxes;
+}
+
 std::string describeRegion(const Shape &shape, const std::vector<Interval> &ivs,
                            int maxBoxes, std::vector<Box> &boxes,
                            int64_t &elements) {
   elements = 0;
-  int shown = 0, total = 0;
-  std::ostringstream os;
+  std::vector<Box> all;
   for (const Interval &iv : ivs) {
     elements += iv.end - iv.begin;
-    for (const Box &b : intervalToBoxes(shape, iv.begin, iv.end)) {
-      ++total;
-      if (shown < maxBoxes) {
-        os << (shown ? ", " : "") << formatBox(b);
-        boxes.push_back(b);
-        ++shown;
-      }
-    }
+    for (const Box &b : intervalToBoxes(shape, iv.begin, iv.end))
+      all.push_back(b);
   }
-  if (total > shown)
-    os << " and " << (total - shown) << " more boxes";
+  all = mergeBoxes(std::move(all), shape);
+  std::ostringstream os;
+  int shown = 0;
+  for (const Box &b : all) {
+    if (shown == maxBoxes)
+      break;
+    os << (shown ? ", " : "") << formatBox(b);
+    boxes.push_back(b);
+    ++shown;
+  }
+  if ((int)all.size() > shown)
+    os << " and " << (all.size() - shown) << " more boxes";
   return os.str();
 }
 

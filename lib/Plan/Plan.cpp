@@ -350,6 +350,9 @@ std::optional<Plan> fromJson(std::string_view text, std::string &error) {
         p.srcStrides =
             getInts(field(q, path, "src_strides"), path + ".src_strides");
       }
+      if (q.contains("convert") && hasFill)
+        fail(path + ".convert", "a fill piece has no conversion (its 'fill' "
+                                "is already a value of the target dtype)");
       if (q.contains("convert")) {
         const json &c = q["convert"];
         if (!c.is_array())

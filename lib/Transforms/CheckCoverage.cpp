@@ -46,6 +46,19 @@ struct CheckCoverage : wl::impl::WLCheckCoverageBase<CheckCoverage> {
           reads.sources.push_back(plan.sources[s]);
           firstSourceOp.push_back(lowered->sourceOps[s].front());
         }
+        const TensorInfo &seen = reads.sources[it->second];
+        if (seen.dtype != plan.sources[s].dtype ||
+            seen.shape != plan.sources[s].shape) {
+          // The ranks of one mapping read one checkpoint.
+          Operation *here = lowered->sourceOps[s].front();
+          here->emitError("'")
+                  .append(plan.sources[s].name,
+                          "' is read with another type than in another "
+                          "function of the module")
+                  .attachNote(firstSourceOp[it->second]->getLoc())
+              << "first read here";
+          return signalPassFailure();
+        }
         remap.push_back(it->second);
       }
       int64_t targetBase = reads.targets.size();

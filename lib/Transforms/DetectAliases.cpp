@@ -20,6 +20,9 @@ struct DetectAliases : wl::impl::WLDetectAliasesBase<DetectAliases> {
       FailureOr<wl::LoweredFunction> lowered = wl::lowerFunction(fn);
       if (failed(lowered))
         return signalPassFailure();
+      // Merged first, so that a target assembled from neighbouring runs of
+      // one source (split, then partial sinks) is seen as the one run it is.
+      wl::layout::normalize(lowered->plan);
       auto aliases = wl::layout::findAliases(lowered->plan);
       for (auto [t, alias] : llvm::enumerate(aliases)) {
         if (!alias)

@@ -25,13 +25,13 @@ namespace wl::tool {
 static int usage(const std::string &problem) {
   llvm::errs() << "weight-layout-opt --emit=plan: " << problem << "\n"
                << "usage: weight-layout-opt --emit=plan [--func NAME] "
-                  "[--canonicalize] [--allow-unread] [-o FILE] [INPUT]\n";
+                  "[--canonicalize] [--check-unread] [-o FILE] [INPUT]\n";
   return 2;
 }
 
 int emitPlanMain(const std::vector<char *> &args, DialectRegistry &registry) {
   std::string input = "-", output = "-", funcName;
-  bool canonicalize = false, allowUnread = false;
+  bool canonicalize = false, checkUnread = false;
   for (size_t i = 1; i < args.size(); ++i) {
     std::string a = args[i];
     auto value = [&](const char *flag) -> std::optional<std::string> {
@@ -48,8 +48,8 @@ int emitPlanMain(const std::vector<char *> &args, DialectRegistry &registry) {
       output = *v;
     else if (a == "--canonicalize")
       canonicalize = true;
-    else if (a == "--allow-unread")
-      allowUnread = true;
+    else if (a == "--check-unread")
+      checkUnread = true;
     else if (a.size() > 1 && a[0] == '-')
       return usage("unknown option '" + a + "'");
     else if (input != "-")
@@ -60,6 +60,7 @@ int emitPlanMain(const std::vector<char *> &args, DialectRegistry &registry) {
 
   MLIRContext context(registry);
   context.loadAllAvailableDialects();
+  context.printOpOnDiagnostic(false);
   std::string error;
   auto file = openInputFile(input, &error);
   if (!file) {
@@ -76,8 +77,11 @@ int emitPlanMain(const std::vector<char *> &args, DialectRegistry &registry) {
   PassManager pm(&context);
   if (canonicalize)
     pm.addPass(createCanonicalizerPass());
+  // Gaps and overlaps are always errors. One rank reads only part of each
+  // source, so unread source elements are checked (across every function of
+  // the module: all the ranks) only when asked.
   WLCheckCoverageOptions coverage;
-  coverage.allowUnread = allowUnread;
+  coverage.allowUnread = !checkUnread;
   pm.addPass(createWLCheckCoverage(coverage));
   if (failed(pm.run(*module)))
     return 1;

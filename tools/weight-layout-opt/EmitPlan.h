@@ -9,7 +9,7 @@
 namespace wl::tool {
 
 /// `weight-layout-opt --emit=plan [--func NAME] [--canonicalize]
-/// [--allow-unread] [-o FILE] [INPUT]`: parses wl IR, checks coverage,
+/// [--check-unread] [-o FILE] [INPUT]`: parses wl IR, checks coverage,
 /// lowers one function and writes its plan as JSON. Returns the exit code.
 int emitPlanMain(const std::vector<char *> &args,
                  mlir::DialectRegistry &registry);

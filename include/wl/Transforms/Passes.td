@@ -7,10 +7,12 @@ include "mlir/Pass/PassBase.td"
 def WLPropagateShards : Pass<"wl-propagate-shards", "mlir::ModuleOp"> {
   let summary = "Move every slice and shard towards the sources";
   let description = [{
-    Applies only the selection patterns of the canonicalizer (slice and shard
-    of permute, reshape, concat, interleave, split, stack, unstack, pad, cast
-    and affine; slice of slice), so that each rank's function visibly reads
-    only the source elements it keeps. The lowering reads only those elements
+    Applies the selection patterns of the canonicalizer (slice and shard of
+    permute, reshape, concat, interleave, split, stack, unstack, pad, cast
+    and affine; slice of slice), with the ops' folders and dead-code removal
+    that the greedy driver always does, but none of the other rewrites
+    (permute of permute, split of concat, ...), so that each rank's function
+    visibly reads only the source elements it keeps. The lowering reads only those elements
     whatever the form of the IR; this pass makes it explicit in the IR.
   }];
 }
