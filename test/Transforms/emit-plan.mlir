@@ -16,6 +16,10 @@
 // RUN: weight-layout-opt --emit=plan --func rank0 %t/unread.mlir | FileCheck %s --check-prefix=RANK0
 // RUN: not weight-layout-opt --emit=plan --check-unread --func rank0 %t/unread.mlir 2>&1 | FileCheck %s --check-prefix=UNREAD
 // RUN: not weight-layout-opt --emit=plan --bogus %t/one.mlir 2>&1 | FileCheck %s --check-prefix=USAGE
+// RUN: weight-layout-opt --emit=plan --reverse --func f %t/bijective.mlir | FileCheck %s --check-prefix=REVERSE
+// RUN: not weight-layout-opt --emit=plan --reverse --func rank0 %t/two.mlir 2>&1 | FileCheck %s --check-prefix=NOREVERSE
+// RUN: not weight-layout-opt --emit=plan --reverse %t/one.mlir 2>&1 | FileCheck %s --check-prefix=AFFINE
+// RUN: not weight-layout-opt --emit=plan --reverse --func twice %t/bijective.mlir 2>&1 | FileCheck %s --check-prefix=NOTINJECTIVE
 
 //--- one.mlir
 // qkv: Megatron QKV with 2 groups, rows [q0 q1 k0 v0 q2 q3 k1 v1] of 2
@@ -126,4 +130,40 @@ func.func @rank0() {
   return
 }
 // USAGE: weight-layout-opt --emit=plan: unknown option '--bogus'
-// USAGE-NEXT: usage: weight-layout-opt --emit=plan [--func NAME] [--canonicalize] [--check-unread] [-o FILE] [INPUT]
+// USAGE-NEXT: usage: weight-layout-opt --emit=plan [--func NAME] [--canonicalize] [--check-unread] [--reverse] [-o FILE] [INPUT]
+
+//--- bijective.mlir
+// Megatron-style interleave of q (2 rows per group) and k (1 row per group):
+// qkv rows [q0 q1 k0 q2 q3 k1]. The reverse plan reads q's rows 3g..3g+1
+// (src 6g, 4 elements) and k's row 3g + 2 (src 6g + 4) back.
+// REVERSE:      "sources": [
+// REVERSE-NEXT:   {"name":"qkv","dtype":"BF16","shape":[6,2]}
+// REVERSE-NEXT:  ],
+// REVERSE-NEXT:  "targets": [
+// REVERSE-NEXT:   {"name":"q","dtype":"BF16","shape":[4,2]},
+// REVERSE-NEXT:   {"name":"k","dtype":"BF16","shape":[2,2]}
+// REVERSE-NEXT:  ],
+// REVERSE-NEXT:  "pieces": [
+// REVERSE-NEXT:   {"target":0,"source":0,"dst_offset":0,"src_offset":0,"shape":[2,4],"dst_strides":[4,1],"src_strides":[6,1]},
+// REVERSE-NEXT:   {"target":1,"source":0,"dst_offset":0,"src_offset":4,"shape":[2,2],"dst_strides":[2,1],"src_strides":[6,1]}
+// REVERSE-NEXT:  ]
+func.func @f() {
+  %q = wl.source "q" : tensor<4x2xbf16>
+  %k = wl.source "k" : tensor<2x2xbf16>
+  %qkv = wl.interleave %q, %k dim 0 groups 2 : (tensor<4x2xbf16>, tensor<2x2xbf16>) -> tensor<6x2xbf16>
+  wl.sink %qkv "qkv" : tensor<6x2xbf16>
+  return
+}
+// k delivered twice: the way back would have two values for each element.
+func.func @twice() {
+  %k = wl.source "k" : tensor<2x2xbf16>
+  wl.sink %k "a" : tensor<2x2xbf16>
+  %r = wl.shard %k dim 0 count 2 index 1 : tensor<2x2xbf16> -> tensor<1x2xbf16>
+  wl.sink %r "b" : tensor<1x2xbf16>
+  return
+}
+// NOTINJECTIVE: bijective.mlir: @twice: cannot invert: the mapping is not injective: source 'k' elements [1:2, 0:2] (2 elements) are read more than once
+// One rank's shard does not hold the whole source.
+// NOREVERSE: two.mlir: @rank0: cannot invert: the mapping drops data: source 'w' elements [0:4, 2:4] (8 elements) are read by no target
+// one.mlir's n is an affine of its source: no exact way back.
+// AFFINE: one.mlir: @rank0: cannot invert: target 'n' is computed with affine (scale 2, offset -1) of source 'n', which has no exact inverse

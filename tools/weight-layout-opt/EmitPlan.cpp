@@ -25,13 +25,13 @@ namespace wl::tool {
 static int usage(const std::string &problem) {
   llvm::errs() << "weight-layout-opt --emit=plan: " << problem << "\n"
                << "usage: weight-layout-opt --emit=plan [--func NAME] "
-                  "[--canonicalize] [--check-unread] [-o FILE] [INPUT]\n";
+                  "[--canonicalize] [--check-unread] [--reverse] [-o FILE] [INPUT]\n";
   return 2;
 }
 
 int emitPlanMain(const std::vector<char *> &args, DialectRegistry &registry) {
   std::string input = "-", output = "-", funcName;
-  bool canonicalize = false, checkUnread = false;
+  bool canonicalize = false, checkUnread = false, reverse = false;
   for (size_t i = 1; i < args.size(); ++i) {
     std::string a = args[i];
     auto value = [&](const char *flag) -> std::optional<std::string> {
@@ -50,6 +50,8 @@ int emitPlanMain(const std::vector<char *> &args, DialectRegistry &registry) {
       canonicalize = true;
     else if (a == "--check-unread")
       checkUnread = true;
+    else if (a == "--reverse")
+      reverse = true;
     else if (a.size() > 1 && a[0] == '-')
       return usage("unknown option '" + a + "'");
     else if (input != "-")
@@ -109,6 +111,19 @@ int emitPlanMain(const std::vector<char *> &args, DialectRegistry &registry) {
   if (failed(lowered))
     return 1;
   layout::normalize(lowered->plan);
+  if (reverse) {
+    // The way back comes from the algebra: every piece swapped, proven to
+    // restore every source element exactly once.
+    std::optional<layout::Plan> inverse =
+        layout::invert(lowered->plan, error);
+    if (!inverse) {
+      llvm::errs() << input << ": @" << fn.getSymName() << ": " << error
+                   << "\n";
+      return 1;
+    }
+    lowered->plan = std::move(*inverse);
+    layout::normalize(lowered->plan);
+  }
   std::string json = plan::toJson(lowered->plan);
 
   // ToolOutputFile deletes the file unless keep() is reached.

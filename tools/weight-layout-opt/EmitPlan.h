@@ -9,8 +9,9 @@
 namespace wl::tool {
 
 /// `weight-layout-opt --emit=plan [--func NAME] [--canonicalize]
-/// [--check-unread] [-o FILE] [INPUT]`: parses wl IR, checks coverage,
-/// lowers one function and writes its plan as JSON. Returns the exit code.
+/// [--check-unread] [--reverse] [-o FILE] [INPUT]`: parses wl IR, checks
+/// coverage, lowers one function and writes its plan (or, with --reverse,
+/// the inverse plan: targets back to sources) as JSON. Returns the exit code.
 int emitPlanMain(const std::vector<char *> &args,
                  mlir::DialectRegistry &registry);
 
