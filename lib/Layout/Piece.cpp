@@ -363,7 +363,8 @@ std::vector<CoverageProblem> checkCoverage(const Plan &plan,
   return problems;
 }
 
-std::optional<Plan> invert(const Plan &plan, std::string &error) {
+std::optional<Plan> invert(const Plan &plan, std::string &error,
+                           const InvertOptions &options) {
   Plan inv;
   inv.sources = plan.targets;
   inv.targets = plan.sources;
@@ -406,6 +407,38 @@ std::optional<Plan> invert(const Plan &plan, std::string &error) {
       q.steps.push_back({Step::Cast, s.to, s.from, 1.0, 0.0});
     }
     inv.pieces.push_back(coalesce(q));
+  }
+  if (options.dropReplicas) {
+    // Keep the first reader of each element; later readers of exactly the
+    // same elements are replicas.
+    std::vector<std::map<int64_t, int64_t>> restored(inv.targets.size());
+    std::vector<Piece> kept;
+    for (Piece &q : inv.pieces) {
+      std::map<int64_t, int64_t> &done = restored[q.target];
+      std::vector<Interval> ivs = touchedIntervals(q, true);
+      int64_t covered = 0, total = 0;
+      for (const Interval &iv : ivs) {
+        total += iv.end - iv.begin;
+        auto it = done.upper_bound(iv.begin);
+        if (it != done.begin())
+          --it;
+        for (; it != done.end() && it->first < iv.end; ++it)
+          covered += std::max<int64_t>(
+              0, std::min(it->second, iv.end) - std::max(it->first, iv.begin));
+      }
+      if (covered == total)
+        continue;
+      if (covered != 0) {
+        error = "cannot invert: target '" + inv.targets[q.target].name +
+                "' would be restored from replicas that overlap only in "
+                "part";
+        return std::nullopt;
+      }
+      for (const Interval &iv : ivs)
+        done[iv.begin] = iv.end;
+      kept.push_back(std::move(q));
+    }
+    inv.pieces = std::move(kept);
   }
   CoverageOptions opts;
   opts.reportUnread = false;

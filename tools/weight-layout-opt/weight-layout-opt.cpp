@@ -5,10 +5,12 @@
 // --pass-pipeline, --mlir-print-ir-after-all, ...).
 //
 // With --emit=plan it instead lowers one function to a plan and prints the
-// plan's JSON (docs/plan-format.md); see EmitPlan.cpp.
+// plan's JSON (docs/plan-format.md); see EmitPlan.cpp. With --mapping it
+// compiles a mapping spec (docs/mapping-spec.md); see MappingMain.cpp.
 //
 //===----------------------------------------------------------------------===//
 #include "EmitPlan.h"
+#include "MappingMain.h"
 
 #include "wl/IR/WLDialect.h"
 #include "wl/Transforms/Passes.h"
@@ -27,6 +29,10 @@ int main(int argc, char **argv) {
 
   std::vector<char *> args;
   bool emitPlan = false;
+  for (int i = 0; i < argc; ++i)
+    if (std::strncmp(argv[i], "--mapping", 9) == 0)
+      return wl::tool::mappingMain(std::vector<char *>(argv, argv + argc),
+                                   registry);
   for (int i = 0; i < argc; ++i) {
     if (std::strcmp(argv[i], "--emit=plan") == 0)
       emitPlan = true;

@@ -134,7 +134,16 @@ std::vector<CoverageProblem> checkCoverage(const Plan &plan,
 /// not injective).
 /// Post (on success): for every source element x,
 /// execute(inverse, execute(plan, sources)) reproduces x bit for bit.
-std::optional<Plan> invert(const Plan &plan, std::string &error);
+struct InvertOptions {
+  /// Replicated reads (the same source elements read into several targets,
+  /// e.g. a norm on every TP rank, or vLLM's replicated KV heads) are
+  /// restored from the first target that holds them; a piece whose elements
+  /// are already restored is dropped. Replicas must then be whole pieces of
+  /// the same elements.
+  bool dropReplicas = false;
+};
+std::optional<Plan> invert(const Plan &plan, std::string &error,
+                           const InvertOptions &options = {});
 
 /// The plan of running `first`, then `second` on first's targets: second's
 /// sources are matched to first's targets by name (same dtype and shape).

@@ -1,0 +1,118 @@
+//===- Spec.h - mapping specs: JSON data that says what goes where -*- C++ -*-===//
+//
+// Plain C++17, no MLIR. A spec (docs/mapping-spec.md) declares options,
+// `let` bindings and requirements over a model's config.json, and rules that
+// read named source tensors and write named targets through `wl` op
+// expressions. loadSpec() checks its structure and parses every expression;
+// Env evaluates them against one config and one set of option values.
+//
+//===----------------------------------------------------------------------===//
+#ifndef WL_MAPPING_SPEC_H
+#define WL_MAPPING_SPEC_H
+
+#include "wl/Mapping/Expr.h"
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace wl::mapping {
+
+/// An expression with the JSON path it came from, for messages.
+struct Located {
+  ExprPtr expr;
+  std::string text;
+  std::string path; ///< "rules[3].inputs.q.shape[0]"
+};
+
+struct InputDecl {
+  std::string local;        ///< the name the rule's bodies use
+  std::string pattern;      ///< tensor name with {captures}
+  std::vector<Located> shape;
+  std::string dtype;        ///< empty: the spec's dtype
+  std::string path;
+};
+
+struct OutputDecl {
+  std::string pattern;
+  Located body;
+};
+
+struct Rule {
+  std::string path;                                  ///< "rules[3]"
+  std::vector<std::pair<std::string, Located>> loops; ///< capture -> count
+  std::optional<Located> when;
+  std::vector<InputDecl> inputs;
+  std::vector<OutputDecl> outputs; ///< empty for a drop
+};
+
+struct OptionDecl {
+  std::string name;
+  int64_t defaultValue = 0;
+  std::string description;
+};
+
+struct Spec {
+  std::string file;
+  std::string modelType, from, to, description;
+  std::vector<OptionDecl> options; ///< tp, rank, ep first, then the spec's
+  std::vector<std::pair<std::string, Located>> lets;
+  std::vector<std::pair<Located, std::string>> requirements; ///< check, message
+  std::vector<Rule> rules;
+};
+
+/// Reads and checks a spec; on failure returns nullptr and sets `error` to
+/// "FILE: JSON.PATH: what".
+std::shared_ptr<const Spec> loadSpec(const std::string &path,
+                                     std::string &error);
+
+/// One evaluation context: a config, option values, lets and captures.
+class Env {
+public:
+  /// Loads the config (JSON file) and evaluates the spec's lets and
+  /// requirements with `options` (names from the spec's options; unknown
+  /// names are an error). The dtype of the tensors is the config's `dtype`
+  /// (or `torch_dtype`, also under text_config), unless options give one.
+  static std::unique_ptr<Env> create(std::shared_ptr<const Spec> spec,
+                                     const std::string &configPath,
+                                     const std::map<std::string, int64_t> &options,
+                                     const std::string &dtype,
+                                     std::string &error);
+  ~Env();
+
+  const Spec &spec() const { return *spec_; }
+  int64_t option(const std::string &name) const;
+  void setOption(const std::string &name, int64_t value);
+  /// Re-evaluates the lets and requirements (after setOption).
+  bool refresh(std::string &error);
+  void setCapture(const std::string &name, int64_t value);
+  void clearCaptures();
+  /// "L=3, E=0" for messages ("" without captures).
+  std::string describeCaptures() const;
+  /// The wl element type spelling of the tensors ("bf16").
+  const std::string &dtype() const { return dtype_; }
+
+  std::optional<Value> lookup(const std::string &name) const;
+  std::optional<Value> eval(const Located &e, std::string &error) const;
+  std::optional<int64_t> evalInt(const Located &e, std::string &error) const;
+  /// Replaces each {expr} of a name pattern by its integer value.
+  std::optional<std::string> expand(const std::string &pattern,
+                                    const std::string &path,
+                                    std::string &error) const;
+
+private:
+  Env() = default;
+  struct Config;
+  std::shared_ptr<const Spec> spec_;
+  std::unique_ptr<Config> config_;
+  std::map<std::string, int64_t> options_;
+  std::map<std::string, Value> lets_;
+  std::map<std::string, int64_t> captures_;
+  std::vector<std::string> captureOrder_;
+  std::string dtype_;
+};
+
+} // namespace wl::mapping
+
+#endif // WL_MAPPING_SPEC_H

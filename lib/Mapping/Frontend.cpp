@@ -1,0 +1,660 @@
+//===- Frontend.cpp - mapping specs to wl IR ------------------------------===//
+//
+// Evaluates each rule of a spec for every value of its captures and builds
+// the ops its output expressions name. Result types come from the ops' own
+// inference and every op is verified as it is built, so a shape error is
+// reported with the spec path, the column in the expression, the captures
+// and the verifier's message.
+//
+//===----------------------------------------------------------------------===//
+#include "wl/Mapping/Frontend.h"
+
+#include "wl/IR/WLOps.h"
+
+#include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/Builders.h"
+#include "mlir/IR/Diagnostics.h"
+#include "mlir/IR/Verifier.h"
+#include "llvm/ADT/StringMap.h"
+
+#include <cstdlib>
+#include <map>
+#include <set>
+
+using namespace mlir;
+
+namespace wl::mapping {
+
+namespace {
+
+Type elementType(MLIRContext *ctx, const std::string &name) {
+  Builder b(ctx);
+  if (name == "bf16") return b.getBF16Type();
+  if (name == "f16") return b.getF16Type();
+  if (name == "f32") return b.getF32Type();
+  if (name == "f64") return b.getF64Type();
+  if (name == "f8E4M3FN") return b.getType<Float8E4M3FNType>();
+  if (name == "f8E5M2") return b.getType<Float8E5M2Type>();
+  if (name == "i1") return b.getI1Type();
+  for (int w : {8, 16, 32, 64}) {
+    if (name == "i" + std::to_string(w))
+      return b.getIntegerType(w);
+    if (name == "ui" + std::to_string(w))
+      return IntegerType::get(ctx, w, IntegerType::Unsigned);
+  }
+  return {};
+}
+
+/// What a body sub-expression evaluates to.
+struct BodyValue {
+  std::optional<mlir::Value> tensor;
+  std::vector<mlir::Value> results; ///< an op with several results
+  std::optional<Value> plain;       ///< int, string or list
+};
+
+class Builder {
+public:
+  Builder(Env &env, MLIRContext *ctx, std::string &error)
+      : env(env), ctx(ctx), b(ctx), error(error) {}
+
+  OwningOpRef<ModuleOp> run(const std::vector<int64_t> &ranks);
+
+private:
+  bool buildRank(int64_t rank);
+  bool buildRule(const Rule &rule, size_t loop);
+  bool buildInstance(const Rule &rule);
+  std::optional<BodyValue> eval(const Expr &e);
+  std::optional<mlir::Value> tensorOf(const Expr &e);
+  std::optional<mlir::Value> call(const Expr &e);
+  /// Where the op being built comes from: the spec, rule path, captures.
+  Location here() {
+    std::string caps = env.describeCaptures();
+    return NameLoc::get(StringAttr::get(
+        ctx, env.spec().file + ": " + path + (caps.empty() ? "" : " (" + caps + ")")));
+  }
+  bool fail(const std::string &what) {
+    if (error.empty()) {
+      error = env.spec().file + ": " + path + ": ";
+      if (!bodyText.empty())
+        error += "'" + bodyText + "': ";
+      error += what;
+      std::string caps = env.describeCaptures();
+      if (!caps.empty())
+        error += " (" + caps + ")";
+    }
+    return false;
+  }
+  bool failAt(const Expr &e, const std::string &what) {
+    return fail("column " + std::to_string(e.column) + ": " + what);
+  }
+  /// Verifies a freshly built op, with result types from its inference.
+  template <typename OpTy> std::optional<mlir::Value> finish(OpTy op,
+                                                             const Expr &e);
+
+  Env &env;
+  MLIRContext *ctx;
+  OpBuilder b;
+  std::string &error;
+  std::string path, bodyText;
+  ModuleOp module;
+  llvm::StringMap<mlir::Value> sources;
+  std::map<std::string, std::string> targets; ///< name -> rule path
+  llvm::StringMap<mlir::Value> locals;
+
+public:
+  std::set<std::string> dropped;
+};
+
+template <typename OpTy>
+std::optional<mlir::Value> Builder::finish(OpTy op, const Expr &e) {
+  std::string diag;
+  ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &d) {
+    if (diag.empty())
+      diag = d.str();
+    return success();
+  });
+  if constexpr (llvm::is_one_of<OpTy, SliceOp, ShardOp, ConcatOp, SplitOp,
+                                InterleaveOp, DeinterleaveOp, PermuteOp,
+                                StackOp, UnstackOp, PadOp>::value) {
+    SmallVector<Type> types;
+    if (failed(OpTy::inferReturnTypes(ctx, op.getLoc(),
+                                      typename OpTy::Adaptor(op), types)) ||
+        types.size() != op->getNumResults()) {
+      op->erase();
+      failAt(e, diag.empty() ? "invalid operands" : diag);
+      return std::nullopt;
+    }
+    for (auto [r, t] : llvm::zip(op->getResults(), types))
+      r.setType(t);
+  }
+  if (failed(mlir::verify(op))) {
+    op->erase();
+    failAt(e, diag);
+    return std::nullopt;
+  }
+  return op->getNumResults() == 1 ? std::optional<mlir::Value>(op->getResult(0))
+                                  : std::optional<mlir::Value>(mlir::Value());
+}
+
+std::optional<BodyValue> Builder::eval(const Expr &e) {
+  if (e.kind == Expr::Name) {
+    auto it = locals.find(e.text);
+    if (it != locals.end())
+      return BodyValue{it->second, {}, {}};
+  }
+  if (e.kind == Expr::Call) {
+    static const std::set<std::string> ops = {
+        "slice", "shard", "concat", "split", "interleave", "deinterleave",
+        "reshape", "permute", "transpose", "stack", "unstack", "pad", "cast",
+        "affine"};
+    if (ops.count(e.text)) {
+      if (e.text == "split" || e.text == "deinterleave" || e.text == "unstack") {
+        Operation *before = b.getInsertionBlock()->empty()
+                                ? nullptr
+                                : &b.getInsertionBlock()->back();
+        if (!call(e))
+          return std::nullopt;
+        Operation *op = &b.getInsertionBlock()->back();
+        (void)before;
+        BodyValue v;
+        for (mlir::Value r : op->getResults())
+          v.results.push_back(r);
+        return v;
+      }
+      auto t = call(e);
+      if (!t)
+        return std::nullopt;
+      return BodyValue{*t, {}, {}};
+    }
+  }
+  if (e.kind == Expr::Subscript) {
+    auto base = eval(*e.args[0]);
+    if (!base)
+      return std::nullopt;
+    auto idx = eval(*e.args[1]);
+    if (!idx)
+      return std::nullopt;
+    if (base->results.empty() || !idx->plain ||
+        !std::holds_alternative<int64_t>(*idx->plain)) {
+      failAt(e, "only the results of split, deinterleave and unstack can be "
+                "indexed, by an integer");
+      return std::nullopt;
+    }
+    int64_t k = std::get<int64_t>(*idx->plain);
+    if (k < 0 || k >= (int64_t)base->results.size()) {
+      failAt(e, "result " + std::to_string(k) + " of " +
+                    std::to_string(base->results.size()));
+      return std::nullopt;
+    }
+    return BodyValue{base->results[k], {}, {}};
+  }
+  std::string err;
+  Located l{std::shared_ptr<const Expr>(&e, [](const Expr *) {}), "", path};
+  auto v = env.eval(l, err);
+  if (!v) {
+    fail(err);
+    return std::nullopt;
+  }
+  return BodyValue{std::nullopt, {}, *v};
+}
+
+std::optional<mlir::Value> Builder::tensorOf(const Expr &e) {
+  auto v = eval(e);
+  if (!v)
+    return std::nullopt;
+  if (!v->tensor) {
+    if (!v->results.empty())
+      failAt(e, "this op has several results: pick one with [index]");
+    else if (e.kind == Expr::Name)
+      failAt(e, "'" + e.text + "' is not an input of this rule");
+    else
+      failAt(e, "expected a tensor");
+    return std::nullopt;
+  }
+  return v->tensor;
+}
+
+std::optional<mlir::Value> Builder::call(const Expr &e) {
+  const std::string &op = e.text;
+  Location loc = here();
+  // Parameters: positional tensors first (a variadic list for concat,
+  // interleave, stack), then named or positional integer parameters.
+  static const std::map<std::string, std::vector<std::string>> params = {
+      {"slice", {"offsets", "sizes", "strides"}},
+      {"shard", {"dim", "count", "index"}},
+      {"concat", {"dim"}},
+      {"split", {"dim", "sizes"}},
+      {"interleave", {"dim", "groups"}},
+      {"deinterleave", {"dim", "groups", "sizes"}},
+      {"reshape", {"shape"}},
+      {"permute", {"perm"}},
+      {"transpose", {}},
+      {"stack", {"dim"}},
+      {"unstack", {"dim"}},
+      {"pad", {"dim", "low", "high", "value"}},
+      {"cast", {"dtype"}},
+      {"affine", {"scale", "offset"}}};
+  bool variadic = op == "concat" || op == "interleave" || op == "stack";
+  const std::vector<std::string> &names = params.at(op);
+  std::vector<mlir::Value> tensors;
+  std::map<std::string, std::pair<Value, const Expr *>> named;
+  size_t nextParam = 0;
+  for (const ExprPtr &a : e.args) {
+    bool wantTensor = variadic || tensors.empty();
+    if (wantTensor) {
+      auto v = eval(*a);
+      if (!v)
+        return std::nullopt;
+      if (v->tensor) {
+        tensors.push_back(*v->tensor);
+        continue;
+      }
+      if (!variadic || tensors.empty()) {
+        failAt(*a, op + ": expected a tensor");
+        return std::nullopt;
+      }
+      if (!v->plain) {
+        failAt(*a, op + ": pick one result with [index]");
+        return std::nullopt;
+      }
+      if (nextParam >= names.size()) {
+        failAt(*a, op + ": too many arguments");
+        return std::nullopt;
+      }
+      named[names[nextParam++]] = {*v->plain, a.get()};
+      continue;
+    }
+    if (nextParam >= names.size()) {
+      failAt(*a, op + ": too many arguments");
+      return std::nullopt;
+    }
+    auto v = eval(*a);
+    if (!v)
+      return std::nullopt;
+    if (!v->plain) {
+      failAt(*a, op + ": '" + names[nextParam] + "' must be a value, not a tensor");
+      return std::nullopt;
+    }
+    named[names[nextParam++]] = {*v->plain, a.get()};
+  }
+  for (auto &[k, a] : e.kwargs) {
+    if (std::find(names.begin(), names.end(), k) == names.end()) {
+      failAt(*a, op + ": no parameter '" + k + "'");
+      return std::nullopt;
+    }
+    if (named.count(k)) {
+      failAt(*a, op + ": '" + k + "' given twice");
+      return std::nullopt;
+    }
+    auto v = eval(*a);
+    if (!v)
+      return std::nullopt;
+    if (!v->plain) {
+      failAt(*a, op + ": '" + k + "' must be a value, not a tensor");
+      return std::nullopt;
+    }
+    named[k] = {*v->plain, a.get()};
+  }
+  if (tensors.empty()) {
+    failAt(e, op + ": needs a tensor operand");
+    return std::nullopt;
+  }
+  if (!variadic && tensors.size() != 1) {
+    failAt(e, op + ": takes one tensor");
+    return std::nullopt;
+  }
+  auto needInt = [&](const std::string &k) -> std::optional<int64_t> {
+    auto it = named.find(k);
+    if (it == named.end()) {
+      failAt(e, op + ": missing '" + k + "'");
+      return std::nullopt;
+    }
+    if (!std::holds_alternative<int64_t>(it->second.first)) {
+      failAt(*it->second.second, op + ": '" + k + "' must be an integer");
+      return std::nullopt;
+    }
+    return std::get<int64_t>(it->second.first);
+  };
+  auto needList = [&](const std::string &k) -> std::optional<std::vector<int64_t>> {
+    auto it = named.find(k);
+    if (it == named.end()) {
+      failAt(e, op + ": missing '" + k + "'");
+      return std::nullopt;
+    }
+    if (!std::holds_alternative<std::vector<int64_t>>(it->second.first)) {
+      failAt(*it->second.second, op + ": '" + k + "' must be a list");
+      return std::nullopt;
+    }
+    return std::get<std::vector<int64_t>>(it->second.first);
+  };
+  auto number = [&](const std::string &k, double dflt) -> std::optional<double> {
+    auto it = named.find(k);
+    if (it == named.end())
+      return dflt;
+    if (auto *i = std::get_if<int64_t>(&it->second.first))
+      return (double)*i;
+    if (auto *s = std::get_if<std::string>(&it->second.first)) {
+      char *end = nullptr;
+      double d = std::strtod(s->c_str(), &end);
+      if (end && *end == 0 && !s->empty())
+        return d;
+    }
+    failAt(*it->second.second, op + ": '" + k + "' must be a number");
+    return std::nullopt;
+  };
+  mlir::Value x = tensors[0];
+  auto xt = cast<RankedTensorType>(x.getType());
+  int64_t rank = xt.getRank();
+  if (op == "shard") {
+    auto d = needInt("dim"), c = needInt("count"), i = needInt("index");
+    if (!d || !c || !i)
+      return std::nullopt;
+    return finish(b.create<ShardOp>(loc, xt, x, *d, *c, *i), e);
+  }
+  if (op == "slice") {
+    auto o = needList("offsets"), s = needList("sizes");
+    if (!o || !s)
+      return std::nullopt;
+    std::vector<int64_t> st(o->size(), 1);
+    if (named.count("strides")) {
+      auto v = needList("strides");
+      if (!v)
+        return std::nullopt;
+      st = *v;
+    }
+    return finish(b.create<SliceOp>(loc, xt, x, *o, *s, st), e);
+  }
+  if (op == "concat" || op == "interleave" || op == "stack") {
+    auto d = needInt("dim");
+    if (!d)
+      return std::nullopt;
+    if (op == "concat")
+      return finish(b.create<ConcatOp>(loc, xt, tensors, *d), e);
+    if (op == "stack")
+      return finish(b.create<StackOp>(loc, xt, tensors, *d), e);
+    auto g = needInt("groups");
+    if (!g)
+      return std::nullopt;
+    return finish(b.create<InterleaveOp>(loc, xt, tensors, *d, *g), e);
+  }
+  if (op == "split" || op == "deinterleave") {
+    auto d = needInt("dim");
+    auto s = needList("sizes");
+    if (!d || !s)
+      return std::nullopt;
+    SmallVector<Type> types(s->size(), xt);
+    if (op == "split") {
+      if (!finish(b.create<SplitOp>(loc, types, x, *d,
+                                    b.getDenseI64ArrayAttr(*s)),
+                  e))
+        return std::nullopt;
+      return mlir::Value();
+    }
+    auto g = needInt("groups");
+    if (!g)
+      return std::nullopt;
+    if (!finish(b.create<DeinterleaveOp>(loc, types, x, *d, *g,
+                                         b.getDenseI64ArrayAttr(*s)),
+                e))
+      return std::nullopt;
+    return mlir::Value();
+  }
+  if (op == "unstack") {
+    auto d = needInt("dim");
+    if (!d)
+      return std::nullopt;
+    if (*d < 0 || *d >= rank) {
+      failAt(e, "unstack: dimension " + std::to_string(*d) +
+                    " is not one of the " + std::to_string(rank));
+      return std::nullopt;
+    }
+    SmallVector<Type> types(xt.getDimSize(*d), xt);
+    if (!finish(b.create<UnstackOp>(loc, types, x, *d), e))
+      return std::nullopt;
+    return mlir::Value();
+  }
+  if (op == "reshape") {
+    auto s = needList("shape");
+    if (!s)
+      return std::nullopt;
+    for (int64_t v : *s)
+      if (v < 0) {
+        failAt(e, "reshape: negative size in the shape");
+        return std::nullopt;
+      }
+    return finish(b.create<ReshapeOp>(
+                      loc, RankedTensorType::get(*s, xt.getElementType()), x),
+                  e);
+  }
+  if (op == "permute" || op == "transpose") {
+    std::vector<int64_t> perm;
+    if (op == "transpose") {
+      if (rank != 2) {
+        failAt(e, "transpose: takes a 2-d tensor, this one has rank " +
+                      std::to_string(rank) + " (use permute)");
+        return std::nullopt;
+      }
+      perm = {1, 0};
+    } else {
+      auto p = needList("perm");
+      if (!p)
+        return std::nullopt;
+      perm = *p;
+    }
+    return finish(b.create<PermuteOp>(loc, xt, x, perm), e);
+  }
+  if (op == "pad") {
+    auto d = needInt("dim"), lo = needInt("low"), hi = needInt("high");
+    if (!d || !lo || !hi)
+      return std::nullopt;
+    TypedAttr value;
+    if (named.count("value")) {
+      auto v = number("value", 0);
+      if (!v)
+        return std::nullopt;
+      Type et = xt.getElementType();
+      if (isa<FloatType>(et))
+        value = b.getFloatAttr(et, *v);
+      else
+        value = b.getIntegerAttr(et, (int64_t)*v);
+    }
+    return finish(b.create<PadOp>(loc, xt, x, *d, *lo, *hi, value), e);
+  }
+  if (op == "cast") {
+    auto it = named.find("dtype");
+    if (it == named.end() ||
+        !std::holds_alternative<std::string>(it->second.first)) {
+      failAt(e, "cast: needs dtype=\"...\" (bf16, f32, ...)");
+      return std::nullopt;
+    }
+    Type et = elementType(ctx, std::get<std::string>(it->second.first));
+    if (!et) {
+      failAt(*it->second.second, "cast: unknown dtype '" +
+                                     std::get<std::string>(it->second.first) +
+                                     "'");
+      return std::nullopt;
+    }
+    return finish(b.create<CastOp>(loc, RankedTensorType::get(xt.getShape(), et),
+                                   x),
+                  e);
+  }
+  // affine
+  auto s = number("scale", 1.0), o = number("offset", 0.0);
+  if (!s || !o)
+    return std::nullopt;
+  return finish(b.create<AffineOp>(loc, xt, x, b.getF64FloatAttr(*s),
+                                   b.getF64FloatAttr(*o)),
+                e);
+}
+
+/// Names the body refers to (to find unused inputs).
+void collectNames(const Expr &e, std::set<std::string> &out) {
+  if (e.kind == Expr::Name)
+    out.insert(e.text);
+  for (const ExprPtr &a : e.args)
+    collectNames(*a, out);
+  for (auto &[k, a] : e.kwargs)
+    collectNames(*a, out);
+}
+
+bool Builder::buildInstance(const Rule &rule) {
+  path = rule.path;
+  bodyText.clear();
+  if (rule.when) {
+    path = rule.when->path;
+    std::string err;
+    auto v = env.evalInt(*rule.when, err);
+    if (!v)
+      return fail("'" + rule.when->text + "': " + err);
+    if (*v == 0)
+      return true;
+  }
+  locals.clear();
+  for (const InputDecl &in : rule.inputs) {
+    path = in.path;
+    std::string err;
+    auto name = env.expand(in.pattern, in.path, err);
+    if (!name)
+      return fail(err);
+    if (rule.outputs.empty()) { // a drop: for checkpoint matching only
+      dropped.insert(*name);
+      continue;
+    }
+    std::vector<int64_t> shape;
+    for (const Located &d : in.shape) {
+      path = d.path;
+      auto v = env.evalInt(d, err);
+      if (!v)
+        return fail("'" + d.text + "': " + err);
+      if (*v < 0)
+        return fail("'" + d.text + "' is " + std::to_string(*v) +
+                    ", a negative size");
+      shape.push_back(*v);
+    }
+    path = in.path;
+    Type et = elementType(ctx, in.dtype.empty() ? env.dtype() : in.dtype);
+    if (!et)
+      return fail("unknown dtype '" + (in.dtype.empty() ? env.dtype() : in.dtype) +
+                  "'");
+    auto type = RankedTensorType::get(shape, et);
+    auto it = sources.find(*name);
+    if (it != sources.end()) {
+      if (it->second.getType() != type)
+        return fail("'" + *name + "' is read with two different shapes or dtypes");
+      locals[in.local] = it->second;
+      continue;
+    }
+    auto src = b.create<SourceOp>(here(), type, b.getStringAttr(*name));
+    sources[*name] = src;
+    locals[in.local] = src;
+  }
+  std::set<std::string> used;
+  for (const OutputDecl &out : rule.outputs)
+    collectNames(*out.body.expr, used);
+  for (const InputDecl &in : rule.inputs)
+    if (!rule.outputs.empty() && !used.count(in.local)) {
+      path = in.path;
+      return fail("input '" + in.local +
+                  "' is not used by any output (drop tensors with a 'drop' "
+                  "rule, so that nothing is lost silently)");
+    }
+  for (const OutputDecl &out : rule.outputs) {
+    path = out.body.path;
+    bodyText.clear();
+    std::string err;
+    auto name = env.expand(out.pattern, out.body.path, err);
+    if (!name)
+      return fail(err);
+    bodyText = out.body.text;
+    auto v = tensorOf(*out.body.expr);
+    if (!v)
+      return false;
+    auto [it, inserted] = targets.try_emplace(*name, out.body.path);
+    if (!inserted) {
+      bodyText.clear();
+      return fail("target '" + *name + "' is also written by " + it->second);
+    }
+    b.create<SinkOp>(here(), *v, *name, nullptr, nullptr);
+  }
+  bodyText.clear();
+  return true;
+}
+
+bool Builder::buildRule(const Rule &rule, size_t loop) {
+  if (loop == rule.loops.size())
+    return buildInstance(rule);
+  const auto &[capture, count] = rule.loops[loop];
+  std::string err;
+  auto n = env.evalInt(count, err);
+  if (!n) {
+    path = count.path;
+    return fail("'" + count.text + "': " + err);
+  }
+  for (int64_t i = 0; i < *n; ++i) {
+    env.setCapture(capture, i);
+    if (!buildRule(rule, loop + 1))
+      return false;
+  }
+  return true;
+}
+
+bool Builder::buildRank(int64_t rank) {
+  int64_t tp = env.option("tp");
+  env.setOption("rank", rank);
+  env.setOption("tp_rank", rank % tp);
+  env.setOption("ep_rank", rank / tp);
+  if (!env.refresh(error))
+    return false;
+  b.setInsertionPointToEnd(module.getBody());
+  auto fn = b.create<func::FuncOp>(b.getUnknownLoc(),
+                                   "rank" + std::to_string(rank),
+                                   b.getFunctionType({}, {}));
+  b.setInsertionPointToStart(fn.addEntryBlock());
+  sources.clear();
+  targets.clear();
+  for (const Rule &rule : env.spec().rules) {
+    env.clearCaptures();
+    if (!buildRule(rule, 0))
+      return false;
+  }
+  env.clearCaptures();
+  b.create<func::ReturnOp>(b.getUnknownLoc());
+  return true;
+}
+
+OwningOpRef<ModuleOp> Builder::run(const std::vector<int64_t> &ranks) {
+  OwningOpRef<ModuleOp> m = ModuleOp::create(b.getUnknownLoc());
+  module = *m;
+  int64_t tp = env.option("tp"), ep = env.option("ep");
+  if (tp < 1 || ep < 1) {
+    error = env.spec().file + ": tp and ep must be at least 1";
+    return nullptr;
+  }
+  for (int64_t r : ranks) {
+    if (r < 0 || r >= tp * ep) {
+      error = env.spec().file + ": rank " + std::to_string(r) +
+              " is not one of the tp x ep = " + std::to_string(tp * ep) +
+              " ranks";
+      return nullptr;
+    }
+    if (!buildRank(r))
+      return nullptr;
+  }
+  return m;
+}
+
+} // namespace
+
+OwningOpRef<ModuleOp> buildMapping(Env &env, MLIRContext *context,
+                                   const std::vector<int64_t> &ranks,
+                                   std::string &error,
+                                   std::vector<std::string> *dropped) {
+  context->loadDialect<WLDialect, func::FuncDialect>();
+  Builder builder(env, context, error);
+  OwningOpRef<ModuleOp> m = builder.run(ranks);
+  if (dropped)
+    dropped->assign(builder.dropped.begin(), builder.dropped.end());
+  return m;
+}
+
+} // namespace wl::mapping

@@ -1,0 +1,425 @@
+//===- Expr.cpp - the expression language of mapping specs ----------------===//
+#include "wl/Mapping/Expr.h"
+
+#include <cctype>
+#include <limits>
+
+namespace wl::mapping {
+
+namespace {
+
+struct Parser {
+  const std::string &s;
+  size_t i = 0;
+  std::string error;
+
+  explicit Parser(const std::string &s) : s(s) {}
+
+  void skip() {
+    while (i < s.size() && std::isspace((unsigned char)s[i]))
+      ++i;
+  }
+  bool fail(const std::string &what) {
+    if (error.empty())
+      error = "column " + std::to_string(i + 1) + ": " + what;
+    return false;
+  }
+  bool peek(const char *tok) {
+    skip();
+    return s.compare(i, std::char_traits<char>::length(tok), tok) == 0;
+  }
+  bool eat(const char *tok) {
+    if (!peek(tok))
+      return false;
+    i += std::char_traits<char>::length(tok);
+    return true;
+  }
+  std::shared_ptr<Expr> node(Expr::Kind k) {
+    auto e = std::make_shared<Expr>();
+    e->kind = k;
+    e->column = (int)i + 1;
+    return e;
+  }
+
+  ExprPtr binary(ExprPtr lhs, const std::string &op, ExprPtr rhs, int col) {
+    auto e = std::make_shared<Expr>();
+    e->kind = Expr::Binary;
+    e->text = op;
+    e->args = {lhs, rhs};
+    e->column = col;
+    return e;
+  }
+
+  // or := and ('||' and)*
+  ExprPtr parseOr() {
+    ExprPtr l = parseAnd();
+    while (l && peek("||")) {
+      int col = (int)i + 1;
+      i += 2;
+      ExprPtr r = parseAnd();
+      if (!r)
+        return nullptr;
+      l = binary(l, "||", r, col);
+    }
+    return l;
+  }
+  ExprPtr parseAnd() {
+    ExprPtr l = parseCmp();
+    while (l && peek("&&")) {
+      int col = (int)i + 1;
+      i += 2;
+      ExprPtr r = parseCmp();
+      if (!r)
+        return nullptr;
+      l = binary(l, "&&", r, col);
+    }
+    return l;
+  }
+  ExprPtr parseCmp() {
+    ExprPtr l = parseAdd();
+    if (!l)
+      return nullptr;
+    for (const char *op : {"==", "!=", "<=", ">=", "<", ">"}) {
+      if (peek(op)) {
+        int col = (int)i + 1;
+        i += std::char_traits<char>::length(op);
+        ExprPtr r = parseAdd();
+        if (!r)
+          return nullptr;
+        return binary(l, op, r, col);
+      }
+    }
+    return l;
+  }
+  ExprPtr parseAdd() {
+    ExprPtr l = parseMul();
+    while (l) {
+      skip();
+      if (i < s.size() && (s[i] == '+' || s[i] == '-')) {
+        int col = (int)i + 1;
+        std::string op(1, s[i++]);
+        ExprPtr r = parseMul();
+        if (!r)
+          return nullptr;
+        l = binary(l, op, r, col);
+      } else {
+        break;
+      }
+    }
+    return l;
+  }
+  ExprPtr parseMul() {
+    ExprPtr l = parseUnary();
+    while (l) {
+      skip();
+      if (i < s.size() && (s[i] == '*' || s[i] == '/' || s[i] == '%')) {
+        int col = (int)i + 1;
+        std::string op(1, s[i++]);
+        ExprPtr r = parseUnary();
+        if (!r)
+          return nullptr;
+        l = binary(l, op, r, col);
+      } else {
+        break;
+      }
+    }
+    return l;
+  }
+  ExprPtr parseUnary() {
+    skip();
+    if (i < s.size() && (s[i] == '-' || s[i] == '!')) {
+      auto e = node(Expr::Unary);
+      e->text = std::string(1, s[i++]);
+      ExprPtr a = parseUnary();
+      if (!a)
+        return nullptr;
+      e->args = {a};
+      return e;
+    }
+    return parsePostfix();
+  }
+  ExprPtr parsePostfix() {
+    ExprPtr e = parsePrimary();
+    while (e && peek("[")) {
+      auto sub = node(e->kind == Expr::Name ? Expr::Index : Expr::Subscript);
+      ++i;
+      ExprPtr idx = parseOr();
+      if (!idx)
+        return nullptr;
+      if (!eat("]")) {
+        fail("expected ']'");
+        return nullptr;
+      }
+      if (sub->kind == Expr::Index)
+        sub->text = e->text;
+      sub->args = {e, idx};
+      e = sub;
+    }
+    return e;
+  }
+  ExprPtr parsePrimary() {
+    skip();
+    if (i >= s.size()) {
+      fail("expected a value, found the end");
+      return nullptr;
+    }
+    char c = s[i];
+    if (std::isdigit((unsigned char)c)) {
+      auto e = node(Expr::Int);
+      int64_t v = 0;
+      while (i < s.size() && std::isdigit((unsigned char)s[i])) {
+        int d = s[i++] - '0';
+        if (v > (std::numeric_limits<int64_t>::max() - d) / 10) {
+          fail("integer too large");
+          return nullptr;
+        }
+        v = v * 10 + d;
+      }
+      e->value = v;
+      return e;
+    }
+    if (c == '"' || c == '\'') {
+      auto e = node(Expr::Str);
+      ++i;
+      while (i < s.size() && s[i] != c)
+        e->text += s[i++];
+      if (i >= s.size()) {
+        fail("unterminated string");
+        return nullptr;
+      }
+      ++i;
+      return e;
+    }
+    if (c == '(') {
+      ++i;
+      ExprPtr e = parseOr();
+      if (!e)
+        return nullptr;
+      if (!eat(")")) {
+        fail("expected ')'");
+        return nullptr;
+      }
+      return e;
+    }
+    if (c == '[') {
+      auto e = node(Expr::List);
+      ++i;
+      if (!eat("]")) {
+        do {
+          ExprPtr a = parseOr();
+          if (!a)
+            return nullptr;
+          e->args.push_back(a);
+        } while (eat(","));
+        if (!eat("]")) {
+          fail("expected ',' or ']' in a list");
+          return nullptr;
+        }
+      }
+      return e;
+    }
+    if (std::isalpha((unsigned char)c) || c == '_') {
+      auto e = node(Expr::Name);
+      while (i < s.size() && (std::isalnum((unsigned char)s[i]) || s[i] == '_' ||
+                              s[i] == '.'))
+        e->text += s[i++];
+      if (!peek("("))
+        return e;
+      e->kind = Expr::Call;
+      ++i;
+      if (eat(")"))
+        return e;
+      do {
+        skip();
+        // keyword argument: name '=' (not '==')
+        size_t save = i;
+        std::string key;
+        while (i < s.size() && (std::isalnum((unsigned char)s[i]) || s[i] == '_'))
+          key += s[i++];
+        skip();
+        if (!key.empty() && i < s.size() && s[i] == '=' &&
+            (i + 1 >= s.size() || s[i + 1] != '=')) {
+          ++i;
+          ExprPtr v = parseOr();
+          if (!v)
+            return nullptr;
+          e->kwargs.push_back({key, v});
+          continue;
+        }
+        i = save;
+        if (!e->kwargs.empty()) {
+          fail("positional argument after a keyword argument");
+          return nullptr;
+        }
+        ExprPtr a = parseOr();
+        if (!a)
+          return nullptr;
+        e->args.push_back(a);
+      } while (eat(","));
+      if (!eat(")")) {
+        fail("expected ',' or ')' in the arguments of '" + e->text + "'");
+        return nullptr;
+      }
+      return e;
+    }
+    fail(std::string("unexpected '") + c + "'");
+    return nullptr;
+  }
+};
+
+std::string at(const Expr &e, const std::string &what) {
+  return "column " + std::to_string(e.column) + ": " + what;
+}
+
+} // namespace
+
+ExprPtr parseExpr(const std::string &text, std::string &error) {
+  Parser p(text);
+  ExprPtr e = p.parseOr();
+  if (e) {
+    p.skip();
+    if (p.i != text.size()) {
+      p.fail("unexpected '" + text.substr(p.i, 1) + "' after the expression");
+      e = nullptr;
+    }
+  }
+  if (!e)
+    error = p.error;
+  return e;
+}
+
+const char *typeName(const Value &v) {
+  if (std::holds_alternative<int64_t>(v))
+    return "int";
+  if (std::holds_alternative<std::string>(v))
+    return "string";
+  return "list";
+}
+
+std::optional<Value> evaluate(const Expr &e, const Lookup &lookup,
+                              const IndexLookup &index, std::string &error) {
+  auto ev = [&](const ExprPtr &x) { return evaluate(*x, lookup, index, error); };
+  auto asInt = [&](const Expr &x, const std::optional<Value> &v)
+      -> std::optional<int64_t> {
+    if (!v)
+      return std::nullopt;
+    if (!std::holds_alternative<int64_t>(*v)) {
+      error = at(x, std::string("expected an integer, found a ") +
+                        typeName(*v));
+      return std::nullopt;
+    }
+    return std::get<int64_t>(*v);
+  };
+  switch (e.kind) {
+  case Expr::Int:
+    return Value(e.value);
+  case Expr::Str:
+    return Value(e.text);
+  case Expr::Name: {
+    auto v = lookup(e.text);
+    if (!v)
+      error = at(e, "unknown name '" + e.text + "'");
+    return v;
+  }
+  case Expr::Index: {
+    auto k = asInt(*e.args[1], ev(e.args[1]));
+    if (!k)
+      return std::nullopt;
+    auto v = index(e.text, *k);
+    if (!v)
+      error = at(e, "'" + e.text + "[" + std::to_string(*k) +
+                        "]' is not a config entry");
+    return v;
+  }
+  case Expr::List: {
+    std::vector<int64_t> out;
+    for (const ExprPtr &a : e.args) {
+      auto v = asInt(*a, ev(a));
+      if (!v)
+        return std::nullopt;
+      out.push_back(*v);
+    }
+    return Value(out);
+  }
+  case Expr::Unary: {
+    auto v = asInt(*e.args[0], ev(e.args[0]));
+    if (!v)
+      return std::nullopt;
+    return Value(e.text == "-" ? -*v : (int64_t)(*v == 0));
+  }
+  case Expr::Binary: {
+    auto l = ev(e.args[0]);
+    if (!l)
+      return std::nullopt;
+    auto r = ev(e.args[1]);
+    if (!r)
+      return std::nullopt;
+    const std::string &op = e.text;
+    if (op == "==" || op == "!=") {
+      if (l->index() != r->index()) {
+        error = at(e, std::string("cannot compare a ") + typeName(*l) +
+                          " with a " + typeName(*r));
+        return std::nullopt;
+      }
+      bool eq = *l == *r;
+      return Value((int64_t)(op == "==" ? eq : !eq));
+    }
+    auto a = asInt(*e.args[0], l), b = asInt(*e.args[1], r);
+    if (!a || !b)
+      return std::nullopt;
+    int64_t x = *a, y = *b, out = 0;
+    if (op == "+") {
+      if (__builtin_add_overflow(x, y, &out))
+        return error = at(e, "integer overflow"), std::nullopt;
+    } else if (op == "-") {
+      if (__builtin_sub_overflow(x, y, &out))
+        return error = at(e, "integer overflow"), std::nullopt;
+    } else if (op == "*") {
+      if (__builtin_mul_overflow(x, y, &out))
+        return error = at(e, "integer overflow"), std::nullopt;
+    } else if (op == "/" || op == "%") {
+      if (y == 0) {
+        error = at(e, std::string(op == "/" ? "division" : "remainder") +
+                          " by zero");
+        return std::nullopt;
+      }
+      out = op == "/" ? x / y : x % y;
+    } else if (op == "<") {
+      out = x < y;
+    } else if (op == "<=") {
+      out = x <= y;
+    } else if (op == ">") {
+      out = x > y;
+    } else if (op == ">=") {
+      out = x >= y;
+    } else if (op == "&&") {
+      out = x && y;
+    } else if (op == "||") {
+      out = x || y;
+    }
+    return Value(out);
+  }
+  case Expr::Call: {
+    if ((e.text == "min" || e.text == "max") && e.kwargs.empty() &&
+        !e.args.empty()) {
+      std::optional<int64_t> best;
+      for (const ExprPtr &a : e.args) {
+        auto v = asInt(*a, ev(a));
+        if (!v)
+          return std::nullopt;
+        if (!best || (e.text == "min" ? *v < *best : *v > *best))
+          best = v;
+      }
+      return Value(*best);
+    }
+    error = at(e, "'" + e.text + "(...)' is not an integer function (min, max)");
+    return std::nullopt;
+  }
+  case Expr::Subscript:
+    error = at(e, "only op results and config entries can be indexed");
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+} // namespace wl::mapping

@@ -1,0 +1,510 @@
+//===- Spec.cpp - mapping specs: loading and evaluation -------------------===//
+#include "wl/Mapping/Spec.h"
+
+#include <nlohmann/json.hpp>
+
+#include <algorithm>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+namespace wl::mapping {
+
+using ojson = nlohmann::ordered_json;
+
+namespace {
+
+constexpr const char *kFormat = "weight-layout-mapping/1";
+
+struct SpecError {
+  std::string message;
+};
+
+[[noreturn]] void fail(const std::string &path, const std::string &what) {
+  throw SpecError{path + ": " + what};
+}
+
+std::string quoteKey(const std::string &k) {
+  for (char c : k)
+    if (!(std::isalnum((unsigned char)c) || c == '_'))
+      return "[\"" + k + "\"]";
+  return "." + k;
+}
+
+Located located(const ojson &v, const std::string &path) {
+  Located l;
+  l.path = path;
+  if (v.is_number_integer()) {
+    l.text = v.dump();
+  } else if (v.is_string()) {
+    l.text = v.get<std::string>();
+  } else {
+    fail(path, "expected an expression (a string) or an integer");
+  }
+  std::string err;
+  l.expr = parseExpr(l.text, err);
+  if (!l.expr)
+    fail(path, "'" + l.text + "': " + err);
+  return l;
+}
+
+std::string text(const ojson &v, const std::string &path) {
+  if (v.is_string())
+    return v.get<std::string>();
+  if (v.is_array()) { // a long description as a list of lines
+    std::string out;
+    for (size_t i = 0; i < v.size(); ++i) {
+      if (!v[i].is_string())
+        fail(path + "[" + std::to_string(i) + "]", "expected a string");
+      out += (i ? "\n" : "") + v[i].get<std::string>();
+    }
+    return out;
+  }
+  fail(path, "expected a string");
+}
+
+std::vector<Located> shapeOf(const ojson &v, const std::string &path) {
+  if (!v.is_array())
+    fail(path, "expected a list of dimension expressions");
+  std::vector<Located> out;
+  for (size_t i = 0; i < v.size(); ++i)
+    out.push_back(located(v[i], path + "[" + std::to_string(i) + "]"));
+  return out;
+}
+
+void checkKeys(const ojson &obj, const std::string &path,
+               std::initializer_list<const char *> allowed) {
+  if (!obj.is_object())
+    fail(path, "expected an object");
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    bool ok = false;
+    for (const char *a : allowed)
+      ok |= it.key() == a;
+    if (!ok) {
+      std::string list;
+      for (const char *a : allowed)
+        list += std::string(list.empty() ? "" : ", ") + a;
+      fail(path, "unknown field '" + it.key() + "' (expected " + list + ")");
+    }
+  }
+}
+
+Rule parseRule(const ojson &r, const std::string &path) {
+  checkKeys(r, path,
+            {"for", "when", "inputs", "outputs", "copy", "rename", "drop",
+             "shape", "dtype", "comment"});
+  Rule rule;
+  rule.path = path;
+  if (r.contains("for")) {
+    const ojson &f = r["for"];
+    if (!f.is_object())
+      fail(path + ".for", "expected an object of capture: count");
+    for (auto it = f.begin(); it != f.end(); ++it)
+      rule.loops.push_back(
+          {it.key(), located(it.value(), path + ".for" + quoteKey(it.key()))});
+  }
+  if (r.contains("when"))
+    rule.when = located(r["when"], path + ".when");
+  int forms = r.contains("outputs") + r.contains("copy") + r.contains("rename") +
+              r.contains("drop");
+  if (forms != 1)
+    fail(path, "needs exactly one of 'outputs' (with 'inputs'), 'copy', "
+               "'rename' and 'drop'");
+  std::string dtype;
+  if (r.contains("dtype"))
+    dtype = text(r["dtype"], path + ".dtype");
+  auto shorthandInput = [&](const std::string &pattern) {
+    if (!r.contains("shape"))
+      fail(path, "needs 'shape', the shape of '" + pattern + "'");
+    InputDecl in{"x", pattern, shapeOf(r["shape"], path + ".shape"), dtype,
+                 path};
+    rule.inputs.push_back(in);
+  };
+  if (r.contains("copy")) {
+    std::string p = text(r["copy"], path + ".copy");
+    shorthandInput(p);
+    rule.outputs.push_back({p, located(ojson("x"), path + ".copy")});
+  } else if (r.contains("rename")) {
+    const ojson &m = r["rename"];
+    checkKeys(m, path + ".rename", {"from", "to"});
+    if (!m.contains("from") || !m.contains("to"))
+      fail(path + ".rename", "needs 'from' and 'to'");
+    shorthandInput(text(m["from"], path + ".rename.from"));
+    rule.outputs.push_back({text(m["to"], path + ".rename.to"),
+                            located(ojson("x"), path + ".rename")});
+  } else if (r.contains("drop")) {
+    std::string p = text(r["drop"], path + ".drop");
+    InputDecl in{"x", p, {}, dtype, path};
+    if (r.contains("shape"))
+      in.shape = shapeOf(r["shape"], path + ".shape");
+    rule.inputs.push_back(in);
+  } else {
+    if (r.contains("shape"))
+      fail(path + ".shape", "give shapes in 'inputs' for a rule with 'outputs'");
+    if (!r.contains("inputs"))
+      fail(path, "needs 'inputs'");
+    const ojson &ins = r["inputs"];
+    if (!ins.is_object())
+      fail(path + ".inputs", "expected an object of name: {name, shape}");
+    for (auto it = ins.begin(); it != ins.end(); ++it) {
+      std::string ip = path + ".inputs" + quoteKey(it.key());
+      checkKeys(it.value(), ip, {"name", "shape", "dtype"});
+      if (!it.value().contains("name") || !it.value().contains("shape"))
+        fail(ip, "needs 'name' and 'shape'");
+      InputDecl in;
+      in.local = it.key();
+      in.pattern = text(it.value()["name"], ip + ".name");
+      in.shape = shapeOf(it.value()["shape"], ip + ".shape");
+      in.dtype = it.value().contains("dtype")
+                     ? text(it.value()["dtype"], ip + ".dtype")
+                     : dtype;
+      in.path = ip;
+      rule.inputs.push_back(in);
+    }
+    const ojson &outs = r["outputs"];
+    if (!outs.is_object() || outs.empty())
+      fail(path + ".outputs", "expected an object of target name: expression");
+    for (auto it = outs.begin(); it != outs.end(); ++it)
+      rule.outputs.push_back(
+          {it.key(),
+           located(it.value(), path + ".outputs" + quoteKey(it.key()))});
+  }
+  return rule;
+}
+
+} // namespace
+
+std::shared_ptr<const Spec> loadSpec(const std::string &path,
+                                     std::string &error) {
+  std::ifstream in(path);
+  if (!in) {
+    error = path + ": cannot open the mapping spec";
+    return nullptr;
+  }
+  std::stringstream buf;
+  buf << in.rdbuf();
+  auto spec = std::make_shared<Spec>();
+  spec->file = path;
+  try {
+    ojson j;
+    try {
+      j = ojson::parse(buf.str());
+    } catch (const ojson::parse_error &e) {
+      fail("(json)", std::string("not valid JSON: ") + e.what());
+    }
+    checkKeys(j, "(top)",
+              {"format", "model_type", "from", "to", "description", "options",
+               "let", "require", "rules", "comment"});
+    if (!j.contains("format") || j["format"] != kFormat)
+      fail("format", std::string("expected \"") + kFormat + "\"");
+    for (const char *k : {"model_type", "from", "to"}) {
+      if (!j.contains(k))
+        fail(k, "missing");
+    }
+    spec->modelType = text(j["model_type"], "model_type");
+    spec->from = text(j["from"], "from");
+    spec->to = text(j["to"], "to");
+    if (j.contains("description"))
+      spec->description = text(j["description"], "description");
+    spec->options = {{"tp", 1, "tensor-parallel degree"},
+                     {"rank", 0, "the rank whose plan is built"},
+                     {"ep", 1, "expert-parallel degree"}};
+    if (j.contains("options")) {
+      const ojson &o = j["options"];
+      if (!o.is_object())
+        fail("options", "expected an object");
+      for (auto it = o.begin(); it != o.end(); ++it) {
+        std::string p = "options" + quoteKey(it.key());
+        checkKeys(it.value(), p, {"default", "description"});
+        OptionDecl d{it.key(), 0, ""};
+        if (it.value().contains("default")) {
+          if (!it.value()["default"].is_number_integer())
+            fail(p + ".default", "expected an integer");
+          d.defaultValue = it.value()["default"].get<int64_t>();
+        }
+        if (it.value().contains("description"))
+          d.description = text(it.value()["description"], p + ".description");
+        bool found = false;
+        for (OptionDecl &x : spec->options)
+          if (x.name == d.name) {
+            x = d;
+            found = true;
+          }
+        if (!found)
+          spec->options.push_back(d);
+      }
+    }
+    if (j.contains("let")) {
+      const ojson &l = j["let"];
+      if (!l.is_object())
+        fail("let", "expected an object of name: expression");
+      for (auto it = l.begin(); it != l.end(); ++it)
+        spec->lets.push_back(
+            {it.key(), located(it.value(), "let" + quoteKey(it.key()))});
+    }
+    if (j.contains("require")) {
+      const ojson &r = j["require"];
+      if (!r.is_array())
+        fail("require", "expected a list of {check, message}");
+      for (size_t i = 0; i < r.size(); ++i) {
+        std::string p = "require[" + std::to_string(i) + "]";
+        checkKeys(r[i], p, {"check", "message"});
+        if (!r[i].contains("check") || !r[i].contains("message"))
+          fail(p, "needs 'check' and 'message'");
+        spec->requirements.push_back({located(r[i]["check"], p + ".check"),
+                                  text(r[i]["message"], p + ".message")});
+      }
+    }
+    if (!j.contains("rules") || !j["rules"].is_array())
+      fail("rules", "expected a list of rules");
+    for (size_t i = 0; i < j["rules"].size(); ++i)
+      spec->rules.push_back(
+          parseRule(j["rules"][i], "rules[" + std::to_string(i) + "]"));
+  } catch (const SpecError &e) {
+    error = path + ": " + e.message;
+    return nullptr;
+  }
+  return spec;
+}
+
+//===----------------------------------------------------------------------===//
+// Env
+//===----------------------------------------------------------------------===//
+
+struct Env::Config {
+  nlohmann::json json;
+};
+
+Env::~Env() = default;
+
+namespace {
+
+std::optional<Value> fromJson(const nlohmann::json &v) {
+  if (v.is_number_integer())
+    return Value(v.get<int64_t>());
+  if (v.is_boolean())
+    return Value((int64_t)v.get<bool>());
+  if (v.is_string())
+    return Value(v.get<std::string>());
+  if (v.is_array()) {
+    std::vector<int64_t> out;
+    for (const auto &x : v) {
+      if (!x.is_number_integer())
+        return std::nullopt;
+      out.push_back(x.get<int64_t>());
+    }
+    return Value(out);
+  }
+  return std::nullopt;
+}
+
+const nlohmann::json *walk(const nlohmann::json &root, const std::string &name) {
+  const nlohmann::json *cur = &root;
+  size_t start = 0;
+  while (true) {
+    size_t dot = name.find('.', start);
+    std::string part = name.substr(start, dot - start);
+    if (!cur->is_object() || !cur->contains(part))
+      return nullptr;
+    cur = &(*cur)[part];
+    if (dot == std::string::npos)
+      return cur;
+    start = dot + 1;
+  }
+}
+
+std::string wlDType(const std::string &torchName) {
+  if (torchName == "bfloat16") return "bf16";
+  if (torchName == "float16") return "f16";
+  if (torchName == "float32") return "f32";
+  if (torchName == "float64") return "f64";
+  return torchName;
+}
+
+} // namespace
+
+std::unique_ptr<Env> Env::create(std::shared_ptr<const Spec> spec,
+                                 const std::string &configPath,
+                                 const std::map<std::string, int64_t> &options,
+                                 const std::string &dtype, std::string &error) {
+  std::unique_ptr<Env> env(new Env());
+  env->spec_ = spec;
+  env->config_ = std::make_unique<Config>();
+  std::ifstream in(configPath);
+  if (!in) {
+    error = configPath + ": cannot open the config";
+    return nullptr;
+  }
+  std::stringstream buf;
+  buf << in.rdbuf();
+  env->config_->json = nlohmann::json::parse(buf.str(), nullptr, false);
+  if (env->config_->json.is_discarded() || !env->config_->json.is_object()) {
+    error = configPath + ": not a JSON object";
+    return nullptr;
+  }
+  for (const OptionDecl &o : spec->options)
+    env->options_[o.name] = o.defaultValue;
+  for (auto &[k, v] : options) {
+    if (!env->options_.count(k)) {
+      std::string known;
+      for (const OptionDecl &o : spec->options)
+        known += (known.empty() ? "" : ", ") + o.name;
+      error = spec->file + ": unknown option '" + k + "' (this spec has " +
+              known + ")";
+      return nullptr;
+    }
+    env->options_[k] = v;
+  }
+  // The rank's coordinates: rank = ep_rank * tp + tp_rank.
+  int64_t tp = std::max<int64_t>(env->options_["tp"], 1);
+  env->options_["tp_rank"] = env->options_["rank"] % tp;
+  env->options_["ep_rank"] = env->options_["rank"] / tp;
+  env->dtype_ = dtype;
+  if (env->dtype_.empty()) {
+    const nlohmann::json &c = env->config_->json;
+    for (const char *f :
+         {"dtype", "torch_dtype", "text_config.dtype", "text_config.torch_dtype"})
+      if (const nlohmann::json *v = walk(c, f); v && v->is_string()) {
+        env->dtype_ = wlDType(v->get<std::string>());
+        break;
+      }
+    if (env->dtype_.empty())
+      env->dtype_ = "bf16";
+  }
+  if (!env->refresh(error))
+    return nullptr;
+  return env;
+}
+
+int64_t Env::option(const std::string &name) const {
+  auto it = options_.find(name);
+  return it == options_.end() ? 0 : it->second;
+}
+
+void Env::setOption(const std::string &name, int64_t value) {
+  options_[name] = value;
+}
+
+bool Env::refresh(std::string &error) {
+  lets_.clear();
+  for (auto &[name, e] : spec_->lets) {
+    std::string err;
+    auto v = eval(e, err);
+    if (!v) {
+      error = spec_->file + ": " + e.path + ": '" + e.text + "': " + err;
+      return false;
+    }
+    lets_[name] = *v;
+  }
+  for (auto &[check, message] : spec_->requirements) {
+    std::string err;
+    auto v = evalInt(check, err);
+    if (!v) {
+      error = spec_->file + ": " + check.path + ": '" + check.text + "': " + err;
+      return false;
+    }
+    if (*v == 0) {
+      std::ostringstream os;
+      os << spec_->file << ": " << check.path << ": " << message << " (`"
+         << check.text << "` is false with";
+      for (auto &[k, x] : options_)
+        os << " " << k << "=" << x;
+      os << ")";
+      error = os.str();
+      return false;
+    }
+  }
+  return true;
+}
+
+void Env::setCapture(const std::string &name, int64_t value) {
+  if (!captures_.count(name))
+    captureOrder_.push_back(name);
+  captures_[name] = value;
+}
+
+void Env::clearCaptures() {
+  captures_.clear();
+  captureOrder_.clear();
+}
+
+std::string Env::describeCaptures() const {
+  std::string out;
+  for (const std::string &n : captureOrder_)
+    out += (out.empty() ? "" : ", ") + n + "=" +
+           std::to_string(captures_.at(n));
+  return out;
+}
+
+std::optional<Value> Env::lookup(const std::string &name) const {
+  if (auto it = captures_.find(name); it != captures_.end())
+    return Value(it->second);
+  if (auto it = lets_.find(name); it != lets_.end())
+    return it->second;
+  if (auto it = options_.find(name); it != options_.end())
+    return Value(it->second);
+  if (const nlohmann::json *v = walk(config_->json, name))
+    return fromJson(*v);
+  return std::nullopt;
+}
+
+std::optional<Value> Env::eval(const Located &e, std::string &error) const {
+  auto idx = [&](const std::string &name,
+                 int64_t i) -> std::optional<Value> {
+    const nlohmann::json *v = walk(config_->json, name);
+    if (!v || !v->is_array() || i < 0 || i >= (int64_t)v->size())
+      return std::nullopt;
+    return fromJson((*v)[i]);
+  };
+  return evaluate(*e.expr, [&](const std::string &n) { return lookup(n); },
+                  idx, error);
+}
+
+std::optional<int64_t> Env::evalInt(const Located &e,
+                                    std::string &error) const {
+  auto v = eval(e, error);
+  if (!v)
+    return std::nullopt;
+  if (!std::holds_alternative<int64_t>(*v)) {
+    error = std::string("expected an integer, found a ") + typeName(*v);
+    return std::nullopt;
+  }
+  return std::get<int64_t>(*v);
+}
+
+std::optional<std::string> Env::expand(const std::string &pattern,
+                                       const std::string &path,
+                                       std::string &error) const {
+  std::string out;
+  size_t i = 0;
+  while (i < pattern.size()) {
+    if (pattern[i] != '{') {
+      out += pattern[i++];
+      continue;
+    }
+    size_t close = pattern.find('}', i);
+    if (close == std::string::npos) {
+      error = "'" + pattern + "': unclosed '{'";
+      return std::nullopt;
+    }
+    Located l;
+    l.text = pattern.substr(i + 1, close - i - 1);
+    l.path = path;
+    std::string err;
+    l.expr = parseExpr(l.text, err);
+    if (!l.expr) {
+      error = "'" + pattern + "': {" + l.text + "}: " + err;
+      return std::nullopt;
+    }
+    auto v = evalInt(l, err);
+    if (!v) {
+      error = "'" + pattern + "': {" + l.text + "}: " + err;
+      return std::nullopt;
+    }
+    out += std::to_string(*v);
+    i = close + 1;
+  }
+  return out;
+}
+
+} // namespace wl::mapping

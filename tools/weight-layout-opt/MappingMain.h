@@ -1,0 +1,19 @@
+//===- MappingMain.h - weight-layout-opt --mapping --------------*- C++ -*-===//
+#ifndef WL_TOOLS_MAPPINGMAIN_H
+#define WL_TOOLS_MAPPINGMAIN_H
+
+#include "mlir/IR/DialectRegistry.h"
+
+#include <vector>
+
+namespace wl::tool {
+
+/// `weight-layout-opt --mapping FILE --config FILE [--tp N] [--rank R]
+/// [--ep N] [--set KEY=VALUE ...] [--dtype T] [--reverse] [--all-ranks]
+/// --emit=ir|plan [-o FILE]`: compiles a mapping spec for a config to the
+/// wl IR or the plan of one rank. Returns the exit code.
+int mappingMain(const std::vector<char *> &args, mlir::DialectRegistry &registry);
+
+} // namespace wl::tool
+
+#endif // WL_TOOLS_MAPPINGMAIN_H
