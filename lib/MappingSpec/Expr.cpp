@@ -412,7 +412,11 @@ std::optional<Value> evaluate(const Expr &e, const Lookup &lookup,
       }
       return Value(*best);
     }
-    error = at(e, "'" + e.text + "(...)' is not an integer function (min, max)");
+    error = at(e, "unknown op or function '" + e.text +
+                      "' (wl ops: slice, shard, concat, split, interleave, "
+                      "deinterleave, reshape, permute, transpose, stack, "
+                      "unstack, pad, cast, affine; integer functions: min, "
+                      "max)");
     return std::nullopt;
   }
   case Expr::Subscript:

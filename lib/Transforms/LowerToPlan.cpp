@@ -294,6 +294,45 @@ LogicalResult Lowerer::run(func::FuncOp fn, LoweredFunction &result) {
 
 } // namespace
 
+FailureOr<layout::Plan> lowerAllRanks(ModuleOp module) {
+  layout::Plan plan;
+  llvm::StringMap<int64_t> sourceIndex;
+  auto fns = module.getOps<func::FuncOp>();
+  bool several = std::next(fns.begin()) != fns.end() && !fns.empty();
+  for (auto fn : fns) {
+    FailureOr<LoweredFunction> lowered = lowerFunction(fn);
+    if (failed(lowered))
+      return failure();
+    std::string prefix;
+    if (several) {
+      llvm::StringRef name = fn.getSymName();
+      prefix = (name.starts_with("rank") ? "rank-" + name.substr(4) : name)
+                   .str() + "/";
+    }
+    std::vector<int64_t> remap;
+    for (const TensorInfo &s : lowered->plan.sources) {
+      auto [it, inserted] =
+          sourceIndex.try_emplace(s.name, (int64_t)plan.sources.size());
+      if (inserted)
+        plan.sources.push_back(s);
+      remap.push_back(it->second);
+    }
+    int64_t base = plan.targets.size();
+    for (TensorInfo t : lowered->plan.targets) {
+      t.name = prefix + t.name;
+      plan.targets.push_back(t);
+    }
+    for (Piece p : lowered->plan.pieces) {
+      p.target += base;
+      if (!p.isFill())
+        p.source = remap[p.source];
+      plan.pieces.push_back(std::move(p));
+    }
+  }
+  normalize(plan);
+  return plan;
+}
+
 FailureOr<LoweredFunction> lowerFunction(func::FuncOp fn) {
   LoweredFunction result;
   Lowerer lowerer;

@@ -260,34 +260,10 @@ int mappingMain(const std::vector<char *> &args, DialectRegistry &registry) {
       plan = std::move(lowered->plan);
     } else {
       // One plan over every rank's targets, then its inverse.
-      std::map<std::string, int64_t> sourceIndex;
-      for (auto fn : module->getOps<func::FuncOp>()) {
-        FailureOr<LoweredFunction> lowered = lowerFunction(fn);
-        if (failed(lowered))
-          return 1;
-        std::string prefix = tp * ep > 1
-                                 ? "rank-" + fn.getSymName().substr(4).str() + "/"
-                                 : "";
-        std::vector<int64_t> remap;
-        for (const layout::TensorInfo &s : lowered->plan.sources) {
-          auto [it, inserted] =
-              sourceIndex.try_emplace(s.name, (int64_t)plan.sources.size());
-          if (inserted)
-            plan.sources.push_back(s);
-          remap.push_back(it->second);
-        }
-        int64_t base = plan.targets.size();
-        for (layout::TensorInfo t : lowered->plan.targets) {
-          t.name = prefix + t.name;
-          plan.targets.push_back(t);
-        }
-        for (layout::Piece p : lowered->plan.pieces) {
-          p.target += base;
-          if (!p.isFill())
-            p.source = remap[p.source];
-          plan.pieces.push_back(std::move(p));
-        }
-      }
+      FailureOr<layout::Plan> all = lowerAllRanks(*module);
+      if (failed(all))
+        return 1;
+      plan = std::move(*all);
       layout::normalize(plan);
       layout::InvertOptions inv;
       inv.dropReplicas = true;

@@ -5,6 +5,7 @@
 #include "wl/Layout/Piece.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
+#include "mlir/IR/BuiltinOps.h"
 #include "mlir/Support/LogicalResult.h"
 
 namespace wl {
@@ -28,6 +29,12 @@ struct LoweredFunction {
 /// share a name must agree on dtype (and shape). Pieces are coalesced.
 /// Emits an error on the offending op and fails on an op it cannot lower.
 mlir::FailureOr<LoweredFunction> lowerFunction(mlir::func::FuncOp fn);
+
+/// Lowers every function of `module` (the ranks of one mapping) into one
+/// plan: sources shared by name, targets named "<prefix><name>" where the
+/// prefix is "rank-<r>/" for a function @rank<r> when the module has more
+/// than one function (and empty otherwise). Pieces are normalized.
+mlir::FailureOr<layout::Plan> lowerAllRanks(mlir::ModuleOp module);
 
 /// The layout dtype of a wl element type.
 std::optional<layout::DType> toDType(mlir::Type type);
