@@ -599,10 +599,7 @@ bool Builder::buildRule(const Rule &rule, size_t loop) {
 }
 
 bool Builder::buildRank(int64_t rank) {
-  int64_t tp = env.option("tp");
-  env.setOption("rank", rank);
-  env.setOption("tp_rank", rank % tp);
-  env.setOption("ep_rank", rank / tp);
+  env.setRank(rank);
   if (!env.refresh(error))
     return false;
   b.setInsertionPointToEnd(module.getBody());
@@ -625,16 +622,16 @@ bool Builder::buildRank(int64_t rank) {
 OwningOpRef<ModuleOp> Builder::run(const std::vector<int64_t> &ranks) {
   OwningOpRef<ModuleOp> m = ModuleOp::create(b.getUnknownLoc());
   module = *m;
-  int64_t tp = env.option("tp"), ep = env.option("ep");
-  if (tp < 1 || ep < 1) {
-    error = env.spec().file + ": tp and ep must be at least 1";
+  int64_t tp = env.option("tp"), ep = env.option("ep"), pp = env.option("pp");
+  if (tp < 1 || ep < 1 || pp < 1) {
+    error = env.spec().file + ": tp, ep and pp must be at least 1";
     return nullptr;
   }
   for (int64_t r : ranks) {
-    if (r < 0 || r >= tp * ep) {
+    if (r < 0 || r >= tp * ep * pp) {
       error = env.spec().file + ": rank " + std::to_string(r) +
-              " is not one of the tp x ep = " + std::to_string(tp * ep) +
-              " ranks";
+              " is not one of the tp x ep x pp = " +
+              std::to_string(tp * ep * pp) + " ranks";
       return nullptr;
     }
     if (!buildRank(r))

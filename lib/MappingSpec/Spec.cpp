@@ -208,7 +208,8 @@ std::shared_ptr<const Spec> loadSpec(const std::string &path,
       spec->description = text(j["description"], "description");
     spec->options = {{"tp", 1, "tensor-parallel degree"},
                      {"rank", 0, "the rank whose plan is built"},
-                     {"ep", 1, "expert-parallel degree"}};
+                     {"ep", 1, "expert-parallel degree"},
+                     {"pp", 1, "pipeline-parallel degree"}};
     if (j.contains("options")) {
       const ojson &o = j["options"];
       if (!o.is_object())
@@ -355,10 +356,7 @@ std::unique_ptr<Env> Env::create(std::shared_ptr<const Spec> spec,
     }
     env->options_[k] = v;
   }
-  // The rank's coordinates: rank = ep_rank * tp + tp_rank.
-  int64_t tp = std::max<int64_t>(env->options_["tp"], 1);
-  env->options_["tp_rank"] = env->options_["rank"] % tp;
-  env->options_["ep_rank"] = env->options_["rank"] / tp;
+  env->setRank(env->options_["rank"]);
   env->dtype_ = dtype;
   if (env->dtype_.empty()) {
     const nlohmann::json &c = env->config_->json;
@@ -385,6 +383,16 @@ void Env::setOption(const std::string &name, int64_t value) {
   options_[name] = value;
 }
 
+void Env::setRank(int64_t rank) {
+  // rank = (pp_rank * ep + ep_rank) * tp + tp_rank
+  int64_t tp = std::max<int64_t>(options_["tp"], 1);
+  int64_t ep = std::max<int64_t>(options_["ep"], 1);
+  options_["rank"] = rank;
+  options_["tp_rank"] = rank % tp;
+  options_["ep_rank"] = (rank / tp) % ep;
+  options_["pp_rank"] = rank / (tp * ep);
+}
+
 bool Env::refresh(std::string &error) {
   lets_.clear();
   for (auto &[name, e] : spec_->lets) {
@@ -407,8 +415,9 @@ bool Env::refresh(std::string &error) {
       std::ostringstream os;
       os << spec_->file << ": " << check.path << ": " << message << " (`"
          << check.text << "` is false with";
-      for (auto &[k, x] : options_)
-        os << " " << k << "=" << x;
+      for (const OptionDecl &o : spec_->options)
+        if (o.name != "rank")
+          os << " " << o.name << "=" << option(o.name);
       os << ")";
       error = os.str();
       return false;

@@ -1,14 +1,14 @@
 //===- MappingMain.cpp - weight-layout-opt --mapping ----------------------===//
 //
 // The interface outside tools depend on:
-//   weight-layout-opt --mapping FILE --config FILE [--tp N] [--rank R]
-//     [--ep N] [--set KEY=VALUE ...] [--dtype T] [--reverse] [--all-ranks]
-//     --emit=ir|plan [-o FILE]
+//   weight-layout-opt --mapping FILE --config FILE [--tp N] [--ep N] [--pp N]
+//     [--rank R] [--set KEY=VALUE ...] [--dtype T] [--checkpoint PATH]
+//     [--reverse] [--all-ranks] --emit=ir|plan [-o FILE]
 // --emit=ir prints the wl IR of rank R (of every rank with --all-ranks);
 // --emit=plan prints rank R's plan, after proving on all ranks together that
 // every target element is written once and every source element is read;
 // --emit=plan --reverse prints the plan from the targets of every rank
-// (named rank-<r>/<name> when tp x ep > 1) back to the sources, derived by
+// (named rank-<r>/<name> when there are several) back to the sources, derived by
 // the layout algebra from the same spec.
 //
 //===----------------------------------------------------------------------===//
@@ -39,7 +39,7 @@ namespace wl::tool {
 static int usage(const std::string &problem) {
   llvm::errs() << "weight-layout-opt --mapping: " << problem << "\n"
                << "usage: weight-layout-opt --mapping FILE --config FILE "
-                  "[--tp N] [--rank R] [--ep N] [--set KEY=VALUE ...] "
+                  "[--tp N] [--ep N] [--pp N] [--rank R] [--set KEY=VALUE ...] "
                   "[--dtype T] [--checkpoint PATH] [--reverse] [--all-ranks] "
                   "--emit=ir|plan [-o FILE]\n";
   return 2;
@@ -96,6 +96,9 @@ int mappingMain(const std::vector<char *> &args, DialectRegistry &registry) {
     } else if (auto v = value("--ep")) {
       if (!intOption("ep", *v))
         return usage("--ep needs an integer, not '" + *v + "'");
+    } else if (auto v = value("--pp")) {
+      if (!intOption("pp", *v))
+        return usage("--pp needs an integer, not '" + *v + "'");
     } else if (auto v = value("--rank")) {
       if (!parseInt(*v, rank))
         return usage("--rank needs an integer, not '" + *v + "'");
@@ -105,7 +108,8 @@ int mappingMain(const std::vector<char *> &args, DialectRegistry &registry) {
       if (eq == std::string::npos || !parseInt(v->substr(eq + 1), n))
         return usage("--set needs KEY=INTEGER, not '" + *v + "'");
       std::string key = v->substr(0, eq);
-      if (key == "rank" || key == "tp_rank" || key == "ep_rank")
+      if (key == "rank" || key == "tp_rank" || key == "ep_rank" ||
+          key == "pp_rank")
         return usage("'" + key + "' is chosen with --rank");
       options[key] = n;
     } else if (a == "--reverse")
@@ -134,17 +138,19 @@ int mappingMain(const std::vector<char *> &args, DialectRegistry &registry) {
     llvm::errs() << error << "\n";
     return 1;
   }
-  int64_t tp = env->option("tp"), ep = env->option("ep");
-  if (tp < 1 || ep < 1)
-    return usage("--tp and --ep must be at least 1");
-  if (rank < 0 || rank >= tp * ep)
-    return usage("--rank " + std::to_string(rank) + " is not one of the tp x ep = " +
-                 std::to_string(tp * ep) + " ranks");
+  int64_t tp = env->option("tp"), ep = env->option("ep"), pp = env->option("pp");
+  if (tp < 1 || ep < 1 || pp < 1)
+    return usage("--tp, --ep and --pp must be at least 1");
+  int64_t nranks = tp * ep * pp;
+  if (rank < 0 || rank >= nranks)
+    return usage("--rank " + std::to_string(rank) +
+                 " is not one of the tp x ep x pp = " + std::to_string(nranks) +
+                 " ranks");
   std::vector<int64_t> ranks;
   if (emit == "ir" && !allRanks)
     ranks = {rank};
   else
-    for (int64_t r = 0; r < tp * ep; ++r)
+    for (int64_t r = 0; r < nranks; ++r)
       ranks.push_back(r);
 
   MLIRContext context(registry);
@@ -173,7 +179,7 @@ int mappingMain(const std::vector<char *> &args, DialectRegistry &registry) {
     // Every checkpoint tensor is read or dropped by a rule, and every tensor
     // a rule reads is in the checkpoint with that dtype and shape.
     std::vector<int64_t> all;
-    for (int64_t r = 0; r < tp * ep; ++r)
+    for (int64_t r = 0; r < nranks; ++r)
       all.push_back(r);
     OwningOpRef<ModuleOp> others;
     ModuleOp everything = *module;

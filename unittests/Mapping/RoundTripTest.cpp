@@ -53,13 +53,28 @@ std::map<std::string, std::vector<uint8_t>> readTensors(const fs::path &file) {
   return out;
 }
 
+struct Degrees {
+  int64_t tp, pp;
+  bool refused; ///< the framework forbids it: the spec must refuse
+};
+
 struct Case {
   std::string spec;       ///< under mappings/
   std::string checkpoint; ///< under ../shared/checkpoints/
+  std::vector<Degrees> degrees;
 };
 
 std::vector<Case> cases() {
-  return {{"qwen3/hf-to-vllm.json", "hf/qwen3"}};
+  return {
+      {"qwen3/hf-to-vllm.json",
+       "hf/qwen3",
+       {{1, 1, false}, {2, 1, false}, {4, 1, false}}},
+      // The tiny Qwen3 has 2 query groups: Megatron cannot split them 4 ways.
+      {"qwen3/hf-to-megatron.json",
+       "hf/qwen3",
+       {{1, 1, false}, {2, 1, false}, {4, 1, true}, {1, 2, false},
+        {2, 2, false}}},
+  };
 }
 
 TEST(Mappings, EveryMappingRoundTripsEveryCheckpointByte) {
@@ -75,14 +90,21 @@ TEST(Mappings, EveryMappingRoundTripsEveryCheckpointByte) {
     auto spec = mapping::loadSpec(kSource + "/mappings/" + c.spec, error);
     ASSERT_TRUE(spec) << error;
     auto tensors = readTensors(dir / "model.safetensors");
-    for (int64_t tp : {1, 2, 4}) {
+    for (const Degrees &d : c.degrees) {
+      int64_t tp = d.tp;
       SCOPED_TRACE(c.spec + " on " + c.checkpoint + " at tp " +
-                   std::to_string(tp));
+                   std::to_string(tp) + " pp " + std::to_string(d.pp));
+      error.clear();
       auto env = mapping::Env::create(spec, (dir / "config.json").string(),
-                                      {{"tp", tp}}, "", error);
+                                      {{"tp", tp}, {"pp", d.pp}}, "", error);
+      if (d.refused) {
+        EXPECT_FALSE(env) << "the spec accepts a degree its framework forbids";
+        EXPECT_NE(error.find("require["), std::string::npos) << error;
+        continue;
+      }
       ASSERT_TRUE(env) << error;
       std::vector<int64_t> ranks;
-      for (int64_t r = 0; r < tp; ++r)
+      for (int64_t r = 0; r < tp * d.pp; ++r)
         ranks.push_back(r);
       auto module = mapping::buildMapping(*env, &ctx, ranks, error);
       ASSERT_TRUE(module) << error;

@@ -84,6 +84,9 @@ public:
   const Spec &spec() const { return *spec_; }
   int64_t option(const std::string &name) const;
   void setOption(const std::string &name, int64_t value);
+  /// Sets rank and the derived tp_rank, ep_rank, pp_rank:
+  /// rank = (pp_rank * ep + ep_rank) * tp + tp_rank.
+  void setRank(int64_t rank);
   /// Re-evaluates the lets and requirements (after setOption).
   bool refresh(std::string &error);
   void setCapture(const std::string &name, int64_t value);

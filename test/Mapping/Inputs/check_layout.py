@@ -1,0 +1,218 @@
+"""Checks a plan (weight-layout-opt --emit=plan) against a framework's layout
+computed here from first principles, element by element.
+
+  check_layout.py PLAN.json --config CONFIG.json --layout vllm|megatron
+                  --tp N [--pp N] --rank R [--pad-vocab]
+  check_layout.py --opt WEIGHT_LAYOUT_OPT --spec SPEC.json --config ... \
+                  --layout ... --tp N [--pp N] [--pad-vocab]
+      (compiles and checks the plan of every rank)
+
+Every source element is named by its origin (tensor name, flat index); the
+expected target tensors are built with the operations the framework's own
+loader performs (torch.chunk, torch.cat, view), written out on lists of
+origins, and compared with what the plan's pieces read. Prints "rank R: OK"
+or the first differing element of each wrong target, and exits 1 then.
+Standard library only.
+"""
+import argparse
+import itertools
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+
+class T:
+    """A 2-d (or 1-d) tensor of origins, row-major: rows of lists."""
+
+    def __init__(self, rows):
+        self.rows = rows
+
+    @staticmethod
+    def source(name, shape):
+        if len(shape) == 1:
+            return T([[(name, i) for i in range(shape[0])]])
+        r, c = shape
+        return T([[(name, i * c + j) for j in range(c)] for i in range(r)])
+
+    def chunk_rows(self, n, k):  # torch.chunk(x, n, dim=0)[k] (even)
+        step = len(self.rows) // n
+        return T(self.rows[k * step:(k + 1) * step])
+
+    def chunk_cols(self, n, k):  # torch.chunk(x, n, dim=1)[k] (even)
+        step = len(self.rows[0]) // n
+        return T([r[k * step:(k + 1) * step] for r in self.rows])
+
+    def rows_range(self, a, b):
+        return T(self.rows[a:b])
+
+    @staticmethod
+    def cat(ts):  # torch.cat(ts, dim=0)
+        return T([r for t in ts for r in t.rows])
+
+    def pad_rows(self, n):  # zero rows appended
+        w = len(self.rows[0])
+        return T(self.rows + [["fill:0.0"] * w for _ in range(n)])
+
+    def flat(self):
+        return [x for r in self.rows for x in r]
+
+
+def qwen3(cfg):
+    H, nh, nkv = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
+    hd = cfg.get("head_dim") or H // nh
+    return H, nh, nkv, hd, cfg["intermediate_size"], cfg["vocab_size"], cfg["num_hidden_layers"]
+
+
+def vllm(cfg, a):
+    H, nh, nkv, hd, I, V, L = qwen3(cfg)
+    tp, r = a.tp, a.rank
+    out = {}
+    Vp = -(-V // 64) * 64  # pad_vocab_size(V, 64)
+    emb = T.source("model.embed_tokens.weight", [V, H]).pad_rows(Vp - V)
+    out["model.embed_tokens.weight"] = emb.chunk_rows(tp, r)
+    if not cfg.get("tie_word_embeddings"):
+        out["lm_head.weight"] = T.source("lm_head.weight", [V, H]).pad_rows(Vp - V).chunk_rows(tp, r)
+    out["model.norm.weight"] = T.source("model.norm.weight", [H])
+    # QKVParallelLinear: kv heads replicated when tp >= nkv.
+    if tp >= nkv:
+        kv_rank, kv_parts = r // (tp // nkv), nkv
+    else:
+        kv_rank, kv_parts = r, tp
+    for l in range(L):
+        p = f"model.layers.{l}."
+        q = T.source(p + "self_attn.q_proj.weight", [nh * hd, H])
+        k = T.source(p + "self_attn.k_proj.weight", [nkv * hd, H])
+        v = T.source(p + "self_attn.v_proj.weight", [nkv * hd, H])
+        out[p + "self_attn.qkv_proj.weight"] = T.cat(
+            [q.chunk_rows(tp, r), k.chunk_rows(kv_parts, kv_rank), v.chunk_rows(kv_parts, kv_rank)])
+        out[p + "self_attn.o_proj.weight"] = T.source(p + "self_attn.o_proj.weight", [H, nh * hd]).chunk_cols(tp, r)
+        g = T.source(p + "mlp.gate_proj.weight", [I, H])
+        u = T.source(p + "mlp.up_proj.weight", [I, H])
+        out[p + "mlp.gate_up_proj.weight"] = T.cat([g.chunk_rows(tp, r), u.chunk_rows(tp, r)])
+        out[p + "mlp.down_proj.weight"] = T.source(p + "mlp.down_proj.weight", [H, I]).chunk_cols(tp, r)
+        for n in ("self_attn.q_norm.weight", "self_attn.k_norm.weight"):
+            out[p + n] = T.source(p + n, [hd])
+        for n in ("input_layernorm.weight", "post_attention_layernorm.weight"):
+            out[p + n] = T.source(p + n, [H])
+    return out
+
+
+def megatron(cfg, a):
+    H, nh, ng, hd, I, V, L = qwen3(cfg)
+    tp, pp = a.tp, a.pp
+    tr, pr = a.rank % tp, a.rank // tp
+    out = {}
+    Vp = V
+    if a.pad_vocab:  # calculate_padded_vocab_size(V, 128, tp)
+        m = 128 * tp
+        Vp = -(-V // m) * m
+    if pr == 0:
+        out["embedding.word_embeddings.weight"] = T.source(
+            "model.embed_tokens.weight", [V, H]).pad_rows(Vp - V).chunk_rows(tp, tr)
+    if pr == pp - 1:
+        if not cfg.get("tie_word_embeddings"):
+            out["output_layer.weight"] = T.source("lm_head.weight", [V, H]).pad_rows(Vp - V).chunk_rows(tp, tr)
+        out["decoder.final_layernorm.weight"] = T.source("model.norm.weight", [H])
+    per = L // pp
+    hpg = nh // ng
+    for ll in range(per):
+        gl = pr * per + ll
+        p, m = f"model.layers.{gl}.", f"decoder.layers.{ll}."
+        q = T.source(p + "self_attn.q_proj.weight", [nh * hd, H])
+        k = T.source(p + "self_attn.k_proj.weight", [ng * hd, H])
+        v = T.source(p + "self_attn.v_proj.weight", [ng * hd, H])
+        groups = []
+        for g in range(ng):  # merge_qkv_weights: [q heads of g, k_g, v_g]
+            groups += [q.rows_range(g * hpg * hd, (g + 1) * hpg * hd),
+                       k.rows_range(g * hd, (g + 1) * hd), v.rows_range(g * hd, (g + 1) * hd)]
+        out[m + "self_attention.linear_qkv.weight"] = T.cat(groups).chunk_rows(tp, tr)
+        out[m + "self_attention.linear_qkv.layer_norm_weight"] = T.source(p + "input_layernorm.weight", [H])
+        out[m + "self_attention.q_layernorm.weight"] = T.source(p + "self_attn.q_norm.weight", [hd])
+        out[m + "self_attention.k_layernorm.weight"] = T.source(p + "self_attn.k_norm.weight", [hd])
+        out[m + "self_attention.linear_proj.weight"] = T.source(p + "self_attn.o_proj.weight", [H, nh * hd]).chunk_cols(tp, tr)
+        g_ = T.source(p + "mlp.gate_proj.weight", [I, H])
+        u = T.source(p + "mlp.up_proj.weight", [I, H])
+        out[m + "mlp.linear_fc1.weight"] = T.cat([g_.chunk_rows(tp, tr), u.chunk_rows(tp, tr)])
+        out[m + "mlp.linear_fc1.layer_norm_weight"] = T.source(p + "post_attention_layernorm.weight", [H])
+        out[m + "mlp.linear_fc2.weight"] = T.source(p + "mlp.down_proj.weight", [H, I]).chunk_cols(tp, tr)
+    return out
+
+
+def actual(plan):
+    src, tgt = plan["sources"], plan["targets"]
+    out = {}
+    for t in tgt:
+        n = 1
+        for d in t["shape"]:
+            n *= d
+        out[t["name"]] = [None] * n
+    for pc in plan["pieces"]:
+        els = out[tgt[pc["target"]]["name"]]
+        for idx in itertools.product(*[range(e) for e in pc["shape"]]):
+            d = pc["dst_offset"] + sum(i * s for i, s in zip(idx, pc["dst_strides"]))
+            if "fill" in pc:
+                v = f"fill:{float(pc['fill'])}"
+            else:
+                v = (src[pc["source"]]["name"],
+                     pc["src_offset"] + sum(i * s for i, s in zip(idx, pc["src_strides"])))
+            els[d] = v if els[d] is None else "WRITTEN TWICE"
+    return out
+
+
+def check(a, cfg, plan):
+    exp = {"vllm": vllm, "megatron": megatron}[a.layout](cfg, a)
+    act = actual(plan)
+    bad = 0
+    if set(exp) != set(act):
+        print("targets differ: missing", sorted(set(exp) - set(act)),
+              "extra", sorted(set(act) - set(exp)))
+        bad += 1
+    for name in sorted(set(exp) & set(act)):
+        e, g = exp[name].flat(), act[name]
+        if len(e) != len(g):
+            print(f"{name}: {len(g)} elements, expected {len(e)}")
+            bad += 1
+            continue
+        diff = [i for i, (x, y) in enumerate(zip(e, g)) if x != y]
+        if diff:
+            print(f"{name}: {len(diff)} of {len(e)} elements differ; first at "
+                  f"{diff[0]}: got {g[diff[0]]}, expected {e[diff[0]]}")
+            bad += 1
+    print(f"rank {a.rank}: " + ("OK" if not bad else f"{bad} PROBLEMS"))
+    return bad
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("plan", nargs="?")
+    ap.add_argument("--opt")
+    ap.add_argument("--spec")
+    ap.add_argument("--config", required=True)
+    ap.add_argument("--layout", choices=["vllm", "megatron"], required=True)
+    ap.add_argument("--tp", type=int, default=1)
+    ap.add_argument("--pp", type=int, default=1)
+    ap.add_argument("--rank", type=int, default=0)
+    ap.add_argument("--pad-vocab", action="store_true")
+    a = ap.parse_args()
+    cfg = json.load(open(a.config))
+    if not a.spec:
+        return 1 if check(a, cfg, json.load(open(a.plan))) else 0
+    bad = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for r in range(a.tp * a.pp):
+            a.rank = r
+            out = os.path.join(tmp, f"rank{r}.json")
+            cmd = [a.opt, "--mapping", a.spec, "--config", a.config,
+                   "--tp", str(a.tp), "--pp", str(a.pp), "--rank", str(r),
+                   "--emit=plan", "-o", out]
+            if a.pad_vocab:
+                cmd += ["--set", "pad_vocab=1"]
+            subprocess.run(cmd, check=True)
+            bad += check(a, cfg, json.load(open(out)))
+    return 1 if bad else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
