@@ -100,6 +100,12 @@ private:
   llvm::StringMap<mlir::Value> sources;
   std::map<std::string, std::string> targets; ///< name -> rule path
   llvm::StringMap<mlir::Value> locals;
+  llvm::StringMap<std::vector<mlir::Value>> listLocals;
+  const Rule *currentRule = nullptr;
+  bool declareInput(const InputDecl &in, const std::string &name,
+                    mlir::Value &out);
+  bool declareList(const InputDecl &in, size_t loop,
+                   std::vector<mlir::Value> &out);
 
 public:
   std::set<std::string> dropped;
@@ -141,6 +147,9 @@ std::optional<BodyValue> Builder::eval(const Expr &e) {
     auto it = locals.find(e.text);
     if (it != locals.end())
       return BodyValue{it->second, {}, {}};
+    auto lt = listLocals.find(e.text);
+    if (lt != listLocals.end())
+      return BodyValue{std::nullopt, lt->second, {}};
   }
   if (e.kind == Expr::Call) {
     static const std::set<std::string> ops = {
@@ -247,6 +256,10 @@ std::optional<mlir::Value> Builder::call(const Expr &e) {
         return std::nullopt;
       if (v->tensor) {
         tensors.push_back(*v->tensor);
+        continue;
+      }
+      if (variadic && !v->results.empty()) { // a list input, spread
+        tensors.insert(tensors.end(), v->results.begin(), v->results.end());
         continue;
       }
       if (!variadic || tensors.empty()) {
@@ -497,7 +510,78 @@ void collectNames(const Expr &e, std::set<std::string> &out) {
     collectNames(*a, out);
 }
 
+bool Builder::declareInput(const InputDecl &in, const std::string &name,
+                           mlir::Value &out) {
+  path = in.path;
+  if (currentRule->outputs.empty()) { // a drop: for checkpoint matching only
+    dropped.insert(name);
+    return true;
+  }
+  std::vector<int64_t> shape;
+  std::string err;
+  for (const Located &d : in.shape) {
+    path = d.path;
+    auto v = env.evalInt(d, err);
+    if (!v)
+      return fail("'" + d.text + "': " + err);
+    if (*v < 0)
+      return fail("'" + d.text + "' is " + std::to_string(*v) +
+                  ", a negative size");
+    shape.push_back(*v);
+  }
+  path = in.path;
+  std::string dt = in.dtype.empty() ? env.dtype() : in.dtype;
+  Type et = elementType(ctx, dt);
+  if (!et)
+    return fail("unknown dtype '" + dt + "'");
+  auto type = RankedTensorType::get(shape, et);
+  auto it = sources.find(name);
+  if (it != sources.end()) {
+    if (it->second.getType() != type)
+      return fail("'" + name + "' is read with two different shapes or dtypes");
+    out = it->second;
+    return true;
+  }
+  auto src = b.create<SourceOp>(here(), type, b.getStringAttr(name));
+  sources[name] = src;
+  out = src;
+  return true;
+}
+
+bool Builder::declareList(const InputDecl &in, size_t loop,
+                          std::vector<mlir::Value> &out) {
+  if (loop == in.loops.size()) {
+    std::string err;
+    auto name = env.expand(in.pattern, in.path, err);
+    if (!name) {
+      path = in.path;
+      return fail(err);
+    }
+    mlir::Value v;
+    if (!declareInput(in, *name, v))
+      return false;
+    if (v)
+      out.push_back(v);
+    return true;
+  }
+  const auto &[capture, count] = in.loops[loop];
+  std::string err;
+  auto n = env.evalInt(count, err);
+  if (!n) {
+    path = count.path;
+    return fail("'" + count.text + "': " + err);
+  }
+  for (int64_t i = 0; i < *n; ++i) {
+    env.setCapture(capture, i);
+    if (!declareList(in, loop + 1, out))
+      return false;
+  }
+  env.removeCapture(capture);
+  return true;
+}
+
 bool Builder::buildInstance(const Rule &rule) {
+  currentRule = &rule;
   path = rule.path;
   bodyText.clear();
   if (rule.when) {
@@ -510,43 +594,31 @@ bool Builder::buildInstance(const Rule &rule) {
       return true;
   }
   locals.clear();
+  listLocals.clear();
   for (const InputDecl &in : rule.inputs) {
     path = in.path;
+    if (!in.loops.empty()) {
+      if (rule.outputs.empty()) {
+        std::vector<mlir::Value> unused;
+        if (!declareList(in, 0, unused))
+          return false;
+        continue;
+      }
+      std::vector<mlir::Value> list;
+      if (!declareList(in, 0, list))
+        return false;
+      listLocals[in.local] = list;
+      continue;
+    }
     std::string err;
     auto name = env.expand(in.pattern, in.path, err);
     if (!name)
       return fail(err);
-    if (rule.outputs.empty()) { // a drop: for checkpoint matching only
-      dropped.insert(*name);
-      continue;
-    }
-    std::vector<int64_t> shape;
-    for (const Located &d : in.shape) {
-      path = d.path;
-      auto v = env.evalInt(d, err);
-      if (!v)
-        return fail("'" + d.text + "': " + err);
-      if (*v < 0)
-        return fail("'" + d.text + "' is " + std::to_string(*v) +
-                    ", a negative size");
-      shape.push_back(*v);
-    }
-    path = in.path;
-    Type et = elementType(ctx, in.dtype.empty() ? env.dtype() : in.dtype);
-    if (!et)
-      return fail("unknown dtype '" + (in.dtype.empty() ? env.dtype() : in.dtype) +
-                  "'");
-    auto type = RankedTensorType::get(shape, et);
-    auto it = sources.find(*name);
-    if (it != sources.end()) {
-      if (it->second.getType() != type)
-        return fail("'" + *name + "' is read with two different shapes or dtypes");
-      locals[in.local] = it->second;
-      continue;
-    }
-    auto src = b.create<SourceOp>(here(), type, b.getStringAttr(*name));
-    sources[*name] = src;
-    locals[in.local] = src;
+    mlir::Value v;
+    if (!declareInput(in, *name, v))
+      return false;
+    if (v)
+      locals[in.local] = v;
   }
   std::set<std::string> used;
   for (const OutputDecl &out : rule.outputs)

@@ -1,6 +1,7 @@
 //===- Expr.cpp - the expression language of mapping specs ----------------===//
 #include "wl/Mapping/Expr.h"
 
+#include <algorithm>
 #include <cctype>
 #include <limits>
 
@@ -400,6 +401,39 @@ std::optional<Value> evaluate(const Expr &e, const Lookup &lookup,
     return Value(out);
   }
   case Expr::Call: {
+    // if(cond, a, b): only the chosen branch is evaluated, so a branch may
+    // name a config field that only some configs have.
+    if (e.text == "if" && e.args.size() == 3 && e.kwargs.empty()) {
+      auto c = asInt(*e.args[0], ev(e.args[0]));
+      if (!c)
+        return std::nullopt;
+      return ev(e.args[*c ? 1 : 2]);
+    }
+    // contains(list, x): 1 when the list (a config list) holds x.
+    if (e.text == "contains" && e.args.size() == 2 && e.kwargs.empty()) {
+      auto l = ev(e.args[0]);
+      if (!l)
+        return std::nullopt;
+      auto x = asInt(*e.args[1], ev(e.args[1]));
+      if (!x)
+        return std::nullopt;
+      auto *list = std::get_if<std::vector<int64_t>>(&*l);
+      if (!list) {
+        error = at(*e.args[0], std::string("contains() needs a list, found a ") +
+                                   typeName(*l));
+        return std::nullopt;
+      }
+      return Value((int64_t)(std::find(list->begin(), list->end(), *x) !=
+                             list->end()));
+    }
+    // has(name): 1 when the name is bound (a config field present), else 0.
+    if (e.text == "has" && e.args.size() == 1 && e.kwargs.empty()) {
+      if (e.args[0]->kind != Expr::Name) {
+        error = at(*e.args[0], "has() takes a name");
+        return std::nullopt;
+      }
+      return Value((int64_t)lookup(e.args[0]->text).has_value());
+    }
     if ((e.text == "min" || e.text == "max") && e.kwargs.empty() &&
         !e.args.empty()) {
       std::optional<int64_t> best;
@@ -415,8 +449,8 @@ std::optional<Value> evaluate(const Expr &e, const Lookup &lookup,
     error = at(e, "unknown op or function '" + e.text +
                       "' (wl ops: slice, shard, concat, split, interleave, "
                       "deinterleave, reshape, permute, transpose, stack, "
-                      "unstack, pad, cast, affine; integer functions: min, "
-                      "max)");
+                      "unstack, pad, cast, affine; functions: min, max, if, "
+                      "has, contains)");
     return std::nullopt;
   }
   case Expr::Subscript:

@@ -116,7 +116,7 @@ Rule parseRule(const ojson &r, const std::string &path) {
   auto shorthandInput = [&](const std::string &pattern) {
     if (!r.contains("shape"))
       fail(path, "needs 'shape', the shape of '" + pattern + "'");
-    InputDecl in{"x", pattern, shapeOf(r["shape"], path + ".shape"), dtype,
+    InputDecl in{"x", pattern, {}, shapeOf(r["shape"], path + ".shape"), dtype,
                  path};
     rule.inputs.push_back(in);
   };
@@ -134,7 +134,7 @@ Rule parseRule(const ojson &r, const std::string &path) {
                             located(ojson("x"), path + ".rename")});
   } else if (r.contains("drop")) {
     std::string p = text(r["drop"], path + ".drop");
-    InputDecl in{"x", p, {}, dtype, path};
+    InputDecl in{"x", p, {}, {}, dtype, path};
     if (r.contains("shape"))
       in.shape = shapeOf(r["shape"], path + ".shape");
     rule.inputs.push_back(in);
@@ -148,7 +148,7 @@ Rule parseRule(const ojson &r, const std::string &path) {
       fail(path + ".inputs", "expected an object of name: {name, shape}");
     for (auto it = ins.begin(); it != ins.end(); ++it) {
       std::string ip = path + ".inputs" + quoteKey(it.key());
-      checkKeys(it.value(), ip, {"name", "shape", "dtype"});
+      checkKeys(it.value(), ip, {"name", "shape", "dtype", "for"});
       if (!it.value().contains("name") || !it.value().contains("shape"))
         fail(ip, "needs 'name' and 'shape'");
       InputDecl in;
@@ -159,6 +159,14 @@ Rule parseRule(const ojson &r, const std::string &path) {
                      ? text(it.value()["dtype"], ip + ".dtype")
                      : dtype;
       in.path = ip;
+      if (it.value().contains("for")) {
+        const ojson &f = it.value()["for"];
+        if (!f.is_object())
+          fail(ip + ".for", "expected an object of capture: count");
+        for (auto jt = f.begin(); jt != f.end(); ++jt)
+          in.loops.push_back(
+              {jt.key(), located(jt.value(), ip + ".for" + quoteKey(jt.key()))});
+      }
       rule.inputs.push_back(in);
     }
     const ojson &outs = r["outputs"];
@@ -174,8 +182,19 @@ Rule parseRule(const ojson &r, const std::string &path) {
 
 } // namespace
 
+namespace {
+std::shared_ptr<Spec> loadSpecFile(const std::string &path, bool fragment,
+                                   int depth, std::string &error);
+} // namespace
+
 std::shared_ptr<const Spec> loadSpec(const std::string &path,
                                      std::string &error) {
+  return loadSpecFile(path, /*fragment=*/false, 0, error);
+}
+
+namespace {
+std::shared_ptr<Spec> loadSpecFile(const std::string &path, bool fragment,
+                                   int depth, std::string &error) {
   std::ifstream in(path);
   if (!in) {
     error = path + ": cannot open the mapping spec";
@@ -194,16 +213,18 @@ std::shared_ptr<const Spec> loadSpec(const std::string &path,
     }
     checkKeys(j, "(top)",
               {"format", "model_type", "from", "to", "description", "options",
-               "let", "require", "rules", "comment"});
+               "let", "require", "rules", "comment", "include"});
     if (!j.contains("format") || j["format"] != kFormat)
       fail("format", std::string("expected \"") + kFormat + "\"");
-    for (const char *k : {"model_type", "from", "to"}) {
-      if (!j.contains(k))
-        fail(k, "missing");
+    if (!fragment) {
+      for (const char *k : {"model_type", "from", "to"}) {
+        if (!j.contains(k))
+          fail(k, "missing");
+      }
+      spec->modelType = text(j["model_type"], "model_type");
+      spec->from = text(j["from"], "from");
+      spec->to = text(j["to"], "to");
     }
-    spec->modelType = text(j["model_type"], "model_type");
-    spec->from = text(j["from"], "from");
-    spec->to = text(j["to"], "to");
     if (j.contains("description"))
       spec->description = text(j["description"], "description");
     spec->options = {{"tp", 1, "tensor-parallel degree"},
@@ -235,6 +256,58 @@ std::shared_ptr<const Spec> loadSpec(const std::string &path,
           spec->options.push_back(d);
       }
     }
+    if (j.contains("include")) {
+      // Shared parts: their lets, requirements and rules come first, in
+      // order; their paths in messages carry the included file's name.
+      const ojson &inc = j["include"];
+      if (!inc.is_array())
+        fail("include", "expected a list of file names");
+      if (depth > 8)
+        fail("include", "includes nest too deep");
+      std::string dir = path.substr(0, path.find_last_of('/') + 1);
+      for (size_t i = 0; i < inc.size(); ++i) {
+        std::string p = "include[" + std::to_string(i) + "]";
+        std::string name = text(inc[i], p);
+        std::string sub = name.size() && name[0] == '/' ? name : dir + name;
+        std::string err;
+        auto part = loadSpecFile(sub, /*fragment=*/true, depth + 1, err);
+        if (!part)
+          throw SpecError{p + ": " + err};
+        std::string tag = name + ": ";
+        for (auto &[n, l] : part->lets) {
+          Located x = l;
+          x.path = tag + x.path;
+          spec->lets.push_back({n, x});
+        }
+        for (auto &[c, m] : part->requirements) {
+          Located x = c;
+          x.path = tag + x.path;
+          spec->requirements.push_back({x, m});
+        }
+        for (Rule r : part->rules) {
+          r.path = tag + r.path;
+          for (auto &[n, l] : r.loops)
+            l.path = tag + l.path;
+          if (r.when)
+            r.when->path = tag + r.when->path;
+          for (InputDecl &in : r.inputs) {
+            in.path = tag + in.path;
+            for (Located &d : in.shape)
+              d.path = tag + d.path;
+          }
+          for (OutputDecl &o : r.outputs)
+            o.body.path = tag + o.body.path;
+          spec->rules.push_back(r);
+        }
+        for (const OptionDecl &o : part->options) {
+          bool found = false;
+          for (const OptionDecl &x : spec->options)
+            found |= x.name == o.name;
+          if (!found)
+            spec->options.push_back(o);
+        }
+      }
+    }
     if (j.contains("let")) {
       const ojson &l = j["let"];
       if (!l.is_object())
@@ -256,17 +329,21 @@ std::shared_ptr<const Spec> loadSpec(const std::string &path,
                                   text(r[i]["message"], p + ".message")});
       }
     }
-    if (!j.contains("rules") || !j["rules"].is_array())
+    if (j.contains("rules") && !j["rules"].is_array())
       fail("rules", "expected a list of rules");
-    for (size_t i = 0; i < j["rules"].size(); ++i)
-      spec->rules.push_back(
-          parseRule(j["rules"][i], "rules[" + std::to_string(i) + "]"));
+    if (!j.contains("rules") && !j.contains("include"))
+      fail("rules", "expected a list of rules");
+    if (j.contains("rules"))
+      for (size_t i = 0; i < j["rules"].size(); ++i)
+        spec->rules.push_back(
+            parseRule(j["rules"][i], "rules[" + std::to_string(i) + "]"));
   } catch (const SpecError &e) {
     error = path + ": " + e.message;
     return nullptr;
   }
   return spec;
 }
+} // namespace
 
 //===----------------------------------------------------------------------===//
 // Env
@@ -430,6 +507,13 @@ void Env::setCapture(const std::string &name, int64_t value) {
   if (!captures_.count(name))
     captureOrder_.push_back(name);
   captures_[name] = value;
+}
+
+void Env::removeCapture(const std::string &name) {
+  captures_.erase(name);
+  captureOrder_.erase(
+      std::remove(captureOrder_.begin(), captureOrder_.end(), name),
+      captureOrder_.end());
 }
 
 void Env::clearCaptures() {

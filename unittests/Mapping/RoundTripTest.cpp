@@ -56,6 +56,7 @@ std::map<std::string, std::vector<uint8_t>> readTensors(const fs::path &file) {
 struct Degrees {
   int64_t tp, pp;
   bool refused; ///< the framework forbids it: the spec must refuse
+  int64_t ep = 1;
 };
 
 struct Case {
@@ -74,6 +75,10 @@ std::vector<Case> cases() {
        "hf/qwen3",
        {{1, 1, false}, {2, 1, false}, {4, 1, true}, {1, 2, false},
         {2, 2, false}}},
+      {"qwen3_moe/hf-to-vllm.json",
+       "hf/qwen3_moe",
+       {{1, 1, false}, {2, 1, false}, {4, 1, false}, {1, 1, false, 2},
+        {2, 1, false, 2}, {4, 1, false, 4}}},
   };
 }
 
@@ -93,10 +98,12 @@ TEST(Mappings, EveryMappingRoundTripsEveryCheckpointByte) {
     for (const Degrees &d : c.degrees) {
       int64_t tp = d.tp;
       SCOPED_TRACE(c.spec + " on " + c.checkpoint + " at tp " +
-                   std::to_string(tp) + " pp " + std::to_string(d.pp));
+                   std::to_string(tp) + " pp " + std::to_string(d.pp) +
+                   " ep " + std::to_string(d.ep));
       error.clear();
       auto env = mapping::Env::create(spec, (dir / "config.json").string(),
-                                      {{"tp", tp}, {"pp", d.pp}}, "", error);
+                                      {{"tp", tp}, {"pp", d.pp}, {"ep", d.ep}},
+                                      "", error);
       if (d.refused) {
         EXPECT_FALSE(env) << "the spec accepts a degree its framework forbids";
         EXPECT_NE(error.find("require["), std::string::npos) << error;
@@ -104,7 +111,7 @@ TEST(Mappings, EveryMappingRoundTripsEveryCheckpointByte) {
       }
       ASSERT_TRUE(env) << error;
       std::vector<int64_t> ranks;
-      for (int64_t r = 0; r < tp * d.pp; ++r)
+      for (int64_t r = 0; r < tp * d.pp * d.ep; ++r)
         ranks.push_back(r);
       auto module = mapping::buildMapping(*env, &ctx, ranks, error);
       ASSERT_TRUE(module) << error;

@@ -2,6 +2,8 @@
 //
 // Plain C++17, no MLIR. Spec strings are expressions:
 //   integers     nh * hd / tp, (V + 63) / 64 * 64, min(tp, nkv), max(a, b)
+//   choices      if(cond, a, b) (only the chosen branch is evaluated),
+//                has(num_experts) (1 when the config has the field)
 //   names        config fields (num_key_value_heads, text_config.head_dim),
 //                spec `let`s and options (tp, rank, ep, ...), captures (L, E)
 //   indexing     layer_types[L]

@@ -29,6 +29,10 @@ struct Located {
 struct InputDecl {
   std::string local;        ///< the name the rule's bodies use
   std::string pattern;      ///< tensor name with {captures}
+  /// A list input: one tensor per value of these captures (nested, in
+  /// order), e.g. the experts of a layer; ops taking several tensors accept
+  /// the list.
+  std::vector<std::pair<std::string, Located>> loops;
   std::vector<Located> shape;
   std::string dtype;        ///< empty: the spec's dtype
   std::string path;
@@ -90,6 +94,7 @@ public:
   /// Re-evaluates the lets and requirements (after setOption).
   bool refresh(std::string &error);
   void setCapture(const std::string &name, int64_t value);
+  void removeCapture(const std::string &name);
   void clearCaptures();
   /// "L=3, E=0" for messages ("" without captures).
   std::string describeCaptures() const;

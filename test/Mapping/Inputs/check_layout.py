@@ -67,7 +67,7 @@ def qwen3(cfg):
 
 def vllm(cfg, a):
     H, nh, nkv, hd, I, V, L = qwen3(cfg)
-    tp, r = a.tp, a.rank
+    tp, r = a.tp, a.rank % a.tp
     out = {}
     Vp = -(-V // 64) * 64  # pad_vocab_size(V, 64)
     emb = T.source("model.embed_tokens.weight", [V, H]).pad_rows(Vp - V)
@@ -76,22 +76,41 @@ def vllm(cfg, a):
         out["lm_head.weight"] = T.source("lm_head.weight", [V, H]).pad_rows(Vp - V).chunk_rows(tp, r)
     out["model.norm.weight"] = T.source("model.norm.weight", [H])
     # QKVParallelLinear: kv heads replicated when tp >= nkv.
+    kv_parts = nkv if tp >= nkv else tp
+    E = cfg.get("num_experts", cfg.get("num_local_experts", 0))
+    ep = a.ep
+    er = a.rank // tp  # rank = ep_rank * tp + tp_rank
     if tp >= nkv:
-        kv_rank, kv_parts = r // (tp // nkv), nkv
+        kv_rank = r // (tp // nkv)
     else:
-        kv_rank, kv_parts = r, tp
+        kv_rank = r
+    step = cfg.get("decoder_sparse_step", 1)
     for l in range(L):
         p = f"model.layers.{l}."
+        moe = E > 0 and l not in cfg.get("mlp_only_layers", []) and (l + 1) % step == 0
         q = T.source(p + "self_attn.q_proj.weight", [nh * hd, H])
         k = T.source(p + "self_attn.k_proj.weight", [nkv * hd, H])
         v = T.source(p + "self_attn.v_proj.weight", [nkv * hd, H])
         out[p + "self_attn.qkv_proj.weight"] = T.cat(
             [q.chunk_rows(tp, r), k.chunk_rows(kv_parts, kv_rank), v.chunk_rows(kv_parts, kv_rank)])
         out[p + "self_attn.o_proj.weight"] = T.source(p + "self_attn.o_proj.weight", [H, nh * hd]).chunk_cols(tp, r)
-        g = T.source(p + "mlp.gate_proj.weight", [I, H])
-        u = T.source(p + "mlp.up_proj.weight", [I, H])
-        out[p + "mlp.gate_up_proj.weight"] = T.cat([g.chunk_rows(tp, r), u.chunk_rows(tp, r)])
-        out[p + "mlp.down_proj.weight"] = T.source(p + "mlp.down_proj.weight", [H, I]).chunk_cols(tp, r)
+        if moe:  # FusedMoE: local experts, [gate_r; up_r] per expert
+            Im = cfg["moe_intermediate_size"]
+            out[p + "mlp.gate.weight"] = T.source(p + "mlp.gate.weight", [E, H])
+            El = E // ep
+            w13, w2 = [], []
+            for e in range(er * El, (er + 1) * El):
+                x = p + f"mlp.experts.{e}."
+                w13 += [T.source(x + "gate_proj.weight", [Im, H]).chunk_rows(tp, r),
+                        T.source(x + "up_proj.weight", [Im, H]).chunk_rows(tp, r)]
+                w2.append(T.source(x + "down_proj.weight", [H, Im]).chunk_cols(tp, r))
+            out[p + "mlp.experts.w13_weight"] = T.cat(w13)
+            out[p + "mlp.experts.w2_weight"] = T.cat(w2)
+        else:
+            g = T.source(p + "mlp.gate_proj.weight", [I, H])
+            u = T.source(p + "mlp.up_proj.weight", [I, H])
+            out[p + "mlp.gate_up_proj.weight"] = T.cat([g.chunk_rows(tp, r), u.chunk_rows(tp, r)])
+            out[p + "mlp.down_proj.weight"] = T.source(p + "mlp.down_proj.weight", [H, I]).chunk_cols(tp, r)
         for n in ("self_attn.q_norm.weight", "self_attn.k_norm.weight"):
             out[p + n] = T.source(p + n, [hd])
         for n in ("input_layernorm.weight", "post_attention_layernorm.weight"):
@@ -193,6 +212,7 @@ def main():
     ap.add_argument("--layout", choices=["vllm", "megatron"], required=True)
     ap.add_argument("--tp", type=int, default=1)
     ap.add_argument("--pp", type=int, default=1)
+    ap.add_argument("--ep", type=int, default=1)
     ap.add_argument("--rank", type=int, default=0)
     ap.add_argument("--pad-vocab", action="store_true")
     a = ap.parse_args()
@@ -201,11 +221,12 @@ def main():
         return 1 if check(a, cfg, json.load(open(a.plan))) else 0
     bad = 0
     with tempfile.TemporaryDirectory() as tmp:
-        for r in range(a.tp * a.pp):
+        for r in range(a.tp * a.pp * a.ep):
             a.rank = r
             out = os.path.join(tmp, f"rank{r}.json")
             cmd = [a.opt, "--mapping", a.spec, "--config", a.config,
-                   "--tp", str(a.tp), "--pp", str(a.pp), "--rank", str(r),
+                   "--tp", str(a.tp), "--pp", str(a.pp), "--ep", str(a.ep),
+                   "--rank", str(r),
                    "--emit=plan", "-o", out]
             if a.pad_vocab:
                 cmd += ["--set", "pad_vocab=1"]
