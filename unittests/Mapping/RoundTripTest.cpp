@@ -79,6 +79,9 @@ std::vector<Case> cases() {
        "hf/qwen3_moe",
        {{1, 1, false}, {2, 1, false}, {4, 1, false}, {1, 1, false, 2},
         {2, 1, false, 2}, {4, 1, false, 4}}},
+      {"qwen3_moe/hf-to-transformers.json",
+       "hf/qwen3_moe",
+       {{1, 1, false}, {2, 1, true}}},
   };
 }
 

@@ -1,7 +1,7 @@
 """Checks a plan (weight-layout-opt --emit=plan) against a framework's layout
 computed here from first principles, element by element.
 
-  check_layout.py PLAN.json --config CONFIG.json --layout vllm|megatron
+  check_layout.py PLAN.json --config CONFIG.json --layout vllm|megatron|transformers
                   --tp N [--pp N] --rank R [--pad-vocab]
   check_layout.py --opt WEIGHT_LAYOUT_OPT --spec SPEC.json --config ... \
                   --layout ... --tp N [--pp N] [--pad-vocab]
@@ -159,6 +159,44 @@ def megatron(cfg, a):
     return out
 
 
+def transformers(cfg, a):
+    H, nh, nkv, hd, I, V, L = qwen3(cfg)
+    E = cfg.get("num_experts", cfg.get("num_local_experts", 0))
+    step = cfg.get("decoder_sparse_step", 1)
+    out = {}
+
+    def copy(name, shape):
+        out[name] = T.source(name, shape)
+
+    copy("model.embed_tokens.weight", [V, H])
+    if not cfg.get("tie_word_embeddings"):
+        copy("lm_head.weight", [V, H])
+    copy("model.norm.weight", [H])
+    for l in range(L):
+        p = f"model.layers.{l}."
+        copy(p + "self_attn.q_proj.weight", [nh * hd, H])
+        copy(p + "self_attn.k_proj.weight", [nkv * hd, H])
+        copy(p + "self_attn.v_proj.weight", [nkv * hd, H])
+        copy(p + "self_attn.o_proj.weight", [H, nh * hd])
+        for n in ("self_attn.q_norm.weight", "self_attn.k_norm.weight"):
+            copy(p + n, [hd])
+        for n in ("input_layernorm.weight", "post_attention_layernorm.weight"):
+            copy(p + n, [H])
+        if E and l not in cfg.get("mlp_only_layers", []) and (l + 1) % step == 0:
+            Im = cfg["moe_intermediate_size"]
+            copy(p + "mlp.gate.weight", [E, H])
+            x = p + "mlp.experts."
+            # Qwen3MoeExperts: gate_up_proj[e] = cat(gate_e, up_e), down_proj[e] = down_e
+            out[x + "gate_up_proj"] = T.cat(
+                [T.source(x + f"{e}.{w}_proj.weight", [Im, H]) for e in range(E) for w in ("gate", "up")])
+            out[x + "down_proj"] = T.cat([T.source(x + f"{e}.down_proj.weight", [H, Im]) for e in range(E)])
+        else:
+            copy(p + "mlp.gate_proj.weight", [I, H])
+            copy(p + "mlp.up_proj.weight", [I, H])
+            copy(p + "mlp.down_proj.weight", [H, I])
+    return out
+
+
 def actual(plan):
     src, tgt = plan["sources"], plan["targets"]
     out = {}
@@ -181,7 +219,8 @@ def actual(plan):
 
 
 def check(a, cfg, plan):
-    exp = {"vllm": vllm, "megatron": megatron}[a.layout](cfg, a)
+    exp = {"vllm": vllm, "megatron": megatron,
+           "transformers": transformers}[a.layout](cfg, a)
     act = actual(plan)
     bad = 0
     if set(exp) != set(act):
@@ -209,7 +248,8 @@ def main():
     ap.add_argument("--opt")
     ap.add_argument("--spec")
     ap.add_argument("--config", required=True)
-    ap.add_argument("--layout", choices=["vllm", "megatron"], required=True)
+    ap.add_argument("--layout", choices=["vllm", "megatron", "transformers"],
+                    required=True)
     ap.add_argument("--tp", type=int, default=1)
     ap.add_argument("--pp", type=int, default=1)
     ap.add_argument("--ep", type=int, default=1)
