@@ -8,7 +8,8 @@
 //     the forward result reproduces every byte of the checkpoint;
 //   - where the framework forbids the degree, the spec refuses it with its
 //     message.
-// Skipped, with a message, when ../shared/checkpoints is absent.
+// Skipped, with a message, when no checkpoints are found (../shared beside
+// the checkout, $WL_SHARED, or /work/shared).
 //
 //===----------------------------------------------------------------------===//
 #include "wl/IR/WLDialect.h"
@@ -23,6 +24,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 
@@ -79,6 +81,10 @@ std::vector<Case> cases() {
        "hf/qwen3_moe",
        {{1, 1, false}, {2, 1, false}, {4, 1, false}, {1, 1, false, 2},
         {2, 1, false, 2}, {4, 1, false, 4}}},
+      {"qwen3_moe/hf-to-megatron.json",
+       "hf/qwen3_moe",
+       {{1, 1, false}, {2, 1, false}, {4, 1, true}, {2, 2, false, 2},
+        {1, 1, false, 4}}},
       {"qwen3_moe/hf-to-transformers.json",
        "hf/qwen3_moe",
        {{1, 1, false}, {2, 1, true}}},
@@ -86,7 +92,12 @@ std::vector<Case> cases() {
 }
 
 TEST(Mappings, EveryMappingRoundTripsEveryCheckpointByte) {
+  // ../shared beside the checkout, or WL_SHARED, or the workplace's copy.
   fs::path shared = fs::path(kSource) / ".." / "shared" / "checkpoints";
+  if (const char *env = std::getenv("WL_SHARED"))
+    shared = fs::path(env) / "checkpoints";
+  else if (!fs::exists(shared) && fs::exists("/work/shared/checkpoints"))
+    shared = "/work/shared/checkpoints";
   if (!fs::exists(shared))
     GTEST_SKIP() << shared << " is absent: no real checkpoints to convert";
   mlir::MLIRContext ctx;

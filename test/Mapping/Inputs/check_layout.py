@@ -120,8 +120,11 @@ def vllm(cfg, a):
 
 def megatron(cfg, a):
     H, nh, ng, hd, I, V, L = qwen3(cfg)
-    tp, pp = a.tp, a.pp
-    tr, pr = a.rank % tp, a.rank // tp
+    tp, pp, ep = a.tp, a.pp, a.ep
+    # rank = (pp_rank * ep + ep_rank) * tp + tp_rank
+    tr, er, pr = a.rank % tp, (a.rank // tp) % ep, a.rank // (tp * ep)
+    E = cfg.get("num_experts", cfg.get("num_local_experts", 0))
+    step = cfg.get("decoder_sparse_step", 1)
     out = {}
     Vp = V
     if a.pad_vocab:  # calculate_padded_vocab_size(V, 128, tp)
@@ -151,6 +154,18 @@ def megatron(cfg, a):
         out[m + "self_attention.q_layernorm.weight"] = T.source(p + "self_attn.q_norm.weight", [hd])
         out[m + "self_attention.k_layernorm.weight"] = T.source(p + "self_attn.k_norm.weight", [hd])
         out[m + "self_attention.linear_proj.weight"] = T.source(p + "self_attn.o_proj.weight", [H, nh * hd]).chunk_cols(tp, tr)
+        if E and gl not in cfg.get("mlp_only_layers", []) and (gl + 1) % step == 0:
+            Im, El = cfg["moe_intermediate_size"], E // ep
+            out[m + "mlp.router.weight"] = T.source(p + "mlp.gate.weight", [E, H])
+            out[m + "pre_mlp_layernorm.weight"] = T.source(p + "post_attention_layernorm.weight", [H])
+            for e in range(El):  # EP-local numbering
+                x = p + f"mlp.experts.{er * El + e}."
+                y = m + f"mlp.experts.local_experts.{e}."
+                out[y + "linear_fc1.weight"] = T.cat(
+                    [T.source(x + "gate_proj.weight", [Im, H]).chunk_rows(tp, tr),
+                     T.source(x + "up_proj.weight", [Im, H]).chunk_rows(tp, tr)])
+                out[y + "linear_fc2.weight"] = T.source(x + "down_proj.weight", [H, Im]).chunk_cols(tp, tr)
+            continue
         g_ = T.source(p + "mlp.gate_proj.weight", [I, H])
         u = T.source(p + "mlp.up_proj.weight", [I, H])
         out[m + "mlp.linear_fc1.weight"] = T.cat([g_.chunk_rows(tp, tr), u.chunk_rows(tp, tr)])
