@@ -426,6 +426,19 @@ std::optional<Value> evaluate(const Expr &e, const Lookup &lookup,
       return Value((int64_t)(std::find(list->begin(), list->end(), *x) !=
                              list->end()));
     }
+    // len(list): the length of a list.
+    if (e.text == "len" && e.args.size() == 1 && e.kwargs.empty()) {
+      auto l = ev(e.args[0]);
+      if (!l)
+        return std::nullopt;
+      auto *list = std::get_if<std::vector<int64_t>>(&*l);
+      if (!list) {
+        error = at(*e.args[0], std::string("len() needs a list, found a ") +
+                                   typeName(*l));
+        return std::nullopt;
+      }
+      return Value((int64_t)list->size());
+    }
     // has(name): 1 when the name is bound (a config field present), else 0.
     if (e.text == "has" && e.args.size() == 1 && e.kwargs.empty()) {
       if (e.args[0]->kind != Expr::Name) {
@@ -450,7 +463,7 @@ std::optional<Value> evaluate(const Expr &e, const Lookup &lookup,
                       "' (wl ops: slice, shard, concat, split, interleave, "
                       "deinterleave, reshape, permute, transpose, stack, "
                       "unstack, pad, cast, affine; functions: min, max, if, "
-                      "has, contains)");
+                      "has, contains, len)");
     return std::nullopt;
   }
   case Expr::Subscript:

@@ -59,12 +59,14 @@ struct Degrees {
   int64_t tp, pp;
   bool refused; ///< the framework forbids it: the spec must refuse
   int64_t ep = 1;
+  std::map<std::string, int64_t> sets = {}; ///< spec-declared options
 };
 
 struct Case {
   std::string spec;       ///< under mappings/
   std::string checkpoint; ///< under ../shared/checkpoints/
   std::vector<Degrees> degrees;
+  std::string file = "model.safetensors";
 };
 
 std::vector<Case> cases() {
@@ -85,6 +87,14 @@ std::vector<Case> cases() {
        "hf/qwen3_moe",
        {{1, 1, false}, {2, 1, false}, {4, 1, true}, {2, 2, false, 2},
         {1, 1, false, 4}}},
+      // The packing degree of the MaxText converter, pad-128 chunks included.
+      {"qwen3_moe/maxtext-to-vllm-tpu.json",
+       "maxtext",
+       {{1, 1, false, 1, {{"rollout_tp", 1}}},
+        {1, 1, false, 1, {{"rollout_tp", 2}}},
+        {1, 1, false, 1, {{"rollout_tp", 4}}},
+        {2, 1, true}},
+       "qwen3_moe.safetensors"},
       {"qwen3_moe/hf-to-transformers.json",
        "hf/qwen3_moe",
        {{1, 1, false}, {2, 1, true}}},
@@ -108,16 +118,19 @@ TEST(Mappings, EveryMappingRoundTripsEveryCheckpointByte) {
     std::string error;
     auto spec = mapping::loadSpec(kSource + "/mappings/" + c.spec, error);
     ASSERT_TRUE(spec) << error;
-    auto tensors = readTensors(dir / "model.safetensors");
+    auto tensors = readTensors(dir / c.file);
     for (const Degrees &d : c.degrees) {
       int64_t tp = d.tp;
       SCOPED_TRACE(c.spec + " on " + c.checkpoint + " at tp " +
                    std::to_string(tp) + " pp " + std::to_string(d.pp) +
                    " ep " + std::to_string(d.ep));
       error.clear();
+      std::map<std::string, int64_t> options = d.sets;
+      options["tp"] = tp;
+      options["pp"] = d.pp;
+      options["ep"] = d.ep;
       auto env = mapping::Env::create(spec, (dir / "config.json").string(),
-                                      {{"tp", tp}, {"pp", d.pp}, {"ep", d.ep}},
-                                      "", error);
+                                      options, "", error);
       if (d.refused) {
         EXPECT_FALSE(env) << "the spec accepts a degree its framework forbids";
         EXPECT_NE(error.find("require["), std::string::npos) << error;

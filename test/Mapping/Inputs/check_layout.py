@@ -212,6 +212,130 @@ def transformers(cfg, a):
     return out
 
 
+class ND:
+    """An N-d array of origins with the jnp operations the converter uses."""
+
+    def __init__(self, shape, data):
+        self.shape, self.data = list(shape), data
+
+    @staticmethod
+    def source(name, shape):
+        n = 1
+        for d in shape:
+            n *= d
+        return ND(shape, [(name, i) for i in range(n)])
+
+    def _strides(self):
+        st, acc = [], 1
+        for d in reversed(self.shape):
+            st.insert(0, acc)
+            acc *= d
+        return st
+
+    def transpose(self, perm):  # jnp.transpose: result dim k = input dim perm[k]
+        shape = [self.shape[p] for p in perm]
+        st = self._strides()
+        out = []
+        for idx in itertools.product(*[range(d) for d in shape]):
+            out.append(self.data[sum(idx[k] * st[perm[k]] for k in range(len(perm)))])
+        return ND(shape, out)
+
+    def reshape(self, shape):
+        n = len(self.data)
+        shape = list(shape)
+        if -1 in shape:
+            k = shape.index(-1)
+            rest = 1
+            for i, d in enumerate(shape):
+                if i != k:
+                    rest *= d
+            shape[k] = n // rest
+        return ND(shape, list(self.data))
+
+    def unstack(self, axis):
+        perm = [axis] + [i for i in range(len(self.shape)) if i != axis]
+        t = self.transpose(perm)
+        step = len(t.data) // t.shape[0]
+        return [ND(t.shape[1:], t.data[i * step:(i + 1) * step]) for i in range(t.shape[0])]
+
+    @staticmethod
+    def concatenate(parts, axis):
+        # move axis to front, concatenate, move back
+        perm = [axis] + [i for i in range(len(parts[0].shape)) if i != axis]
+        inv = [perm.index(i) for i in range(len(perm))]
+        moved = [p.transpose(perm) for p in parts]
+        shape = list(moved[0].shape)
+        shape[0] = sum(m.shape[0] for m in moved)
+        return ND(shape, [x for m in moved for x in m.data]).transpose(inv)
+
+    @staticmethod
+    def stack(parts, axis):
+        ex = [ND(p.shape[:axis] + [1] + p.shape[axis:], p.data) for p in parts]
+        return ND.concatenate(ex, axis)
+
+    def pad(self, axis, high, fill):
+        perm = [axis] + [i for i in range(len(self.shape)) if i != axis]
+        inv = [perm.index(i) for i in range(len(perm))]
+        m = self.transpose(perm)
+        row = len(m.data) // m.shape[0]
+        shape = list(m.shape)
+        shape[0] += high
+        return ND(shape, m.data + [fill] * (high * row)).transpose(inv)
+
+
+def vllm_tpu(cfg, a):
+    """Qwen3MaxTextToVLLMConverter, step by step, on origins."""
+    H, nh, nkv, hd, I, V, L = qwen3(cfg)
+    E = cfg.get("num_experts", cfg.get("num_local_experts", 0))
+    Im = cfg["moe_intermediate_size"]
+    vllm_tp = a.rollout_tp
+    src = lambda n, s: ND.source(n, s)
+    out = {}
+    out["vllm_model.model.embed_tokens.weight"] = src("token_embedder.embedding", [V, H])
+    out["vllm_model.model.norm.weight"] = src("decoder.decoder_norm.scale", [H])
+    out["vllm_model.lm_head.weight"] = src("decoder.logits_dense.kernel", [H, V]).transpose([1, 0])
+    for key, name in (("input_layernorm", "pre_self_attention_layer_norm"),
+                      ("post_attention_layernorm", "post_self_attention_layer_norm")):
+        for i, x in enumerate(src(f"decoder.layers.{name}.scale", [H, L]).transpose([1, 0]).unstack(0)):
+            out[f"vllm_model.model.layers.{i}.{key}.weight"] = x
+    # _make_attn_compute(tp = min(vllm_tp, kv heads))
+    tp = min(vllm_tp, nkv)
+    q = src("decoder.layers.self_attention.query.kernel", [H, L, nh, hd]).transpose([1, 0, 2, 3])
+    k = src("decoder.layers.self_attention.key.kernel", [H, L, nkv, hd]).transpose([1, 0, 2, 3])
+    v = src("decoder.layers.self_attention.value.kernel", [H, L, nkv, hd]).transpose([1, 0, 2, 3])
+    qb = q.reshape([L, H, tp, nh // tp, hd])
+    kb = k.reshape([L, H, tp, nkv // tp, hd])
+    vb = v.reshape([L, H, tp, nkv // tp, hd])
+    qkv = ND.concatenate([qb, kb, vb], 3).reshape([L, H, -1]).transpose([0, 2, 1])
+    o = src("decoder.layers.self_attention.out.kernel", [nh, L, hd, H]).transpose([1, 3, 0, 2])
+    o = o.reshape([o.shape[0], o.shape[1], -1])
+    qn = src("decoder.layers.self_attention.query_norm.scale", [hd, L]).transpose([1, 0])
+    kn = src("decoder.layers.self_attention.key_norm.scale", [hd, L]).transpose([1, 0])
+    for key, t in (("self_attn.qkv_proj.weight", qkv), ("self_attn.o_proj.weight", o),
+                   ("self_attn.q_norm.weight", qn), ("self_attn.k_norm.weight", kn)):
+        for i, x in enumerate(t.unstack(0)):
+            out[f"vllm_model.model.layers.{i}.{key}"] = x
+    gate = src("decoder.layers.moe_block.gate.kernel", [H, L, E]).transpose([1, 2, 0])
+    for i, x in enumerate(gate.unstack(0)):
+        out[f"vllm_model.model.layers.{i}.mlp.gate.weight"] = x
+    wo = src("decoder.layers.moe_block.wo", [E, L, Im, H]).transpose([1, 0, 3, 2]).transpose([0, 1, 3, 2])
+    for i, x in enumerate(wo.unstack(0)):
+        out[f"vllm_model.model.layers.{i}.mlp.experts.w2_weight"] = x
+    wi0 = src("decoder.layers.moe_block.wi_0", [E, L, H, Im]).transpose([1, 0, 2, 3])
+    wi1 = src("decoder.layers.moe_block.wi_1", [E, L, H, Im]).transpose([1, 0, 2, 3])
+    for i, (w0, w1) in enumerate(zip(wi0.unstack(0), wi1.unstack(0))):
+        w0, w1 = w0.transpose([0, 2, 1]), w1.transpose([0, 2, 1])
+        chunk = Im // vllm_tp
+        padded = ((chunk + 127) // 128) * 128
+        g = w0.reshape([E, vllm_tp, chunk, H])
+        u = w1.reshape([E, vllm_tp, chunk, H])
+        if padded > chunk:
+            g, u = g.pad(2, padded - chunk, "fill:0.0"), u.pad(2, padded - chunk, "fill:0.0")
+        comb = ND.stack([g, u], 2).reshape([E, 2 * padded * vllm_tp, H])
+        out[f"vllm_model.model.layers.{i}.mlp.experts.w13_weight"] = comb.transpose([0, 2, 1])
+    return {k: T([x.data]) for k, x in out.items()}
+
+
 def actual(plan):
     src, tgt = plan["sources"], plan["targets"]
     out = {}
@@ -234,8 +358,8 @@ def actual(plan):
 
 
 def check(a, cfg, plan):
-    exp = {"vllm": vllm, "megatron": megatron,
-           "transformers": transformers}[a.layout](cfg, a)
+    exp = {"vllm": vllm, "megatron": megatron, "transformers": transformers,
+           "vllm-tpu": vllm_tpu}[a.layout](cfg, a)
     act = actual(plan)
     bad = 0
     if set(exp) != set(act):
@@ -263,8 +387,10 @@ def main():
     ap.add_argument("--opt")
     ap.add_argument("--spec")
     ap.add_argument("--config", required=True)
-    ap.add_argument("--layout", choices=["vllm", "megatron", "transformers"],
+    ap.add_argument("--layout",
+                    choices=["vllm", "megatron", "transformers", "vllm-tpu"],
                     required=True)
+    ap.add_argument("--rollout-tp", type=int, default=1)
     ap.add_argument("--tp", type=int, default=1)
     ap.add_argument("--pp", type=int, default=1)
     ap.add_argument("--ep", type=int, default=1)
@@ -285,6 +411,8 @@ def main():
                    "--emit=plan", "-o", out]
             if a.pad_vocab:
                 cmd += ["--set", "pad_vocab=1"]
+            if a.layout == "vllm-tpu":
+                cmd += ["--set", f"rollout_tp={a.rollout_tp}"]
             subprocess.run(cmd, check=True)
             bad += check(a, cfg, json.load(open(out)))
     return 1 if bad else 0
