@@ -66,6 +66,8 @@ def qwen3(cfg):
 
 
 def vllm(cfg, a):
+    if "linear_num_key_heads" in cfg:
+        return vllm_hybrid(cfg, a)
     H, nh, nkv, hd, I, V, L = qwen3(cfg)
     tp, r = a.tp, a.rank % a.tp
     out = {}
@@ -115,6 +117,81 @@ def vllm(cfg, a):
             out[p + n] = T.source(p + n, [hd])
         for n in ("input_layernorm.weight", "post_attention_layernorm.weight"):
             out[p + n] = T.source(p + n, [H])
+    return out
+
+
+def vllm_hybrid(cfg, a):
+    """vLLM's Qwen3.5 loader: stacked_params_mapping onto the merged
+    column-parallel params, with torch.chunk per rank of every shard."""
+    H, nh, nkv, hd, I, V, L = qwen3(cfg)
+    tp, r = a.tp, a.rank % a.tp
+    nk, nv = cfg["linear_num_key_heads"], cfg["linear_num_value_heads"]
+    kd, vd = nk * cfg["linear_key_head_dim"], nv * cfg["linear_value_head_dim"]
+    ck = cfg["linear_conv_kernel_dim"]
+    out = {}
+    Vp = -(-V // 64) * 64
+    out["model.embed_tokens.weight"] = T.source("model.embed_tokens.weight", [V, H]).pad_rows(Vp - V).chunk_rows(tp, r)
+    if not cfg.get("tie_word_embeddings"):
+        out["lm_head.weight"] = T.source("lm_head.weight", [V, H]).pad_rows(Vp - V).chunk_rows(tp, r)
+    out["model.norm.weight"] = T.source("model.norm.weight", [H])
+    kv_parts = nkv if tp >= nkv else tp
+    kv_rank = r // (tp // nkv) if tp >= nkv else r
+    for l in range(L):
+        p = f"model.layers.{l}."
+        for n in ("input_layernorm.weight", "post_attention_layernorm.weight"):
+            out[p + n] = T.source(p + n, [H])
+        if cfg["layer_types"][l] == "full_attention":
+            a_ = p + "self_attn."
+            q = T.source(a_ + "q_proj.weight", [nh * 2 * hd, H])  # [query_h; gate_h] per head
+            k = T.source(a_ + "k_proj.weight", [nkv * hd, H])
+            v = T.source(a_ + "v_proj.weight", [nkv * hd, H])
+            out[a_ + "qkv_proj.weight"] = T.cat(
+                [q.chunk_rows(tp, r), k.chunk_rows(kv_parts, kv_rank), v.chunk_rows(kv_parts, kv_rank)])
+            out[a_ + "o_proj.weight"] = T.source(a_ + "o_proj.weight", [H, nh * hd]).chunk_cols(tp, r)
+            for n in ("q_norm.weight", "k_norm.weight"):
+                out[a_ + n] = T.source(a_ + n, [hd])
+        else:
+            g = p + "linear_attn."
+            qkv = T.source(g + "in_proj_qkv.weight", [2 * kd + vd, H])
+            qb, kb, vb = qkv.rows_range(0, kd), qkv.rows_range(kd, 2 * kd), qkv.rows_range(2 * kd, 2 * kd + vd)
+            z = T.source(g + "in_proj_z.weight", [vd, H])
+            out[g + "in_proj_qkvz.weight"] = T.cat([x.chunk_rows(tp, r) for x in (qb, kb, vb, z)])
+            b = T.source(g + "in_proj_b.weight", [nv, H])
+            a2 = T.source(g + "in_proj_a.weight", [nv, H])
+            out[g + "in_proj_ba.weight"] = T.cat([b.chunk_rows(tp, r), a2.chunk_rows(tp, r)])
+            conv = T.source(g + "conv1d.weight", [2 * kd + vd, ck])  # [C, 1, K] as rows of K
+            cq, cK, cv = conv.rows_range(0, kd), conv.rows_range(kd, 2 * kd), conv.rows_range(2 * kd, 2 * kd + vd)
+            out[g + "conv1d.weight"] = T.cat([x.chunk_rows(tp, r) for x in (cq, cK, cv)])
+            for n in ("A_log", "dt_bias"):
+                out[g + n] = T([T.source(g + n, [nv]).rows[0]]).chunk_cols(tp, r)
+            out[g + "norm.weight"] = T.source(g + "norm.weight", [cfg["linear_value_head_dim"]])
+            out[g + "out_proj.weight"] = T.source(g + "out_proj.weight", [H, vd]).chunk_cols(tp, r)
+        m = p + "mlp."
+        E = cfg.get("num_experts", 0)
+        if E:
+            Im = cfg["moe_intermediate_size"]
+            Is = cfg["shared_expert_intermediate_size"]
+            out[m + "gate.weight"] = T.source(m + "gate.weight", [E, H])
+            out[m + "shared_expert_gate.weight"] = T.source(m + "shared_expert_gate.weight", [1, H])
+            s_ = m + "shared_expert."
+            out[s_ + "gate_up_proj.weight"] = T.cat(
+                [T.source(s_ + "gate_proj.weight", [Is, H]).chunk_rows(tp, r),
+                 T.source(s_ + "up_proj.weight", [Is, H]).chunk_rows(tp, r)])
+            out[s_ + "down_proj.weight"] = T.source(s_ + "down_proj.weight", [H, Is]).chunk_cols(tp, r)
+            er, El = a.rank // tp, E // a.ep
+            w13, w2 = [], []
+            for e in range(er * El, (er + 1) * El):
+                x = m + f"experts.{e}."
+                w13 += [T.source(x + "gate_proj.weight", [Im, H]).chunk_rows(tp, r),
+                        T.source(x + "up_proj.weight", [Im, H]).chunk_rows(tp, r)]
+                w2.append(T.source(x + "down_proj.weight", [H, Im]).chunk_cols(tp, r))
+            out[m + "experts.w13_weight"] = T.cat(w13)
+            out[m + "experts.w2_weight"] = T.cat(w2)
+        else:
+            out[m + "gate_up_proj.weight"] = T.cat(
+                [T.source(m + "gate_proj.weight", [I, H]).chunk_rows(tp, r),
+                 T.source(m + "up_proj.weight", [I, H]).chunk_rows(tp, r)])
+            out[m + "down_proj.weight"] = T.source(m + "down_proj.weight", [H, I]).chunk_cols(tp, r)
     return out
 
 
