@@ -152,13 +152,36 @@ def vllm_hybrid(cfg, a):
                 out[a_ + n] = T.source(a_ + n, [hd])
         else:
             g = p + "linear_attn."
-            qkv = T.source(g + "in_proj_qkv.weight", [2 * kd + vd, H])
-            qb, kb, vb = qkv.rows_range(0, kd), qkv.rows_range(kd, 2 * kd), qkv.rows_range(2 * kd, 2 * kd + vd)
-            z = T.source(g + "in_proj_z.weight", [vd, H])
-            out[g + "in_proj_qkvz.weight"] = T.cat([x.chunk_rows(tp, r) for x in (qb, kb, vb, z)])
-            b = T.source(g + "in_proj_b.weight", [nv, H])
-            a2 = T.source(g + "in_proj_a.weight", [nv, H])
-            out[g + "in_proj_ba.weight"] = T.cat([b.chunk_rows(tp, r), a2.chunk_rows(tp, r)])
+            if cfg.get("model_type") == "qwen3_next":
+                # Checkpoint in_proj_qkvz: per key head [q_g, k_g, v_g, z_g];
+                # in_proj_ba: per key head [b_g, a_g].
+                dk, dv = cfg["linear_key_head_dim"], cfg["linear_value_head_dim"]
+                vg = nv // nk * dv
+                qkvz = T.source(g + "in_proj_qkvz.weight", [2 * kd + 2 * vd, H])
+                ba = T.source(g + "in_proj_ba.weight", [2 * nv, H])
+                if a.qkvz_form == 0:  # vLLM: contiguous key-head groups
+                    out[g + "in_proj_qkvz.weight"] = qkvz.chunk_rows(tp, r)
+                    out[g + "in_proj_ba.weight"] = ba.chunk_rows(tp, r)
+                else:
+                    blk = 2 * dk + 2 * vg
+                    parts = [[], [], [], []]
+                    for h in range(nk):
+                        o = h * blk
+                        for i, (lo, n) in enumerate(((0, dk), (dk, dk), (2 * dk, vg), (2 * dk + vg, vg))):
+                            parts[i].append(qkvz.rows_range(o + lo, o + lo + n))
+                    out[g + "in_proj_qkvz.weight"] = T.cat([T.cat(x).chunk_rows(tp, r) for x in parts])
+                    bpg = nv // nk
+                    bs = T.cat([ba.rows_range(h * 2 * bpg, h * 2 * bpg + bpg) for h in range(nk)])
+                    as_ = T.cat([ba.rows_range(h * 2 * bpg + bpg, (h + 1) * 2 * bpg) for h in range(nk)])
+                    out[g + "in_proj_ba.weight"] = T.cat([bs.chunk_rows(tp, r), as_.chunk_rows(tp, r)])
+            else:
+                qkv = T.source(g + "in_proj_qkv.weight", [2 * kd + vd, H])
+                qb, kb, vb = qkv.rows_range(0, kd), qkv.rows_range(kd, 2 * kd), qkv.rows_range(2 * kd, 2 * kd + vd)
+                z = T.source(g + "in_proj_z.weight", [vd, H])
+                out[g + "in_proj_qkvz.weight"] = T.cat([x.chunk_rows(tp, r) for x in (qb, kb, vb, z)])
+                b = T.source(g + "in_proj_b.weight", [nv, H])
+                a2 = T.source(g + "in_proj_a.weight", [nv, H])
+                out[g + "in_proj_ba.weight"] = T.cat([b.chunk_rows(tp, r), a2.chunk_rows(tp, r)])
             conv = T.source(g + "conv1d.weight", [2 * kd + vd, ck])  # [C, 1, K] as rows of K
             cq, cK, cv = conv.rows_range(0, kd), conv.rows_range(kd, 2 * kd), conv.rows_range(2 * kd, 2 * kd + vd)
             out[g + "conv1d.weight"] = T.cat([x.chunk_rows(tp, r) for x in (cq, cK, cv)])
@@ -468,6 +491,7 @@ def main():
                     choices=["vllm", "megatron", "transformers", "vllm-tpu"],
                     required=True)
     ap.add_argument("--rollout-tp", type=int, default=1)
+    ap.add_argument("--qkvz-form", type=int, default=0)
     ap.add_argument("--tp", type=int, default=1)
     ap.add_argument("--pp", type=int, default=1)
     ap.add_argument("--ep", type=int, default=1)
@@ -488,6 +512,8 @@ def main():
                    "--emit=plan", "-o", out]
             if a.pad_vocab:
                 cmd += ["--set", "pad_vocab=1"]
+            if a.qkvz_form:
+                cmd += ["--set", f"qkvz_form={a.qkvz_form}"]
             if a.layout == "vllm-tpu":
                 cmd += ["--set", f"rollout_tp={a.rollout_tp}"]
             subprocess.run(cmd, check=True)
