@@ -291,10 +291,10 @@ ExprPtr parseExpr(const std::string &text, std::string &error) {
 
 const char *typeName(const Value &v) {
   if (std::holds_alternative<int64_t>(v))
-    return "int";
+    return "an integer";
   if (std::holds_alternative<std::string>(v))
-    return "string";
-  return "list";
+    return "a string";
+  return "a list";
 }
 
 std::optional<Value> evaluate(const Expr &e, const Lookup &lookup,
@@ -305,7 +305,7 @@ std::optional<Value> evaluate(const Expr &e, const Lookup &lookup,
     if (!v)
       return std::nullopt;
     if (!std::holds_alternative<int64_t>(*v)) {
-      error = at(x, std::string("expected an integer, found a ") +
+      error = at(x, std::string("expected an integer, found ") +
                         typeName(*v));
       return std::nullopt;
     }
@@ -358,8 +358,8 @@ std::optional<Value> evaluate(const Expr &e, const Lookup &lookup,
     const std::string &op = e.text;
     if (op == "==" || op == "!=") {
       if (l->index() != r->index()) {
-        error = at(e, std::string("cannot compare a ") + typeName(*l) +
-                          " with a " + typeName(*r));
+        error = at(e, std::string("cannot compare ") + typeName(*l) +
+                          " with " + typeName(*r));
         return std::nullopt;
       }
       bool eq = *l == *r;
@@ -419,7 +419,7 @@ std::optional<Value> evaluate(const Expr &e, const Lookup &lookup,
         return std::nullopt;
       auto *list = std::get_if<std::vector<int64_t>>(&*l);
       if (!list) {
-        error = at(*e.args[0], std::string("contains() needs a list, found a ") +
+        error = at(*e.args[0], std::string("contains() needs a list, found ") +
                                    typeName(*l));
         return std::nullopt;
       }
@@ -433,7 +433,7 @@ std::optional<Value> evaluate(const Expr &e, const Lookup &lookup,
         return std::nullopt;
       auto *list = std::get_if<std::vector<int64_t>>(&*l);
       if (!list) {
-        error = at(*e.args[0], std::string("len() needs a list, found a ") +
+        error = at(*e.args[0], std::string("len() needs a list, found ") +
                                    typeName(*l));
         return std::nullopt;
       }

@@ -559,7 +559,7 @@ std::optional<int64_t> Env::evalInt(const Located &e,
   if (!v)
     return std::nullopt;
   if (!std::holds_alternative<int64_t>(*v)) {
-    error = std::string("expected an integer, found a ") + typeName(*v);
+    error = std::string("expected an integer, found ") + typeName(*v);
     return std::nullopt;
   }
   return std::get<int64_t>(*v);

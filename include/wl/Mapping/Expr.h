@@ -58,7 +58,7 @@ using IndexLookup = std::function<std::optional<Value>(const std::string &name,
 std::optional<Value> evaluate(const Expr &e, const Lookup &lookup,
                               const IndexLookup &index, std::string &error);
 
-/// "int", "string" or "list".
+/// "an integer", "a string" or "a list".
 const char *typeName(const Value &v);
 
 } // namespace wl::mapping
