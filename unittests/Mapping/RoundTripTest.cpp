@@ -106,6 +106,12 @@ std::vector<Case> cases() {
        {{1, 1, false}, {2, 1, false}, {4, 1, false}, {2, 1, false, 2},
         {2, 1, false, 1, {{"qkvz_form", 1}}},
         {4, 1, false, 1, {{"qkvz_form", 1}}}}},
+      // 1 + w norms round: the way back exists with norm_offset = 0.
+      {"qwen3_5/hf-to-fastdeploy.json",
+       "hf/qwen3_5",
+       {{1, 1, false, 1, {{"norm_offset", 0}}},
+        {2, 1, false, 1, {{"norm_offset", 0}}},
+        {4, 1, false, 1, {{"norm_offset", 0}}}}},
       {"qwen3_moe/hf-to-transformers.json",
        "hf/qwen3_moe",
        {{1, 1, false}, {2, 1, true}}},

@@ -436,6 +436,75 @@ def vllm_tpu(cfg, a):
     return {k: T([x.data]) for k, x in out.items()}
 
 
+def fastdeploy(cfg, a):
+    """FastDeploy's Qwen3_5ForCausalLM.load_weights and the linear layers'
+    weight loaders (QKVGateParallelLinear with split_q_gate,
+    MergedColumnParallelLinear, Column/RowParallelLinear, ReplicatedLinear),
+    then the [out, in] -> [in, out] transpose of torch-format weights."""
+    H, nh, nkv, hd, I, V, L = qwen3(cfg)
+    tp, r = a.tp, a.rank % a.tp
+    nk, nv = cfg["linear_num_key_heads"], cfg["linear_num_value_heads"]
+    kd, vd = nk * cfg["linear_key_head_dim"], nv * cfg["linear_value_head_dim"]
+    dv, ck = cfg["linear_value_head_dim"], cfg["linear_conv_kernel_dim"]
+    plus1 = (("affine", 1.0, 1.0),) if a.norm_offset else None
+
+    def norm(name, n):  # loaded_weight = 1.0 + loaded_weight
+        t = T.source(name, [n])
+        if plus1:
+            t = T([[x + (plus1,) for x in t.rows[0]]])
+        return t
+
+    def transpose(t):  # Paddle [in, out]
+        return T([list(col) for col in zip(*t.rows)])
+
+    out = {}
+    out["model.embed_tokens.embeddings.weight"] = T.source("model.embed_tokens.weight", [V, H]).chunk_rows(tp, r)
+    if not cfg.get("tie_word_embeddings"):
+        out["lm_head.linear.weight"] = transpose(T.source("lm_head.weight", [V, H]).chunk_rows(tp, r))
+    out["model.norm.weight"] = norm("model.norm.weight", H)
+    replicas = max(1, tp // nkv)
+    kv_per = max(1, nkv // tp)
+    for l in range(L):
+        p = f"model.layers.{l}."
+        out[p + "input_layernorm.weight"] = norm(p + "input_layernorm.weight", H)
+        out[p + "post_attention_layernorm.weight"] = norm(p + "post_attention_layernorm.weight", H)
+        m = p + "mlp."
+        out[m + "up_gate_proj.weight"] = transpose(T.cat(
+            [T.source(m + "gate_proj.weight", [I, H]).chunk_rows(tp, r),
+             T.source(m + "up_proj.weight", [I, H]).chunk_rows(tp, r)]))
+        out[m + "down_proj.weight"] = transpose(T.source(m + "down_proj.weight", [H, I]).chunk_cols(tp, r))
+        if cfg["layer_types"][l] == "full_attention":
+            a_ = p + "self_attn."
+            q = T.source(a_ + "q_proj.weight", [nh * 2 * hd, H])
+            query = T.cat([q.rows_range(h * 2 * hd, h * 2 * hd + hd) for h in range(nh)])
+            gate = T.cat([q.rows_range(h * 2 * hd + hd, (h + 1) * 2 * hd) for h in range(nh)])
+            nhr = nh // tp
+            kv_id = r // replicas  # shard_id = local_rank // num_kv_head_replicas
+            k = T.source(a_ + "k_proj.weight", [nkv * hd, H])
+            v = T.source(a_ + "v_proj.weight", [nkv * hd, H])
+            qkvg = T.cat([query.rows_range(r * nhr * hd, (r + 1) * nhr * hd),
+                          k.rows_range(kv_id * kv_per * hd, (kv_id + 1) * kv_per * hd),
+                          v.rows_range(kv_id * kv_per * hd, (kv_id + 1) * kv_per * hd),
+                          gate.rows_range(r * nhr * hd, (r + 1) * nhr * hd)])
+            out[a_ + "qkvg_proj.weight"] = transpose(qkvg)
+            out[a_ + "o_proj.weight"] = transpose(T.source(a_ + "o_proj.weight", [H, nh * hd]).chunk_cols(tp, r))
+            out[a_ + "qk_norm.q_norm.weight"] = norm(a_ + "q_norm.weight", hd)
+            out[a_ + "qk_norm.k_norm.weight"] = norm(a_ + "k_norm.weight", hd)
+        else:
+            g = p + "linear_attn."
+            out[g + "in_proj_qkv.weight"] = transpose(T.source(g + "in_proj_qkv.weight", [2 * kd + vd, H]).chunk_rows(tp, r))
+            out[g + "in_proj_z.weight"] = transpose(T.source(g + "in_proj_z.weight", [vd, H]).chunk_rows(tp, r))
+            out[g + "in_proj_b.weight"] = transpose(T.source(g + "in_proj_b.weight", [nv, H]))
+            out[g + "in_proj_a.weight"] = transpose(T.source(g + "in_proj_a.weight", [nv, H]))
+            out[g + "conv1d_weight"] = T.source(g + "conv1d.weight", [2 * kd + vd, ck])
+            out[g + "A_log"] = T.source(g + "A_log", [nv])
+            out[g + "dt_bias"] = T.source(g + "dt_bias", [nv])
+            n = T.source(g + "norm.weight", [dv])
+            out[g + "norm.weight"] = T([[x + ((("cast", "F32"),),) for x in n.rows[0]]])
+            out[g + "out_proj.weight"] = transpose(T.source(g + "out_proj.weight", [H, vd]).chunk_cols(tp, r))
+    return out
+
+
 def actual(plan):
     src, tgt = plan["sources"], plan["targets"]
     out = {}
@@ -453,13 +522,16 @@ def actual(plan):
             else:
                 v = (src[pc["source"]]["name"],
                      pc["src_offset"] + sum(i * s for i, s in zip(idx, pc["src_strides"])))
+                if "convert" in pc:  # the conversion is part of the origin
+                    v = v + (tuple(("affine", c["scale"], c["offset"]) if c["op"] == "affine"
+                                   else ("cast", c["to"]) for c in pc["convert"]),)
             els[d] = v if els[d] is None else "WRITTEN TWICE"
     return out
 
 
 def check(a, cfg, plan):
     exp = {"vllm": vllm, "megatron": megatron, "transformers": transformers,
-           "vllm-tpu": vllm_tpu}[a.layout](cfg, a)
+           "vllm-tpu": vllm_tpu, "fastdeploy": fastdeploy}[a.layout](cfg, a)
     act = actual(plan)
     bad = 0
     if set(exp) != set(act):
@@ -488,10 +560,12 @@ def main():
     ap.add_argument("--spec")
     ap.add_argument("--config", required=True)
     ap.add_argument("--layout",
-                    choices=["vllm", "megatron", "transformers", "vllm-tpu"],
+                    choices=["vllm", "megatron", "transformers", "vllm-tpu",
+                             "fastdeploy"],
                     required=True)
     ap.add_argument("--rollout-tp", type=int, default=1)
     ap.add_argument("--qkvz-form", type=int, default=0)
+    ap.add_argument("--norm-offset", type=int, default=1)
     ap.add_argument("--tp", type=int, default=1)
     ap.add_argument("--pp", type=int, default=1)
     ap.add_argument("--ep", type=int, default=1)
@@ -512,6 +586,8 @@ def main():
                    "--emit=plan", "-o", out]
             if a.pad_vocab:
                 cmd += ["--set", "pad_vocab=1"]
+            if a.layout == "fastdeploy":
+                cmd += ["--set", f"norm_offset={a.norm_offset}"]
             if a.qkvz_form:
                 cmd += ["--set", f"qkvz_form={a.qkvz_form}"]
             if a.layout == "vllm-tpu":
