@@ -218,7 +218,103 @@ def vllm_hybrid(cfg, a):
     return out
 
 
+def megatron_hybrid(cfg, a):
+    """Megatron-Bridge's Qwen3NextBridge (and the Qwen3.5 variants):
+    merge_qkv_weights with the output gate, merge_gdn_linear_weights with
+    Megatron-Core's per-rank [q_r, k_r, v_r, z_r, b_r, a_r], the conv1d
+    channels [q_r; k_r; v_r], out_norm = w - 1, grouped-GEMM experts."""
+    H, nh, ng, hd, I, V, L = qwen3(cfg)
+    tp, pp, ep = a.tp, a.pp, a.ep
+    tr, er, pr = a.rank % tp, (a.rank // tp) % ep, a.rank // (tp * ep)
+    nk, nv = cfg["linear_num_key_heads"], cfg["linear_num_value_heads"]
+    dk, dv = cfg["linear_key_head_dim"], cfg["linear_value_head_dim"]
+    kd, vd, ck = nk * dk, nv * dv, cfg["linear_conv_kernel_dim"]
+    out = {}
+    if pr == 0:
+        out["embedding.word_embeddings.weight"] = T.source("model.embed_tokens.weight", [V, H]).chunk_rows(tp, tr)
+    if pr == pp - 1:
+        if not cfg.get("tie_word_embeddings"):
+            out["output_layer.weight"] = T.source("lm_head.weight", [V, H]).chunk_rows(tp, tr)
+        out["decoder.final_layernorm.weight"] = T.source("model.norm.weight", [H])
+    per, hpg = L // pp, nh // ng
+    E = cfg.get("num_experts", 0)
+    for ll in range(per):
+        gl = pr * per + ll
+        p, m = f"model.layers.{gl}.", f"decoder.layers.{ll}."
+        if cfg["layer_types"][gl] == "full_attention":
+            q = T.source(p + "self_attn.q_proj.weight", [nh * 2 * hd, H])  # view [nh, 2hd, H]
+            qh = [q.rows_range(h * 2 * hd, h * 2 * hd + hd) for h in range(nh)]
+            zh = [q.rows_range(h * 2 * hd + hd, (h + 1) * 2 * hd) for h in range(nh)]
+            k = T.source(p + "self_attn.k_proj.weight", [ng * hd, H])
+            v = T.source(p + "self_attn.v_proj.weight", [ng * hd, H])
+            parts = []
+            for g in range(ng):  # [q_group, z_group, k_g, v_g]
+                parts += qh[g * hpg:(g + 1) * hpg] + zh[g * hpg:(g + 1) * hpg]
+                parts += [k.rows_range(g * hd, (g + 1) * hd), v.rows_range(g * hd, (g + 1) * hd)]
+            out[m + "self_attention.linear_qkv.weight"] = T.cat(parts).chunk_rows(tp, tr)
+            out[m + "self_attention.linear_qkv.layer_norm_weight"] = T.source(p + "input_layernorm.weight", [H])
+            out[m + "self_attention.q_layernorm.weight"] = T.source(p + "self_attn.q_norm.weight", [hd])
+            out[m + "self_attention.k_layernorm.weight"] = T.source(p + "self_attn.k_norm.weight", [hd])
+            out[m + "self_attention.linear_proj.weight"] = T.source(p + "self_attn.o_proj.weight", [H, nh * hd]).chunk_cols(tp, tr)
+        else:
+            g_ = p + "linear_attn."
+            if "in_proj_qkvz" in str(cfg.get("model_type")) or cfg.get("model_type") == "qwen3_next":
+                qkvz = T.source(g_ + "in_proj_qkvz.weight", [2 * kd + 2 * vd, H])
+                ba = T.source(g_ + "in_proj_ba.weight", [2 * nv, H])
+                vg, bg = nv // nk * dv, nv // nk
+                blk = 2 * dk + 2 * vg
+                q_ = T.cat([qkvz.rows_range(h * blk, h * blk + dk) for h in range(nk)])
+                k_ = T.cat([qkvz.rows_range(h * blk + dk, h * blk + 2 * dk) for h in range(nk)])
+                v_ = T.cat([qkvz.rows_range(h * blk + 2 * dk, h * blk + 2 * dk + vg) for h in range(nk)])
+                z_ = T.cat([qkvz.rows_range(h * blk + 2 * dk + vg, (h + 1) * blk) for h in range(nk)])
+                b_ = T.cat([ba.rows_range(h * 2 * bg, h * 2 * bg + bg) for h in range(nk)])
+                a2 = T.cat([ba.rows_range(h * 2 * bg + bg, (h + 1) * 2 * bg) for h in range(nk)])
+            else:
+                qkv = T.source(g_ + "in_proj_qkv.weight", [2 * kd + vd, H])
+                q_, k_, v_ = qkv.rows_range(0, kd), qkv.rows_range(kd, 2 * kd), qkv.rows_range(2 * kd, 2 * kd + vd)
+                z_ = T.source(g_ + "in_proj_z.weight", [vd, H])
+                b_ = T.source(g_ + "in_proj_b.weight", [nv, H])
+                a2 = T.source(g_ + "in_proj_a.weight", [nv, H])
+            out[m + "self_attention.in_proj.weight"] = T.cat([x.chunk_rows(tp, tr) for x in (q_, k_, v_, z_, b_, a2)])
+            out[m + "self_attention.in_proj.layer_norm_weight"] = T.source(p + "input_layernorm.weight", [H])
+            conv = T.source(g_ + "conv1d.weight", [2 * kd + vd, ck])
+            out[m + "self_attention.conv1d.weight"] = T.cat(
+                [conv.rows_range(lo, hi).chunk_rows(tp, tr) for lo, hi in ((0, kd), (kd, 2 * kd), (2 * kd, 2 * kd + vd))])
+            for n in ("A_log", "dt_bias"):
+                out[m + "self_attention." + n] = T([T.source(g_ + n, [nv]).rows[0]]).chunk_cols(tp, tr)
+            nrm = T.source(g_ + "norm.weight", [dv])
+            if a.out_norm_offset:
+                nrm = T([[x + ((("affine", 1.0, float(a.out_norm_offset)),),) for x in nrm.rows[0]]])
+            out[m + "self_attention.out_norm.weight"] = nrm
+            out[m + "self_attention.out_proj.weight"] = T.source(g_ + "out_proj.weight", [H, vd]).chunk_cols(tp, tr)
+        if E:
+            Im, Is, El = cfg["moe_intermediate_size"], cfg["shared_expert_intermediate_size"], E // ep
+            out[m + "mlp.router.weight"] = T.source(p + "mlp.gate.weight", [E, H])
+            out[m + "pre_mlp_layernorm.weight"] = T.source(p + "post_attention_layernorm.weight", [H])
+            out[m + "mlp.shared_experts.gate_weight"] = T.source(p + "mlp.shared_expert_gate.weight", [1, H])
+            s_ = p + "mlp.shared_expert."
+            out[m + "mlp.shared_experts.linear_fc1.weight"] = T.cat(
+                [T.source(s_ + "gate_proj.weight", [Is, H]).chunk_rows(tp, tr),
+                 T.source(s_ + "up_proj.weight", [Is, H]).chunk_rows(tp, tr)])
+            out[m + "mlp.shared_experts.linear_fc2.weight"] = T.source(s_ + "down_proj.weight", [H, Is]).chunk_cols(tp, tr)
+            for e in range(El):
+                x = p + f"mlp.experts.{er * El + e}."
+                out[m + f"mlp.experts.linear_fc1.weight{e}"] = T.cat(
+                    [T.source(x + "gate_proj.weight", [Im, H]).chunk_rows(tp, tr),
+                     T.source(x + "up_proj.weight", [Im, H]).chunk_rows(tp, tr)])
+                out[m + f"mlp.experts.linear_fc2.weight{e}"] = T.source(x + "down_proj.weight", [H, Im]).chunk_cols(tp, tr)
+        else:
+            out[m + "mlp.linear_fc1.weight"] = T.cat(
+                [T.source(p + "mlp.gate_proj.weight", [I, H]).chunk_rows(tp, tr),
+                 T.source(p + "mlp.up_proj.weight", [I, H]).chunk_rows(tp, tr)])
+            out[m + "mlp.linear_fc1.layer_norm_weight"] = T.source(p + "post_attention_layernorm.weight", [H])
+            out[m + "mlp.linear_fc2.weight"] = T.source(p + "mlp.down_proj.weight", [H, I]).chunk_cols(tp, tr)
+    return out
+
+
 def megatron(cfg, a):
+    if "linear_num_key_heads" in cfg:
+        return megatron_hybrid(cfg, a)
     H, nh, ng, hd, I, V, L = qwen3(cfg)
     tp, pp, ep = a.tp, a.pp, a.ep
     # rank = (pp_rank * ep + ep_rank) * tp + tp_rank
@@ -566,6 +662,7 @@ def main():
     ap.add_argument("--rollout-tp", type=int, default=1)
     ap.add_argument("--qkvz-form", type=int, default=0)
     ap.add_argument("--norm-offset", type=int, default=1)
+    ap.add_argument("--out-norm-offset", type=int, default=-1)
     ap.add_argument("--tp", type=int, default=1)
     ap.add_argument("--pp", type=int, default=1)
     ap.add_argument("--ep", type=int, default=1)
@@ -586,6 +683,8 @@ def main():
                    "--emit=plan", "-o", out]
             if a.pad_vocab:
                 cmd += ["--set", "pad_vocab=1"]
+            if a.layout == "megatron" and a.out_norm_offset != -1:
+                cmd += ["--set", f"out_norm_offset={a.out_norm_offset}"]
             if a.layout == "fastdeploy":
                 cmd += ["--set", f"norm_offset={a.norm_offset}"]
             if a.qkvz_form:
