@@ -352,6 +352,19 @@ std::optional<Value> evaluate(const Expr &e, const Lookup &lookup,
     auto l = ev(e.args[0]);
     if (!l)
       return std::nullopt;
+    // && and || evaluate their right side only when it decides, so that
+    // `!has(x) || len(x) == 0` works on configs without x.
+    if (e.text == "&&" || e.text == "||") {
+      auto a = asInt(*e.args[0], l);
+      if (!a)
+        return std::nullopt;
+      if ((e.text == "&&") != (*a != 0))
+        return Value((int64_t)(*a != 0));
+      auto b = asInt(*e.args[1], ev(e.args[1]));
+      if (!b)
+        return std::nullopt;
+      return Value((int64_t)(*b != 0));
+    }
     auto r = ev(e.args[1]);
     if (!r)
       return std::nullopt;

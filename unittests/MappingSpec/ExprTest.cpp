@@ -68,6 +68,10 @@ TEST(Expr, ConditionsAndStrings) {
   EXPECT_EQ(integer("layer_types[1] == \"full_attention\""), 1);
   EXPECT_EQ(integer("layer_types[0] != 'full_attention'"), 1);
   EXPECT_EQ(integer("kind == \"full_attention\""), 1);
+  // The right side is evaluated only when it decides.
+  EXPECT_EQ(integer("!has(missing) || len(missing) == 0"), 1);
+  EXPECT_EQ(integer("has(missing) && missing > 0"), 0);
+  EXPECT_EQ(integer("3 && 4"), 1);
 }
 
 TEST(Expr, Functions) {
