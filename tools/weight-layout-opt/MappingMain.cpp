@@ -18,6 +18,7 @@
 
 #include "wl/IR/WLOps.h"
 #include "wl/Mapping/Frontend.h"
+#include "wl/Mapping/PlanToIR.h"
 #include "wl/Plan/Plan.h"
 #include "wl/Transforms/LowerToPlan.h"
 #include "wl/Transforms/Passes.h"
@@ -123,9 +124,6 @@ int mappingMain(const std::vector<char *> &args, DialectRegistry &registry) {
     return usage("--mapping and --config are required");
   if (emit != "ir" && emit != "plan")
     return usage("--emit=ir or --emit=plan is required");
-  if (reverse && emit != "plan")
-    return usage("--reverse is available for --emit=plan (the inverse is "
-                 "derived on plans, not written as IR)");
 
   std::string error;
   auto spec = mapping::loadSpec(mapping, error);
@@ -147,7 +145,7 @@ int mappingMain(const std::vector<char *> &args, DialectRegistry &registry) {
                  " is not one of the tp x ep x pp = " + std::to_string(nranks) +
                  " ranks");
   std::vector<int64_t> ranks;
-  if (emit == "ir" && !allRanks)
+  if (emit == "ir" && !allRanks && !reverse)
     ranks = {rank};
   else
     for (int64_t r = 0; r < nranks; ++r)
@@ -247,7 +245,7 @@ int mappingMain(const std::vector<char *> &args, DialectRegistry &registry) {
   }
 
   std::string text;
-  if (emit == "ir") {
+  if (emit == "ir" && !reverse) {
     llvm::raw_string_ostream os(text);
     module->print(os);
   } else {
@@ -281,7 +279,18 @@ int mappingMain(const std::vector<char *> &args, DialectRegistry &registry) {
       plan = std::move(*inverse);
     }
     layout::normalize(plan);
-    text = plan::toJson(plan);
+    if (emit == "plan") {
+      text = plan::toJson(plan);
+    } else {
+      // The way back as IR: the inverse plan written with wl ops.
+      OwningOpRef<ModuleOp> back = mapping::planToIR(plan, &context, "reverse");
+      if (!back) {
+        llvm::errs() << mapping << ": the inverse cannot be written as IR\n";
+        return 1;
+      }
+      llvm::raw_string_ostream os(text);
+      back->print(os);
+    }
   }
   auto out = openOutputFile(output, &error);
   if (!out) {
