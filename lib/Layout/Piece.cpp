@@ -380,11 +380,19 @@ std::optional<Plan> invert(const Plan &plan, std::string &error,
     q.dstStrides = p.srcStrides;
     q.srcOffset = p.dstOffset;
     q.srcStrides = p.dstStrides;
+    bool rounds = false;
     for (auto it = p.steps.rbegin(); it != p.steps.rend(); ++it) {
       const Step &s = *it;
       if (s.kind == Step::Affine) {
         if (s.scale == 1.0 && s.offset == 0.0)
           continue;
+        if (options.allowInexact && s.scale != 0.0) {
+          // y = x * scale + offset  =>  x = y * (1 / scale) - offset / scale
+          q.steps.push_back({Step::Affine, s.to, s.to, 1.0 / s.scale,
+                             -s.offset / s.scale});
+          rounds = true;
+          continue;
+        }
         std::ostringstream os;
         os << "cannot invert: target '" << plan.targets[p.target].name
            << "' is computed with affine (scale " << s.scale << ", offset "
@@ -393,7 +401,10 @@ std::optional<Plan> invert(const Plan &plan, std::string &error,
         error = os.str();
         return std::nullopt;
       }
-      if (!isExactCast(s.from, s.to) || (isFloat(s.to) && !isFloat(s.from))) {
+      bool floatToInt = isFloat(s.to) && !isFloat(s.from);
+      if (!isExactCast(s.from, s.to) && !floatToInt && options.allowInexact) {
+        rounds = true; // the narrowed values come back widened
+      } else if (!isExactCast(s.from, s.to) || floatToInt) {
         std::ostringstream os;
         os << "cannot invert: target '" << plan.targets[p.target].name
            << "' casts source '" << plan.sources[p.source].name << "' from "
@@ -405,6 +416,12 @@ std::optional<Plan> invert(const Plan &plan, std::string &error,
         return std::nullopt;
       }
       q.steps.push_back({Step::Cast, s.to, s.from, 1.0, 0.0});
+    }
+    if (rounds && options.rounded) {
+      const std::string &name = inv.targets[q.target].name;
+      if (std::find(options.rounded->begin(), options.rounded->end(), name) ==
+          options.rounded->end())
+        options.rounded->push_back(name);
     }
     inv.pieces.push_back(coalesce(q));
   }

@@ -18,7 +18,8 @@
 // RUN: not weight-layout-opt --emit=plan --bogus %t/one.mlir 2>&1 | FileCheck %s --check-prefix=USAGE
 // RUN: weight-layout-opt --emit=plan --reverse --func f %t/bijective.mlir | FileCheck %s --check-prefix=REVERSE
 // RUN: not weight-layout-opt --emit=plan --reverse --func rank0 %t/two.mlir 2>&1 | FileCheck %s --check-prefix=NOREVERSE
-// RUN: not weight-layout-opt --emit=plan --reverse %t/one.mlir 2>&1 | FileCheck %s --check-prefix=AFFINE
+// RUN: not weight-layout-opt --emit=plan --reverse --exact %t/one.mlir 2>&1 | FileCheck %s --check-prefix=AFFINE
+// RUN: weight-layout-opt --emit=plan --reverse --func affine %t/bijective.mlir 2>&1 | FileCheck %s --check-prefix=UNAFFINE
 // RUN: not weight-layout-opt --emit=plan --reverse --func twice %t/bijective.mlir 2>&1 | FileCheck %s --check-prefix=NOTINJECTIVE
 
 //--- one.mlir
@@ -130,7 +131,7 @@ func.func @rank0() {
   return
 }
 // USAGE: weight-layout-opt --emit=plan: unknown option '--bogus'
-// USAGE-NEXT: usage: weight-layout-opt --emit=plan [--func NAME] [--canonicalize] [--check-unread] [--reverse] [-o FILE] [INPUT]
+// USAGE-NEXT: usage: weight-layout-opt --emit=plan [--func NAME] [--canonicalize] [--check-unread] [--reverse [--exact]] [-o FILE] [INPUT]
 
 //--- bijective.mlir
 // Megatron-style interleave of q (2 rows per group) and k (1 row per group):
@@ -154,6 +155,14 @@ func.func @f() {
   wl.sink %qkv "qkv" : tensor<6x2xbf16>
   return
 }
+// y = 2x - 1 of a bf16 weight, computed in f32.
+func.func @affine() {
+  %w = wl.source "w" : tensor<4xbf16>
+  %f = wl.cast %w : tensor<4xbf16> -> tensor<4xf32>
+  %y = wl.affine %f scale 2.0 offset -1.0 : tensor<4xf32>
+  wl.sink %y "y" : tensor<4xf32>
+  return
+}
 // k delivered twice: the way back would have two values for each element.
 func.func @twice() {
   %k = wl.source "k" : tensor<2x2xbf16>
@@ -167,3 +176,7 @@ func.func @twice() {
 // NOREVERSE: two.mlir: @rank0: cannot invert: the mapping drops data: source 'w' elements [0:4, 2:4] (8 elements) are read by no target
 // one.mlir's n is an affine of its source: no exact way back.
 // AFFINE: one.mlir: @rank0: cannot invert: target 'n' is computed with affine (scale 2, offset -1) of source 'n', which has no exact inverse
+// Without --exact, y = 2x - 1 comes back as x = 0.5y + 0.5, then cast back
+// to bf16, with a note.
+// UNAFFINE: bijective.mlir: note: 1 tensor comes back through the inverse of an affine or narrowing cast, which can round (not bit for bit; --exact refuses): 'w'
+// UNAFFINE: "convert":[{"op":"affine","dtype":"F32","scale":0.5,"offset":0.5},{"op":"cast","from":"F32","to":"BF16"}]

@@ -25,13 +25,30 @@ namespace wl::tool {
 static int usage(const std::string &problem) {
   llvm::errs() << "weight-layout-opt --emit=plan: " << problem << "\n"
                << "usage: weight-layout-opt --emit=plan [--func NAME] "
-                  "[--canonicalize] [--check-unread] [--reverse] [-o FILE] [INPUT]\n";
+                  "[--canonicalize] [--check-unread] [--reverse [--exact]] [-o FILE] "
+                  "[INPUT]\n";
   return 2;
+}
+
+void noteRounded(const std::string &file,
+                 const std::vector<std::string> &rounded) {
+  if (rounded.empty())
+    return;
+  llvm::errs() << file << ": note: " << rounded.size()
+               << (rounded.size() == 1 ? " tensor comes" : " tensors come")
+               << " back through the inverse of an affine or narrowing cast, "
+                  "which can round (not bit for bit; --exact refuses):";
+  for (size_t i = 0; i < rounded.size() && i < 8; ++i)
+    llvm::errs() << (i ? ", '" : " '") << rounded[i] << "'";
+  if (rounded.size() > 8)
+    llvm::errs() << " and " << rounded.size() - 8 << " more";
+  llvm::errs() << "\n";
 }
 
 int emitPlanMain(const std::vector<char *> &args, DialectRegistry &registry) {
   std::string input = "-", output = "-", funcName;
-  bool canonicalize = false, checkUnread = false, reverse = false;
+  bool canonicalize = false, checkUnread = false, reverse = false,
+       exact = false;
   for (size_t i = 1; i < args.size(); ++i) {
     std::string a = args[i];
     auto value = [&](const char *flag) -> std::optional<std::string> {
@@ -52,6 +69,8 @@ int emitPlanMain(const std::vector<char *> &args, DialectRegistry &registry) {
       checkUnread = true;
     else if (a == "--reverse")
       reverse = true;
+    else if (a == "--exact")
+      exact = true;
     else if (a.size() > 1 && a[0] == '-')
       return usage("unknown option '" + a + "'");
     else if (input != "-")
@@ -113,14 +132,21 @@ int emitPlanMain(const std::vector<char *> &args, DialectRegistry &registry) {
   layout::normalize(lowered->plan);
   if (reverse) {
     // The way back comes from the algebra: every piece swapped, proven to
-    // restore every source element exactly once.
+    // restore every source element exactly once (bit for bit with --exact;
+    // otherwise affine steps and narrowing casts are undone the way the
+    // frameworks undo them, with a note naming the tensors).
+    layout::InvertOptions inv;
+    std::vector<std::string> rounded;
+    inv.allowInexact = !exact;
+    inv.rounded = &rounded;
     std::optional<layout::Plan> inverse =
-        layout::invert(lowered->plan, error);
+        layout::invert(lowered->plan, error, inv);
     if (!inverse) {
       llvm::errs() << input << ": @" << fn.getSymName() << ": " << error
                    << "\n";
       return 1;
     }
+    noteRounded(input, rounded);
     lowered->plan = std::move(*inverse);
     layout::normalize(lowered->plan);
   }

@@ -9,12 +9,15 @@
 // every target element is written once and every source element is read;
 // --emit=plan --reverse prints the plan from the targets of every rank
 // (named rank-<r>/<name> when there are several) back to the sources, derived by
-// the layout algebra from the same spec.
+// the layout algebra from the same spec; where the forward direction rounds
+// (an affine such as Megatron's w - 1, a narrowing cast), the way back undoes
+// it as the framework does, with a note, or refuses with --exact.
 //
 //===----------------------------------------------------------------------===//
 #include "MappingMain.h"
 
 #include "CheckpointNames.h"
+#include "EmitPlan.h"
 
 #include "wl/IR/WLOps.h"
 #include "wl/Mapping/Frontend.h"
@@ -41,7 +44,7 @@ static int usage(const std::string &problem) {
   llvm::errs() << "weight-layout-opt --mapping: " << problem << "\n"
                << "usage: weight-layout-opt --mapping FILE --config FILE "
                   "[--tp N] [--ep N] [--pp N] [--rank R] [--set KEY=VALUE ...] "
-                  "[--dtype T] [--checkpoint PATH] [--reverse] [--all-ranks] "
+                  "[--dtype T] [--checkpoint PATH] [--reverse [--exact]] [--all-ranks] "
                   "--emit=ir|plan [-o FILE]\n";
   return 2;
 }
@@ -60,7 +63,7 @@ static bool parseInt(const std::string &s, int64_t &out) {
 int mappingMain(const std::vector<char *> &args, DialectRegistry &registry) {
   std::string mapping, config, emit, output = "-", dtype, checkpoint;
   std::map<std::string, int64_t> options;
-  bool reverse = false, allRanks = false;
+  bool reverse = false, allRanks = false, exact = false;
   int64_t rank = 0;
   for (size_t i = 1; i < args.size(); ++i) {
     std::string a = args[i];
@@ -115,6 +118,8 @@ int mappingMain(const std::vector<char *> &args, DialectRegistry &registry) {
       options[key] = n;
     } else if (a == "--reverse")
       reverse = true;
+    else if (a == "--exact")
+      exact = true;
     else if (a == "--all-ranks")
       allRanks = true;
     else
@@ -270,12 +275,16 @@ int mappingMain(const std::vector<char *> &args, DialectRegistry &registry) {
       plan = std::move(*all);
       layout::normalize(plan);
       layout::InvertOptions inv;
+      std::vector<std::string> rounded;
       inv.dropReplicas = true;
+      inv.allowInexact = !exact;
+      inv.rounded = &rounded;
       auto inverse = layout::invert(plan, error, inv);
       if (!inverse) {
         llvm::errs() << mapping << ": " << error << "\n";
         return 1;
       }
+      noteRounded(mapping, rounded);
       plan = std::move(*inverse);
     }
     layout::normalize(plan);

@@ -9,7 +9,7 @@
 namespace wl::tool {
 
 /// `weight-layout-opt --mapping FILE --config FILE [--tp N] [--rank R]
-/// [--ep N] [--set KEY=VALUE ...] [--dtype T] [--reverse] [--all-ranks]
+/// [--ep N] [--set KEY=VALUE ...] [--dtype T] [--reverse [--exact]] [--all-ranks]
 /// --emit=ir|plan [-o FILE]`: compiles a mapping spec for a config to the
 /// wl IR or the plan of one rank. Returns the exit code.
 int mappingMain(const std::vector<char *> &args, mlir::DialectRegistry &registry);

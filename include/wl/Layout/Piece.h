@@ -132,8 +132,9 @@ std::vector<CoverageProblem> checkCoverage(const Plan &plan,
 /// be a float-to-integer conversion), when a source element is read by no piece
 /// (the mapping drops data, e.g. one rank's shard) or by several (the map is
 /// not injective).
-/// Post (on success): for every source element x,
-/// execute(inverse, execute(plan, sources)) reproduces x bit for bit.
+/// Post (on success, without allowInexact): for every source element x,
+/// execute(inverse, execute(plan, sources)) reproduces x bit for bit; with
+/// it, every element outside the tensors listed in `rounded` does.
 struct InvertOptions {
   /// Replicated reads (the same source elements read into several targets,
   /// e.g. a norm on every TP rank, or vLLM's replicated KV heads) are
@@ -141,6 +142,13 @@ struct InvertOptions {
   /// are already restored is dropped. Replicas must then be whole pieces of
   /// the same elements.
   bool dropReplicas = false;
+  /// The frameworks' own way back where none is exact: an affine step is
+  /// undone by its arithmetic inverse ((x - offset) / scale, which rounds
+  /// again) and a narrowing cast by the widening one. The names of the
+  /// tensors restored that way (targets of the inverse) go to `rounded`.
+  /// Integer-to-float casts still fail (their inverse is not a cast).
+  bool allowInexact = false;
+  std::vector<std::string> *rounded = nullptr;
 };
 std::optional<Plan> invert(const Plan &plan, std::string &error,
                            const InvertOptions &options = {});
