@@ -3,6 +3,8 @@
 
 WL_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 WL_BUILD=${WL_BUILD:-$WL_ROOT/build}
+# WL_SANITIZE=address,undefined (with its own WL_BUILD) builds the sanitizer
+# mode: WL_BUILD=build-asan WL_SANITIZE=address,undefined ./scripts/test.sh
 
 # Everything the build and the tests need, all from Debian bookworm.
 WL_PACKAGES=(
@@ -40,7 +42,8 @@ wl_configure() {
     wl_log "configuring in $WL_BUILD"
     cmake -G Ninja -S "$WL_ROOT" -B "$WL_BUILD" \
       -DCMAKE_BUILD_TYPE=Release \
-      -DMLIR_DIR=/usr/lib/llvm-19/lib/cmake/mlir
+      -DMLIR_DIR=/usr/lib/llvm-19/lib/cmake/mlir \
+      -DWL_SANITIZE="${WL_SANITIZE:-}"
   fi
 }
 

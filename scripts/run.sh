@@ -1,18 +1,42 @@
 #!/usr/bin/env bash
-# The main job on its embedded default: builds weight-layout-opt and compiles
-# the Qwen3 Hugging Face -> vLLM mapping spec (mappings/qwen3/hf-to-vllm.json)
-# for the bundled tiny Qwen3 config at TP=2 to the plan of rank 1, after
-# proving that the two ranks together write every target element exactly once
-# and read every source element.
-# Pass weight-layout-opt arguments to do something else, e.g.
-#   ./scripts/run.sh --mapping mappings/qwen3_moe/hf-to-vllm.json \
-#       --config path/to/config.json --tp 2 --ep 2 --rank 3 --emit=plan
-#   ./scripts/run.sh examples/qwen3-tiny-hf-to-vllm-tp2.mlir --canonicalize
+# The main job on its embedded default: builds the tools, generates a small
+# Qwen3-shaped Hugging Face checkpoint (examples/qwen3-small-config.json, 4
+# layers, 0.26 GB), converts it to vLLM at TP=2 and to Megatron-Core at TP=2,
+# converts both back with --reverse, and checks that every tensor comes back
+# byte for byte. Each conversion prints its summary. Needs nothing outside
+# the checkout. Work goes to $WL_RUN_DIR (default: build/run).
+#
+# With arguments it runs weight-layout-convert with them instead, e.g.
+#   ./scripts/run.sh --mapping mappings/qwen3/hf-to-vllm.json \
+#       --from path/to/Qwen3-8B --to out/vllm-tp4 --tp 4
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-wl_build weight-layout-opt
-if [ $# -eq 0 ]; then
-  set -- --mapping "$WL_ROOT/mappings/qwen3/hf-to-vllm.json" \
-    --config "$WL_ROOT/examples/qwen3-tiny-config.json" --tp 2 --rank 1 --emit=plan
+wl_build weight-layout-convert weight-layout-gen weight-layout-diff
+bin="$WL_BUILD/bin"
+if [ $# -gt 0 ]; then
+  exec "$bin/weight-layout-convert" "$@"
 fi
-"$WL_BUILD/bin/weight-layout-opt" "$@"
+run=${WL_RUN_DIR:-$WL_BUILD/run}
+rm -rf "$run" && mkdir -p "$run"
+say() { printf '\n== %s\n' "$*"; }
+
+say "generate a Qwen3-shaped Hugging Face checkpoint"
+"$bin/weight-layout-gen" --config "$WL_ROOT/examples/qwen3-small-config.json" --to "$run/hf"
+
+say "Hugging Face -> vLLM, TP=2 (rank-0/ and rank-1/, each a complete checkpoint)"
+"$bin/weight-layout-convert" --mapping "$WL_ROOT/mappings/qwen3/hf-to-vllm.json" \
+  --from "$run/hf" --to "$run/vllm-tp2" --tp 2 --verify
+say "vLLM TP=2 -> Hugging Face (--reverse)"
+"$bin/weight-layout-convert" --mapping "$WL_ROOT/mappings/qwen3/hf-to-vllm.json" \
+  --from "$run/vllm-tp2" --to "$run/hf-from-vllm" --reverse --verify
+"$bin/weight-layout-diff" "$run/hf" "$run/hf-from-vllm"
+
+say "Hugging Face -> Megatron-Core, TP=2"
+"$bin/weight-layout-convert" --mapping "$WL_ROOT/mappings/qwen3/hf-to-megatron.json" \
+  --from "$run/hf" --to "$run/megatron-tp2" --tp 2 --verify
+say "Megatron-Core TP=2 -> Hugging Face (--reverse)"
+"$bin/weight-layout-convert" --mapping "$WL_ROOT/mappings/qwen3/hf-to-megatron.json" \
+  --from "$run/megatron-tp2" --to "$run/hf-from-megatron" --reverse --verify
+"$bin/weight-layout-diff" "$run/hf" "$run/hf-from-megatron"
+
+say "done: outputs in $run"

@@ -19,8 +19,18 @@ llvm_config.use_default_substitutions()
 # FileCheck, not, count and split-file come from Debian's LLVM 19.
 llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 tool_dirs = [config.wl_tools_dir, config.llvm_tools_dir]
-llvm_config.add_tool_substitutions(["weight-layout-opt", "split-file", "not", "count"], tool_dirs)
+llvm_config.add_tool_substitutions(
+    ["weight-layout-opt", "weight-layout-convert", "weight-layout-gen",
+     "weight-layout-diff", "split-file", "not", "count"], tool_dirs)
 
 config.substitutions.append(("%wl_src", config.wl_src_root))
 config.substitutions.append(("%wl_obj", config.wl_obj_root))
 config.substitutions.append(("%python", config.python_executable))
+
+# The real tiny checkpoints beside the checkout (../shared), when present.
+shared = os.environ.get("WL_SHARED") or os.path.join(config.wl_src_root, "..", "shared")
+if not os.path.isdir(os.path.join(shared, "checkpoints")) and os.path.isdir("/work/shared/checkpoints"):
+    shared = "/work/shared"
+if os.path.isdir(os.path.join(shared, "checkpoints")):
+    config.available_features.add("shared-checkpoints")
+    config.substitutions.append(("%shared", os.path.abspath(shared)))

@@ -29,21 +29,36 @@ namespace {
 Type typeOf(MLIRContext *ctx, DType t) {
   Builder b(ctx);
   switch (t) {
-  case DType::BF16: return b.getBF16Type();
-  case DType::F16: return b.getF16Type();
-  case DType::F32: return b.getF32Type();
-  case DType::F64: return b.getF64Type();
-  case DType::F8E4M3FN: return b.getType<Float8E4M3FNType>();
-  case DType::F8E5M2: return b.getType<Float8E5M2Type>();
-  case DType::Bool: return b.getI1Type();
-  case DType::I8: return b.getIntegerType(8);
-  case DType::I16: return b.getIntegerType(16);
-  case DType::I32: return b.getIntegerType(32);
-  case DType::I64: return b.getIntegerType(64);
-  case DType::U8: return IntegerType::get(ctx, 8, IntegerType::Unsigned);
-  case DType::U16: return IntegerType::get(ctx, 16, IntegerType::Unsigned);
-  case DType::U32: return IntegerType::get(ctx, 32, IntegerType::Unsigned);
-  case DType::U64: return IntegerType::get(ctx, 64, IntegerType::Unsigned);
+  case DType::BF16:
+    return b.getBF16Type();
+  case DType::F16:
+    return b.getF16Type();
+  case DType::F32:
+    return b.getF32Type();
+  case DType::F64:
+    return b.getF64Type();
+  case DType::F8E4M3FN:
+    return b.getType<Float8E4M3FNType>();
+  case DType::F8E5M2:
+    return b.getType<Float8E5M2Type>();
+  case DType::Bool:
+    return b.getI1Type();
+  case DType::I8:
+    return b.getIntegerType(8);
+  case DType::I16:
+    return b.getIntegerType(16);
+  case DType::I32:
+    return b.getIntegerType(32);
+  case DType::I64:
+    return b.getIntegerType(64);
+  case DType::U8:
+    return IntegerType::get(ctx, 8, IntegerType::Unsigned);
+  case DType::U16:
+    return IntegerType::get(ctx, 16, IntegerType::Unsigned);
+  case DType::U32:
+    return IntegerType::get(ctx, 32, IntegerType::Unsigned);
+  case DType::U64:
+    return IntegerType::get(ctx, 64, IntegerType::Unsigned);
   }
   return {};
 }
@@ -64,9 +79,8 @@ struct Dim {
 /// split a piece dimension (the other side must then be laid out again). On
 /// success `place[k]` is the tensor dimension of piece dimension k, all
 /// distinct.
-bool layOnto(std::vector<Dim> &dims, Shape &shape, int64_t offset,
-             bool dstSide, bool refine, std::vector<size_t> &place,
-             bool &split) {
+bool layOnto(std::vector<Dim> &dims, Shape &shape, int64_t offset, bool dstSide,
+             bool refine, std::vector<size_t> &place, bool &split) {
   Shape strides = rowMajorStrides(shape);
   Shape at = unflatIndex(shape, offset);
   place.assign(dims.size(), 0);
@@ -185,8 +199,8 @@ private:
     Type st = typeOf(ctx, s.dtype);
     Value v = reshape(sourceOf(p.source), view, st);
     if (sizes != view)
-      v = b.create<SliceOp>(loc, RankedTensorType::get(sizes, st), v,
-                            srcStart, sizes, Shape(sizes.size(), 1));
+      v = b.create<SliceOp>(loc, RankedTensorType::get(sizes, st), v, srcStart,
+                            sizes, Shape(sizes.size(), 1));
     // Piece dimensions in source order, then in target order.
     std::vector<size_t> bySrc(dims.size()), byDst(dims.size());
     std::iota(bySrc.begin(), bySrc.end(), 0);
@@ -251,8 +265,8 @@ private:
     const TensorInfo &t = plan.targets[p.target];
     for (const Step &step : p.steps) {
       if (step.kind == Step::Cast)
-        v = b.create<CastOp>(loc, RankedTensorType::get(box, typeOf(ctx, step.to)),
-                             v);
+        v = b.create<CastOp>(
+            loc, RankedTensorType::get(box, typeOf(ctx, step.to)), v);
       else
         v = b.create<AffineOp>(loc, v.getType(), v,
                                b.getF64FloatAttr(step.scale),
@@ -285,8 +299,8 @@ private:
   Value flatSource(int64_t s) {
     if (!flat[s]) {
       const TensorInfo &t = plan.sources[s];
-      flat[s] = reshape(sourceOf(s), {*numElements(t.shape)},
-                        typeOf(ctx, t.dtype));
+      flat[s] =
+          reshape(sourceOf(s), {*numElements(t.shape)}, typeOf(ctx, t.dtype));
     }
     return flat[s];
   }

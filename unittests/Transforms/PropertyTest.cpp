@@ -18,6 +18,7 @@
 #include "wl/IR/WLOps.h"
 #include "wl/Interpreter/Interpreter.h"
 #include "wl/Plan/Plan.h"
+#include "wl/Runtime/CpuExecutor.h"
 #include "wl/Transforms/LowerToPlan.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -575,6 +576,70 @@ int envInt(const char *name, int dflt) {
   return v ? std::atoi(v) : dflt;
 }
 
+/// The plan run by the fast CPU executor twice: whole targets with a tiny
+/// grain (so that pieces are clipped into many tasks over two threads), and
+/// window by window over random windows (as the streaming writer does).
+std::pair<std::vector<plan::Buffer>, std::vector<plan::Buffer>>
+runFast(const layout::Plan &plan, const std::vector<plan::Buffer> &srcs,
+        uint64_t seed) {
+  static runtime::ThreadPool pool(2);
+  std::vector<const uint8_t *> in;
+  for (const plan::Buffer &b : srcs)
+    in.push_back(b.bytes.data());
+  std::vector<plan::Buffer> whole(plan.targets.size()),
+      windowed(plan.targets.size());
+  std::vector<uint8_t *> out;
+  for (size_t t = 0; t < plan.targets.size(); ++t) {
+    size_t bytes = *layout::numElements(plan.targets[t].shape) *
+                   layout::dtypeSize(plan.targets[t].dtype);
+    whole[t].bytes.assign(bytes, 0);
+    windowed[t].bytes.assign(bytes, 0);
+    out.push_back(whole[t].bytes.data());
+  }
+  std::mt19937_64 rng(seed * 31 + 7);
+  runtime::executePlan(plan, in, out, pool, 1 + rng() % 24);
+  for (size_t t = 0; t < plan.targets.size(); ++t) {
+    int es = layout::dtypeSize(plan.targets[t].dtype);
+    int64_t n = *layout::numElements(plan.targets[t].shape);
+    for (int64_t a = 0; a < n;) {
+      int64_t b = std::min(n, a + 1 + static_cast<int64_t>(rng() % 7));
+      // Windows never cut a piece whose positions do not grow with its index.
+      for (const layout::Piece &raw : plan.pieces) {
+        layout::Piece c = layout::coalesce(raw);
+        auto [lo, hi] = runtime::dstSpan(c);
+        if (c.target == static_cast<int64_t>(t) &&
+            !runtime::isMonotoneDst(c) && lo < b && b < hi)
+          b = hi;
+      }
+      std::vector<uint8_t> window((b - a) * es, 0);
+      for (const layout::Piece &raw : plan.pieces) {
+        if (raw.target != static_cast<int64_t>(t))
+          continue;
+        layout::Piece c = layout::coalesce(raw);
+        if (!runtime::isMonotoneDst(c)) {
+          if (c.numElements() && runtime::dstSpan(c).first >= a &&
+              runtime::dstSpan(c).first < b)
+            runtime::renderPiece(
+                c, c.isFill() ? nullptr : in[c.source],
+                c.isFill() ? plan.targets[t].dtype
+                           : plan.sources[c.source].dtype,
+                plan.targets[t].dtype, window.data(), a);
+          continue;
+        }
+        for (const layout::Piece &q : runtime::clipToDst(c, a, b))
+          runtime::renderPiece(q, q.isFill() ? nullptr : in[q.source],
+                               q.isFill() ? plan.targets[t].dtype
+                                          : plan.sources[q.source].dtype,
+                               plan.targets[t].dtype, window.data(), a);
+      }
+      std::copy(window.begin(), window.end(),
+                windowed[t].bytes.begin() + a * es);
+      a = b;
+    }
+  }
+  return {whole, windowed};
+}
+
 TEST(Property, RandomChainsAgreeWithTheInterpreter) {
   Fixture fx;
   int iterations = envInt("WL_PROPERTY_ITERATIONS", 1500);
@@ -626,6 +691,17 @@ TEST(Property, RandomChainsAgreeWithTheInterpreter) {
     };
     auto check = [&](const layout::Plan &plan, const std::string &what) {
       std::vector<plan::Buffer> out = plan::execute(plan, buffersFor(plan));
+      // The fast CPU executor writes the same bytes as the reference one.
+      auto [fast, windowed] = runFast(plan, buffersFor(plan), seed);
+      for (size_t t = 0; t < plan.targets.size(); ++t) {
+        ASSERT_TRUE(fast[t].bytes == out[t].bytes)
+            << what << ": CPU executor: target " << plan.targets[t].name
+            << "\nplan:\n" << plan::toJson(plan) << ctxMsg;
+        ASSERT_TRUE(windowed[t].bytes == out[t].bytes)
+            << what << ": CPU executor by windows: target "
+            << plan.targets[t].name << "\nplan:\n" << plan::toJson(plan)
+            << ctxMsg;
+      }
       for (size_t t = 0; t < plan.targets.size(); ++t) {
         const interp::Tensor &want = (*expected)[plan.targets[t].name];
         std::string where;

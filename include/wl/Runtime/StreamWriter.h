@@ -1,0 +1,102 @@
+//===- StreamWriter.h - a plan's targets streamed to safetensors -*- C++
+//-*-===//
+//
+// Plain C++17, no MLIR. The streaming scheduler: writes the targets of one
+// plan (one rank) as a safetensors checkpoint, reading the sources from
+// mapped safetensors files. Memory stays bounded whatever the checkpoint's
+// size: each target is cut into windows of the output file, each window is
+// rendered by the CPU executor into one of a few reused buffers while a
+// writer thread stores the previous one, and source pages are dropped from
+// the process once no later window reads them. Runs of the output that are
+// one unconverted contiguous run of a source are copied by the kernel
+// (copy_file_range) without passing through memory, falling back to
+// ordinary writes where the filesystem cannot.
+//
+//===----------------------------------------------------------------------===//
+#ifndef WL_RUNTIME_STREAMWRITER_H
+#define WL_RUNTIME_STREAMWRITER_H
+
+#include "wl/Layout/Piece.h"
+#include "wl/Runtime/Safetensors.h"
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace wl::runtime {
+
+class ThreadPool;
+
+/// Where one plan source is: a tensor of a mapped file.
+struct SourceTensor {
+  const SafetensorsFile *file = nullptr;
+  const TensorEntry *entry = nullptr;
+};
+
+struct WriteOptions {
+  /// Data bytes per output file before it is split (Hugging Face's 5 GB).
+  uint64_t maxFileBytes = 5'000'000'000ull;
+  /// Bytes of output rendered per window (per buffer).
+  int64_t windowBytes = 64ll << 20;
+  /// Buffers in flight: one being rendered, the others being written.
+  int buffers = 3;
+  /// Contiguous unconverted runs of at least this many bytes are copied by
+  /// the kernel; 0 turns copy_file_range off.
+  int64_t zeroCopyMinBytes = 1ll << 20;
+  /// "__metadata__" of every file (provenance).
+  std::map<std::string, std::string> metadata;
+  /// Bytes written so far (rendered and copied), for a progress line.
+  std::atomic<int64_t> *progress = nullptr;
+  /// Drop source pages from this process after their last use.
+  bool releaseSources = true;
+  /// Tests only: sleep this long after each window, so that a test can
+  /// interrupt a conversion half-way.
+  int stallMillis = 0;
+};
+
+struct WriteStats {
+  int64_t tensors = 0;
+  int64_t files = 0;
+  int64_t bytes = 0;         ///< tensor data written
+  int64_t zeroCopyBytes = 0; ///< of which copied by copy_file_range
+  int64_t sourceBytes = 0;   ///< source bytes the pieces read
+};
+
+/// The files `writeCheckpoint` would write, without writing: per file its
+/// name, tensors (indices into plan.targets) and size.
+struct PlannedFile {
+  std::string name;
+  std::vector<size_t> targets;
+  uint64_t bytes = 0;
+};
+std::vector<PlannedFile> planFiles(const layout::Plan &plan,
+                                   const WriteOptions &options);
+
+/// Writes the targets of `plan` as a safetensors checkpoint into the
+/// existing folder `dir`: `model.safetensors`, or shards and
+/// `model.safetensors.index.json` when the data exceeds maxFileBytes. Files
+/// are created new (an existing file is an error), space is reserved up
+/// front (so a full disk fails early), and every file is fsync'ed.
+/// `sources[s]` is plan.sources[s]; each must match its dtype and shape.
+/// Pre: the plan writes every target element exactly once.
+/// On failure (I/O error, full disk) returns false with one message naming
+/// the file; what was written stays for the caller to remove.
+bool writeCheckpoint(const layout::Plan &plan,
+                     const std::vector<SourceTensor> &sources,
+                     const std::string &dir, const WriteOptions &options,
+                     ThreadPool &pool, WriteStats &stats, std::string &error);
+
+/// Reads the checkpoint in `dir` back and checks it against the plan,
+/// independently of the executor: the same tensors (names, dtypes, shapes),
+/// and every element of every piece equal to its source element through the
+/// piece's steps (or its fill). Returns false with a message naming the
+/// first tensor and element that differ.
+bool verifyCheckpoint(const layout::Plan &plan,
+                      const std::vector<SourceTensor> &sources,
+                      const std::string &dir, std::string &error);
+
+} // namespace wl::runtime
+
+#endif // WL_RUNTIME_STREAMWRITER_H

@@ -1,0 +1,367 @@
+//===- CpuExecutor.cpp - plans executed at memory speed on CPUs -----------===//
+#include "wl/Runtime/CpuExecutor.h"
+
+#include "wl/Runtime/ElementSteps.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cassert>
+#include <cstring>
+
+namespace wl::runtime {
+
+using layout::DType;
+using layout::Piece;
+using layout::Shape;
+
+Piece coalesceRows(const Piece &p) {
+  Piece c = layout::coalesce(p);
+  if (c.shape.empty()) {
+    c.shape = {1};
+    c.dstStrides = {1};
+    c.srcStrides = {1};
+  }
+  return c;
+}
+
+bool isMonotoneDst(const Piece &c) {
+  int64_t inner = 0; // span of the dimensions inside dimension j
+  for (size_t j = c.shape.size(); j-- > 0;) {
+    if (c.shape[j] > 1 && c.dstStrides[j] <= inner)
+      return false;
+    inner += (c.shape[j] - 1) * c.dstStrides[j];
+  }
+  return true;
+}
+
+std::pair<int64_t, int64_t> dstSpan(const Piece &p) {
+  int64_t hi = p.dstOffset;
+  for (size_t j = 0; j < p.shape.size(); ++j) {
+    if (p.shape[j] == 0)
+      return {p.dstOffset, p.dstOffset};
+    hi += (p.shape[j] - 1) * p.dstStrides[j];
+  }
+  return {p.dstOffset, hi + 1};
+}
+
+namespace {
+
+/// The number of elements of the monotone piece `c` at positions < x.
+int64_t countBelow(const Piece &c, int64_t x) {
+  int64_t r = x - 1 - c.dstOffset;
+  if (r < 0)
+    return 0;
+  // The largest index whose position is <= x - 1, digit by digit: strides
+  // are nested, so taking the most of each outer digit is optimal.
+  int64_t index = 0;
+  for (size_t j = 0; j < c.shape.size(); ++j) {
+    int64_t digit = c.dstStrides[j] ? r / c.dstStrides[j] : c.shape[j] - 1;
+    digit = std::min(digit, c.shape[j] - 1);
+    r -= digit * c.dstStrides[j];
+    index = index * c.shape[j] + digit;
+  }
+  return index + 1;
+}
+
+} // namespace
+
+std::vector<Piece> clipToDst(const Piece &p, int64_t begin, int64_t end) {
+  Piece c = coalesceRows(p);
+  auto [lo, hi] = dstSpan(c);
+  if (hi <= begin || lo >= end || begin >= end || c.numElements() == 0)
+    return {};
+  if (lo >= begin && hi <= end)
+    return {c};
+  if (!isMonotoneDst(c))
+    return {c};
+  int64_t i0 = countBelow(c, begin), i1 = countBelow(c, end);
+  std::vector<Piece> out;
+  for (const layout::Box &box : layout::intervalToBoxes(c.shape, i0, i1)) {
+    Piece q = c;
+    q.shape = box.sizes;
+    for (size_t j = 0; j < c.shape.size(); ++j) {
+      q.dstOffset += box.offsets[j] * c.dstStrides[j];
+      if (!c.isFill())
+        q.srcOffset += box.offsets[j] * c.srcStrides[j];
+    }
+    out.push_back(std::move(q));
+  }
+  return out;
+}
+
+namespace {
+
+/// Moves of one element size, so that the compiler inlines each copy.
+template <int ES> inline void moveElement(uint8_t *d, const uint8_t *s) {
+  std::memcpy(d, s, ES);
+}
+
+/// dst[k * dk + i] = src[k + i * si] over a K x I box, through tiles that fit
+/// the L1 cache on both sides.
+template <int ES>
+void transposeBox(uint8_t *dst, int64_t dk, const uint8_t *src, int64_t si,
+                  int64_t K, int64_t I) {
+  constexpr int64_t T = 64 / ES < 16 ? 16 : 64 / ES * 2;
+  for (int64_t k0 = 0; k0 < K; k0 += T) {
+    int64_t k1 = std::min(K, k0 + T);
+    for (int64_t i0 = 0; i0 < I; i0 += T) {
+      int64_t i1 = std::min(I, i0 + T);
+      for (int64_t k = k0; k < k1; ++k) {
+        uint8_t *d = dst + (k * dk + i0) * ES;
+        const uint8_t *s = src + (k + i0 * si) * ES;
+        for (int64_t i = i0; i < i1; ++i, d += ES, s += si * ES)
+          moveElement<ES>(d, s);
+      }
+    }
+  }
+}
+
+void transposeBox(int es, uint8_t *dst, int64_t dk, const uint8_t *src,
+                  int64_t si, int64_t K, int64_t I) {
+  switch (es) {
+  case 1:
+    return transposeBox<1>(dst, dk, src, si, K, I);
+  case 2:
+    return transposeBox<2>(dst, dk, src, si, K, I);
+  case 4:
+    return transposeBox<4>(dst, dk, src, si, K, I);
+  default:
+    return transposeBox<8>(dst, dk, src, si, K, I);
+  }
+}
+
+template <int ES>
+void stridedCopy(uint8_t *d, int64_t ds, const uint8_t *s, int64_t ss,
+                 int64_t n) {
+  for (int64_t i = 0; i < n; ++i)
+    moveElement<ES>(d + i * ds * ES, s + i * ss * ES);
+}
+
+void stridedCopy(int es, uint8_t *d, int64_t ds, const uint8_t *s, int64_t ss,
+                 int64_t n) {
+  switch (es) {
+  case 1:
+    return stridedCopy<1>(d, ds, s, ss, n);
+  case 2:
+    return stridedCopy<2>(d, ds, s, ss, n);
+  case 4:
+    return stridedCopy<4>(d, ds, s, ss, n);
+  default:
+    return stridedCopy<8>(d, ds, s, ss, n);
+  }
+}
+
+void fillRun(uint8_t *d, int64_t ds, int es, uint64_t bits, int64_t n) {
+  if (ds == 1 && bits == 0) {
+    std::memset(d, 0, n * es);
+    return;
+  }
+  for (int64_t i = 0; i < n; ++i)
+    std::memcpy(d + i * ds * es, &bits, es); // little-endian low bytes
+}
+
+/// Calls f(dstOffset, srcOffset) for every index of the dimensions `dims` of
+/// `c` (row-major), starting from the piece's offsets.
+template <typename F>
+void forEachOuter(const Piece &c, const std::vector<size_t> &dims, F f) {
+  size_t n = dims.size();
+  std::vector<int64_t> idx(n, 0);
+  int64_t d = c.dstOffset, s = c.srcOffset;
+  for (size_t j : dims)
+    if (c.shape[j] == 0)
+      return;
+  while (true) {
+    f(d, s);
+    size_t k = n;
+    while (k-- > 0) {
+      size_t j = dims[k];
+      if (++idx[k] < c.shape[j]) {
+        d += c.dstStrides[j];
+        s += c.isFill() ? 0 : c.srcStrides[j];
+        break;
+      }
+      d -= (c.shape[j] - 1) * c.dstStrides[j];
+      s -= c.isFill() ? 0 : (c.shape[j] - 1) * c.srcStrides[j];
+      idx[k] = 0;
+    }
+    if (k == static_cast<size_t>(-1))
+      return;
+  }
+}
+
+} // namespace
+
+void renderPiece(const Piece &piece, const uint8_t *source, DType sourceType,
+                 DType targetType, uint8_t *window, int64_t windowBegin) {
+  Piece c = coalesceRows(piece);
+  if (c.numElements() == 0)
+    return;
+  const int et = layout::dtypeSize(targetType);
+  const int esrc = c.isFill() ? et : layout::dtypeSize(sourceType);
+  size_t r = c.shape.size();
+  auto dstAt = [&](int64_t pos) { return window + (pos - windowBegin) * et; };
+  std::vector<size_t> outer;
+  for (size_t j = 0; j + 1 < r; ++j)
+    outer.push_back(j);
+  const int64_t n = c.shape[r - 1];
+  const int64_t ds = c.dstStrides[r - 1];
+  if (c.isFill()) {
+    forEachOuter(c, outer, [&](int64_t d, int64_t) {
+      fillRun(dstAt(d), ds, et, c.fillBits, n);
+    });
+    return;
+  }
+  const int64_t ss = c.srcStrides[r - 1];
+  if (!c.steps.empty()) {
+    StepRunner run(c.steps, sourceType, targetType);
+    forEachOuter(c, outer, [&](int64_t d, int64_t s) {
+      run(source + s * esrc, ss, dstAt(d), ds, n);
+    });
+    return;
+  }
+  if (ds == 1 && ss == 1) {
+    forEachOuter(c, outer, [&](int64_t d, int64_t s) {
+      std::memcpy(dstAt(d), source + s * esrc, n * et);
+    });
+    return;
+  }
+  // A transpose: the dimension read contiguously becomes the tile's other
+  // side.
+  size_t k = r;
+  if (ds == 1)
+    for (size_t j = 0; j + 1 < r; ++j)
+      if (c.srcStrides[j] == 1 && c.shape[j] > 1)
+        k = j;
+  if (k < r) {
+    std::vector<size_t> rest;
+    for (size_t j = 0; j + 1 < r; ++j)
+      if (j != k)
+        rest.push_back(j);
+    forEachOuter(c, rest, [&](int64_t d, int64_t s) {
+      transposeBox(et, dstAt(d), c.dstStrides[k], source + s * esrc, ss,
+                   c.shape[k], n);
+    });
+    return;
+  }
+  forEachOuter(c, outer, [&](int64_t d, int64_t s) {
+    stridedCopy(et, dstAt(d), ds, source + s * esrc, ss, n);
+  });
+}
+
+//===----------------------------------------------------------------------===//
+// ThreadPool
+//===----------------------------------------------------------------------===//
+
+ThreadPool::ThreadPool(int threads) {
+  for (int i = 1; i < threads; ++i)
+    workers_.emplace_back([this] { work(); });
+}
+
+ThreadPool::~ThreadPool() {
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    stop_ = true;
+  }
+  wake_.notify_all();
+  for (std::thread &t : workers_)
+    t.join();
+}
+
+void ThreadPool::work() {
+  uint64_t seen = 0;
+  while (true) {
+    const std::function<void(int64_t)> *job;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      wake_.wait(lock, [&] { return stop_ || generation_ != seen; });
+      if (stop_)
+        return;
+      seen = generation_;
+      job = job_;
+    }
+    while (true) {
+      int64_t i;
+      {
+        std::lock_guard<std::mutex> lock(mutex_);
+        if (generation_ != seen || next_ >= count_)
+          break;
+        i = next_++;
+      }
+      (*job)(i);
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (++finished_ == count_)
+        done_.notify_all();
+    }
+  }
+}
+
+void ThreadPool::parallelFor(int64_t n, const std::function<void(int64_t)> &f) {
+  if (n <= 0)
+    return;
+  if (workers_.empty() || n == 1) {
+    for (int64_t i = 0; i < n; ++i)
+      f(i);
+    return;
+  }
+  {
+    std::lock_guard<std::mutex> lock(mutex_);
+    job_ = &f;
+    next_ = 0;
+    count_ = n;
+    finished_ = 0;
+    ++generation_;
+  }
+  wake_.notify_all();
+  while (true) {
+    int64_t i;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (next_ >= count_)
+        break;
+      i = next_++;
+    }
+    f(i);
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (++finished_ == count_)
+      done_.notify_all();
+  }
+  std::unique_lock<std::mutex> lock(mutex_);
+  done_.wait(lock, [&] { return finished_ == count_; });
+  job_ = nullptr;
+}
+
+//===----------------------------------------------------------------------===//
+// executePlan
+//===----------------------------------------------------------------------===//
+
+void executePlan(const layout::Plan &plan,
+                 const std::vector<const uint8_t *> &sources,
+                 const std::vector<uint8_t *> &targets, ThreadPool &pool,
+                 int64_t grainBytes) {
+  std::vector<Piece> tasks;
+  for (const Piece &raw : plan.pieces) {
+    Piece p = coalesceRows(raw);
+    int64_t n = p.numElements();
+    if (n == 0)
+      continue;
+    int et = layout::dtypeSize(plan.targets[p.target].dtype);
+    int64_t grain = std::max<int64_t>(1, grainBytes / et);
+    auto [lo, hi] = dstSpan(p);
+    if (n <= grain || !isMonotoneDst(p)) {
+      tasks.push_back(std::move(p));
+      continue;
+    }
+    for (int64_t a = lo; a < hi; a += grain)
+      for (Piece &q : clipToDst(p, a, std::min(hi, a + grain)))
+        tasks.push_back(std::move(q));
+  }
+  pool.parallelFor(static_cast<int64_t>(tasks.size()), [&](int64_t i) {
+    const Piece &p = tasks[i];
+    DType st = p.isFill() ? plan.targets[p.target].dtype
+                          : plan.sources[p.source].dtype;
+    renderPiece(p, p.isFill() ? nullptr : sources[p.source], st,
+                plan.targets[p.target].dtype, targets[p.target], 0);
+  });
+}
+
+} // namespace wl::runtime

@@ -1,0 +1,141 @@
+//===- ElementSteps.cpp - casts and affines over runs of elements ---------===//
+#include "wl/Runtime/ElementSteps.h"
+
+#include <algorithm>
+#include <cstring>
+
+namespace wl::runtime {
+
+using layout::DType;
+using layout::Step;
+
+StepRunner::StepRunner(const std::vector<Step> &steps, DType from, DType to)
+    : steps_(steps), from_(from), to_(to) {}
+
+namespace {
+
+constexpr int kBlock = 256;
+
+void load(uint64_t *buf, const uint8_t *src, int64_t stride, int es, int m) {
+  switch (es) {
+  case 1:
+    for (int i = 0; i < m; ++i)
+      buf[i] = src[i * stride];
+    return;
+  case 2:
+    for (int i = 0; i < m; ++i) {
+      uint16_t v;
+      std::memcpy(&v, src + i * stride * 2, 2);
+      buf[i] = v;
+    }
+    return;
+  case 4:
+    for (int i = 0; i < m; ++i) {
+      uint32_t v;
+      std::memcpy(&v, src + i * stride * 4, 4);
+      buf[i] = v;
+    }
+    return;
+  default:
+    for (int i = 0; i < m; ++i)
+      std::memcpy(&buf[i], src + i * stride * 8, 8);
+  }
+}
+
+void store(uint8_t *dst, int64_t stride, int es, const uint64_t *buf, int m) {
+  switch (es) {
+  case 1:
+    for (int i = 0; i < m; ++i)
+      dst[i * stride] = static_cast<uint8_t>(buf[i]);
+    return;
+  case 2:
+    for (int i = 0; i < m; ++i) {
+      uint16_t v = static_cast<uint16_t>(buf[i]);
+      std::memcpy(dst + i * stride * 2, &v, 2);
+    }
+    return;
+  case 4:
+    for (int i = 0; i < m; ++i) {
+      uint32_t v = static_cast<uint32_t>(buf[i]);
+      std::memcpy(dst + i * stride * 4, &v, 4);
+    }
+    return;
+  default:
+    for (int i = 0; i < m; ++i)
+      std::memcpy(dst + i * stride * 8, &buf[i], 8);
+  }
+}
+
+inline float asFloat(uint32_t bits) {
+  float f;
+  std::memcpy(&f, &bits, 4);
+  return f;
+}
+inline uint32_t asBits(float f) {
+  uint32_t b;
+  std::memcpy(&b, &f, 4);
+  return b;
+}
+
+/// x * scale + offset in f32, rounding after each step (no fused multiply
+/// add: the runtime is built with -ffp-contract=off), skipping a step that
+/// is the identity, as layout::affineBits does.
+inline float affine32(float x, float scale, float offset, bool mul, bool add) {
+  if (mul)
+    x = x * scale;
+  if (add)
+    x = x + offset;
+  return x;
+}
+
+void applyStep(const Step &s, uint64_t *buf, int m) {
+  if (s.kind == Step::Cast) {
+    if (s.from == DType::BF16 && s.to == DType::F32) {
+      for (int i = 0; i < m; ++i)
+        buf[i] = bf16ToF32(static_cast<uint16_t>(buf[i]));
+    } else if (s.from == DType::F32 && s.to == DType::BF16) {
+      for (int i = 0; i < m; ++i)
+        buf[i] = f32ToBF16(static_cast<uint32_t>(buf[i]));
+    } else {
+      for (int i = 0; i < m; ++i)
+        buf[i] = layout::castBits(buf[i], s.from, s.to);
+    }
+    return;
+  }
+  const bool mul = s.scale != 1.0, add = s.offset != 0.0;
+  const float scale = static_cast<float>(s.scale);
+  const float offset = static_cast<float>(s.offset);
+  if (!mul && !add) {
+    for (int i = 0; i < m; ++i)
+      buf[i] = layout::affineBits(buf[i], s.to, s.scale, s.offset);
+  } else if (s.to == DType::F32) {
+    for (int i = 0; i < m; ++i)
+      buf[i] = asBits(affine32(asFloat(static_cast<uint32_t>(buf[i])), scale,
+                               offset, mul, add));
+  } else if (s.to == DType::BF16) {
+    for (int i = 0; i < m; ++i) {
+      float x = asFloat(bf16ToF32(static_cast<uint16_t>(buf[i])));
+      buf[i] = f32ToBF16(asBits(affine32(x, scale, offset, mul, add)));
+    }
+  } else {
+    for (int i = 0; i < m; ++i)
+      buf[i] = layout::affineBits(buf[i], s.to, s.scale, s.offset);
+  }
+}
+
+} // namespace
+
+void StepRunner::operator()(const uint8_t *src, int64_t srcStride, uint8_t *dst,
+                            int64_t dstStride, int64_t n) const {
+  uint64_t buf[kBlock];
+  const int es = layout::dtypeSize(from_), et = layout::dtypeSize(to_);
+  for (int64_t i0 = 0; i0 < n; i0 += kBlock) {
+    int m = static_cast<int>(std::min<int64_t>(kBlock, n - i0));
+    load(buf, src + i0 * srcStride * es, srcStride, es, m);
+    for (const Step &s : steps_)
+      applyStep(s, buf, m);
+    store(dst + i0 * dstStride * et, dstStride, et, buf, m);
+  }
+}
+
+} // namespace wl::runtime

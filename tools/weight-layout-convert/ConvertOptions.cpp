@@ -1,0 +1,194 @@
+//===- ConvertOptions.cpp - weight-layout-convert's command line ----------===//
+#include "ConvertOptions.h"
+
+#include <cctype>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+
+namespace wl::tool {
+
+const char *convertUsage() {
+  return "usage: weight-layout-convert --mapping FILE --from DIR --to DIR\n"
+         "         [--tp N] [--ep N] [--pp N] [--reverse [--exact]]\n"
+         "         [--set KEY=VALUE ...] [--threads N] [--dry-run] [--verify]\n"
+         "         [--force] [--quiet] [--dtype T] [--max-shard-size SIZE]\n"
+         "         [--device cpu]\n"
+         "Converts the checkpoint in --from with the mapping spec; with\n"
+         "tp x ep x pp > 1, --to holds rank-<r>/ for each rank r, where\n"
+         "rank = (pp_rank * ep + ep_rank) * tp + tp_rank. --reverse reads\n"
+         "those rank folders back. See docs/convert.md.\n";
+}
+
+static bool parseInt(const std::string &s, int64_t &out) {
+  if (s.empty())
+    return false;
+  errno = 0;
+  char *end = nullptr;
+  long long v = std::strtoll(s.c_str(), &end, 10);
+  if (*end != 0 || errno != 0)
+    return false;
+  out = v;
+  return true;
+}
+
+bool parseSize(const std::string &text, uint64_t &bytes) {
+  size_t i = 0;
+  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])))
+    ++i;
+  if (i == 0 || i > 18)
+    return false;
+  uint64_t n = std::strtoull(text.substr(0, i).c_str(), nullptr, 10);
+  std::string unit = text.substr(i);
+  for (char &c : unit)
+    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  static const std::map<std::string, uint64_t> units = {
+      {"", 1},
+      {"B", 1},
+      {"KB", 1000ull},
+      {"MB", 1000ull * 1000},
+      {"GB", 1000ull * 1000 * 1000},
+      {"KIB", 1ull << 10},
+      {"MIB", 1ull << 20},
+      {"GIB", 1ull << 30}};
+  auto it = units.find(unit);
+  if (it == units.end() || n == 0 ||
+      __builtin_mul_overflow(n, it->second, &bytes))
+    return false;
+  return true;
+}
+
+bool parseConvertOptions(int argc, char **argv, ConvertOptions &out, bool &help,
+                         std::string &error) {
+  help = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    std::string value;
+    bool hasValue = false;
+    auto takes = [&](const char *flag) {
+      std::string f = flag;
+      if (a == f) {
+        if (i + 1 >= argc) {
+          error = f + " needs a value";
+          return true;
+        }
+        value = argv[++i];
+        hasValue = true;
+        return true;
+      }
+      if (a.rfind(f + "=", 0) == 0) {
+        value = a.substr(f.size() + 1);
+        hasValue = true;
+        return true;
+      }
+      return false;
+    };
+    auto integer = [&](const char *name, int64_t min) {
+      int64_t n;
+      if (!parseInt(value, n) || n < min) {
+        error = std::string("--") + name + " needs an integer of at least " +
+                std::to_string(min) + ", not '" + value + "'";
+        return false;
+      }
+      out.options[name] = n;
+      return true;
+    };
+    if (a == "--help" || a == "-h") {
+      help = true;
+      return true;
+    }
+    if (takes("--mapping")) {
+      out.mapping = value;
+    } else if (takes("--from")) {
+      out.from = value;
+    } else if (takes("--to")) {
+      out.to = value;
+    } else if (takes("--tp")) {
+      if (!hasValue || !integer("tp", 1))
+        return false;
+      out.parallelGiven = true;
+    } else if (takes("--ep")) {
+      if (!hasValue || !integer("ep", 1))
+        return false;
+      out.parallelGiven = true;
+    } else if (takes("--pp")) {
+      if (!hasValue || !integer("pp", 1))
+        return false;
+      out.parallelGiven = true;
+    } else if (takes("--set")) {
+      if (!hasValue)
+        return false;
+      size_t eq = value.find('=');
+      int64_t n;
+      if (eq == std::string::npos || eq == 0 ||
+          !parseInt(value.substr(eq + 1), n)) {
+        error = "--set needs KEY=INTEGER, not '" + value + "'";
+        return false;
+      }
+      std::string key = value.substr(0, eq);
+      if (key == "tp" || key == "ep" || key == "pp" || key == "rank" ||
+          key == "tp_rank" || key == "ep_rank" || key == "pp_rank") {
+        error = "'" + key +
+                "' is not a --set option (use --tp, --ep, --pp; "
+                "every rank is written)";
+        return false;
+      }
+      out.options[key] = n;
+    } else if (takes("--threads")) {
+      int64_t n;
+      if (!hasValue || !parseInt(value, n) || n < 1 || n > 1024) {
+        if (error.empty())
+          error =
+              "--threads needs an integer from 1 to 1024, not '" + value + "'";
+        return false;
+      }
+      out.threads = static_cast<int>(n);
+    } else if (takes("--dtype")) {
+      out.dtype = value;
+    } else if (takes("--device")) {
+      out.device = value;
+    } else if (takes("--max-shard-size")) {
+      if (!hasValue || !parseSize(value, out.maxShardBytes)) {
+        if (error.empty())
+          error = "--max-shard-size needs a size such as 5GB, 500MB or "
+                  "2GiB, not '" +
+                  value + "'";
+        return false;
+      }
+    } else if (!error.empty()) {
+      return false;
+    } else if (a == "--reverse") {
+      out.reverse = true;
+    } else if (a == "--exact") {
+      out.exact = true;
+    } else if (a == "--dry-run") {
+      out.dryRun = true;
+    } else if (a == "--verify") {
+      out.verify = true;
+    } else if (a == "--force") {
+      out.force = true;
+    } else if (a == "--quiet" || a == "-q") {
+      out.quiet = true;
+    } else {
+      error = "unknown argument '" + a + "'";
+      return false;
+    }
+    if (!error.empty())
+      return false;
+  }
+  if (out.mapping.empty() || out.from.empty() || out.to.empty()) {
+    error = "--mapping, --from and --to are required";
+    return false;
+  }
+  if (out.exact && !out.reverse) {
+    error = "--exact applies to --reverse";
+    return false;
+  }
+  if (out.device != "cpu" && out.device != "cuda") {
+    error = "--device is cpu or cuda, not '" + out.device + "'";
+    return false;
+  }
+  return true;
+}
+
+} // namespace wl::tool

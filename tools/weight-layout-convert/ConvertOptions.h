@@ -1,0 +1,37 @@
+//===- ConvertOptions.h - weight-layout-convert's command line --*- C++ -*-===//
+#ifndef WL_TOOLS_CONVERTOPTIONS_H
+#define WL_TOOLS_CONVERTOPTIONS_H
+
+#include <cstdint>
+#include <map>
+#include <string>
+
+namespace wl::tool {
+
+struct ConvertOptions {
+  std::string mapping, from, to;
+  std::map<std::string, int64_t> options; ///< tp, ep, pp and --set values
+  bool parallelGiven = false; ///< --tp, --ep or --pp on the command line
+  std::string dtype;
+  std::string device = "cpu";
+  bool reverse = false, dryRun = false, verify = false, force = false,
+       quiet = false, exact = false;
+  int threads = 0; ///< 0: one per core
+  uint64_t maxShardBytes = 5'000'000'000ull;
+};
+
+/// The usage text.
+const char *convertUsage();
+
+/// Parses argv. Returns false with `error` set for a usage error (the caller
+/// prints it with the usage and exits 2). `help` is set by --help.
+bool parseConvertOptions(int argc, char **argv, ConvertOptions &out, bool &help,
+                         std::string &error);
+
+/// "5GB", "500MB", "2GiB", "1048576" -> bytes (decimal units as Hugging
+/// Face's max_shard_size, binary ones with "i").
+bool parseSize(const std::string &text, uint64_t &bytes);
+
+} // namespace wl::tool
+
+#endif // WL_TOOLS_CONVERTOPTIONS_H

@@ -1,0 +1,117 @@
+//===- ElementStepsTest.cpp - fast conversions equal DType.h's ------------===//
+//
+// The runtime's fast paths (bf16 <-> f32, affine on bf16 and f32) and its
+// generic path must give exactly layout::applySteps's bits: every bf16
+// value, every f16 value, and 2^22 samples plus the special values of f32,
+// over strided runs.
+//
+//===----------------------------------------------------------------------===//
+#include "wl/Runtime/ElementSteps.h"
+
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <random>
+
+using namespace wl;
+using layout::DType;
+using layout::Step;
+
+namespace {
+
+/// Runs `steps` over `in` (elements of `from`, stride 2 on the input side,
+/// stride 3 on the output side) and compares with applySteps.
+void expectSame(const std::vector<Step> &steps, DType from, DType to,
+                const std::vector<uint64_t> &in, const char *what) {
+  int es = layout::dtypeSize(from), et = layout::dtypeSize(to);
+  std::vector<uint8_t> src(in.size() * 2 * es), dst(in.size() * 3 * et);
+  for (size_t i = 0; i < in.size(); ++i)
+    std::memcpy(&src[i * 2 * es], &in[i], es);
+  runtime::StepRunner(steps, from, to)(src.data(), 2, dst.data(), 3,
+                                       static_cast<int64_t>(in.size()));
+  uint64_t mask = et == 8 ? ~0ull : (1ull << (8 * et)) - 1;
+  int bad = 0;
+  for (size_t i = 0; i < in.size() && bad < 5; ++i) {
+    uint64_t got = 0;
+    std::memcpy(&got, &dst[i * 3 * et], et);
+    uint64_t want = layout::applySteps(steps, in[i]) & mask;
+    if (got != want) {
+      ++bad;
+      ADD_FAILURE() << what << ": input 0x" << std::hex << in[i] << " gives 0x"
+                    << got << ", DType.h gives 0x" << want;
+    }
+  }
+}
+
+std::vector<uint64_t> every16() {
+  std::vector<uint64_t> v(65536);
+  for (uint64_t i = 0; i < v.size(); ++i)
+    v[i] = i;
+  return v;
+}
+
+std::vector<uint64_t> samples32() {
+  std::vector<uint64_t> v;
+  std::mt19937_64 rng(42);
+  for (int i = 0; i < (1 << 22); ++i)
+    v.push_back(rng() & 0xffffffffu);
+  for (uint32_t s : {0u, 0x80000000u})
+    for (uint32_t x :
+         {0x0u, 0x1u, 0x7fffffu, 0x800000u, 0x7f7fffffu, 0x7f800000u,
+          0x7f800001u, 0x7fc00000u, 0x7fffffffu, 0x3f808000u, 0x3f818000u,
+          0x3f80ffffu, 0x7f7f8000u, 0x00008000u, 0x00018000u})
+      v.push_back(s | x);
+  return v;
+}
+
+Step cast(DType from, DType to) { return {Step::Cast, from, to, 1.0, 0.0}; }
+Step affine(DType t, double scale, double offset) {
+  return {Step::Affine, t, t, scale, offset};
+}
+
+TEST(ElementSteps, CastsEqualDTypeOnEveryValue) {
+  expectSame({cast(DType::BF16, DType::F32)}, DType::BF16, DType::F32,
+             every16(), "bf16 -> f32");
+  expectSame({cast(DType::F16, DType::F32)}, DType::F16, DType::F32, every16(),
+             "f16 -> f32");
+  expectSame({cast(DType::BF16, DType::F16)}, DType::BF16, DType::F16,
+             every16(), "bf16 -> f16");
+  expectSame({cast(DType::F32, DType::BF16)}, DType::F32, DType::BF16,
+             samples32(), "f32 -> bf16");
+  expectSame({cast(DType::F32, DType::F16)}, DType::F32, DType::F16,
+             samples32(), "f32 -> f16");
+  expectSame({cast(DType::I16, DType::I64)}, DType::I16, DType::I64, every16(),
+             "i16 -> i64");
+  expectSame({cast(DType::BF16, DType::F32), cast(DType::F32, DType::BF16)},
+             DType::BF16, DType::BF16, every16(), "bf16 -> f32 -> bf16");
+}
+
+TEST(ElementSteps, AffinesEqualDTypeOnEveryValue) {
+  for (auto [s, o] : {std::pair{1.0, 1.0},
+                      {1.0, -1.0},
+                      {2.0, 0.0},
+                      {0.5, 0.5},
+                      {1.0 / 3, 0.1},
+                      {-1.0, 0.0}}) {
+    expectSame({affine(DType::BF16, s, o)}, DType::BF16, DType::BF16, every16(),
+               "affine bf16");
+    expectSame({affine(DType::F16, s, o)}, DType::F16, DType::F16, every16(),
+               "affine f16");
+    expectSame({affine(DType::F32, s, o)}, DType::F32, DType::F32, samples32(),
+               "affine f32");
+    // The way FastDeploy's 1 + w and Megatron's w - 1 are built: cast, affine.
+    expectSame({cast(DType::BF16, DType::F32), affine(DType::F32, s, o)},
+               DType::BF16, DType::F32, every16(), "bf16 -> f32, affine");
+  }
+}
+
+TEST(ElementSteps, F32ToBF16RoundsToNearestEven) {
+  EXPECT_EQ(runtime::f32ToBF16(0x3f808000u), 0x3f80u); // tie, even stays
+  EXPECT_EQ(runtime::f32ToBF16(0x3f818000u), 0x3f82u); // tie, odd rounds up
+  EXPECT_EQ(runtime::f32ToBF16(0x3f80ffffu), 0x3f81u);
+  EXPECT_EQ(runtime::f32ToBF16(0x7f7fffffu), 0x7f80u); // overflows to inf
+  EXPECT_EQ(runtime::f32ToBF16(0x7f800001u), 0x7fc0u); // sNaN made quiet
+  EXPECT_EQ(runtime::bf16ToF32(0x7f81u), 0x7fc10000u);
+}
+
+} // namespace
