@@ -193,7 +193,7 @@ bool writeCheckpoint(const Plan &plan, const std::vector<SourceTensor> &sources,
     if (fd < 0 ||
         !pwriteAll(fd, reinterpret_cast<const uint8_t *>(text.data()),
                    text.size(), 0) ||
-        ::fsync(fd) != 0) {
+        (options.durable && ::fsync(fd) != 0)) {
       error = sysError("cannot write", path);
       if (fd >= 0)
         ::close(fd);
@@ -300,15 +300,16 @@ bool writeCheckpoint(const Plan &plan, const std::vector<SourceTensor> &sources,
     freeBuffers.push_back(i);
   bool finished = false;
   std::atomic<bool> failed{false};
-  std::string writerError;
-  bool useCopyRange = options.zeroCopyMinBytes > 0;
-  int64_t zeroCopied = 0;
+  std::string writerError; // the first writer's error, under `mutex`
+  std::atomic<bool> useCopyRange{options.zeroCopyMinBytes > 0};
+  std::atomic<int64_t> zeroCopied{0};
   std::vector<std::vector<size_t>> releaseAfter(jobs.size());
   for (size_t s = 0; s < lastUse.size(); ++s)
     if (lastUse[s] >= 0)
       releaseAfter[lastUse[s]].push_back(s);
 
-  auto writeJob = [&](const Job &job, const uint8_t *buf) -> bool {
+  auto writeJob = [&](const Job &job, const uint8_t *buf,
+                      std::string &writerError) -> bool {
     OutFile &f = files[job.file];
     uint64_t at = 0; // bytes of the window below are done
     auto flush = [&](uint64_t end) {
@@ -356,12 +357,14 @@ bool writeCheckpoint(const Plan &plan, const std::vector<SourceTensor> &sources,
       return false;
     // Start writing the window to disk now, so that the closing fsync has
     // little left to wait for.
-    ::sync_file_range(f.fd, static_cast<off_t>(job.fileOffset),
+    if (options.durable)
+      ::sync_file_range(f.fd, static_cast<off_t>(job.fileOffset),
                       static_cast<off_t>(job.bytes), SYNC_FILE_RANGE_WRITE);
     return true;
   };
 
-  std::thread writer([&] {
+  auto writerLoop = [&] {
+    std::string jobError;
     while (true) {
       std::pair<size_t, int> item;
       {
@@ -375,8 +378,10 @@ bool writeCheckpoint(const Plan &plan, const std::vector<SourceTensor> &sources,
       const Job &job = jobs[item.first];
       bool ok =
           failed ? false
-                 : writeJob(job, item.second >= 0 ? buffers[item.second].get()
-                                                  : nullptr);
+                 : writeJob(job,
+                            item.second >= 0 ? buffers[item.second].get()
+                                             : nullptr,
+                            jobError);
       if (ok && options.releaseSources)
         for (size_t s : releaseAfter[item.first]) {
           const SourceTensor &src = sources[s];
@@ -389,13 +394,20 @@ bool writeCheckpoint(const Plan &plan, const std::vector<SourceTensor> &sources,
         std::this_thread::sleep_for(
             std::chrono::milliseconds(options.stallMillis));
       std::lock_guard<std::mutex> lock(mutex);
-      if (!ok)
+      if (!ok && !failed) {
         failed = true;
+        writerError = jobError;
+      }
       if (item.second >= 0)
         freeBuffers.push_back(item.second);
       cv.notify_all();
     }
-  });
+  };
+  // Writers store windows in parallel (the kernel's page-cache copies of
+  // one thread are the limit of a plain copy); windows are disjoint.
+  std::vector<std::thread> writers;
+  for (int i = 0; i < std::max(1, options.writers); ++i)
+    writers.emplace_back(writerLoop);
 
   const int slices = pool.size() * 2;
   for (size_t k = 0; k < jobs.size(); ++k) {
@@ -456,14 +468,15 @@ bool writeCheckpoint(const Plan &plan, const std::vector<SourceTensor> &sources,
     finished = true;
     cv.notify_all();
   }
-  writer.join();
+  for (std::thread &w : writers)
+    w.join();
   if (failed) {
     error = writerError;
     closeAll();
     return false;
   }
   for (OutFile &f : files) {
-    if (::fsync(f.fd) != 0) {
+    if (options.durable && ::fsync(f.fd) != 0) {
       error = sysError("cannot sync", f.path);
       closeAll();
       return false;
@@ -472,7 +485,7 @@ bool writeCheckpoint(const Plan &plan, const std::vector<SourceTensor> &sources,
   closeAll();
   for (const Job &job : jobs)
     stats.bytes += job.bytes;
-  stats.zeroCopyBytes = zeroCopied;
+  stats.zeroCopyBytes = zeroCopied.load();
   return true;
 }
 

@@ -12,8 +12,8 @@ const char *convertUsage() {
   return "usage: weight-layout-convert --mapping FILE --from DIR --to DIR\n"
          "         [--tp N] [--ep N] [--pp N] [--reverse [--exact]]\n"
          "         [--set KEY=VALUE ...] [--threads N] [--dry-run] [--verify]\n"
-         "         [--force] [--quiet] [--dtype T] [--max-shard-size SIZE]\n"
-         "         [--device cpu]\n"
+         "         [--force] [--quiet] [--no-fsync] [--dtype T]\n"
+         "         [--max-shard-size SIZE] [--device cpu]\n"
          "Converts the checkpoint in --from with the mapping spec; with\n"
          "tp x ep x pp > 1, --to holds rank-<r>/ for each rank r, where\n"
          "rank = (pp_rank * ep + ep_rank) * tp + tp_rank. --reverse reads\n"
@@ -167,6 +167,8 @@ bool parseConvertOptions(int argc, char **argv, ConvertOptions &out, bool &help,
       out.verify = true;
     } else if (a == "--force") {
       out.force = true;
+    } else if (a == "--no-fsync") {
+      out.fsync = false;
     } else if (a == "--quiet" || a == "-q") {
       out.quiet = true;
     } else {

@@ -15,7 +15,7 @@ struct ConvertOptions {
   std::string dtype;
   std::string device = "cpu";
   bool reverse = false, dryRun = false, verify = false, force = false,
-       quiet = false, exact = false;
+       quiet = false, exact = false, fsync = true;
   int threads = 0; ///< 0: one per core
   uint64_t maxShardBytes = 5'000'000'000ull;
 };

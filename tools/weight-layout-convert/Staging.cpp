@@ -77,7 +77,8 @@ void installSignalCleanup() {
 }
 
 std::unique_ptr<Staging> Staging::create(const std::string &finalPath,
-                                         bool force, std::string &error) {
+                                         bool force, bool durable,
+                                         std::string &error) {
   std::error_code ec;
   fs::path target = fs::path(finalPath).lexically_normal();
   if (target.filename().empty())
@@ -109,6 +110,7 @@ std::unique_ptr<Staging> Staging::create(const std::string &finalPath,
   auto s = std::unique_ptr<Staging>(new Staging());
   s->final_ = target.string();
   s->force_ = force;
+  s->durable_ = durable;
   s->tmp_ = (parent / (stem + std::to_string(::getpid()))).string();
   if (::mkdir(s->tmp_.c_str(), 0755) != 0) {
     error = errnoText("cannot create", s->tmp_);
@@ -138,7 +140,8 @@ bool Staging::makeDir(const std::string &relative, std::string &error) {
 }
 
 bool Staging::commit(std::string &error) {
-  syncTree(tmp_);
+  if (durable_)
+    syncTree(tmp_);
   std::lock_guard<std::mutex> lock(cleanupMutex);
   std::error_code ec;
   std::string old;
@@ -163,7 +166,8 @@ bool Staging::commit(std::string &error) {
   }
   cleanupPath.clear();
   fs::path parent = fs::path(final_).parent_path();
-  fsyncPath(parent.empty() ? "." : parent.string());
+  if (durable_)
+    fsyncPath(parent.empty() ? "." : parent.string());
   if (!old.empty())
     fs::remove_all(old, ec);
   return true;
@@ -184,7 +188,7 @@ bool checkFreeSpace(const std::string &folder, unsigned long long bytes,
   return true;
 }
 
-bool copyFile(const std::string &from, const std::string &to,
+bool copyFile(const std::string &from, const std::string &to, bool durable,
               std::string &error) {
   int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) {
@@ -234,7 +238,7 @@ bool copyFile(const std::string &from, const std::string &to,
       break;
     }
   }
-  if (ok && ::fsync(out) != 0) {
+  if (ok && durable && ::fsync(out) != 0) {
     error = errnoText("cannot sync", to);
     ok = false;
   }

@@ -3,7 +3,7 @@
 //
 // weight-layout-convert never leaves a partial checkpoint under the name the
 // user asked for: everything is written into `<to>.wl-tmp-<pid>` beside it,
-// fsync'ed, and renamed to `<to>` at the end. An error, SIGINT, SIGTERM or
+// fsync'ed (unless --no-fsync), and renamed to `<to>` at the end. An error, SIGINT, SIGTERM or
 // SIGHUP removes the temporary folder; after a kill -9 it is left under its
 // temporary name only, and the next run beside it removes it.
 //
@@ -22,7 +22,8 @@ public:
   /// folders of dead processes beside it. Creates the temporary folder and
   /// arranges for signals to remove it.
   static std::unique_ptr<Staging> create(const std::string &finalPath,
-                                         bool force, std::string &error);
+                                         bool force, bool durable,
+                                         std::string &error);
   /// Removes the temporary folder unless committed.
   ~Staging();
 
@@ -37,6 +38,7 @@ private:
   Staging() = default;
   std::string final_, tmp_;
   bool force_ = false;
+  bool durable_ = true;
 };
 
 /// Blocks SIGINT, SIGTERM and SIGHUP in this thread (and the threads it
@@ -49,8 +51,8 @@ bool checkFreeSpace(const std::string &folder, unsigned long long bytes,
                     std::string &error);
 
 /// Copies the regular file `from` to `to` (created new), by the kernel where
-/// it can.
-bool copyFile(const std::string &from, const std::string &to,
+/// it can; fsyncs it when `durable`.
+bool copyFile(const std::string &from, const std::string &to, bool durable,
               std::string &error);
 
 } // namespace wl::tool

@@ -104,7 +104,8 @@ bool bindSources(const layout::Plan &plan, const runtime::Checkpoint &ckpt,
 /// Copies the files of `from` that are not weights (config.json, tokenizer,
 /// generation config, ...) into `to`.
 bool copyOtherFiles(const runtime::Checkpoint &ckpt, const std::string &to,
-                    std::vector<std::string> &copied, std::string &error) {
+                    bool durable, std::vector<std::string> &copied,
+                    std::string &error) {
   std::set<std::string> weights(ckpt.weightFileNames().begin(),
                                 ckpt.weightFileNames().end());
   std::error_code ec;
@@ -123,7 +124,8 @@ bool copyOtherFiles(const runtime::Checkpoint &ckpt, const std::string &to,
   }
   std::sort(files.begin(), files.end());
   for (const fs::path &f : files) {
-    if (!copyFile(f.string(), to + "/" + f.filename().string(), error))
+    if (!copyFile(f.string(), to + "/" + f.filename().string(), durable,
+                  error))
       return false;
     copied.push_back(f.filename().string());
   }
@@ -303,6 +305,7 @@ int main(int argc, char **argv) {
   // What will be written.
   runtime::WriteOptions wopts;
   wopts.maxFileBytes = opt.maxShardBytes;
+  wopts.durable = opt.fsync;
   if (const char *stall = std::getenv("WL_CONVERT_TEST_STALL_MS"))
     wopts.stallMillis = std::atoi(stall); // tests interrupt a conversion
   uint64_t total = 0;
@@ -338,7 +341,7 @@ int main(int argc, char **argv) {
   // A file-size limit must fail the write (and clean up), not kill us.
   std::signal(SIGXFSZ, SIG_IGN);
   installSignalCleanup();
-  auto staging = Staging::create(opt.to, opt.force, error);
+  auto staging = Staging::create(opt.to, opt.force, opt.fsync, error);
   if (!staging)
     return fail(error);
   {
@@ -369,7 +372,7 @@ int main(int argc, char **argv) {
         progress.setStage("rank " + std::to_string(k + 1) + "/" +
                           std::to_string(outputs.size()));
       std::vector<std::string> copied;
-      if (!copyOtherFiles(meta, dir, copied, error))
+      if (!copyOtherFiles(meta, dir, opt.fsync, copied, error))
         return fail(error);
       wopts.metadata = {
           {"format", "pt"},

@@ -39,9 +39,11 @@ struct WriteOptions {
   /// Data bytes per output file before it is split (Hugging Face's 5 GB).
   uint64_t maxFileBytes = 5'000'000'000ull;
   /// Bytes of output rendered per window (per buffer).
-  int64_t windowBytes = 64ll << 20;
+  int64_t windowBytes = 16ll << 20;
   /// Buffers in flight: one being rendered, the others being written.
-  int buffers = 3;
+  int buffers = 4;
+  /// Threads storing windows (pwrite, copy_file_range) in parallel.
+  int writers = 2;
   /// Contiguous unconverted runs of at least this many bytes are copied by
   /// the kernel; 0 turns copy_file_range off.
   int64_t zeroCopyMinBytes = 1ll << 20;
@@ -49,6 +51,11 @@ struct WriteOptions {
   std::map<std::string, std::string> metadata;
   /// Bytes written so far (rendered and copied), for a progress line.
   std::atomic<int64_t> *progress = nullptr;
+  /// fsync every file (and start each window's writeback as soon as it is
+  /// written, so that the fsync has little left to wait for). Off: the data
+  /// is in the page cache when writeCheckpoint returns, safe from a killed
+  /// process but not from a crash of the machine.
+  bool durable = true;
   /// Drop source pages from this process after their last use.
   bool releaseSources = true;
   /// Tests only: sleep this long after each window, so that a test can
@@ -78,7 +85,8 @@ std::vector<PlannedFile> planFiles(const layout::Plan &plan,
 /// existing folder `dir`: `model.safetensors`, or shards and
 /// `model.safetensors.index.json` when the data exceeds maxFileBytes. Files
 /// are created new (an existing file is an error), space is reserved up
-/// front (so a full disk fails early), and every file is fsync'ed.
+/// front (so a full disk fails early), and every file is fsync'ed (unless
+/// not `durable`).
 /// `sources[s]` is plan.sources[s]; each must match its dtype and shape.
 /// Pre: the plan writes every target element exactly once.
 /// On failure (I/O error, full disk) returns false with one message naming
