@@ -27,5 +27,10 @@ if(WL_ENABLE_CUDA)
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
     set(WL_HAVE_CUDA ON)
+    # Hopper (H100, H200) machine code, and PTX for newer GPUs.
+    set(WL_CUDA_ARCHITECTURES "90-real;90-virtual" CACHE STRING
+        "CUDA architectures of the CUDA executor")
+    enable_language(CUDA)
+    find_package(CUDAToolkit REQUIRED)
   endif()
 endif()

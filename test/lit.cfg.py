@@ -21,7 +21,8 @@ llvm_config.with_environment("PATH", config.llvm_tools_dir, append_path=True)
 tool_dirs = [config.wl_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(
     ["weight-layout-opt", "weight-layout-convert", "weight-layout-gen",
-     "weight-layout-diff", "split-file", "not", "count"], tool_dirs)
+     "weight-layout-diff", "weight-layout-cuda-check", "split-file", "not",
+     "count"], tool_dirs)
 
 config.substitutions.append(("%wl_src", config.wl_src_root))
 config.substitutions.append(("%wl_obj", config.wl_obj_root))

@@ -1,0 +1,243 @@
+//===- cuda_bench.cu - the CUDA executor's bandwidth, beside cudaMemcpy ---===//
+//
+//   cuda_bench PLAN_DIR [--runs N] [--json OUT.json]
+// Times, on the current GPU, a 1 GiB device-to-device cudaMemcpy (the
+// roofline) and every plan of PLAN_DIR (bench/cuda/make_plans.py writes
+// them) run by the CUDA executor: one launch per plan over all its pieces,
+// sources filled with random bits on the device. Each figure is the median
+// of N timed runs (CUDA events) after 3 warm-up runs. Bytes counted: every
+// source element a piece reads plus every target byte written, as the
+// issue's table counts them. Every plan's output is spot-checked: 4096
+// random target elements against their source elements through the piece's
+// steps (wl/Runtime/DeviceConvert.h on the host).
+//
+//===----------------------------------------------------------------------===//
+#include "wl/Plan/Plan.h"
+#include "wl/Runtime/CudaExecutor.h"
+#include "wl/Runtime/CudaTasks.h"
+#include "wl/Runtime/DeviceConvert.h"
+
+#include <cuda_runtime.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+namespace fs = std::filesystem;
+using namespace wl;
+
+#define CHECK(x)                                                               \
+  do {                                                                         \
+    cudaError_t e_ = (x);                                                      \
+    if (e_ != cudaSuccess) {                                                   \
+      std::fprintf(stderr, "%s:%d: %s: %s\n", __FILE__, __LINE__, #x,           \
+                   cudaGetErrorString(e_));                                    \
+      std::exit(1);                                                            \
+    }                                                                          \
+  } while (0)
+
+__global__ void fillRandom(uint64_t *p, size_t words, uint64_t seed) {
+  for (size_t i = blockIdx.x * blockDim.x + threadIdx.x; i < words;
+       i += size_t(gridDim.x) * blockDim.x) {
+    uint64_t x = (i + 1) * 0x9e3779b97f4a7c15ull ^ seed;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+    p[i] = x ^ (x >> 31);
+  }
+}
+
+void *deviceRandom(size_t bytes, uint64_t seed) {
+  void *p = nullptr;
+  size_t words = (bytes + 7) / 8;
+  CHECK(cudaMalloc(&p, words * 8));
+  fillRandom<<<1024, 256>>>(static_cast<uint64_t *>(p), words, seed);
+  CHECK(cudaGetLastError());
+  return p;
+}
+
+template <typename F> double medianMs(int runs, F f) {
+  cudaEvent_t a, b;
+  CHECK(cudaEventCreate(&a));
+  CHECK(cudaEventCreate(&b));
+  for (int i = 0; i < 3; ++i)
+    f();
+  CHECK(cudaDeviceSynchronize());
+  std::vector<float> ms;
+  for (int i = 0; i < runs; ++i) {
+    CHECK(cudaEventRecord(a));
+    f();
+    CHECK(cudaEventRecord(b));
+    CHECK(cudaEventSynchronize(b));
+    float t;
+    CHECK(cudaEventElapsedTime(&t, a, b));
+    ms.push_back(t);
+  }
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+uint64_t fetch(const void *base, int64_t index, int size) {
+  uint64_t v = 0;
+  CHECK(cudaMemcpy(&v, static_cast<const uint8_t *>(base) + index * size, size,
+                   cudaMemcpyDeviceToHost));
+  return v;
+}
+
+/// 4096 random target elements against their sources. Returns the number
+/// of mismatches.
+int spotCheck(const layout::Plan &plan, const std::vector<const void *> &src,
+              const std::vector<void *> &dst, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<const layout::Piece *> pieces;
+  for (const layout::Piece &p : plan.pieces)
+    if (p.numElements() > 0)
+      pieces.push_back(&p);
+  int bad = 0;
+  for (int n = 0; n < 4096 && !pieces.empty(); ++n) {
+    const layout::Piece &p = *pieces[rng() % pieces.size()];
+    int64_t e = static_cast<int64_t>(rng() % p.numElements());
+    int64_t d = p.dstOffset, s = p.srcOffset;
+    for (size_t j = p.shape.size(); j-- > 0;) {
+      int64_t c = e % p.shape[j];
+      e /= p.shape[j];
+      d += c * p.dstStrides[j];
+      if (!p.isFill())
+        s += c * p.srcStrides[j];
+    }
+    int ts = layout::dtypeSize(plan.targets[p.target].dtype);
+    uint64_t want;
+    if (p.isFill()) {
+      want = p.fillBits;
+    } else {
+      want = fetch(src[p.source], s,
+                   layout::dtypeSize(plan.sources[p.source].dtype));
+      want = layout::applySteps(p.steps, want);
+    }
+    uint64_t mask = ts == 8 ? ~0ull : (1ull << (8 * ts)) - 1;
+    if ((want & mask) != fetch(dst[p.target], d, ts))
+      ++bad;
+  }
+  return bad;
+}
+
+int main(int argc, char **argv) {
+  if (argc < 2) {
+    std::fprintf(stderr, "usage: cuda_bench PLAN_DIR [--runs N] [--json FILE]\n");
+    return 2;
+  }
+  std::string dir = argv[1], jsonOut;
+  int runs = 20;
+  for (int i = 2; i < argc; ++i) {
+    if (!std::strcmp(argv[i], "--runs") && i + 1 < argc)
+      runs = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--json") && i + 1 < argc)
+      jsonOut = argv[++i];
+  }
+  std::string error;
+  auto gpu = runtime::cuda::Executor::create(error);
+  if (!gpu) {
+    std::fprintf(stderr, "cuda_bench: %s\n", error.c_str());
+    return 1;
+  }
+  std::printf("device: %s\n", gpu->describe().c_str());
+  std::ostringstream json;
+  json << "{\"device\": \"" << gpu->describe() << "\", \"cases\": [";
+
+  // The roofline: a 1 GiB device-to-device copy (read + written bytes).
+  const size_t gib = 1ull << 30;
+  void *a = deviceRandom(gib, 1), *b = nullptr;
+  CHECK(cudaMalloc(&b, gib));
+  double copyMs = medianMs(runs, [&] {
+    CHECK(cudaMemcpyAsync(b, a, gib, cudaMemcpyDeviceToDevice));
+  });
+  double copyGBs = 2.0 * gib / (copyMs * 1e-3) / 1e9;
+  CHECK(cudaFree(a));
+  CHECK(cudaFree(b));
+  std::printf("\n| case | MB moved | ms | GB/s | %% of D2D copy | units | spot check |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---|\n");
+  std::printf("| cudaMemcpy D2D, 1 GiB | %.1f | %.3f | %.0f | 100 | - | - |\n",
+              2.0 * gib / 1e6, copyMs, copyGBs);
+  json << "{\"name\": \"d2d-copy-1GiB\", \"bytes\": " << 2.0 * gib
+       << ", \"ms\": " << copyMs << "}";
+
+  std::vector<std::string> files;
+  for (auto &e : fs::directory_iterator(dir))
+    if (e.path().extension() == ".json")
+      files.push_back(e.path().string());
+  std::sort(files.begin(), files.end());
+  int failures = 0;
+  for (const std::string &f : files) {
+    std::ifstream in(f);
+    std::stringstream text;
+    text << in.rdbuf();
+    auto plan = plan::fromJson(text.str(), error);
+    if (!plan) {
+      std::fprintf(stderr, "%s: %s\n", f.c_str(), error.c_str());
+      return 2;
+    }
+    runtime::cuda::TaskTable table;
+    if (!runtime::cuda::buildTaskTable(*plan, table, error)) {
+      std::fprintf(stderr, "%s: %s\n", f.c_str(), error.c_str());
+      return 2;
+    }
+    std::vector<const void *> src;
+    std::vector<void *> dst, srcOwned;
+    for (size_t s = 0; s < plan->sources.size(); ++s) {
+      size_t bytes = *layout::numElements(plan->sources[s].shape) *
+                     layout::dtypeSize(plan->sources[s].dtype);
+      void *p = deviceRandom(bytes, 17 + s);
+      srcOwned.push_back(p);
+      src.push_back(p);
+    }
+    for (const layout::TensorInfo &t : plan->targets) {
+      void *p = nullptr;
+      CHECK(cudaMalloc(&p, *layout::numElements(t.shape) *
+                               layout::dtypeSize(t.dtype)));
+      dst.push_back(p);
+    }
+    double moved = 0;
+    for (const layout::Piece &p : plan->pieces) {
+      moved += double(p.numElements()) *
+               layout::dtypeSize(plan->targets[p.target].dtype);
+      if (!p.isFill())
+        moved += double(p.numElements()) *
+                 layout::dtypeSize(plan->sources[p.source].dtype);
+    }
+    if (!gpu->run(table, src, dst, nullptr, error) ||
+        !gpu->synchronize(nullptr, error)) {
+      std::fprintf(stderr, "%s: %s\n", f.c_str(), error.c_str());
+      return 1;
+    }
+    int bad = spotCheck(*plan, src, dst, 99);
+    failures += bad != 0;
+    double ms = medianMs(runs, [&] {
+      if (!gpu->launch(nullptr, error)) {
+        std::fprintf(stderr, "%s\n", error.c_str());
+        std::exit(1);
+      }
+    });
+    double gbs = moved / (ms * 1e-3) / 1e9;
+    std::string name = fs::path(f).stem().string();
+    std::printf("| %s | %.1f | %.3f | %.0f | %.0f | %zu | %s |\n", name.c_str(),
+                moved / 1e6, ms, gbs, 100.0 * gbs / copyGBs, table.units.size(),
+                bad ? "MISMATCH" : "ok");
+    json << ", {\"name\": \"" << name << "\", \"bytes\": " << moved
+         << ", \"ms\": " << ms << "}";
+    for (void *p : srcOwned)
+      CHECK(cudaFree(p));
+    for (void *p : dst)
+      CHECK(cudaFree(p));
+  }
+  json << "]}\n";
+  if (!jsonOut.empty())
+    std::ofstream(jsonOut) << json.str();
+  if (failures)
+    std::printf("\n%d plan(s) failed the spot check\n", failures);
+  return failures ? 1 : 0;
+}

@@ -1,0 +1,151 @@
+"""Writes the plans of the CUDA benchmark (docs/benchmarks.md) and of the
+GPU correctness check, compiled here by weight-layout-opt from the mapping
+specs for the models' real dimensions, so that the GPU machine (which has no
+MLIR) only runs them.
+
+usage: make_plans.py WEIGHT_LAYOUT_OPT SRC_DIR OUT_DIR [--check-only]
+Writes OUT_DIR/bench/<case>.json and OUT_DIR/check/<spec>-<degrees>.json."""
+import json
+import os
+import re
+import subprocess
+import sys
+
+opt, src, out = sys.argv[1], sys.argv[2], sys.argv[3]
+check_only = "--check-only" in sys.argv[4:]
+cfgdir = os.path.join(out, "configs")
+for d in ("bench", "check", "configs"):
+    os.makedirs(os.path.join(out, d), exist_ok=True)
+
+
+def config(name, base, **changes):
+    c = json.load(open(os.path.join(src, base)))
+    c.update(changes)
+    if "layer_types" in changes or "num_hidden_layers" in changes:
+        n = c["num_hidden_layers"]
+        lt = changes.get("layer_types", c.get("layer_types"))
+        if lt is not None:
+            c["layer_types"] = [lt[i % len(lt)] for i in range(n)]
+    path = os.path.join(cfgdir, name + ".json")
+    json.dump(c, open(path, "w"), indent=1)
+    return path
+
+
+def plan(spec, cfg, *args):
+    cmd = [opt, "--mapping", os.path.join(src, "mappings", spec), "--config", cfg,
+           "--emit=plan", *args]
+    return json.loads(subprocess.run(cmd, check=True, capture_output=True,
+                                     text=True).stdout)
+
+
+def merge(plans, keep, prefix=True):
+    """One plan of the targets matching `keep` of several plans (ranks),
+    targets prefixed with rank-<r>/ and sources shared by name."""
+    out = {"version": 1, "sources": [], "targets": [], "pieces": []}
+    index = {}
+    for r, p in enumerate(plans):
+        tmap = {}
+        for i, t in enumerate(p["targets"]):
+            if re.search(keep, t["name"]):
+                tmap[i] = len(out["targets"])
+                t = {k: v for k, v in t.items() if k != "alias"}
+                if prefix and len(plans) > 1:
+                    t["name"] = f"rank-{r}/" + t["name"]
+                out["targets"].append(t)
+        for pc in p["pieces"]:
+            if pc["target"] not in tmap:
+                continue
+            pc = dict(pc, target=tmap[pc["target"]])
+            if "source" in pc:
+                s = p["sources"][pc["source"]]
+                if s["name"] not in index:
+                    index[s["name"]] = len(out["sources"])
+                    out["sources"].append(s)
+                pc["source"] = index[s["name"]]
+            out["pieces"].append(pc)
+    return out
+
+
+def write(kind, name, p):
+    json.dump(p, open(os.path.join(out, kind, name + ".json"), "w"))
+
+
+if not check_only:
+    # Models at their real sizes.
+    q32 = config("qwen3-32b-1layer", "bench/configs/qwen3-8b-config.json",
+                 hidden_size=5120, intermediate_size=25600, num_attention_heads=64,
+                 num_key_value_heads=8, head_dim=128, num_hidden_layers=1,
+                 layer_types=["full_attention"])
+    q32m = config("qwen3-32b-24layers", "bench/configs/qwen3-8b-config.json",
+                  hidden_size=5120, intermediate_size=25600, num_attention_heads=64,
+                  num_key_value_heads=8, head_dim=128, num_hidden_layers=24,
+                  layer_types=["full_attention"])
+    q35 = config("qwen3_5-27b-1layer", "test/Mapping/Inputs/qwen3_5-config.json",
+                 hidden_size=5120, intermediate_size=17408, num_attention_heads=24,
+                 num_key_value_heads=4, head_dim=256, linear_num_key_heads=16,
+                 linear_num_value_heads=48, linear_key_head_dim=128,
+                 linear_value_head_dim=128, linear_conv_kernel_dim=4,
+                 vocab_size=248320, num_hidden_layers=1,
+                 layer_types=["linear_attention"])
+    a3b = config("qwen3-30b-a3b-8layers", "test/Mapping/Inputs/qwen3_moe-config.json",
+                 hidden_size=2048, num_attention_heads=32, num_key_value_heads=4,
+                 head_dim=128, num_experts=128, moe_intermediate_size=768,
+                 intermediate_size=6144, vocab_size=151936, num_hidden_layers=8,
+                 mlp_only_layers=[], decoder_sparse_step=1)
+
+    ranks8 = [plan("qwen3/hf-to-vllm.json", q32, "--tp", "8", "--rank", str(r)) for r in range(8)]
+    write("bench", "vllm-qkv-tp8", merge(ranks8, r"qkv_proj"))
+    write("bench", "vllm-gate-up-tp8", merge(ranks8, r"gate_up_proj"))
+    write("bench", "vllm-model-rank0-tp8",
+          merge([plan("qwen3/hf-to-vllm.json", q32m, "--tp", "8", "--rank", "0")], r"."))
+    meg = plan("qwen3/hf-to-megatron.json", q32, "--tp", "1")
+    write("bench", "megatron-merge-qkv", merge([meg], r"linear_qkv\.weight"))
+    back = plan("qwen3/hf-to-megatron.json", q32, "--tp", "1", "--reverse")
+    write("bench", "megatron-split-qkv", merge([back], r"self_attn\.[qkv]_proj"))
+    gdn = [plan("qwen3_5/hf-to-megatron.json", q35, "--tp", "4", "--rank", str(r)) for r in range(4)]
+    write("bench", "gdn-in-proj-tp4", merge(gdn, r"in_proj\.weight"))
+    mt = plan("qwen3_moe/maxtext-to-vllm-tpu.json", a3b, "--set", "rollout_tp=4")
+    write("bench", "maxtext-attn-tp4", merge([mt], r"(qkv_proj|o_proj)\.weight"))
+    write("bench", "maxtext-w13-tp4", merge([mt], r"w13_weight"))
+
+    # The 5120 x 25600 transpose, as wl IR.
+    ir = os.path.join(out, "configs", "transpose.mlir")
+    open(ir, "w").write("""func.func @t() {
+      %w = wl.source "w" : tensor<5120x25600xbf16>
+      %t = wl.permute %w perm [1, 0] : tensor<5120x25600xbf16> -> tensor<25600x5120xbf16>
+      wl.sink %t "t" : tensor<25600x5120xbf16>
+      return
+    }
+    """)
+    t = subprocess.run([opt, "--emit=plan", ir], check=True, capture_output=True, text=True)
+    open(os.path.join(out, "bench", "transpose-5120x25600.json"), "w").write(t.stdout)
+
+# Correctness: every spec at its degrees, on the tiny configs.
+inputs = os.path.join(src, "test", "Mapping", "Inputs")
+checks = [
+    ("qwen3/hf-to-vllm.json", "qwen3-config.json", ["--tp", "4"]),
+    ("qwen3/hf-to-megatron.json", "qwen3-config.json", ["--tp", "2", "--pp", "2"]),
+    ("qwen3_moe/hf-to-vllm.json", "qwen3_moe-config.json", ["--tp", "2", "--ep", "2"]),
+    ("qwen3_moe/hf-to-megatron.json", "qwen3_moe-config.json", ["--tp", "2", "--ep", "2"]),
+    ("qwen3_moe/hf-to-transformers.json", "qwen3_moe-config.json", []),
+    ("qwen3_5/hf-to-vllm.json", "qwen3_5-config.json", ["--tp", "4"]),
+    ("qwen3_5/hf-to-fastdeploy.json", "qwen3_5-config.json", ["--tp", "2"]),
+    ("qwen3_5/hf-to-megatron.json", "qwen3_5-config.json", ["--tp", "2"]),
+    ("qwen3_5_moe/hf-to-vllm.json", "qwen3_5_moe-config.json", ["--tp", "2", "--ep", "2"]),
+    ("qwen3_5_moe/hf-to-megatron.json", "qwen3_5_moe-config.json", ["--tp", "2", "--ep", "2"]),
+    ("qwen3_next/hf-to-vllm.json", "qwen3_next-config.json", ["--tp", "2"]),
+    ("qwen3_next/hf-to-megatron.json", "qwen3_next-config.json", ["--tp", "2"]),
+]
+for spec, cfg, degrees in checks:
+    n = 1
+    for k in ("--tp", "--ep", "--pp"):
+        if k in degrees:
+            n *= int(degrees[degrees.index(k) + 1])
+    name = spec.replace("/", "-").replace(".json", "") + "".join(degrees).replace("--", "-")
+    for r in range(n):
+        write("check", f"{name}-rank{r}", plan(spec, os.path.join(inputs, cfg), *degrees, "--rank", str(r)))
+    back = plan(spec, os.path.join(inputs, cfg), *degrees, "--reverse")
+    write("check", f"{name}-reverse", back)
+mt_tiny = os.path.join(inputs, "qwen3_moe-config.json")
+write("check", "maxtext-rollout4", plan("qwen3_moe/maxtext-to-vllm-tpu.json", mt_tiny, "--set", "rollout_tp=4"))
+print("plans in", out)

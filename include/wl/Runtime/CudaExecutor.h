@@ -1,0 +1,73 @@
+//===- CudaExecutor.h - plans executed by CUDA kernels ----------*- C++ -*-===//
+//
+// Plain C++ (no CUDA header): the CUDA executor. A plan becomes a task table
+// (wl/Runtime/CudaTasks.h) and runs as one launch of a persistent kernel
+// over all its units: 16-byte words for row copies, shared-memory tiles for
+// transposes, exact conversions (wl/Runtime/DeviceConvert.h) and fills in
+// the same pass. Without a CUDA toolkit at build time, or without a device
+// at run time, `create` fails with the reason.
+//
+//===----------------------------------------------------------------------===//
+#ifndef WL_RUNTIME_CUDAEXECUTOR_H
+#define WL_RUNTIME_CUDAEXECUTOR_H
+
+#include "wl/Runtime/CudaTasks.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace wl::runtime::cuda {
+
+/// True when this build has the CUDA executor.
+bool built();
+
+/// True when a CUDA device can be used; otherwise `why` says why not
+/// ("this build has no CUDA executor", "no CUDA device: ...").
+bool deviceAvailable(std::string &why);
+
+class Executor {
+public:
+  /// An executor on the current device. Null with `error` when there is none.
+  static std::unique_ptr<Executor> create(std::string &error);
+  ~Executor();
+  Executor(const Executor &) = delete;
+  Executor &operator=(const Executor &) = delete;
+
+  /// "NVIDIA H200, 132 SMs, 141 GB".
+  std::string describe() const;
+
+  /// Runs `table` (from buildTaskTable) over tensors at the given device
+  /// addresses, on `stream` (a cudaStream_t; null for the default stream):
+  /// one upload of the table (waited for), one launch (not waited for:
+  /// synchronize before reading the targets). The word sizes of row copies are chosen here from
+  /// the addresses.
+  bool run(TaskTable &table, const std::vector<const void *> &sources,
+           const std::vector<void *> &targets, void *stream,
+           std::string &error);
+
+  /// Launches the table of the last `run` again (same addresses), e.g. to
+  /// time the kernel alone.
+  bool launch(void *stream, std::string &error);
+
+  /// Waits for `stream`; reports an error of the work on it.
+  bool synchronize(void *stream, std::string &error);
+
+  /// Device memory helpers (for tests, tools and the loaders).
+  void *allocate(size_t bytes, std::string &error);
+  void release(void *p);
+  bool copyToDevice(void *dst, const void *src, size_t bytes,
+                    std::string &error);
+  bool copyToHost(void *dst, const void *src, size_t bytes,
+                  std::string &error);
+
+  struct Impl;
+
+private:
+  Executor() = default;
+  std::unique_ptr<Impl> impl_;
+};
+
+} // namespace wl::runtime::cuda
+
+#endif // WL_RUNTIME_CUDAEXECUTOR_H

@@ -1,0 +1,212 @@
+//===- DeviceConvert.h - element conversions for host and device -*- C++ -*-===//
+//
+// The casts and affines of wl.cast / wl.affine (wl/Layout/DType.h defines
+// them) written once for both the CUDA kernels and the host, with no
+// library call and no intrinsic, so that the host unit test that compares
+// them with layout::castBits on every 16-bit value checks the code the GPU
+// runs. Floats: bf16, f16, f32, f64 (round to nearest even, overflow to
+// infinity, NaN kept quiet with its sign and leading payload); integers:
+// truncation and sign/zero extension. Pre: deviceCanApply(steps).
+//
+//===----------------------------------------------------------------------===//
+#ifndef WL_RUNTIME_DEVICECONVERT_H
+#define WL_RUNTIME_DEVICECONVERT_H
+
+#include "wl/Runtime/CudaTasks.h"
+
+#include <cstdint>
+
+#ifdef __CUDACC__
+#define WL_HD __host__ __device__ __forceinline__
+#else
+#define WL_HD inline
+#endif
+
+namespace wl::runtime::cuda {
+
+// layout::DType values (kept in step with wl/Layout/DType.h's enum order:
+// BF16, F16, F32, F64, F8E4M3FN, F8E5M2, Bool, I8, I16, I32, I64, U8, U16,
+// U32, U64).
+enum : int32_t {
+  kBF16 = 0, kF16 = 1, kF32 = 2, kF64 = 3, kI8 = 7, kI16 = 8, kI32 = 9,
+  kI64 = 10, kU8 = 11, kU16 = 12, kU32 = 13, kU64 = 14
+};
+
+WL_HD bool isDeviceFloat(int32_t t) { return t >= kBF16 && t <= kF64; }
+WL_HD bool isDeviceInt(int32_t t) { return t >= kI8 && t <= kU64; }
+WL_HD int deviceTypeBits(int32_t t) {
+  switch (t) {
+  case kBF16: case kF16: case kI16: case kU16: return 16;
+  case kF32: case kI32: case kU32: return 32;
+  case kF64: case kI64: case kU64: return 64;
+  default: return 8;
+  }
+}
+WL_HD int mantissaBits(int32_t t) {
+  return t == kBF16 ? 7 : t == kF16 ? 10 : t == kF32 ? 23 : 52;
+}
+WL_HD int exponentBits(int32_t t) {
+  return t == kBF16 ? 8 : t == kF16 ? 5 : t == kF32 ? 8 : 11;
+}
+
+/// Float bits of `from` to float bits of `to`.
+WL_HD uint64_t castFloatBits(uint64_t bits, int32_t from, int32_t to) {
+  if (from == to) // the identity, NaNs untouched (as castBits)
+    return bits;
+  const int mf = mantissaBits(from), ef = exponentBits(from);
+  const int mt = mantissaBits(to), et = exponentBits(to);
+  const uint64_t emaskF = (1ull << ef) - 1, emaskT = (1ull << et) - 1;
+  const uint64_t sign = (bits >> (mf + ef)) & 1;
+  const uint64_t e = (bits >> mf) & emaskF;
+  const uint64_t m = bits & ((1ull << mf) - 1);
+  const uint64_t signT = sign << (mt + et);
+  if (e == emaskF) {
+    if (m == 0) // infinity
+      return signT | (emaskT << mt);
+    uint64_t payload = mt >= mf ? m << (mt - mf) : m >> (mf - mt);
+    payload |= 1ull << (mt - 1); // quiet
+    return signT | (emaskT << mt) | payload;
+  }
+  // value = s * 2^x (s an integer)
+  const int biasF = (1 << (ef - 1)) - 1, biasT = (1 << (et - 1)) - 1;
+  uint64_t s = e == 0 ? m : (m | (1ull << mf));
+  if (s == 0)
+    return signT;
+  int x = (e == 0 ? 1 : static_cast<int>(e)) - biasF - mf;
+  int p = 63;
+  while (!((s >> p) & 1))
+    --p;
+  // Unbiased exponent of the leading bit; below 1 - biasT is subnormal.
+  const int lead = p + x;
+  int shift; // how far s moves right to give the target's significand
+  if (lead >= 1 - biasT)
+    shift = p - mt;
+  else
+    shift = (1 - biasT - mt) - x;
+  uint64_t q;
+  if (shift <= 0) {
+    q = s << (-shift);
+  } else if (shift >= 64) {
+    q = 0; // below half of the smallest subnormal
+  } else {
+    q = s >> shift;
+    const uint64_t r = s & ((1ull << shift) - 1), half = 1ull << (shift - 1);
+    if (r > half || (r == half && (q & 1)))
+      ++q;
+  }
+  uint64_t out;
+  if (lead >= 1 - biasT) {
+    // q has its leading bit at mt (or mt + 1 after a carry, which the sum
+    // moves into the exponent).
+    out = (static_cast<uint64_t>(lead + biasT) << mt) + (q - (1ull << mt));
+  } else {
+    out = q; // a subnormal; a carry makes it the smallest normal
+  }
+  if ((out >> mt) >= emaskT)
+    out = emaskT << mt; // overflow: infinity
+  return signT | out;
+}
+
+/// Integer bits of `from` (sign-extended from I*) truncated to `to`.
+WL_HD uint64_t castIntBits(uint64_t bits, int32_t from, int32_t to) {
+  const int bf = deviceTypeBits(from), bt = deviceTypeBits(to);
+  uint64_t v = bf == 64 ? bits : bits & ((1ull << bf) - 1);
+  if (from >= kI8 && from <= kI64 && bf < 64 && ((v >> (bf - 1)) & 1))
+    v |= ~0ull << bf;
+  return bt == 64 ? v : v & ((1ull << bt) - 1);
+}
+
+WL_HD float bitsToF32(uint64_t b) {
+  union {
+    uint32_t u;
+    float f;
+  } c;
+  c.u = static_cast<uint32_t>(b);
+  return c.f;
+}
+WL_HD uint64_t f32ToBits(float f) {
+  union {
+    uint32_t u;
+    float f;
+  } c;
+  c.f = f;
+  return c.u;
+}
+WL_HD double bitsToF64(uint64_t b) {
+  union {
+    uint64_t u;
+    double f;
+  } c;
+  c.u = b;
+  return c.f;
+}
+WL_HD uint64_t f64ToBits(double f) {
+  union {
+    uint64_t u;
+    double f;
+  } c;
+  c.f = f;
+  return c.u;
+}
+
+// Products and sums rounded one at a time, never fused.
+WL_HD float mulRn(float a, float b) {
+#ifdef __CUDA_ARCH__
+  return __fmul_rn(a, b);
+#else
+  volatile float r = a * b;
+  return r;
+#endif
+}
+WL_HD float addRn(float a, float b) {
+#ifdef __CUDA_ARCH__
+  return __fadd_rn(a, b);
+#else
+  volatile float r = a + b;
+  return r;
+#endif
+}
+WL_HD double mulRn(double a, double b) {
+#ifdef __CUDA_ARCH__
+  return __dmul_rn(a, b);
+#else
+  volatile double r = a * b;
+  return r;
+#endif
+}
+WL_HD double addRn(double a, double b) {
+#ifdef __CUDA_ARCH__
+  return __dadd_rn(a, b);
+#else
+  volatile double r = a + b;
+  return r;
+#endif
+}
+
+/// One step, as layout::applySteps applies it.
+WL_HD uint64_t applyStep(const StepCode &s, uint64_t bits) {
+  if (s.kind == 0) {
+    if (isDeviceFloat(s.from))
+      return castFloatBits(bits, s.from, s.to);
+    return castIntBits(bits, s.from, s.to);
+  }
+  const bool mul = s.scale != 1.0, add = s.offset != 0.0;
+  if (s.to == kF64) {
+    double x = bitsToF64(bits);
+    if (mul)
+      x = mulRn(x, s.scale);
+    if (add)
+      x = addRn(x, s.offset);
+    return f64ToBits(x);
+  }
+  float x = bitsToF32(castFloatBits(bits, s.to, kF32));
+  if (mul)
+    x = mulRn(x, static_cast<float>(s.scale));
+  if (add)
+    x = addRn(x, static_cast<float>(s.offset));
+  return castFloatBits(f32ToBits(x), kF32, s.to);
+}
+
+} // namespace wl::runtime::cuda
+
+#endif // WL_RUNTIME_DEVICECONVERT_H

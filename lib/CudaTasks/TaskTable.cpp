@@ -1,0 +1,247 @@
+//===- TaskTable.cpp - a plan as the CUDA executor's work table -----------===//
+#include "wl/Runtime/CpuExecutor.h"
+#include "wl/Runtime/CudaTasks.h"
+#include "wl/Runtime/DeviceConvert.h"
+
+#include <algorithm>
+#include <cstring>
+#include <sstream>
+
+namespace wl::runtime::cuda {
+
+using layout::DType;
+using layout::Piece;
+using layout::Step;
+
+bool deviceCanApply(const std::vector<Step> &steps) {
+  if (steps.size() > static_cast<size_t>(kMaxSteps))
+    return false;
+  for (const Step &s : steps) {
+    int32_t from = static_cast<int32_t>(s.from), to = static_cast<int32_t>(s.to);
+    if (s.kind == Step::Affine) {
+      if (!isDeviceFloat(to))
+        return false;
+    } else if (!(isDeviceFloat(from) && isDeviceFloat(to)) &&
+               !(isDeviceInt(from) && isDeviceInt(to))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+namespace {
+
+/// Appends the task(s) of one coalesced piece; more than kMaxOuter outer
+/// dimensions are enumerated here, one task per index of the extra ones.
+void addPiece(const layout::Plan &plan, const Piece &c, TaskTable &table,
+              const TableOptions &options) {
+  size_t r = c.shape.size();
+  // Dimensions other than the innermost (and the transpose's k).
+  size_t inner = r - 1;
+  int64_t ds = c.dstStrides[inner], ss = c.isFill() ? 0 : c.srcStrides[inner];
+  int32_t kind;
+  size_t kdim = r;
+  if (c.isFill())
+    kind = kFill;
+  else if (!c.steps.empty())
+    kind = kConvert;
+  else if (ds == 1 && ss == 1)
+    kind = kCopyRows;
+  else {
+    kind = kStrided;
+    if (ds == 1)
+      for (size_t j = 0; j < inner; ++j)
+        if (c.srcStrides[j] == 1 && c.shape[j] > 1)
+          kdim = j;
+    if (kdim < r)
+      kind = kTranspose;
+  }
+  std::vector<size_t> outer;
+  for (size_t j = 0; j < inner; ++j)
+    if (j != kdim)
+      outer.push_back(j);
+  if (outer.size() > static_cast<size_t>(kMaxOuter)) {
+    // Peel the outermost dimension.
+    size_t j = outer.front();
+    for (int64_t i = 0; i < c.shape[j]; ++i) {
+      Piece q = c;
+      q.shape.erase(q.shape.begin() + j);
+      q.dstStrides.erase(q.dstStrides.begin() + j);
+      q.dstOffset += i * c.dstStrides[j];
+      if (!c.isFill()) {
+        q.srcStrides.erase(q.srcStrides.begin() + j);
+        q.srcOffset += i * c.srcStrides[j];
+      } else if (q.srcStrides.size() > q.shape.size()) {
+        q.srcStrides.erase(q.srcStrides.begin() + j);
+      }
+      addPiece(plan, q, table, options);
+    }
+    return;
+  }
+  Task t;
+  t.kind = kind;
+  t.source = c.isFill() ? -1 : static_cast<int32_t>(c.source);
+  t.target = static_cast<int32_t>(c.target);
+  t.dstSize = layout::dtypeSize(plan.targets[c.target].dtype);
+  t.srcSize = c.isFill() ? t.dstSize
+                         : layout::dtypeSize(plan.sources[c.source].dtype);
+  t.nouter = static_cast<int32_t>(outer.size());
+  t.srcOffset = c.isFill() ? 0 : c.srcOffset;
+  t.dstOffset = c.dstOffset;
+  t.n = c.shape[inner];
+  t.srcStride = ss;
+  t.dstStride = ds;
+  int64_t rows = 1;
+  for (size_t k = 0; k < outer.size(); ++k) {
+    t.outerSize[k] = c.shape[outer[k]];
+    t.outerDst[k] = c.dstStrides[outer[k]];
+    t.outerSrc[k] = c.isFill() ? 0 : c.srcStrides[outer[k]];
+    rows *= t.outerSize[k];
+  }
+  if (kind == kTranspose) {
+    t.kExtent = c.shape[kdim];
+    t.dk = c.dstStrides[kdim];
+  }
+  t.fill = c.fillBits;
+  t.nsteps = static_cast<int32_t>(c.steps.size());
+  for (size_t k = 0; k < c.steps.size(); ++k) {
+    const Step &s = c.steps[k];
+    t.steps[k] = {s.kind == Step::Cast ? 0 : 1, static_cast<int32_t>(s.from),
+                  static_cast<int32_t>(s.to), 0, s.scale, s.offset};
+  }
+  int32_t id = static_cast<int32_t>(table.tasks.size());
+  table.tasks.push_back(t);
+  table.bytes += c.numElements() * t.dstSize;
+
+  const int64_t unitElems = std::max<int64_t>(16, options.unitBytes / t.dstSize);
+  if (kind == kCopyRows) {
+    if (t.n >= unitElems) {
+      int64_t chunk = unitElems / 16 * 16; // keeps 16-byte word alignment
+      for (int64_t row = 0; row < rows; ++row)
+        for (int64_t b = 0; b < t.n; b += chunk)
+          table.units.push_back({id, 0, row, row + 1, b, std::min(t.n, b + chunk)});
+    } else {
+      int64_t per = std::max<int64_t>(1, unitElems / t.n);
+      for (int64_t row = 0; row < rows; row += per)
+        table.units.push_back({id, 0, row, std::min(rows, row + per), 0, t.n});
+    }
+  } else if (kind == kTranspose) {
+    for (int64_t o = 0; o < rows; ++o)
+      for (int64_t k0 = 0; k0 < t.kExtent; k0 += kTile)
+        for (int64_t i0 = 0; i0 < t.n; i0 += kTile)
+          table.units.push_back({id, 0, o, k0, i0, 0});
+  } else {
+    int64_t all = rows * t.n;
+    for (int64_t e = 0; e < all; e += unitElems)
+      table.units.push_back({id, 0, e, std::min(all, e + unitElems), 0, 0});
+  }
+}
+
+/// The source and target element offsets of outer index `o` of task `t`.
+inline void outerOffsets(const Task &t, int64_t o, int64_t &src,
+                         int64_t &dst) {
+  src = t.srcOffset;
+  dst = t.dstOffset;
+  for (int j = t.nouter - 1; j >= 0; --j) {
+    int64_t c = o % t.outerSize[j];
+    o /= t.outerSize[j];
+    src += c * t.outerSrc[j];
+    dst += c * t.outerDst[j];
+  }
+}
+
+uint64_t load(const uint8_t *p, int size) {
+  uint64_t v = 0;
+  std::memcpy(&v, p, size);
+  return v;
+}
+
+} // namespace
+
+bool buildTaskTable(const layout::Plan &plan, TaskTable &table,
+                    std::string &error, const TableOptions &options) {
+  table = {};
+  for (size_t i = 0; i < plan.pieces.size(); ++i) {
+    const Piece &p = plan.pieces[i];
+    if (p.numElements() == 0)
+      continue;
+    if (!p.isFill() && !deviceCanApply(p.steps)) {
+      std::ostringstream os;
+      os << "piece " << i << " of target '" << plan.targets[p.target].name
+         << "' converts in a way the CUDA executor does not (8-bit floats, "
+            "integer to float)";
+      error = os.str();
+      return false;
+    }
+    addPiece(plan, coalesceRows(p), table, options);
+  }
+  return true;
+}
+
+void chooseWords(TaskTable &table, const std::vector<uint64_t> &sourceBases,
+                 const std::vector<uint64_t> &targetBases) {
+  for (Task &t : table.tasks) {
+    if (t.kind != kCopyRows)
+      continue;
+    // Every address is base + (offset + sum c_j * stride_j + b) * size with
+    // b a multiple of 16 elements: the word must divide each term.
+    uint64_t all = sourceBases[t.source] | targetBases[t.target] |
+                   static_cast<uint64_t>(t.srcOffset * t.srcSize) |
+                   static_cast<uint64_t>(t.dstOffset * t.dstSize) |
+                   static_cast<uint64_t>(t.n * t.dstSize);
+    for (int j = 0; j < t.nouter; ++j)
+      all |= static_cast<uint64_t>(t.outerSrc[j] * t.srcSize) |
+             static_cast<uint64_t>(t.outerDst[j] * t.dstSize);
+    int w = 16;
+    while (w > 1 && (all & (w - 1)))
+      w /= 2;
+    t.vec = w;
+  }
+}
+
+void runTableOnHost(const TaskTable &table,
+                    const std::vector<const uint8_t *> &sources,
+                    const std::vector<uint8_t *> &targets) {
+  for (const Unit &u : table.units) {
+    const Task &t = table.tasks[u.task];
+    uint8_t *dst = targets[t.target];
+    const uint8_t *src = t.source >= 0 ? sources[t.source] : nullptr;
+    int64_t so, d;
+    switch (t.kind) {
+    case kCopyRows:
+      for (int64_t row = u.a0; row < u.a1; ++row) {
+        outerOffsets(t, row, so, d);
+        std::memcpy(dst + (d + u.b0) * t.dstSize, src + (so + u.b0) * t.srcSize,
+                    (u.b1 - u.b0) * t.dstSize);
+      }
+      break;
+    case kTranspose: {
+      outerOffsets(t, u.a0, so, d);
+      int64_t k1 = std::min<int64_t>(t.kExtent, u.a1 + kTile);
+      int64_t i1 = std::min<int64_t>(t.n, u.b0 + kTile);
+      for (int64_t k = u.a1; k < k1; ++k)
+        for (int64_t i = u.b0; i < i1; ++i)
+          std::memcpy(dst + (d + k * t.dk + i) * t.dstSize,
+                      src + (so + k + i * t.srcStride) * t.srcSize, t.dstSize);
+      break;
+    }
+    default:
+      for (int64_t e = u.a0; e < u.a1; ++e) {
+        int64_t o = e / t.n, i = e % t.n;
+        outerOffsets(t, o, so, d);
+        uint64_t v;
+        if (t.kind == kFill) {
+          v = t.fill;
+        } else {
+          v = load(src + (so + i * t.srcStride) * t.srcSize, t.srcSize);
+          if (t.kind == kConvert)
+            for (int k = 0; k < t.nsteps; ++k)
+              v = applyStep(t.steps[k], v);
+        }
+        std::memcpy(dst + (d + i * t.dstStride) * t.dstSize, &v, t.dstSize);
+      }
+    }
+  }
+}
+
+} // namespace wl::runtime::cuda

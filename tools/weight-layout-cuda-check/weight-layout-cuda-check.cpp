@@ -1,0 +1,302 @@
+//===- weight-layout-cuda-check.cpp - the CUDA executor against the CPU ---===//
+//
+//   weight-layout-cuda-check [--random N] [--seed S] [PLAN.json | DIR ...]
+// For random plans (N of them: strided, transposed, converted, padded,
+// split pieces of every element size, built exact-once by construction) and
+// for every plan given (files, or the *.json of folders: e.g. the plans of
+// every mapping spec at every degree), with random source bytes:
+//   1. the CUDA task table emulated on the host (runTableOnHost, the
+//      kernel's partition and index arithmetic) equals the reference
+//      executor (plan::execute) byte for byte;
+//   2. on a machine with a CUDA device, the kernel's output copied back
+//      equals the CPU executor's byte for byte (skipped, with the reason,
+//      where there is no device).
+// Exit 0 when everything matched; 1 on a mismatch (naming the plan, the
+// target and the byte); 2 on bad input.
+//
+//===----------------------------------------------------------------------===//
+#include "wl/Plan/Plan.h"
+#include "wl/Runtime/CpuExecutor.h"
+#include "wl/Runtime/CudaExecutor.h"
+#include "wl/Runtime/CudaTasks.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <numeric>
+#include <random>
+#include <sstream>
+
+namespace fs = std::filesystem;
+using namespace wl;
+using layout::DType;
+using layout::Piece;
+using layout::Plan;
+
+namespace {
+
+/// A random plan, exact-once by construction: each target is cut along its
+/// first dimension into slabs, each slab read from a random box of a random
+/// source through a random permutation of the dimensions (transposes),
+/// possibly with a cast or an affine, or filled with a constant.
+Plan randomPlan(std::mt19937_64 &rng) {
+  auto pick = [&](int64_t lo, int64_t hi) {
+    return lo + static_cast<int64_t>(rng() % (hi - lo + 1));
+  };
+  const DType types[] = {DType::BF16, DType::F16,  DType::F32, DType::F64,
+                         DType::I8,   DType::U8,   DType::I16, DType::I32,
+                         DType::I64,  DType::U32};
+  Plan plan;
+  int ntargets = static_cast<int>(pick(1, 4));
+  for (int t = 0; t < ntargets; ++t) {
+    int rank = static_cast<int>(pick(1, 4));
+    layout::Shape shape;
+    for (int d = 0; d < rank; ++d)
+      shape.push_back(pick(1, rank <= 2 ? 150 : 12));
+    DType dt = types[rng() % 10];
+    plan.targets.push_back({"t" + std::to_string(t), dt, shape});
+    layout::Shape strides = layout::rowMajorStrides(shape);
+    for (int64_t a = 0; a < shape[0];) {
+      int64_t b = std::min(shape[0], a + pick(1, shape[0]));
+      layout::Shape slab = shape;
+      slab[0] = b - a;
+      Piece p;
+      p.target = t;
+      p.shape = slab;
+      p.dstOffset = a * strides[0];
+      p.dstStrides = strides;
+      int mode = static_cast<int>(rng() % 8);
+      if (mode == 0) { // padding
+        p.source = -1;
+        p.fillBits = rng();
+        p.srcStrides.assign(rank, 0);
+      } else {
+        // The source: the slab's dimensions permuted, inside a larger box.
+        std::vector<int> perm(rank);
+        std::iota(perm.begin(), perm.end(), 0);
+        if (rng() % 2)
+          std::shuffle(perm.begin(), perm.end(), rng);
+        layout::Shape sshape(rank), start(rank);
+        for (int d = 0; d < rank; ++d) {
+          sshape[d] = slab[perm[d]] + pick(0, 3);
+          start[d] = pick(0, sshape[d] - slab[perm[d]]);
+        }
+        DType st = dt;
+        bool floatT = layout::isFloat(dt);
+        if (mode >= 5 && floatT) { // a cast from another float type
+          const DType floats[] = {DType::BF16, DType::F16, DType::F32,
+                                  DType::F64};
+          st = floats[rng() % 4];
+          if (st != dt)
+            p.steps.push_back({layout::Step::Cast, st, dt, 1.0, 0.0});
+          if (mode == 7)
+            p.steps.push_back({layout::Step::Affine, dt, dt,
+                               rng() % 2 ? 1.0 : 0.5, rng() % 2 ? -1.0 : 0.25});
+        } else if (mode >= 5) { // an integer cast
+          const DType ints[] = {DType::I8, DType::I16, DType::I32, DType::I64,
+                                DType::U8, DType::U32};
+          st = ints[rng() % 6];
+          if (st != dt)
+            p.steps.push_back({layout::Step::Cast, st, dt, 1.0, 0.0});
+        }
+        p.source = static_cast<int64_t>(plan.sources.size());
+        plan.sources.push_back(
+            {"s" + std::to_string(plan.sources.size()), st, sshape});
+        layout::Shape sst = layout::rowMajorStrides(sshape);
+        p.srcStrides.assign(rank, 0);
+        p.srcOffset = 0;
+        for (int d = 0; d < rank; ++d) {
+          p.srcStrides[perm[d]] = sst[d];
+          p.srcOffset += start[d] * sst[d];
+        }
+      }
+      plan.pieces.push_back(std::move(p));
+      a = b;
+    }
+  }
+  return plan;
+}
+
+std::vector<plan::Buffer> randomSources(const Plan &plan, uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::vector<plan::Buffer> out;
+  for (const layout::TensorInfo &t : plan.sources) {
+    plan::Buffer b;
+    b.bytes.resize(*layout::numElements(t.shape) * layout::dtypeSize(t.dtype));
+    for (uint8_t &x : b.bytes)
+      x = static_cast<uint8_t>(rng());
+    out.push_back(std::move(b));
+  }
+  return out;
+}
+
+struct Checker {
+  std::unique_ptr<runtime::cuda::Executor> gpu;
+  runtime::ThreadPool pool{2};
+  int plans = 0, gpuPlans = 0;
+  int64_t bytes = 0;
+
+  bool check(const Plan &plan, const std::string &name, uint64_t seed) {
+    std::string error;
+    if (!plan::validate(plan, error)) {
+      std::fprintf(stderr, "%s: invalid plan: %s\n", name.c_str(), error.c_str());
+      return false;
+    }
+    std::vector<plan::Buffer> src = randomSources(plan, seed);
+    std::vector<plan::Buffer> want = plan::execute(plan, src);
+    runtime::cuda::TaskTable table;
+    if (!runtime::cuda::buildTaskTable(plan, table, error)) {
+      std::printf("%s: not for the CUDA executor: %s\n", name.c_str(), error.c_str());
+      return true;
+    }
+    // Poisoned targets, so that an element nobody writes shows.
+    std::vector<plan::Buffer> host(plan.targets.size());
+    std::vector<const uint8_t *> in;
+    std::vector<uint8_t *> out;
+    for (const plan::Buffer &b : src)
+      in.push_back(b.bytes.data());
+    for (size_t t = 0; t < host.size(); ++t) {
+      host[t].bytes.assign(want[t].bytes.size(), 0xA5);
+      out.push_back(host[t].bytes.data());
+    }
+    runtime::cuda::runTableOnHost(table, in, out);
+    if (!same(name + " (task table on the host)", plan, want, host))
+      return false;
+    ++plans;
+    for (const plan::Buffer &b : want)
+      bytes += static_cast<int64_t>(b.bytes.size());
+    if (!gpu)
+      return true;
+    // The kernel against the CPU executor.
+    std::vector<plan::Buffer> cpu(plan.targets.size());
+    std::vector<uint8_t *> cpuOut;
+    for (size_t t = 0; t < cpu.size(); ++t) {
+      cpu[t].bytes.assign(want[t].bytes.size(), 0);
+      cpuOut.push_back(cpu[t].bytes.data());
+    }
+    runtime::executePlan(plan, in, cpuOut, pool);
+    std::vector<void *> dsrc, ddst;
+    bool ok = true;
+    for (const plan::Buffer &b : src) {
+      void *p = gpu->allocate(b.bytes.size(), error);
+      ok = ok && p && gpu->copyToDevice(p, b.bytes.data(), b.bytes.size(), error);
+      dsrc.push_back(p);
+    }
+    std::vector<uint8_t> poison;
+    for (const plan::Buffer &b : cpu) {
+      void *p = gpu->allocate(b.bytes.size(), error);
+      poison.assign(b.bytes.size(), 0x5A);
+      ok = ok && p && gpu->copyToDevice(p, poison.data(), poison.size(), error);
+      ddst.push_back(p);
+    }
+    std::vector<const void *> csrc(dsrc.begin(), dsrc.end());
+    ok = ok && gpu->run(table, csrc, ddst, nullptr, error) &&
+         gpu->synchronize(nullptr, error);
+    std::vector<plan::Buffer> dev(cpu.size());
+    for (size_t t = 0; ok && t < dev.size(); ++t) {
+      dev[t].bytes.resize(cpu[t].bytes.size());
+      ok = gpu->copyToHost(dev[t].bytes.data(), ddst[t], dev[t].bytes.size(),
+                           error);
+    }
+    for (void *p : dsrc)
+      gpu->release(p);
+    for (void *p : ddst)
+      gpu->release(p);
+    if (!ok) {
+      std::fprintf(stderr, "%s: CUDA: %s\n", name.c_str(), error.c_str());
+      return false;
+    }
+    ++gpuPlans;
+    return same(name + " (GPU against the CPU executor)", plan, cpu, dev);
+  }
+
+  static bool same(const std::string &what, const Plan &plan,
+                   const std::vector<plan::Buffer> &want,
+                   const std::vector<plan::Buffer> &got) {
+    for (size_t t = 0; t < want.size(); ++t) {
+      if (want[t].bytes == got[t].bytes)
+        continue;
+      size_t k = 0;
+      while (want[t].bytes[k] == got[t].bytes[k])
+        ++k;
+      std::fprintf(stderr, "%s: target '%s' differs at byte %zu of %zu\n",
+                   what.c_str(), plan.targets[t].name.c_str(), k,
+                   want[t].bytes.size());
+      return false;
+    }
+    return true;
+  }
+};
+
+} // namespace
+
+int main(int argc, char **argv) {
+  int random = 0;
+  uint64_t seed = 1;
+  std::vector<std::string> paths;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--random" && i + 1 < argc)
+      random = std::atoi(argv[++i]);
+    else if (a == "--seed" && i + 1 < argc)
+      seed = std::strtoull(argv[++i], nullptr, 10);
+    else if (!a.empty() && a[0] == '-') {
+      std::fprintf(stderr, "usage: weight-layout-cuda-check [--random N] "
+                           "[--seed S] [PLAN.json | DIR ...]\n");
+      return 2;
+    } else
+      paths.push_back(a);
+  }
+  Checker c;
+  std::string why;
+  if (runtime::cuda::deviceAvailable(why)) {
+    c.gpu = runtime::cuda::Executor::create(why);
+    if (!c.gpu) {
+      std::fprintf(stderr, "weight-layout-cuda-check: %s\n", why.c_str());
+      return 1;
+    }
+    std::printf("device: %s\n", c.gpu->describe().c_str());
+  } else {
+    std::printf("GPU comparison skipped: %s\n", why.c_str());
+  }
+  for (int i = 0; i < random; ++i) {
+    std::mt19937_64 rng(seed + i);
+    Plan plan = randomPlan(rng);
+    if (!c.check(plan, "random plan, seed " + std::to_string(seed + i),
+                 seed + i))
+      return 1;
+  }
+  std::vector<std::string> files;
+  for (const std::string &p : paths) {
+    std::error_code ec;
+    if (fs::is_directory(p, ec)) {
+      for (auto &e : fs::directory_iterator(p, ec))
+        if (e.path().extension() == ".json")
+          files.push_back(e.path().string());
+    } else {
+      files.push_back(p);
+    }
+  }
+  std::sort(files.begin(), files.end());
+  for (const std::string &f : files) {
+    std::ifstream in(f);
+    std::stringstream text;
+    text << in.rdbuf();
+    std::string error;
+    auto plan = plan::fromJson(text.str(), error);
+    if (!in || !plan) {
+      std::fprintf(stderr, "%s: %s\n", f.c_str(), error.c_str());
+      return 2;
+    }
+    if (!c.check(*plan, f, seed))
+      return 1;
+  }
+  std::printf("%d plans (%d random, %zu files), %lld target bytes: the task "
+              "table equals the reference executor; %d compared on the GPU "
+              "with the CPU executor: equal\n",
+              c.plans, random, files.size(), static_cast<long long>(c.bytes),
+              c.gpuPlans);
+  return 0;
+}

@@ -1,0 +1,105 @@
+//===- DeviceConvertTest.cpp - the GPU's conversions equal DType.h's ------===//
+//
+// wl/Runtime/DeviceConvert.h is the code the CUDA kernels run (compiled
+// here for the host): every bf16 and f16 value to every float type, 2^20
+// samples plus special values of f32 and f64, integer casts, and affines on
+// every bf16 and f16 value, against layout::castBits / affineBits.
+//
+//===----------------------------------------------------------------------===//
+#include "wl/Runtime/DeviceConvert.h"
+
+#include "wl/Layout/DType.h"
+
+#include <gtest/gtest.h>
+
+#include <random>
+
+using namespace wl;
+using namespace wl::runtime::cuda;
+using layout::DType;
+
+namespace {
+
+const DType kFloats[] = {DType::BF16, DType::F16, DType::F32, DType::F64};
+
+std::vector<uint64_t> inputs(DType t) {
+  std::vector<uint64_t> v;
+  int bits = layout::dtypeBits(t);
+  if (bits <= 16) {
+    for (uint64_t i = 0; i < (1ull << bits); ++i)
+      v.push_back(i);
+    return v;
+  }
+  std::mt19937_64 rng(bits);
+  uint64_t mask = bits == 64 ? ~0ull : (1ull << bits) - 1;
+  for (int i = 0; i < (1 << 20); ++i) {
+    uint64_t x = rng() & mask;
+    v.push_back(x);
+    v.push_back(x & (bits == 32 ? 0x807fffffull : 0x800fffffffffffffull)); // subnormals
+  }
+  // Specials: zeros, infinities, NaNs, extremes, rounding ties.
+  for (uint64_t s : {0ull, 1ull << (bits - 1)})
+    for (uint64_t x : {0x0ull, 0x1ull, 0x7f800000ull, 0x7f800001ull,
+                       0x7fc00000ull, 0x7f7fffffull, 0x00800000ull,
+                       0x3f808000ull, 0x3f818000ull, 0x477ff000ull,
+                       0x47800000ull, 0x33800000ull, 0x33000001ull,
+                       0x7ff0000000000000ull, 0x7ff0000000000001ull,
+                       0x7fefffffffffffffull, 0x0000000000000001ull,
+                       0x3ff0000010000000ull, 0x47efffffe0000000ull,
+                       0x36a0000000000000ull})
+      v.push_back((x & mask) | s);
+  return v;
+}
+
+TEST(DeviceConvert, FloatCastsEqualDType) {
+  for (DType from : kFloats)
+    for (DType to : kFloats) {
+      int bad = 0;
+      for (uint64_t x : inputs(from)) {
+        uint64_t want = layout::castBits(x, from, to);
+        uint64_t got = castFloatBits(x, static_cast<int32_t>(from),
+                                     static_cast<int32_t>(to));
+        if (got != want && ++bad <= 3)
+          ADD_FAILURE() << layout::mlirName(from) << " -> "
+                        << layout::mlirName(to) << ": 0x" << std::hex << x
+                        << " gives 0x" << got << ", DType.h 0x" << want;
+      }
+      EXPECT_EQ(bad, 0);
+    }
+}
+
+TEST(DeviceConvert, IntegerCastsEqualDType) {
+  const DType ints[] = {DType::I8,  DType::I16, DType::I32, DType::I64,
+                        DType::U8,  DType::U16, DType::U32, DType::U64};
+  std::mt19937_64 rng(3);
+  for (DType from : ints)
+    for (DType to : ints)
+      for (int i = 0; i < 4096; ++i) {
+        uint64_t x = layout::maskBits(rng() >> (rng() % 64), from);
+        ASSERT_EQ(castIntBits(x, static_cast<int32_t>(from),
+                              static_cast<int32_t>(to)),
+                  layout::castBits(x, from, to))
+            << layout::mlirName(from) << " -> " << layout::mlirName(to);
+      }
+}
+
+TEST(DeviceConvert, AffinesEqualDType) {
+  for (DType t : kFloats)
+    for (auto [scale, offset] :
+         {std::pair{1.0, 1.0}, {1.0, -1.0}, {0.5, 0.25}, {3.0, 0.0}}) {
+      StepCode s{1, static_cast<int32_t>(t), static_cast<int32_t>(t), 0, scale,
+                 offset};
+      int bad = 0;
+      for (uint64_t x : inputs(t)) {
+        uint64_t want = layout::affineBits(x, t, scale, offset);
+        uint64_t got = applyStep(s, x);
+        if (got != want && ++bad <= 3)
+          ADD_FAILURE() << "affine " << layout::mlirName(t) << " " << scale
+                        << " " << offset << ": 0x" << std::hex << x
+                        << " gives 0x" << got << ", DType.h 0x" << want;
+      }
+      EXPECT_EQ(bad, 0);
+    }
+}
+
+} // namespace
