@@ -133,11 +133,19 @@ int main(int argc, char **argv) {
   }
   std::string dir = argv[1], jsonOut;
   int runs = 20;
+  std::vector<int64_t> unitSizes = {0}; // 0: the table's own choice
   for (int i = 2; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--runs") && i + 1 < argc)
       runs = std::atoi(argv[++i]);
     else if (!std::strcmp(argv[i], "--json") && i + 1 < argc)
       jsonOut = argv[++i];
+    else if (!std::strcmp(argv[i], "--units") && i + 1 < argc) {
+      // Extra rows with other unit sizes (KiB), e.g. --units 16,64,256.
+      std::stringstream list(argv[++i]);
+      std::string item;
+      while (std::getline(list, item, ','))
+        unitSizes.push_back(std::atoll(item.c_str()) << 10);
+    }
   }
   std::string error;
   auto gpu = runtime::cuda::Executor::create(error);
@@ -181,11 +189,6 @@ int main(int argc, char **argv) {
       std::fprintf(stderr, "%s: %s\n", f.c_str(), error.c_str());
       return 2;
     }
-    runtime::cuda::TaskTable table;
-    if (!runtime::cuda::buildTaskTable(*plan, table, error)) {
-      std::fprintf(stderr, "%s: %s\n", f.c_str(), error.c_str());
-      return 2;
-    }
     std::vector<const void *> src;
     std::vector<void *> dst, srcOwned;
     for (size_t s = 0; s < plan->sources.size(); ++s) {
@@ -209,26 +212,40 @@ int main(int argc, char **argv) {
         moved += double(p.numElements()) *
                  layout::dtypeSize(plan->sources[p.source].dtype);
     }
-    if (!gpu->run(table, src, dst, nullptr, error) ||
-        !gpu->synchronize(nullptr, error)) {
-      std::fprintf(stderr, "%s: %s\n", f.c_str(), error.c_str());
-      return 1;
-    }
-    int bad = spotCheck(*plan, src, dst, 99);
-    failures += bad != 0;
-    double ms = medianMs(runs, [&] {
-      if (!gpu->launch(nullptr, error)) {
-        std::fprintf(stderr, "%s\n", error.c_str());
-        std::exit(1);
+    for (int64_t unit : unitSizes) {
+      runtime::cuda::TaskTable table;
+      runtime::cuda::TableOptions topts;
+      topts.unitBytes = unit;
+      if (!runtime::cuda::buildTaskTable(*plan, table, error, topts)) {
+        std::fprintf(stderr, "%s: %s\n", f.c_str(), error.c_str());
+        return 2;
       }
-    });
-    double gbs = moved / (ms * 1e-3) / 1e9;
-    std::string name = fs::path(f).stem().string();
-    std::printf("| %s | %.1f | %.3f | %.0f | %.0f | %zu | %s |\n", name.c_str(),
-                moved / 1e6, ms, gbs, 100.0 * gbs / copyGBs, table.units.size(),
-                bad ? "MISMATCH" : "ok");
-    json << ", {\"name\": \"" << name << "\", \"bytes\": " << moved
-         << ", \"ms\": " << ms << "}";
+      for (void *p : dst) // poison, so the spot check sees unwritten bytes
+        CHECK(cudaMemset(p, 0xA5, 1));
+      if (!gpu->run(table, src, dst, nullptr, error) ||
+          !gpu->synchronize(nullptr, error)) {
+        std::fprintf(stderr, "%s: %s\n", f.c_str(), error.c_str());
+        return 1;
+      }
+      int bad = spotCheck(*plan, src, dst, 99 + unit);
+      failures += bad != 0;
+      double ms = medianMs(runs, [&] {
+        if (!gpu->launch(nullptr, error)) {
+          std::fprintf(stderr, "%s\n", error.c_str());
+          std::exit(1);
+        }
+      });
+      double gbs = moved / (ms * 1e-3) / 1e9;
+      std::string name = fs::path(f).stem().string();
+      if (unit)
+        name += " (units " + std::to_string(unit >> 10) + " KiB)";
+      std::printf("| %s | %.1f | %.3f | %.0f | %.0f | %zu | %s |\n",
+                  name.c_str(), moved / 1e6, ms, gbs, 100.0 * gbs / copyGBs,
+                  table.units.size(), bad ? "MISMATCH" : "ok");
+      if (!unit)
+        json << ", {\"name\": \"" << name << "\", \"bytes\": " << moved
+             << ", \"ms\": " << ms << "}";
+    }
     for (void *p : srcOwned)
       CHECK(cudaFree(p));
     for (void *p : dst)

@@ -14,7 +14,7 @@ import sys
 opt, src, out = sys.argv[1], sys.argv[2], sys.argv[3]
 check_only = "--check-only" in sys.argv[4:]
 cfgdir = os.path.join(out, "configs")
-for d in ("bench", "check", "configs"):
+for d in ("bench", "check", "configs", "convert"):
     os.makedirs(os.path.join(out, d), exist_ok=True)
 
 
@@ -107,6 +107,15 @@ if not check_only:
     mt = plan("qwen3_moe/maxtext-to-vllm-tpu.json", a3b, "--set", "rollout_tp=4")
     write("bench", "maxtext-attn-tp4", merge([mt], r"(qkv_proj|o_proj)\.weight"))
     write("bench", "maxtext-w13-tp4", merge([mt], r"w13_weight"))
+
+    # A whole checkpoint conversion: Qwen3-8B-shaped, 8 layers, to vLLM
+    # TP=2 (both ranks), and to MaxText-style [in, out] (FastDeploy's Paddle
+    # orientation: transposes) for Qwen3.5 at TP=2.
+    q8 = config("qwen3-8b-8layers", "bench/configs/qwen3-8b-config.json",
+                num_hidden_layers=8, layer_types=["full_attention"])
+    for r in range(2):
+        write("convert", f"qwen3-8b-vllm-tp2-rank{r}",
+              plan("qwen3/hf-to-vllm.json", q8, "--tp", "2", "--rank", str(r)))
 
     # The 5120 x 25600 transpose, as wl IR.
     ir = os.path.join(out, "configs", "transpose.mlir")

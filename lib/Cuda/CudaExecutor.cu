@@ -22,7 +22,6 @@ namespace wl::runtime::cuda {
 namespace {
 
 constexpr int kThreads = 256;
-constexpr int kPitchPad = 16; // bytes added to each shared tile row
 
 struct Args {
   const Task *tasks;
@@ -85,13 +84,21 @@ template <> struct Word<8> { using T = uint64_t; };
 
 /// dst[k * dk + i] = src[k + i * si] for one kTile x kTile tile: loaded along
 /// k (contiguous in the source), stored along i (contiguous in the target),
-/// in 16-byte words where the tile is whole and aligned.
+/// in 16-byte words where the tile is whole and aligned. The tile's rows (i)
+/// are kTile * ES bytes of C 16-byte chunks; chunk c of row i lives at chunk
+/// c ^ ((i / V) % C), so that the column reads of the store phase (lanes on
+/// rows V apart) fall in different banks.
 template <int ES>
-__device__ __noinline__ void transposeTile(const Task &t, const Unit &u, const uint8_t *src,
-                              uint8_t *dst, uint8_t *tile) {
+__device__ __noinline__ void transposeTile(const Task &t, const Unit &u,
+                                           const uint8_t *src, uint8_t *dst,
+                                           uint8_t *tile) {
   using E = typename Word<ES>::T;
-  constexpr int V = 16 / ES; // elements per 16-byte word
-  constexpr int pitch = kTile * ES + kPitchPad;
+  constexpr int V = 16 / ES;         // elements per 16-byte chunk
+  constexpr int C = kTile * ES / 16; // chunks per tile row
+  constexpr int pitch = kTile * ES;
+  auto at = [&](int i, int k) {
+    return tile + i * pitch + (((k / V) ^ ((i / V) % C)) * 16) + (k % V) * ES;
+  };
   int64_t so, d;
   outerOffsets(t, u.a0, so, d);
   const int64_t k0 = u.a1, i0 = u.b0;
@@ -104,31 +111,42 @@ __device__ __noinline__ void transposeTile(const Task &t, const Unit &u, const u
         static_cast<uintptr_t>(si * ES) | static_cast<uintptr_t>(dk * ES)) &
        15) == 0;
   if (whole && aligned) {
-    for (int idx = threadIdx.x; idx < kTile * kTile / V; idx += kThreads) {
-      int i = idx / (kTile / V), kv = idx % (kTile / V);
-      uint4 w = *reinterpret_cast<const uint4 *>(s0 + (kv * V + i * si) * ES);
-      *reinterpret_cast<uint4 *>(tile + i * pitch + kv * V * ES) = w;
+    constexpr int per = kTile * kTile / V / kThreads; // words per thread
+    uint4 w[per];
+#pragma unroll
+    for (int r = 0; r < per; ++r) { // every load in flight first
+      int idx = threadIdx.x + r * kThreads;
+      int i = idx / C, kv = idx % C;
+      w[r] = *reinterpret_cast<const uint4 *>(s0 + (kv * V + i * si) * ES);
+    }
+#pragma unroll
+    for (int r = 0; r < per; ++r) {
+      int idx = threadIdx.x + r * kThreads;
+      int i = idx / C, kv = idx % C;
+      *reinterpret_cast<uint4 *>(at(i, kv * V)) = w[r];
     }
     __syncthreads();
-    for (int idx = threadIdx.x; idx < kTile * kTile / V; idx += kThreads) {
-      int k = idx / (kTile / V), iv = idx % (kTile / V);
+#pragma unroll
+    for (int r = 0; r < per; ++r) {
+      int idx = threadIdx.x + r * kThreads;
+      int k = idx / C, iv = idx % C;
       // Column k of rows iv * V .. iv * V + V - 1, packed into one word
       // (constant indices only, so everything stays in registers).
       uint32_t w4[4] = {0, 0, 0, 0};
 #pragma unroll
       for (int v = 0; v < V; ++v) {
-        const uint8_t *at = tile + (iv * V + v) * pitch + k * ES;
+        const uint8_t *p = at(iv * V + v, k);
         if constexpr (ES == 8) {
-          uint64_t x = *reinterpret_cast<const uint64_t *>(at);
+          uint64_t x = *reinterpret_cast<const uint64_t *>(p);
           w4[2 * v] = static_cast<uint32_t>(x);
           w4[2 * v + 1] = static_cast<uint32_t>(x >> 32);
         } else {
-          uint32_t x = *reinterpret_cast<const E *>(at);
+          uint32_t x = *reinterpret_cast<const E *>(p);
           w4[(v * ES) / 4] |= x << ((v * ES) % 4 * 8);
         }
       }
-      uint4 w = make_uint4(w4[0], w4[1], w4[2], w4[3]);
-      *reinterpret_cast<uint4 *>(d0 + (k * dk + iv * V) * ES) = w;
+      *reinterpret_cast<uint4 *>(d0 + (k * dk + iv * V) * ES) =
+          make_uint4(w4[0], w4[1], w4[2], w4[3]);
     }
     __syncthreads();
     return;
@@ -138,7 +156,7 @@ __device__ __noinline__ void transposeTile(const Task &t, const Unit &u, const u
   for (int idx = threadIdx.x; idx < kTile * kTile; idx += kThreads) {
     int i = idx / kTile, k = idx % kTile;
     if (i < in && k < kn)
-      *reinterpret_cast<E *>(tile + i * pitch + k * ES) =
+      *reinterpret_cast<E *>(at(i, k)) =
           *reinterpret_cast<const E *>(s0 + (k + i * si) * ES);
   }
   __syncthreads();
@@ -146,7 +164,7 @@ __device__ __noinline__ void transposeTile(const Task &t, const Unit &u, const u
     int k = idx / kTile, i = idx % kTile;
     if (i < in && k < kn)
       *reinterpret_cast<E *>(d0 + (k * dk + i) * ES) =
-          *reinterpret_cast<const E *>(tile + i * pitch + k * ES);
+          *reinterpret_cast<const E *>(at(i, k));
   }
   __syncthreads();
 }
@@ -187,20 +205,25 @@ __device__ __noinline__ void elements(const Task &t, const Unit &u, const uint8_
   }
 }
 
-__global__ void __launch_bounds__(kThreads) runUnits(Args a) {
-  __shared__ __align__(16) uint8_t tile[kTile * (kTile * 8 + kPitchPad)];
+__global__ void __launch_bounds__(kThreads, 4) runUnits(Args a) {
+  __shared__ __align__(16) uint8_t tile[kTile * kTile * 8];
   __shared__ __align__(16) Task task;
+  int cached = -1; // the task in shared memory (uniform across the block)
   for (long long u = blockIdx.x; u < a.nunits; u += gridDim.x) {
     const Unit unit = a.units[u];
-    // The unit's task, once into shared memory.
-    __syncthreads();
-    {
-      const uint32_t *from = reinterpret_cast<const uint32_t *>(&a.tasks[unit.task]);
+    // The unit's task into shared memory, when it is not there already
+    // (consecutive units of a block mostly share their task).
+    if (unit.task != cached) {
+      __syncthreads();
+      const uint32_t *from =
+          reinterpret_cast<const uint32_t *>(&a.tasks[unit.task]);
       uint32_t *to = reinterpret_cast<uint32_t *>(&task);
-      for (int w = threadIdx.x; w < static_cast<int>(sizeof(Task) / 4); w += kThreads)
+      for (int w = threadIdx.x; w < static_cast<int>(sizeof(Task) / 4);
+           w += kThreads)
         to[w] = from[w];
+      __syncthreads();
+      cached = unit.task;
     }
-    __syncthreads();
     const Task &t = task;
     const uint8_t *src = t.source >= 0 ? a.sources[t.source] : nullptr;
     uint8_t *dst = a.targets[t.target];

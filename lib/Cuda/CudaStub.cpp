@@ -1,5 +1,6 @@
 //===- CudaStub.cpp - the CUDA executor of a build without CUDA -----------===//
 #include "wl/Runtime/CudaExecutor.h"
+#include "wl/Runtime/CudaRenderer.h"
 
 namespace wl::runtime::cuda {
 
@@ -39,6 +40,12 @@ bool Executor::copyToDevice(void *, const void *, size_t, std::string &error) {
 }
 bool Executor::copyToHost(void *, const void *, size_t, std::string &error) {
   return deviceAvailable(error);
+}
+
+std::unique_ptr<Renderer> Renderer::create(const RendererOptions &,
+                                           std::string &error) {
+  deviceAvailable(error);
+  return nullptr;
 }
 
 } // namespace wl::runtime::cuda

@@ -159,8 +159,16 @@ uint64_t load(const uint8_t *p, int size) {
 } // namespace
 
 bool buildTaskTable(const layout::Plan &plan, TaskTable &table,
-                    std::string &error, const TableOptions &options) {
+                    std::string &error, const TableOptions &requested) {
   table = {};
+  TableOptions options = requested;
+  if (options.unitBytes <= 0) {
+    int64_t total = 0;
+    for (const Piece &p : plan.pieces)
+      total += p.numElements() * layout::dtypeSize(plan.targets[p.target].dtype);
+    int64_t unit = total / 8192 / (16 << 10) * (16 << 10);
+    options.unitBytes = std::min<int64_t>(256 << 10, std::max<int64_t>(16 << 10, unit));
+  }
   for (size_t i = 0; i < plan.pieces.size(); ++i) {
     const Piece &p = plan.pieces[i];
     if (p.numElements() == 0)

@@ -294,8 +294,21 @@ bool writeCheckpoint(const Plan &plan, const std::vector<SourceTensor> &sources,
   std::condition_variable cv;
   std::deque<std::pair<size_t, int>> ready; // job, buffer (-1: none)
   std::vector<int> freeBuffers;
-  std::vector<std::unique_ptr<uint8_t[]>> buffers(std::max(1, options.buffers));
-  std::vector<int64_t> bufferSize(buffers.size(), 0);
+  // Window buffers: plain memory, or the renderer's (pinned for a GPU).
+  struct HostBuffer {
+    uint8_t *p = nullptr;
+    int64_t size = 0;
+  };
+  std::vector<HostBuffer> buffers(std::max(1, options.buffers));
+  auto freeBuffer = [&](HostBuffer &b) {
+    if (!b.p)
+      return;
+    if (options.renderer)
+      options.renderer->freeHost(b.p);
+    else
+      delete[] b.p;
+    b = {};
+  };
   for (int i = static_cast<int>(buffers.size()); i-- > 0;)
     freeBuffers.push_back(i);
   bool finished = false;
@@ -376,12 +389,11 @@ bool writeCheckpoint(const Plan &plan, const std::vector<SourceTensor> &sources,
         ready.pop_front();
       }
       const Job &job = jobs[item.first];
-      bool ok =
-          failed ? false
-                 : writeJob(job,
-                            item.second >= 0 ? buffers[item.second].get()
-                                             : nullptr,
-                            jobError);
+      bool ok = failed ? false
+                       : writeJob(job,
+                                  item.second >= 0 ? buffers[item.second].p
+                                                   : nullptr,
+                                  jobError);
       if (ok && options.releaseSources)
         for (size_t s : releaseAfter[item.first]) {
           const SourceTensor &src = sources[s];
@@ -421,14 +433,34 @@ bool writeCheckpoint(const Plan &plan, const std::vector<SourceTensor> &sources,
       slot = freeBuffers.back();
       freeBuffers.pop_back();
       lock.unlock();
-      if (bufferSize[slot] < job.bytes) {
-        buffers[slot].reset(new uint8_t[job.bytes]);
-        bufferSize[slot] = job.bytes;
+      if (buffers[slot].size < job.bytes) {
+        freeBuffer(buffers[slot]);
+        buffers[slot].p = options.renderer
+                              ? options.renderer->allocateHost(job.bytes)
+                              : new uint8_t[job.bytes];
+        buffers[slot].size = job.bytes;
+        if (!buffers[slot].p) {
+          std::lock_guard<std::mutex> relock(mutex);
+          failed = true;
+          writerError = "cannot allocate a window buffer of " +
+                        std::to_string(job.bytes) + " bytes";
+          break;
+        }
       }
-      uint8_t *buf = buffers[slot].get();
+      uint8_t *buf = buffers[slot].p;
       const DType tt = plan.targets[job.target].dtype;
       const int es = layout::dtypeSize(tt);
       const int64_t n = job.bytes / es;
+      if (options.renderer) {
+        std::string renderError;
+        if (!options.renderer->render(plan, sources, job.target, job.render,
+                                      job.begin, n, buf, renderError)) {
+          std::lock_guard<std::mutex> relock(mutex);
+          failed = true;
+          writerError = renderError;
+          break;
+        }
+      } else {
       // Slices of the window, one per task, so threads write apart.
       int64_t step = (n + slices - 1) / slices;
       pool.parallelFor(slices, [&](int64_t i) {
@@ -456,6 +488,7 @@ bool writeCheckpoint(const Plan &plan, const std::vector<SourceTensor> &sources,
                         tt, buf, job.begin);
         }
       });
+      }
     }
     std::lock_guard<std::mutex> lock(mutex);
     if (failed)
@@ -470,6 +503,8 @@ bool writeCheckpoint(const Plan &plan, const std::vector<SourceTensor> &sources,
   }
   for (std::thread &w : writers)
     w.join();
+  for (HostBuffer &b : buffers)
+    freeBuffer(b);
   if (failed) {
     error = writerError;
     closeAll();

@@ -17,6 +17,7 @@
 #include "wl/Compile/CompileMapping.h"
 #include "wl/Plan/Plan.h"
 #include "wl/Runtime/CpuExecutor.h"
+#include "wl/Runtime/CudaRenderer.h"
 #include "wl/Runtime/Safetensors.h"
 #include "wl/Runtime/StreamWriter.h"
 
@@ -152,8 +153,6 @@ int main(int argc, char **argv) {
     std::fputs(convertUsage(), stdout);
     return 0;
   }
-  if (opt.device == "cuda")
-    return fail("--device cuda: this build has no CUDA executor yet");
   auto start = std::chrono::steady_clock::now();
   std::error_code ec;
   if (!fs::is_directory(opt.from, ec))
@@ -340,6 +339,13 @@ int main(int argc, char **argv) {
 
   // A file-size limit must fail the write (and clean up), not kill us.
   std::signal(SIGXFSZ, SIG_IGN);
+  std::unique_ptr<runtime::cuda::Renderer> gpu;
+  if (opt.device == "cuda") {
+    gpu = runtime::cuda::Renderer::create({}, error);
+    if (!gpu)
+      return fail("--device cuda: " + error);
+    wopts.renderer = gpu.get();
+  }
   installSignalCleanup();
   auto staging = Staging::create(opt.to, opt.force, opt.fsync, error);
   if (!staging)

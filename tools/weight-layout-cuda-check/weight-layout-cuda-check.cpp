@@ -242,9 +242,31 @@ int main(int argc, char **argv) {
       random = std::atoi(argv[++i]);
     else if (a == "--seed" && i + 1 < argc)
       seed = std::strtoull(argv[++i], nullptr, 10);
+    else if (a == "--dump" && i + 1 < argc) {
+      // The random plan of one seed and its task table, for debugging.
+      std::mt19937_64 rng(std::strtoull(argv[++i], nullptr, 10));
+      Plan plan = randomPlan(rng);
+      std::printf("%s\n", plan::toJson(plan).c_str());
+      runtime::cuda::TaskTable table;
+      std::string error;
+      if (!runtime::cuda::buildTaskTable(plan, table, error))
+        std::printf("%s\n", error.c_str());
+      for (size_t k = 0; k < table.tasks.size(); ++k) {
+        const runtime::cuda::Task &t = table.tasks[k];
+        std::printf("task %zu: kind %d target %d source %d sizes %d->%d n %lld "
+                    "strides src %lld dst %lld offsets src %lld dst %lld "
+                    "outer %d k %lld dk %lld steps %d\n",
+                    k, t.kind, t.target, t.source, t.srcSize, t.dstSize,
+                    (long long)t.n, (long long)t.srcStride,
+                    (long long)t.dstStride, (long long)t.srcOffset,
+                    (long long)t.dstOffset, t.nouter, (long long)t.kExtent,
+                    (long long)t.dk, t.nsteps);
+      }
+      return 0;
+    }
     else if (!a.empty() && a[0] == '-') {
       std::fprintf(stderr, "usage: weight-layout-cuda-check [--random N] "
-                           "[--seed S] [PLAN.json | DIR ...]\n");
+                           "[--seed S] [--dump SEED] [PLAN.json | DIR ...]\n");
       return 2;
     } else
       paths.push_back(a);

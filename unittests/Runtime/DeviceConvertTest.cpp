@@ -86,7 +86,7 @@ TEST(DeviceConvert, IntegerCastsEqualDType) {
 TEST(DeviceConvert, AffinesEqualDType) {
   for (DType t : kFloats)
     for (auto [scale, offset] :
-         {std::pair{1.0, 1.0}, {1.0, -1.0}, {0.5, 0.25}, {3.0, 0.0}}) {
+         {std::pair{1.0, 1.0}, {1.0, -1.0}, {0.5, 0.25}, {3.0, 0.0}, {0.0, 1.0}}) {
       StepCode s{1, static_cast<int32_t>(t), static_cast<int32_t>(t), 0, scale,
                  offset};
       int bad = 0;

@@ -85,7 +85,10 @@ struct TaskTable {
 };
 
 struct TableOptions {
-  int64_t unitBytes = 64 << 10; ///< target bytes per copy or element unit
+  /// Target bytes per copy or element unit; 0: about 1/8192 of the plan's
+  /// bytes, from 16 KiB to 256 KiB, so that every block of a GPU-sized grid
+  /// gets several units and the last wave is short.
+  int64_t unitBytes = 0;
 };
 
 /// The tasks and units of `plan`. Fails (with the piece named) only for a

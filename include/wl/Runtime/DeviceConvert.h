@@ -149,37 +149,57 @@ WL_HD uint64_t f64ToBits(double f) {
   return c.u;
 }
 
-// Products and sums rounded one at a time, never fused.
+// Products and sums rounded one at a time, never fused, with the NaNs of
+// the host (x86 SSE, where layout::affineBits runs): a NaN operand comes out
+// as itself made quiet, and a NaN made from numbers (inf * 0, inf - inf) is
+// the "default NaN" with the sign bit set. The GPU's own arithmetic would
+// give its canonical NaN instead.
+WL_HD float hostNaN(float r, float a) {
+  uint64_t ab = f32ToBits(a);
+  if ((ab & 0x7fffffffu) > 0x7f800000u)
+    return bitsToF32(ab | 0x00400000u);
+  if (r != r)
+    return bitsToF32(0xffc00000u);
+  return r;
+}
+WL_HD double hostNaN(double r, double a) {
+  uint64_t ab = f64ToBits(a);
+  if ((ab & 0x7fffffffffffffffull) > 0x7ff0000000000000ull)
+    return bitsToF64(ab | 0x0008000000000000ull);
+  if (r != r)
+    return bitsToF64(0xfff8000000000000ull);
+  return r;
+}
 WL_HD float mulRn(float a, float b) {
 #ifdef __CUDA_ARCH__
-  return __fmul_rn(a, b);
+  return hostNaN(__fmul_rn(a, b), a);
 #else
   volatile float r = a * b;
-  return r;
+  return hostNaN(r, a);
 #endif
 }
 WL_HD float addRn(float a, float b) {
 #ifdef __CUDA_ARCH__
-  return __fadd_rn(a, b);
+  return hostNaN(__fadd_rn(a, b), a);
 #else
   volatile float r = a + b;
-  return r;
+  return hostNaN(r, a);
 #endif
 }
 WL_HD double mulRn(double a, double b) {
 #ifdef __CUDA_ARCH__
-  return __dmul_rn(a, b);
+  return hostNaN(__dmul_rn(a, b), a);
 #else
   volatile double r = a * b;
-  return r;
+  return hostNaN(r, a);
 #endif
 }
 WL_HD double addRn(double a, double b) {
 #ifdef __CUDA_ARCH__
-  return __dadd_rn(a, b);
+  return hostNaN(__dadd_rn(a, b), a);
 #else
   volatile double r = a + b;
-  return r;
+  return hostNaN(r, a);
 #endif
 }
 

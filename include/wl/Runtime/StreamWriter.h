@@ -35,6 +35,26 @@ struct SourceTensor {
   const TensorEntry *entry = nullptr;
 };
 
+/// Renders the pieces of one window of a target into a host buffer. The
+/// streaming writer uses the CPU executor unless given another renderer
+/// (the CUDA backend's uploads the sources the pieces read and runs its
+/// kernel).
+class WindowRenderer {
+public:
+  virtual ~WindowRenderer() = default;
+  /// Host memory for window buffers (pinned memory for a GPU).
+  virtual uint8_t *allocateHost(size_t bytes) = 0;
+  virtual void freeHost(uint8_t *p) = 0;
+  /// Writes the elements of `pieces` (pieces of target `target`, clipped to
+  /// the window) into `buffer`, which holds the target's elements
+  /// [windowBegin, windowBegin + windowElements).
+  virtual bool render(const layout::Plan &plan,
+                      const std::vector<SourceTensor> &sources, size_t target,
+                      const std::vector<layout::Piece> &pieces,
+                      int64_t windowBegin, int64_t windowElements,
+                      uint8_t *buffer, std::string &error) = 0;
+};
+
 struct WriteOptions {
   /// Data bytes per output file before it is split (Hugging Face's 5 GB).
   uint64_t maxFileBytes = 5'000'000'000ull;
@@ -58,6 +78,8 @@ struct WriteOptions {
   bool durable = true;
   /// Drop source pages from this process after their last use.
   bool releaseSources = true;
+  /// Renders windows; null: the CPU executor on the thread pool.
+  WindowRenderer *renderer = nullptr;
   /// Tests only: sleep this long after each window, so that a test can
   /// interrupt a conversion half-way.
   int stallMillis = 0;
