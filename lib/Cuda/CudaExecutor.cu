@@ -35,6 +35,17 @@ __device__ __forceinline__ void outerOffsets(const Task &t, int64_t o,
                                              int64_t &src, int64_t &dst) {
   src = t.srcOffset;
   dst = t.dstOffset;
+  if (o < (1ll << 32)) { // 32-bit division: a 64-bit one costs ~10 times
+    uint32_t r = static_cast<uint32_t>(o);
+    for (int j = t.nouter - 1; j >= 0; --j) {
+      uint32_t size = static_cast<uint32_t>(t.outerSize[j]);
+      uint32_t c = r % size;
+      r /= size;
+      src += c * t.outerSrc[j];
+      dst += c * t.outerDst[j];
+    }
+    return;
+  }
   for (int j = t.nouter - 1; j >= 0; --j) {
     int64_t c = o % t.outerSize[j];
     o /= t.outerSize[j];
@@ -67,12 +78,35 @@ __device__ __noinline__ void copyRows(const Task &t, const Unit &u, const uint8_
       o[g] = s[g];
     return;
   }
-  const int64_t all = rows * words;
-  for (int64_t g = threadIdx.x; g < all; g += kThreads) {
-    int64_t row = u.a0 + g / words, w = g % words, so, d;
-    outerOffsets(t, row, so, d);
-    reinterpret_cast<W *>(dst + (d + u.b0) * t.dstSize)[w] =
-        reinterpret_cast<const W *>(src + (so + u.b0) * t.srcSize)[w];
+  // Short rows: a warp per row, so that each row's offsets are computed
+  // once (not per word) and the lanes move its words.
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  for (int64_t r = warp; r < rows; r += kThreads / 32) {
+    int64_t so, d;
+    outerOffsets(t, u.a0 + r, so, d);
+    const W *s = reinterpret_cast<const W *>(src + (so + u.b0) * t.srcSize);
+    W *o = reinterpret_cast<W *>(dst + (d + u.b0) * t.dstSize);
+    for (int64_t w = lane; w < words; w += 32)
+      o[w] = s[w];
+  }
+}
+
+/// Rows of the constant t.fill in W-byte words (W >= the element size).
+template <typename W>
+__device__ __noinline__ void fillRows(const Task &t, const Unit &u,
+                                      uint8_t *dst) {
+  W pattern;
+  uint8_t *pb = reinterpret_cast<uint8_t *>(&pattern);
+  for (int b = 0; b < static_cast<int>(sizeof(W)); ++b)
+    pb[b] = static_cast<uint8_t>(t.fill >> (8 * (b % t.dstSize)));
+  const int64_t words = (u.b1 - u.b0) * t.dstSize / sizeof(W);
+  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
+  for (int64_t r = warp; r < u.a1 - u.a0; r += kThreads / 32) {
+    int64_t so, d;
+    outerOffsets(t, u.a0 + r, so, d);
+    W *o = reinterpret_cast<W *>(dst + (d + u.b0) * t.dstSize);
+    for (int64_t w = lane; w < words; w += 32)
+      o[w] = pattern;
   }
 }
 
@@ -235,6 +269,24 @@ __global__ void __launch_bounds__(kThreads, 4) runUnits(Args a) {
       case 4: copyRows<uint32_t>(t, unit, src, dst); break;
       case 2: copyRows<uint16_t>(t, unit, src, dst); break;
       default: copyRows<uint8_t>(t, unit, src, dst);
+      }
+      break;
+    case kFillRows:
+      if (t.vec < t.dstSize) { // a misaligned target: element by element
+        for (int64_t row = unit.a0; row < unit.a1; ++row)
+          for (int64_t i = unit.b0 + threadIdx.x; i < unit.b1; i += kThreads) {
+            int64_t so, d;
+            outerOffsets(t, row, so, d);
+            storeElement(dst + (d + i) * t.dstSize, t.dstSize, t.fill);
+          }
+        break;
+      }
+      switch (t.vec) {
+      case 16: fillRows<uint4>(t, unit, dst); break;
+      case 8: fillRows<uint2>(t, unit, dst); break;
+      case 4: fillRows<uint32_t>(t, unit, dst); break;
+      case 2: fillRows<uint16_t>(t, unit, dst); break;
+      default: fillRows<uint8_t>(t, unit, dst);
       }
       break;
     case kTranspose:

@@ -42,7 +42,7 @@ void addPiece(const layout::Plan &plan, const Piece &c, TaskTable &table,
   int32_t kind;
   size_t kdim = r;
   if (c.isFill())
-    kind = kFill;
+    kind = ds == 1 ? kFillRows : kFill;
   else if (!c.steps.empty())
     kind = kConvert;
   else if (ds == 1 && ss == 1)
@@ -114,7 +114,7 @@ void addPiece(const layout::Plan &plan, const Piece &c, TaskTable &table,
   table.bytes += c.numElements() * t.dstSize;
 
   const int64_t unitElems = std::max<int64_t>(16, options.unitBytes / t.dstSize);
-  if (kind == kCopyRows) {
+  if (kind == kCopyRows || kind == kFillRows) {
     if (t.n >= unitElems) {
       int64_t chunk = unitElems / 16 * 16; // keeps 16-byte word alignment
       for (int64_t row = 0; row < rows; ++row)
@@ -162,13 +162,8 @@ bool buildTaskTable(const layout::Plan &plan, TaskTable &table,
                     std::string &error, const TableOptions &requested) {
   table = {};
   TableOptions options = requested;
-  if (options.unitBytes <= 0) {
-    int64_t total = 0;
-    for (const Piece &p : plan.pieces)
-      total += p.numElements() * layout::dtypeSize(plan.targets[p.target].dtype);
-    int64_t unit = total / 8192 / (16 << 10) * (16 << 10);
-    options.unitBytes = std::min<int64_t>(256 << 10, std::max<int64_t>(16 << 10, unit));
-  }
+  if (options.unitBytes <= 0)
+    options.unitBytes = 256 << 10;
   for (size_t i = 0; i < plan.pieces.size(); ++i) {
     const Piece &p = plan.pieces[i];
     if (p.numElements() == 0)
@@ -189,11 +184,12 @@ bool buildTaskTable(const layout::Plan &plan, TaskTable &table,
 void chooseWords(TaskTable &table, const std::vector<uint64_t> &sourceBases,
                  const std::vector<uint64_t> &targetBases) {
   for (Task &t : table.tasks) {
-    if (t.kind != kCopyRows)
+    if (t.kind != kCopyRows && t.kind != kFillRows)
       continue;
     // Every address is base + (offset + sum c_j * stride_j + b) * size with
     // b a multiple of 16 elements: the word must divide each term.
-    uint64_t all = sourceBases[t.source] | targetBases[t.target] |
+    uint64_t all = (t.source >= 0 ? sourceBases[t.source] : 0) |
+                   targetBases[t.target] |
                    static_cast<uint64_t>(t.srcOffset * t.srcSize) |
                    static_cast<uint64_t>(t.dstOffset * t.dstSize) |
                    static_cast<uint64_t>(t.n * t.dstSize);
@@ -221,6 +217,13 @@ void runTableOnHost(const TaskTable &table,
         outerOffsets(t, row, so, d);
         std::memcpy(dst + (d + u.b0) * t.dstSize, src + (so + u.b0) * t.srcSize,
                     (u.b1 - u.b0) * t.dstSize);
+      }
+      break;
+    case kFillRows:
+      for (int64_t row = u.a0; row < u.a1; ++row) {
+        outerOffsets(t, row, so, d);
+        for (int64_t i = u.b0; i < u.b1; ++i)
+          std::memcpy(dst + (d + i) * t.dstSize, &t.fill, t.dstSize);
       }
       break;
     case kTranspose: {

@@ -32,6 +32,9 @@ enum TaskKind : int32_t {
   kFill = 3,
   /// Element by element with any strides, no conversion.
   kStrided = 4,
+  /// Rows of `n` elements of the constant `fill`, unit stride in the target:
+  /// `vec`-byte words of the repeated pattern (units as kCopyRows).
+  kFillRows = 5,
 };
 
 /// One conversion step as the device applies it.
@@ -68,7 +71,7 @@ struct Task {
 };
 
 /// The work of one thread block.
-///   kCopyRows: rows [a0, a1) of the flattened outer space, elements
+///   kCopyRows, kFillRows: rows [a0, a1) of the flattened outer space, elements
 ///              [b0, b1) of each row;
 ///   kTranspose: outer index a0, tile origin k0 = a1, i0 = b0;
 ///   others: elements [a0, a1) of the flattened (outer, n) space.
@@ -85,10 +88,10 @@ struct TaskTable {
 };
 
 struct TableOptions {
-  /// Target bytes per copy or element unit; 0: about 1/8192 of the plan's
-  /// bytes, from 16 KiB to 256 KiB, so that every block of a GPU-sized grid
-  /// gets several units and the last wave is short.
-  int64_t unitBytes = 0;
+  /// Target bytes per copy or element unit. 256 KiB measured fastest on an
+  /// H200 against 16 and 64 KiB for every benchmark plan (docs/benchmarks.md):
+  /// per-unit costs weigh more than a shorter last wave.
+  int64_t unitBytes = 256 << 10;
 };
 
 /// The tasks and units of `plan`. Fails (with the piece named) only for a
@@ -97,7 +100,7 @@ struct TableOptions {
 bool buildTaskTable(const layout::Plan &plan, TaskTable &table,
                     std::string &error, const TableOptions &options = {});
 
-/// Sets each kCopyRows task's word size to the largest of 16, 8, 4, 2, 1
+/// Sets each kCopyRows and kFillRows task's word size to the largest of 16, 8, 4, 2, 1
 /// bytes that divides every address it touches, given the tensors' base
 /// addresses.
 void chooseWords(TaskTable &table, const std::vector<uint64_t> &sourceBases,
