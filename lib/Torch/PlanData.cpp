@@ -1,0 +1,274 @@
+//===- PlanData.cpp - what the embedding API derives from a plan ----------===//
+#include "PlanData.h"
+
+#include "wl/Compile/CompileMapping.h"
+#include "wl/Plan/Plan.h"
+
+#include <algorithm>
+
+namespace wl::embed {
+
+using layout::DType;
+using layout::Piece;
+
+int64_t TensorSpec::numel() const {
+  int64_t n = 1;
+  for (int64_t s : shape)
+    n *= s;
+  return n;
+}
+
+int64_t TensorSpec::bytes() const {
+  return numel() * layout::dtypeSize(dtype);
+}
+
+std::string listNames(const std::vector<std::string> &names, size_t most) {
+  std::string out;
+  for (size_t i = 0; i < names.size() && i < most; ++i)
+    out += (i ? ", " : "") + std::string("'") + names[i] + "'";
+  if (names.size() > most)
+    out += " (and " + std::to_string(names.size() - most) + " more)";
+  return out;
+}
+
+std::string formatShape(const std::vector<int64_t> &shape) {
+  std::string out = "[";
+  for (size_t i = 0; i < shape.size(); ++i)
+    out += (i ? ", " : "") + std::to_string(shape[i]);
+  return out + "]";
+}
+
+namespace {
+
+layout::Plan emptyLike(const layout::Plan &p) {
+  layout::Plan q;
+  q.sources = p.sources;
+  q.targets = p.targets;
+  return q;
+}
+
+} // namespace
+
+std::shared_ptr<PlanData> makePlanData(layout::Plan plan, bool checkCoverage) {
+  std::string error;
+  if (!plan::validate(plan, error))
+    throw Error(Error::Invalid, "invalid plan: " + error);
+  auto d = std::make_shared<PlanData>();
+  const int64_t ns = static_cast<int64_t>(plan.sources.size());
+  const int64_t nt = static_cast<int64_t>(plan.targets.size());
+  for (int64_t s = 0; s < ns; ++s)
+    if (!d->sourceIndex.emplace(plan.sources[s].name, s).second)
+      throw Error(Error::Invalid, "invalid plan: source '" +
+                                      plan.sources[s].name +
+                                      "' is listed twice");
+  for (int64_t t = 0; t < nt; ++t)
+    if (!d->targetIndex.emplace(plan.targets[t].name, t).second)
+      throw Error(Error::Invalid, "invalid plan: target '" +
+                                      plan.targets[t].name +
+                                      "' is listed twice");
+  d->hasGaps.assign(nt, 0);
+  if (checkCoverage) {
+    layout::CoverageOptions co;
+    co.reportUnread = false;
+    for (const layout::CoverageProblem &p : layout::checkCoverage(plan, co)) {
+      if (p.kind == layout::CoverageProblem::Overlap)
+        throw Error(Error::Invalid,
+                    "plan not runnable: " + p.message +
+                        " (a runtime writes every target element once)");
+      if (p.kind == layout::CoverageProblem::Gap)
+        d->hasGaps[p.tensor] = 1;
+    }
+  }
+  d->aliases = layout::findAliases(plan);
+  d->residual = emptyLike(plan);
+  d->bySource.assign(ns, emptyLike(plan));
+  d->fillsOf.assign(nt, emptyLike(plan));
+  d->targetsOfSource.assign(ns, {});
+  d->sourceCountOf.assign(nt, 0);
+  std::vector<std::set<int64_t>> sourcesOf(nt);
+  for (const Piece &p : plan.pieces) {
+    if (!d->aliases[p.target])
+      d->residual.pieces.push_back(p);
+    if (p.isFill()) {
+      d->fillsOf[p.target].pieces.push_back(p);
+      continue;
+    }
+    d->bySource[p.source].pieces.push_back(p);
+    sourcesOf[p.target].insert(p.source);
+  }
+  for (int64_t t = 0; t < nt; ++t) {
+    d->sourceCountOf[t] = static_cast<int64_t>(sourcesOf[t].size());
+    for (int64_t s : sourcesOf[t])
+      d->targetsOfSource[s].push_back(t);
+  }
+  d->hash = plan::planHash(plan);
+  d->plan = std::move(plan);
+  return d;
+}
+
+std::shared_ptr<const PlanData> planFromJson(const std::string &text) {
+  std::string error;
+  std::optional<layout::Plan> p = plan::fromJson(text, error);
+  if (!p)
+    throw Error(Error::Invalid, "plan JSON: " + error);
+  return makePlanData(std::move(*p), /*checkCoverage=*/true);
+}
+
+std::shared_ptr<const PlanData> invertPlan(const PlanData &d, bool exact) {
+  std::string error;
+  layout::InvertOptions o;
+  o.dropReplicas = true;
+  o.allowInexact = !exact;
+  std::vector<std::string> rounded;
+  o.rounded = &rounded;
+  std::optional<layout::Plan> inv = layout::invert(d.plan, error, o);
+  if (!inv)
+    throw Error(Error::Invalid, "the plan has no inverse: " + error);
+  layout::normalize(*inv);
+  return makePlanData(std::move(*inv), /*checkCoverage=*/true);
+}
+
+layout::Plan mergeRanks(const CompiledMapping &m) {
+  if (m.rankPlans.size() == 1)
+    return m.rankPlans[0];
+  layout::Plan out;
+  std::map<std::string, int64_t> sourceIndex;
+  for (size_t r = 0; r < m.rankPlans.size(); ++r) {
+    const layout::Plan &p = m.rankPlans[r];
+    std::vector<int64_t> srcMap(p.sources.size());
+    for (size_t s = 0; s < p.sources.size(); ++s) {
+      auto [it, fresh] = sourceIndex.emplace(
+          p.sources[s].name, static_cast<int64_t>(out.sources.size()));
+      if (fresh)
+        out.sources.push_back(p.sources[s]);
+      srcMap[s] = it->second;
+    }
+    int64_t base = static_cast<int64_t>(out.targets.size());
+    for (const layout::TensorInfo &t : p.targets) {
+      layout::TensorInfo u = t;
+      u.name = "rank-" + std::to_string(r) + "/" + t.name;
+      out.targets.push_back(std::move(u));
+    }
+    for (Piece q : p.pieces) {
+      q.target += base;
+      if (!q.isFill())
+        q.source = srcMap[q.source];
+      out.pieces.push_back(std::move(q));
+    }
+  }
+  return out;
+}
+
+std::map<std::string, std::vector<std::pair<int64_t, int64_t>>>
+sourceRangesOf(const PlanData &d) {
+  std::vector<std::vector<layout::Interval>> all(d.plan.sources.size());
+  for (const Piece &p : d.plan.pieces) {
+    if (p.isFill() || p.numElements() == 0)
+      continue;
+    std::vector<layout::Interval> iv = layout::touchedIntervals(p, false);
+    all[p.source].insert(all[p.source].end(), iv.begin(), iv.end());
+  }
+  std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> out;
+  for (size_t s = 0; s < all.size(); ++s) {
+    std::vector<layout::Interval> &v = all[s];
+    std::sort(v.begin(), v.end(), [](const auto &a, const auto &b) {
+      return a.begin < b.begin || (a.begin == b.begin && a.end < b.end);
+    });
+    auto &merged = out[d.plan.sources[s].name];
+    for (const layout::Interval &i : v) {
+      if (!merged.empty() && i.begin <= merged.back().second)
+        merged.back().second = std::max(merged.back().second, i.end);
+      else
+        merged.emplace_back(i.begin, i.end);
+    }
+  }
+  return out;
+}
+
+Description describePlan(const PlanData &d) {
+  Description r;
+  if (d.mapping) {
+    const CompiledMapping &m = *d.mapping->compiled;
+    r.from = m.from;
+    r.to = m.to;
+    r.modelType = m.modelType;
+    r.tp = m.tp;
+    r.ep = m.ep;
+    r.pp = m.pp;
+    r.dropped = m.dropped;
+    if (d.rank == PlanData::kReverse)
+      r.rounded = m.rounded;
+  }
+  r.rank = d.rank;
+  r.reverse = d.rank == PlanData::kReverse;
+  r.hash = d.hash;
+  const layout::Plan &p = d.plan;
+  r.sources = static_cast<int64_t>(p.sources.size());
+  r.targets = static_cast<int64_t>(p.targets.size());
+  r.pieces = static_cast<int64_t>(p.pieces.size());
+  for (const Piece &q : p.pieces) {
+    if (q.isFill()) {
+      ++r.fillPieces;
+      continue;
+    }
+    ++r.copyPieces;
+    if (!q.steps.empty())
+      ++r.convertPieces;
+    r.bytesRead +=
+        q.numElements() * layout::dtypeSize(p.sources[q.source].dtype);
+  }
+  auto bytesOf = [](const layout::TensorInfo &t) {
+    int64_t n = layout::dtypeSize(t.dtype);
+    for (int64_t s : t.shape)
+      n *= s;
+    return n;
+  };
+  for (const layout::TensorInfo &t : p.sources)
+    r.sourceBytes += bytesOf(t);
+  for (size_t t = 0; t < p.targets.size(); ++t) {
+    r.bytesWritten += bytesOf(p.targets[t]);
+    if (const auto &a = d.aliases[t]) {
+      int64_t bytes = bytesOf(p.targets[t]);
+      r.aliases.push_back({p.targets[t].name, p.sources[a->source].name,
+                           a->offset,
+                           bytes / layout::dtypeSize(p.targets[t].dtype)});
+      r.aliasBytes += bytes;
+    }
+  }
+  return r;
+}
+
+// Plain string building, no iostreams: a module built by a newer GCC than
+// the libstdc++ it runs with (pip PyTorch machines) crashed formatting
+// numbers through std::ostream.
+std::string Description::text() const {
+  auto n = [](int64_t v) { return std::to_string(v); };
+  std::string o;
+  if (!from.empty() || !to.empty())
+    o += modelType + ": " + from + " -> " + to + ", tp " + n(tp) + " ep " +
+         n(ep) + " pp " + n(pp) + ", " +
+         (reverse             ? std::string("the way back (every rank)")
+          : rank == kAllRanks ? std::string("every rank")
+                              : "rank " + n(rank)) +
+         "\n";
+  else
+    o += "plan from JSON\n";
+  o += n(sources) + " sources (" + n(sourceBytes) + " bytes), " + n(targets) +
+       " targets (" + n(bytesWritten) + " bytes), " + n(pieces) +
+       " pieces (" + n(copyPieces) + " copies, " + n(fillPieces) +
+       " fills, " + n(convertPieces) + " converting)\n";
+  o += "reads " + n(bytesRead) + " source bytes; " +
+       n(static_cast<int64_t>(aliases.size())) +
+       " targets are views of a source (" + n(aliasBytes) + " bytes), " +
+       n(bytesWritten - aliasBytes) + " bytes are copied\n";
+  for (const AliasInfo &a : aliases)
+    o += "  view: " + a.target + " = " + a.source + ".view(-1)[" +
+         n(a.offset) + ":" + n(a.offset + a.numel) + "]\n";
+  if (!dropped.empty())
+    o += "dropped on purpose: " + listNames(dropped) + "\n";
+  if (!rounded.empty())
+    o += "restored through a rounding step: " + listNames(rounded) + "\n";
+  return o;
+}
+
+} // namespace wl::embed

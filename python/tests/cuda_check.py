@@ -1,0 +1,273 @@
+"""The weight_layout checks on CUDA tensors, for a GPU machine without the
+compiler (python/build_runtime_ext.py builds the module there).
+
+  # here (full build): compile the plans to JSON
+  PYTHONPATH=build/python /usr/bin/python3 python/tests/cuda_check.py --make-plans DIR
+  # on the GPU machine:
+  python3 python/build_runtime_ext.py /tmp/wl --nlohmann DIR_WITH_NLOHMANN
+  PYTHONPATH=/tmp/wl python3 python/tests/cuda_check.py --plans DIR
+
+Every check compares element origins with the framework's rule (the same
+rules as test_weight_layout.py) and every CUDA result with the CPU
+executor's, bit for bit. Prints "N passed, N failed, N skipped"; exits
+non-zero on a failure. Without a GPU the CUDA checks skip.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+import traceback
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import weight_layout as wl  # noqa: E402
+from test_weight_layout import (CONFIG, QWEN3_5_CONFIG, SRC, H,  # noqa: E402
+                                assert_same, megatron_rule, origin_tensors,
+                                shares_storage, vllm_rule)
+
+SMALL = os.path.join(SRC, "examples", "qwen3-small-config.json")
+
+
+def make_plans(d):
+    os.makedirs(d, exist_ok=True)
+    plans = {}
+    for r in range(2):
+        plans["vllm-tp2-r%d" % r] = wl.compile(
+            "qwen3/hf-to-vllm", CONFIG, tp=2, rank=r, dtype=torch.int32)
+    plans["vllm-tp1"] = wl.compile("qwen3/hf-to-vllm", CONFIG,
+                                   dtype=torch.int32)
+    meg = wl.compile("qwen3/hf-to-megatron", CONFIG, tp=2, rank="all",
+                     dtype=torch.int32)
+    plans["megatron-all"] = meg
+    plans["megatron-back"] = meg.inverse()
+    plans["small-bf16-tp2-r1"] = wl.compile("qwen3/hf-to-vllm", SMALL, tp=2,
+                                            rank=1)
+    if os.path.exists(QWEN3_5_CONFIG):
+        f = wl.compile("qwen3_5/hf-to-vllm", QWEN3_5_CONFIG, dtype=torch.int32)
+        plans["q35-fwd"] = f
+        plans["q35-back"] = f.inverse()
+        # bf16 with affine steps (Megatron's out_norm w - 1): converting
+        # pieces on the device against the CPU executor.
+        plans["q35-megatron-bf16"] = wl.compile("qwen3_5/hf-to-megatron",
+                                                QWEN3_5_CONFIG)
+    for name, p in plans.items():
+        with open(os.path.join(d, name + ".json"), "w") as f:
+            f.write(p.to_json(-1))
+    print("wrote %d plans to %s" % (len(plans), d))
+
+
+class Skip(Exception):
+    pass
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--make-plans")
+    ap.add_argument("--plans")
+    a = ap.parse_args()
+    if a.make_plans:
+        make_plans(a.make_plans)
+        return 0
+    P = {}
+    for f in sorted(os.listdir(a.plans)):
+        P[f[:-5]] = wl.from_json(open(os.path.join(a.plans, f)).read())
+    cuda = torch.cuda.is_available()
+    dev = torch.device("cuda", 0) if cuda else None
+    print("torch %s, cuda %s, executor %s" % (
+        torch.__version__, torch.cuda.get_device_name(0) if cuda else "none",
+        wl.cuda_executor()))
+    results = {"passed": 0, "failed": 0, "skipped": 0}
+
+    skip = set(os.environ.get("WL_SKIP", "").split(","))
+
+    def check(fn):
+        try:
+            if fn.__name__ in skip:
+                raise Skip("WL_SKIP")
+            fn()
+        except Skip as e:
+            results["skipped"] += 1
+            print("SKIPPED %s: %s" % (fn.__name__, e))
+        except Exception:
+            results["failed"] += 1
+            print("FAILED %s" % fn.__name__)
+            traceback.print_exc()
+        else:
+            results["passed"] += 1
+            print("PASSED %s" % fn.__name__)
+        sys.stdout.flush()
+        return fn
+
+    def need_cuda():
+        if not cuda:
+            raise Skip("no CUDA device")
+
+    def hf(device="cpu"):
+        return origin_tensors(P["vllm-tp1"].sources, device)
+
+    @check
+    def compile_says_no_compiler():
+        try:
+            wl.compile("qwen3/hf-to-vllm", CONFIG)
+        except ValueError as e:
+            if "no compiler" not in str(e):
+                raise
+        else:
+            raise Skip("this build has the compiler")
+
+    @check
+    def cpu_vllm_rule():
+        src = hf()
+        for r in range(2):
+            assert_same(P["vllm-tp2-r%d" % r].run(src), vllm_rule(src, 2, r))
+
+    @check
+    def cuda_run_vllm_rule():
+        need_cuda()
+        src = hf(dev)
+        for r in range(2):
+            out = P["vllm-tp2-r%d" % r].run(src, views=False)
+            st = wl.last_run_stats()
+            assert st["executor"] == "cuda", st
+            assert all(t.is_cuda for t in out.values())
+            assert_same(out, vllm_rule(src, 2, r))
+
+    @check
+    def cuda_views_share_storage():
+        need_cuda()
+        src = hf(dev)
+        p = P["vllm-tp2-r1"]
+        out = p.run(src)
+        for t, (s, off) in p.describe()["aliases"].items():
+            assert out[t].is_cuda and shares_storage(out[t], src[s]), t
+            assert out[t].data_ptr() == src[s].data_ptr() + 4 * off
+        assert_same(out, vllm_rule(src, 2, 1))
+
+    @check
+    def cuda_run_into_fused_and_column_slices():
+        need_cuda()
+        src = hf(dev)
+        p = P["vllm-tp2-r1"]
+        want = vllm_rule(src, 2, 1)
+        dst = {t.name: torch.zeros(t.shape, dtype=t.dtype, device=dev)
+               for t in p.targets}
+        qkv = "model.layers.0.self_attn.qkv_proj.weight"
+        o = "model.layers.0.self_attn.o_proj.weight"
+        fused = torch.full((202, H), 9, dtype=torch.int32, device=dev)
+        wide = torch.full((H, 2 * H), 7, dtype=torch.int32, device=dev)
+        dst[qkv], dst[o] = fused[10:], wide[:, H:]
+        p.run_into(src, dst)
+        st = wl.last_run_stats()
+        assert st["executor"] == "cuda" and st["staged_targets"] == 1, st
+        assert torch.equal(fused[:10].cpu(),
+                           torch.full((10, H), 9, dtype=torch.int32))
+        assert torch.equal(wide[:, :H].cpu(),
+                           torch.full((H, H), 7, dtype=torch.int32))
+        assert_same(dst, want)
+
+    @check
+    def cuda_load_cpu_checkpoint_into_cuda_params():
+        need_cuda()
+        src = hf()
+        for r in range(2):
+            p = P["vllm-tp2-r%d" % r]
+            dst = {t.name: torch.zeros(t.shape, dtype=t.dtype, device=dev)
+                   for t in p.targets}
+            assert p.load(sorted(src.items(), reverse=True), dst,
+                          strict=False) == set(dst)
+            assert_same(dst, vllm_rule(src, 2, r))
+            # A CUDA checkpoint streamed too.
+            dst2 = {n: torch.zeros_like(t) for n, t in dst.items()}
+            p.load({n: t.to(dev) for n, t in src.items()}, dst2,
+                   strict=False)
+            assert wl.last_run_stats()["executor"] == "cuda"
+            assert_same(dst2, dst)
+
+    @check
+    def cuda_side_stream():
+        need_cuda()
+        src = hf(dev)
+        s = torch.cuda.Stream()
+        s.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(s):
+            out = P["vllm-tp2-r0"].run(src, views=False)
+            out2 = {n: t * 1 for n, t in out.items()}  # ordered after it
+        torch.cuda.synchronize()
+        assert_same(out2, vllm_rule(src.copy(), 2, 0))
+
+    @check
+    def cuda_megatron_round_trip():
+        need_cuda()
+        src = hf(dev)
+        out = P["megatron-all"].run(src, views=False)
+        for r in range(2):
+            pre = "rank-%d/" % r
+            assert_same({n[len(pre):]: t for n, t in out.items()
+                         if n.startswith(pre)}, megatron_rule(src, 2, r))
+        assert_same(P["megatron-back"].run(out, views=False), src)
+
+    @check
+    def cuda_qwen3_5_views():
+        need_cuda()
+        if "q35-fwd" not in P:
+            raise Skip("no Qwen3.5 plans")
+        src = origin_tensors(P["q35-fwd"].sources, dev)
+        vllm = P["q35-fwd"].run(src, views=False)
+        assert wl.last_run_stats()["executor"] == "cuda"
+        views = P["q35-back"].run(vllm)
+        assert_same(views, src)
+        for n, (s, _) in P["q35-back"].describe()["aliases"].items():
+            assert shares_storage(views[n], vllm[s]), n
+        assert len(P["q35-back"].describe()["aliases"]) == len(src)
+
+    @check
+    def cuda_converting_plan_equals_cpu():
+        need_cuda()
+        if "q35-megatron-bf16" not in P:
+            raise Skip("no Qwen3.5 plans")
+        p = P["q35-megatron-bf16"]
+        assert p.describe()["convert_pieces"] > 0
+        g = torch.Generator().manual_seed(1)
+        src = {t.name: torch.randn(t.shape, generator=g).to(t.dtype)
+               for t in p.sources}
+        cpu = p.run(src, views=False)
+        gpu = p.run({n: t.to(dev) for n, t in src.items()}, views=False)
+        assert wl.last_run_stats()["executor"] == "cuda"
+        for n, t in cpu.items():
+            assert torch.equal(t.view(torch.int16),
+                               gpu[n].cpu().view(torch.int16)), n
+
+    @check
+    def cuda_bf16_throughput():
+        need_cuda()
+        p = P["small-bf16-tp2-r1"]
+        src = {t.name: torch.randn(t.shape, device=dev).to(t.dtype)
+               for t in p.sources}
+        dst = {t.name: torch.empty(t.shape, dtype=t.dtype, device=dev)
+               for t in p.targets}
+        cpu = p.run({n: t.cpu() for n, t in src.items()}, views=False)
+        p.run_into(src, dst)
+        for n, t in cpu.items():
+            assert torch.equal(t.view(torch.int16),
+                               dst[n].cpu().view(torch.int16)), n
+        nbytes = p.describe()["bytes_written"]
+        for _ in range(3):
+            p.run_into(src, dst)
+        torch.cuda.synchronize()
+        t0 = time.perf_counter()
+        n = 20
+        for _ in range(n):
+            p.run_into(src, dst)
+        torch.cuda.synchronize()
+        dt = (time.perf_counter() - t0) / n
+        print("  run_into, %d target bytes: %.3f ms per call, %.0f GB/s "
+              "(read + write)" % (nbytes, dt * 1e3, 2 * nbytes / dt / 1e9))
+
+    print("%(passed)d passed, %(failed)d failed, %(skipped)d skipped" % results)
+    return 1 if results["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
