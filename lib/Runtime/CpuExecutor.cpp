@@ -160,35 +160,6 @@ void fillRun(uint8_t *d, int64_t ds, int es, uint64_t bits, int64_t n) {
     std::memcpy(d + i * ds * es, &bits, es); // little-endian low bytes
 }
 
-/// Calls f(dstOffset, srcOffset) for every index of the dimensions `dims` of
-/// `c` (row-major), starting from the piece's offsets.
-template <typename F>
-void forEachOuter(const Piece &c, const std::vector<size_t> &dims, F f) {
-  size_t n = dims.size();
-  std::vector<int64_t> idx(n, 0);
-  int64_t d = c.dstOffset, s = c.srcOffset;
-  for (size_t j : dims)
-    if (c.shape[j] == 0)
-      return;
-  while (true) {
-    f(d, s);
-    size_t k = n;
-    while (k-- > 0) {
-      size_t j = dims[k];
-      if (++idx[k] < c.shape[j]) {
-        d += c.dstStrides[j];
-        s += c.isFill() ? 0 : c.srcStrides[j];
-        break;
-      }
-      d -= (c.shape[j] - 1) * c.dstStrides[j];
-      s -= c.isFill() ? 0 : (c.shape[j] - 1) * c.srcStrides[j];
-      idx[k] = 0;
-    }
-    if (k == static_cast<size_t>(-1))
-      return;
-  }
-}
-
 } // namespace
 
 void renderPiece(const Piece &piece, const uint8_t *source, DType sourceType,

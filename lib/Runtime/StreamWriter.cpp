@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <memory>
 #include <mutex>
+#include <numeric>
 #include <sstream>
 #include <thread>
 #include <unistd.h>
@@ -76,30 +77,6 @@ struct OutFile {
   int fd = -1;
   FileLayout layout;
 };
-
-/// Calls f(dst, src) for each row start of the coalesced piece `c` (all
-/// dimensions but the innermost).
-template <typename F> void forEachRow(const Piece &c, F f) {
-  size_t n = c.shape.size() - 1;
-  std::vector<int64_t> idx(n, 0);
-  int64_t d = c.dstOffset, s = c.srcOffset;
-  while (true) {
-    f(d, s);
-    size_t k = n;
-    while (k-- > 0) {
-      if (++idx[k] < c.shape[k]) {
-        d += c.dstStrides[k];
-        s += c.isFill() ? 0 : c.srcStrides[k];
-        break;
-      }
-      d -= (c.shape[k] - 1) * c.dstStrides[k];
-      s -= c.isFill() ? 0 : (c.shape[k] - 1) * c.srcStrides[k];
-      idx[k] = 0;
-    }
-    if (k == static_cast<size_t>(-1))
-      return;
-  }
-}
 
 } // namespace
 
@@ -265,7 +242,9 @@ bool writeCheckpoint(const Plan &plan, const std::vector<SourceTensor> &sources,
                 rowBytes >= options.zeroCopyMinBytes) {
               const SourceTensor &src = sources[q.source];
               uint64_t base = src.file->fileOffset(*src.entry);
-              forEachRow(q, [&](int64_t d, int64_t s) {
+              std::vector<size_t> outer(r - 1);
+              std::iota(outer.begin(), outer.end(), 0);
+              forEachOuter(q, outer, [&](int64_t d, int64_t s) {
                 job.copies.push_back({src.file,
                                       src.file->data(*src.entry) + s * es,
                                       base + static_cast<uint64_t>(s) * es,
@@ -372,7 +351,7 @@ bool writeCheckpoint(const Plan &plan, const std::vector<SourceTensor> &sources,
     // little left to wait for.
     if (options.durable)
       ::sync_file_range(f.fd, static_cast<off_t>(job.fileOffset),
-                      static_cast<off_t>(job.bytes), SYNC_FILE_RANGE_WRITE);
+                        static_cast<off_t>(job.bytes), SYNC_FILE_RANGE_WRITE);
     return true;
   };
 
@@ -389,11 +368,11 @@ bool writeCheckpoint(const Plan &plan, const std::vector<SourceTensor> &sources,
         ready.pop_front();
       }
       const Job &job = jobs[item.first];
-      bool ok = failed ? false
-                       : writeJob(job,
-                                  item.second >= 0 ? buffers[item.second].p
-                                                   : nullptr,
-                                  jobError);
+      bool ok =
+          failed ? false
+                 : writeJob(job,
+                            item.second >= 0 ? buffers[item.second].p : nullptr,
+                            jobError);
       if (ok && options.releaseSources)
         for (size_t s : releaseAfter[item.first]) {
           const SourceTensor &src = sources[s];
@@ -461,33 +440,34 @@ bool writeCheckpoint(const Plan &plan, const std::vector<SourceTensor> &sources,
           break;
         }
       } else {
-      // Slices of the window, one per task, so threads write apart.
-      int64_t step = (n + slices - 1) / slices;
-      pool.parallelFor(slices, [&](int64_t i) {
-        int64_t a = job.begin + i * step, b = std::min(job.begin + n, a + step);
-        if (a >= b)
-          return;
-        for (const Piece &q : job.render) {
-          if (!isMonotoneDst(q)) {
-            int64_t lo = dstSpan(q).first;
-            if (lo >= a && lo < b)
-              renderPiece(q,
-                          q.isFill() ? nullptr
-                                     : sources[q.source].file->data(
-                                           *sources[q.source].entry),
-                          q.isFill() ? tt : plan.sources[q.source].dtype, tt,
-                          buf, job.begin);
-            continue;
+        // Slices of the window, one per task, so threads write apart.
+        int64_t step = (n + slices - 1) / slices;
+        pool.parallelFor(slices, [&](int64_t i) {
+          int64_t a = job.begin + i * step,
+                  b = std::min(job.begin + n, a + step);
+          if (a >= b)
+            return;
+          for (const Piece &q : job.render) {
+            if (!isMonotoneDst(q)) {
+              int64_t lo = dstSpan(q).first;
+              if (lo >= a && lo < b)
+                renderPiece(q,
+                            q.isFill() ? nullptr
+                                       : sources[q.source].file->data(
+                                             *sources[q.source].entry),
+                            q.isFill() ? tt : plan.sources[q.source].dtype, tt,
+                            buf, job.begin);
+              continue;
+            }
+            for (const Piece &part : clipToDst(q, a, b))
+              renderPiece(part,
+                          part.isFill() ? nullptr
+                                        : sources[part.source].file->data(
+                                              *sources[part.source].entry),
+                          part.isFill() ? tt : plan.sources[part.source].dtype,
+                          tt, buf, job.begin);
           }
-          for (const Piece &part : clipToDst(q, a, b))
-            renderPiece(part,
-                        part.isFill() ? nullptr
-                                      : sources[part.source].file->data(
-                                            *sources[part.source].entry),
-                        part.isFill() ? tt : plan.sources[part.source].dtype,
-                        tt, buf, job.begin);
-        }
-      });
+        });
       }
     }
     std::lock_guard<std::mutex> lock(mutex);

@@ -44,6 +44,36 @@ std::pair<int64_t, int64_t> dstSpan(const layout::Piece &p);
 std::vector<layout::Piece> clipToDst(const layout::Piece &p, int64_t begin,
                                      int64_t end);
 
+/// Calls f(dstOffset, srcOffset) for every index of the dimensions `dims` of
+/// `c` (row-major), starting from the piece's offsets.
+template <typename F>
+inline void forEachOuter(const layout::Piece &c,
+                         const std::vector<size_t> &dims, F f) {
+  size_t n = dims.size();
+  std::vector<int64_t> idx(n, 0);
+  int64_t d = c.dstOffset, s = c.srcOffset;
+  for (size_t j : dims)
+    if (c.shape[j] == 0)
+      return;
+  while (true) {
+    f(d, s);
+    size_t k = n;
+    while (k-- > 0) {
+      size_t j = dims[k];
+      if (++idx[k] < c.shape[j]) {
+        d += c.dstStrides[j];
+        s += c.isFill() ? 0 : c.srcStrides[j];
+        break;
+      }
+      d -= (c.shape[j] - 1) * c.dstStrides[j];
+      s -= c.isFill() ? 0 : (c.shape[j] - 1) * c.srcStrides[j];
+      idx[k] = 0;
+    }
+    if (k == static_cast<size_t>(-1))
+      return;
+  }
+}
+
 /// Writes the elements of `p` into `window`, which holds the target's
 /// elements [windowBegin, ...) (every element p writes must lie inside it).
 /// `source` points at element 0 of the piece's source tensor (unused for a
