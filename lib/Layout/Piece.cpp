@@ -112,6 +112,8 @@ void forEachRow(const std::vector<Dim> &dims, int64_t dst0, int64_t src0,
   }
 }
 
+} // namespace
+
 std::vector<Interval> mergeIntervals(std::vector<Interval> v) {
   std::sort(v.begin(), v.end(), [](const Interval &a, const Interval &b) {
     return a.begin < b.begin;
@@ -125,6 +127,8 @@ std::vector<Interval> mergeIntervals(std::vector<Interval> v) {
   }
   return out;
 }
+
+namespace {
 
 /// Appends the raw (unmerged) intervals of one side of a piece.
 void appendIntervals(const Piece &p, bool dstSide, std::vector<Interval> &out) {

@@ -170,17 +170,9 @@ sourceRangesOf(const PlanData &d) {
   }
   std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> out;
   for (size_t s = 0; s < all.size(); ++s) {
-    std::vector<layout::Interval> &v = all[s];
-    std::sort(v.begin(), v.end(), [](const auto &a, const auto &b) {
-      return a.begin < b.begin || (a.begin == b.begin && a.end < b.end);
-    });
-    auto &merged = out[d.plan.sources[s].name];
-    for (const layout::Interval &i : v) {
-      if (!merged.empty() && i.begin <= merged.back().second)
-        merged.back().second = std::max(merged.back().second, i.end);
-      else
-        merged.emplace_back(i.begin, i.end);
-    }
+    auto &ranges = out[d.plan.sources[s].name];
+    for (const layout::Interval &i : layout::mergeIntervals(std::move(all[s])))
+      ranges.emplace_back(i.begin, i.end);
   }
   return out;
 }

@@ -91,6 +91,10 @@ struct Interval {
   int64_t end = 0;
 };
 
+/// The union of `v` as sorted, disjoint intervals (touching ones merged).
+/// Post: the same set of positions; begin[k] > end[k-1] for every k.
+std::vector<Interval> mergeIntervals(std::vector<Interval> v);
+
 /// The flat positions a piece touches on one side, as sorted, merged
 /// intervals. Post: their union is exactly the set of positions
 /// {offset + sum t[j]*strides[j]}; runs are found through coalescing, so a
