@@ -13,7 +13,7 @@ const char *convertUsage() {
          "         [--tp N] [--ep N] [--pp N] [--reverse [--exact]]\n"
          "         [--set KEY=VALUE ...] [--threads N] [--dry-run] [--verify]\n"
          "         [--force] [--quiet] [--no-fsync] [--dtype T]\n"
-         "         [--max-shard-size SIZE] [--device cpu]\n"
+         "         [--max-shard-size SIZE] [--device cpu|cuda]\n"
          "Converts the checkpoint in --from with the mapping spec; with\n"
          "tp x ep x pp > 1, --to holds rank-<r>/ for each rank r, where\n"
          "rank = (pp_rank * ep + ep_rank) * tp + tp_rank. --reverse reads\n"
