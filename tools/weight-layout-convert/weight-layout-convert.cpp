@@ -105,8 +105,7 @@ bool bindSources(const layout::Plan &plan, const runtime::Checkpoint &ckpt,
 /// Copies the files of `from` that are not weights (config.json, tokenizer,
 /// generation config, ...) into `to`.
 bool copyOtherFiles(const runtime::Checkpoint &ckpt, const std::string &to,
-                    bool durable, std::vector<std::string> &copied,
-                    std::string &error) {
+                    bool durable, std::string &error) {
   std::set<std::string> weights(ckpt.weightFileNames().begin(),
                                 ckpt.weightFileNames().end());
   std::error_code ec;
@@ -125,10 +124,8 @@ bool copyOtherFiles(const runtime::Checkpoint &ckpt, const std::string &to,
   }
   std::sort(files.begin(), files.end());
   for (const fs::path &f : files) {
-    if (!copyFile(f.string(), to + "/" + f.filename().string(), durable,
-                  error))
+    if (!copyFile(f.string(), to + "/" + f.filename().string(), durable, error))
       return false;
-    copied.push_back(f.filename().string());
   }
   return true;
 }
@@ -377,8 +374,7 @@ int main(int argc, char **argv) {
       if (outputs.size() > 1)
         progress.setStage("rank " + std::to_string(k + 1) + "/" +
                           std::to_string(outputs.size()));
-      std::vector<std::string> copied;
-      if (!copyOtherFiles(meta, dir, opt.fsync, copied, error))
+      if (!copyOtherFiles(meta, dir, opt.fsync, error))
         return fail(error);
       wopts.metadata = {
           {"format", "pt"},
