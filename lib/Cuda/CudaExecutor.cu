@@ -1,12 +1,19 @@
 //===- CudaExecutor.cu - plans executed by CUDA kernels -------------------===//
 //
-// One persistent kernel runs every unit of a task table: each block takes
-// units in turn (blockIdx.x, then + gridDim.x) and does the unit's work with
-// all its threads. Each kind of work is its own non-inlined function, so
-// that the transposes' and conversions' registers do not limit how many
-// blocks of row copies run at once (48 registers a thread in all). The unit kinds mirror runTableOnHost (TaskTable.cpp) index
-// for index; the host emulation is what CI checks, the GPU tests compare the
-// kernel with the CPU executor byte for byte.
+// One persistent kernel runs every unit of a task table. The host shares the
+// units out among the blocks in contiguous ranges of equal cost
+// (blockRanges), so no block waits on another and neighbouring units (the
+// same tensor, neighbouring addresses) stay on one block. A block walks its
+// range with the descriptors of the next two units already in flight and
+// the next task prefetched into L1, so moving from unit to unit costs no
+// memory round trip. There is no barrier anywhere: each warp moves on as
+// soon as its share of a unit is done. Row copies keep eight 16-byte loads
+// in flight per thread; transposes move 8 x 8 blocks (2-byte elements)
+// through registers, loaded as 16-byte rows of the source and stored as
+// 16-byte rows of the target, with no shared memory. Each kind of work is
+// its own non-inlined function. The unit kinds mirror runTableOnHost
+// (TaskTable.cpp) index for index; the host emulation is what CI checks,
+// the GPU tests compare the kernel with the CPU executor byte for byte.
 //
 //===----------------------------------------------------------------------===//
 #include "wl/Runtime/CudaExecutor.h"
@@ -14,6 +21,7 @@
 
 #include <cuda_runtime.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstring>
 
@@ -21,12 +29,16 @@ namespace wl::runtime::cuda {
 
 namespace {
 
-constexpr int kThreads = 256;
+constexpr int kThreads = kBlockThreads;
+/// Words each thread has in flight in row copies and fills.
+constexpr int kBatch = 8;
 
+/// One kernel's share of the table: units [first, first + count) of the
+/// (reordered) unit array; block b takes units b, b + grid, ...
 struct Args {
   const Task *tasks;
   const Unit *units;
-  long long nunits;
+  long long first, count;
   const uint8_t *const *sources;
   uint8_t *const *targets;
 };
@@ -54,60 +66,112 @@ __device__ __forceinline__ void outerOffsets(const Task &t, int64_t o,
   }
 }
 
-template <typename W>
-__device__ __noinline__ void copyRows(const Task &t, const Unit &u, const uint8_t *src,
-                         uint8_t *dst) {
-  const int64_t words = (u.b1 - u.b0) * t.dstSize / sizeof(W);
-  const int64_t rows = u.a1 - u.a0;
-  if (rows == 1) {
-    int64_t so, d;
-    outerOffsets(t, u.a0, so, d);
-    const W *s = reinterpret_cast<const W *>(src + (so + u.b0) * t.srcSize);
-    W *o = reinterpret_cast<W *>(dst + (d + u.b0) * t.dstSize);
-    // Four words in flight per thread before the first store.
-    int64_t g = threadIdx.x;
-    for (; g + 3 * kThreads < words; g += 4 * kThreads) {
-      W a = s[g], b = s[g + kThreads], c = s[g + 2 * kThreads],
-        e = s[g + 3 * kThreads];
-      o[g] = a;
-      o[g + kThreads] = b;
-      o[g + 2 * kThreads] = c;
-      o[g + 3 * kThreads] = e;
-    }
-    for (; g < words; g += kThreads)
-      o[g] = s[g];
-    return;
-  }
-  // Short rows: a warp per row, so that each row's offsets are computed
-  // once (not per word) and the lanes move its words.
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  for (int64_t r = warp; r < rows; r += kThreads / 32) {
-    int64_t so, d;
-    outerOffsets(t, u.a0 + r, so, d);
-    const W *s = reinterpret_cast<const W *>(src + (so + u.b0) * t.srcSize);
-    W *o = reinterpret_cast<W *>(dst + (d + u.b0) * t.dstSize);
-    for (int64_t w = lane; w < words; w += 32)
-      o[w] = s[w];
-  }
-}
-
-/// Rows of the constant t.fill in W-byte words (W >= the element size).
-template <typename W>
-__device__ __noinline__ void fillRows(const Task &t, const Unit &u,
-                                      uint8_t *dst) {
+/// The fill pattern of `t` repeated over a W-byte word (W >= element size).
+template <typename W> __device__ __forceinline__ W fillWord(const Task &t) {
   W pattern;
   uint8_t *pb = reinterpret_cast<uint8_t *>(&pattern);
   for (int b = 0; b < static_cast<int>(sizeof(W)); ++b)
     pb[b] = static_cast<uint8_t>(t.fill >> (8 * (b % t.dstSize)));
-  const int64_t words = (u.b1 - u.b0) * t.dstSize / sizeof(W);
-  const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
-  for (int64_t r = warp; r < u.a1 - u.a0; r += kThreads / 32) {
-    int64_t so, d;
-    outerOffsets(t, u.a0 + r, so, d);
-    W *o = reinterpret_cast<W *>(dst + (d + u.b0) * t.dstSize);
-    for (int64_t w = lane; w < words; w += 32)
-      o[w] = pattern;
+  return pattern;
+}
+
+/// A single row of the unit (or a run of rows that are contiguous on both
+/// sides): thread x moves words x, x + 256, ..., kBatch at a time with
+/// every load in flight before the first store.
+template <typename W, bool Fill>
+__device__ __noinline__ void moveRow(const W *s, W *o, uint32_t words, W fill) {
+  W v[kBatch];
+#pragma unroll
+  for (int k = 0; k < kBatch; ++k)
+    v[k] = fill;
+  for (uint32_t g = threadIdx.x; g < words; g += kBatch * kThreads) {
+    if (!Fill) {
+#pragma unroll
+      for (int k = 0; k < kBatch; ++k)
+        if (g + k * kThreads < words)
+          v[k] = s[g + k * kThreads];
+    }
+#pragma unroll
+    for (int k = 0; k < kBatch; ++k)
+      if (g + k * kThreads < words)
+        o[g + k * kThreads] = v[k];
   }
+}
+
+/// Several rows of `words` words, `rs` and `rd` bytes apart, as one
+/// flattened space: thread x moves words x, x + 256, ..., kBatch at a time,
+/// (row, word) advancing by adding, not dividing. Byte offsets from the
+/// first row fit 32 bits (buildTaskTable keeps such units under 2 GiB from
+/// their first byte to their last).
+template <typename W, bool Fill>
+__device__ __noinline__ void moveRows(const uint8_t *s0, uint8_t *d0,
+                                      uint32_t rows, uint32_t words,
+                                      uint32_t rs, uint32_t rd, W fill) {
+  W v[kBatch];
+#pragma unroll
+  for (int k = 0; k < kBatch; ++k)
+    v[k] = fill;
+  const uint32_t total = rows * words;
+  const uint32_t dr = kThreads / words, dc = kThreads % words;
+  uint32_t r = threadIdx.x / words, c = threadIdx.x % words;
+  for (uint32_t g = threadIdx.x; g < total; g += kBatch * kThreads) {
+    uint32_t rr = r, cc = c;
+    if (!Fill) {
+#pragma unroll
+      for (int k = 0; k < kBatch; ++k) {
+        if (g + k * kThreads < total)
+          v[k] = *reinterpret_cast<const W *>(
+              s0 + (rr * rs + cc * static_cast<uint32_t>(sizeof(W))));
+        cc += dc;
+        rr += dr;
+        if (cc >= words) {
+          cc -= words;
+          ++rr;
+        }
+      }
+      rr = r;
+      cc = c;
+    }
+#pragma unroll
+    for (int k = 0; k < kBatch; ++k) {
+      if (g + k * kThreads < total)
+        *reinterpret_cast<W *>(
+            d0 + (rr * rd + cc * static_cast<uint32_t>(sizeof(W)))) = v[k];
+      cc += dc;
+      rr += dr;
+      if (cc >= words) {
+        cc -= words;
+        ++rr;
+      }
+    }
+    r = rr;
+    c = cc;
+  }
+}
+
+/// Row copies (or fills): the unit's rows [a0, a1) of elements [b0, b1).
+/// Rows after the first are found by adding the innermost outer
+/// dimension's strides: the unit stays within one of its runs.
+template <typename W, bool Fill>
+__device__ __forceinline__ void unitRows(const Task &t, const Unit u,
+                                         const uint8_t *src, uint8_t *dst) {
+  int64_t so, d;
+  outerOffsets(t, u.a0, so, d);
+  const uint8_t *s0 = Fill ? nullptr : src + (so + u.b0) * t.srcSize;
+  uint8_t *d0 = dst + (d + u.b0) * t.dstSize;
+  const uint32_t rows = static_cast<uint32_t>(u.a1 - u.a0);
+  const uint32_t words =
+      static_cast<uint32_t>((u.b1 - u.b0) * t.dstSize / sizeof(W));
+  const W fill = Fill ? fillWord<W>(t) : W{};
+  if (rows == 1) {
+    moveRow<W, Fill>(reinterpret_cast<const W *>(s0), reinterpret_cast<W *>(d0),
+                     words, fill);
+    return;
+  }
+  moveRows<W, Fill>(
+      s0, d0, rows, words,
+      Fill ? 0 : static_cast<uint32_t>(t.outerSrc[t.nouter - 1] * t.srcSize),
+      static_cast<uint32_t>(t.outerDst[t.nouter - 1] * t.dstSize), fill);
 }
 
 template <int ES> struct Word;
@@ -115,92 +179,103 @@ template <> struct Word<1> { using T = uint8_t; };
 template <> struct Word<2> { using T = uint16_t; };
 template <> struct Word<4> { using T = uint32_t; };
 template <> struct Word<8> { using T = uint64_t; };
+/// The word of a transpose's rows: 8 bytes for 1-byte elements, else 16.
+template <int Bytes> struct RowWord { using T = uint4; };
+template <> struct RowWord<8> { using T = uint2; };
 
-/// dst[k * dk + i] = src[k + i * si] for one kTile x kTile tile: loaded along
-/// k (contiguous in the source), stored along i (contiguous in the target),
-/// in 16-byte words where the tile is whole and aligned. The tile's rows (i)
-/// are kTile * ES bytes of C 16-byte chunks; chunk c of row i lives at chunk
-/// c ^ ((i / V) % C), so that the column reads of the store phase (lanes on
-/// rows V apart) fall in different banks.
+__device__ __forceinline__ uint32_t part(const uint4 &w, int j) {
+  return j == 0 ? w.x : j == 1 ? w.y : j == 2 ? w.z : w.w;
+}
+__device__ __forceinline__ uint32_t part(const uint2 &w, int j) {
+  return j == 0 ? w.x : w.y;
+}
+
+/// Column c of the V x V block whose row v is in[v] (every index a
+/// compile-time constant once unrolled, so the block stays in registers).
+template <int ES, typename W>
+__device__ __forceinline__ W column(const W *in, int c) {
+  if constexpr (ES == 8) { // 2 x 2 of 8-byte elements
+    return c == 0 ? make_uint4(in[0].x, in[0].y, in[1].x, in[1].y)
+                  : make_uint4(in[0].z, in[0].w, in[1].z, in[1].w);
+  } else if constexpr (ES == 4) { // 4 x 4 of 4-byte elements
+    return make_uint4(part(in[0], c), part(in[1], c), part(in[2], c),
+                      part(in[3], c));
+  } else if constexpr (ES == 2) { // 8 x 8 of 2-byte elements
+    // Element c of rows 2j and 2j + 1 side by side: word j of the column.
+    const uint32_t sel = (c & 1) ? 0x7632 : 0x5410;
+    uint32_t o[4];
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+      o[j] = __byte_perm(part(in[2 * j], c / 2), part(in[2 * j + 1], c / 2),
+                         sel);
+    return make_uint4(o[0], o[1], o[2], o[3]);
+  } else { // 8 x 8 bytes in 8-byte words
+    const uint32_t b = c % 4, pair = b | ((4 + b) << 4);
+    uint32_t p[4];
+#pragma unroll
+    for (int j = 0; j < 4; ++j)
+      p[j] = __byte_perm(part(in[2 * j], c / 4), part(in[2 * j + 1], c / 4),
+                         pair);
+    return make_uint2(__byte_perm(p[0], p[1], 0x5410),
+                      __byte_perm(p[2], p[3], 0x5410));
+  }
+}
+
+/// The blocks of one thread of a transpose unit: V x V blocks at i = i0,
+/// i0 + iStep, ... below i1, from s0 + i * si (row i of the source at this
+/// thread's k) to d0 + i * ES (row k of the target), si and dk in bytes;
+/// `kn` k values are left from this thread's k. V word loads along k (a
+/// warp reads 128 contiguous bytes of each of 4 source rows), V word stores
+/// along i (64 contiguous bytes of each of 8 target rows, continued by the
+/// next warp). Blocks cut by the end of k or i, or not aligned to the word
+/// (`vec` false), go element by element.
 template <int ES>
-__device__ __noinline__ void transposeTile(const Task &t, const Unit &u,
-                                           const uint8_t *src, uint8_t *dst,
-                                           uint8_t *tile) {
+__device__ __noinline__ void transposeBlocks(const uint8_t *s0, uint8_t *d0,
+                                             int64_t si, int64_t dk,
+                                             int64_t i0, int64_t i1,
+                                             int64_t kn, bool vec) {
+  constexpr TransposeShape sh = transposeShape(ES);
+  constexpr int V = sh.v;
+  using W = typename RowWord<sh.wordBytes>::T;
   using E = typename Word<ES>::T;
-  constexpr int V = 16 / ES;         // elements per 16-byte chunk
-  constexpr int C = kTile * ES / 16; // chunks per tile row
-  constexpr int pitch = kTile * ES;
-  auto at = [&](int i, int k) {
-    return tile + i * pitch + (((k / V) ^ ((i / V) % C)) * 16) + (k % V) * ES;
-  };
+  vec = vec && kn >= V;
+  for (int64_t i = i0; i < i1; i += sh.iStep) {
+    const uint8_t *s = s0 + i * si;
+    uint8_t *o = d0 + i * ES;
+    if (vec && i + V <= i1) {
+      W in[V];
+#pragma unroll
+      for (int v = 0; v < V; ++v)
+        in[v] = *reinterpret_cast<const W *>(s + v * si);
+#pragma unroll
+      for (int c = 0; c < V; ++c)
+        *reinterpret_cast<W *>(o + c * dk) = column<ES>(in, c);
+    } else {
+      const int64_t cn = kn < V ? kn : V, vn = i1 - i < V ? i1 - i : V;
+      for (int64_t c = 0; c < cn; ++c)
+        for (int64_t v = 0; v < vn; ++v)
+          *reinterpret_cast<E *>(o + c * dk + v * ES) =
+              *reinterpret_cast<const E *>(s + v * si + c * ES);
+    }
+  }
+}
+
+/// dst[k * dk + i] = src[k + i * si] over the unit's strip of k and its i
+/// range. Thread (kc, ic) = (x % 8, x / 8) moves the blocks at
+/// k = a1 + kc V and i = b0 + ic V + m iStep. (The general kernel's
+/// transposes: those not aligned to the word, element by element.)
+template <int ES>
+__device__ __forceinline__ void transposeUnit(const Task &t, const Unit u,
+                                              const uint8_t *src, uint8_t *dst) {
+  constexpr TransposeShape sh = transposeShape(ES);
   int64_t so, d;
   outerOffsets(t, u.a0, so, d);
-  const int64_t k0 = u.a1, i0 = u.b0;
-  const int64_t si = t.srcStride, dk = t.dk;
-  const uint8_t *s0 = src + (so + k0 + i0 * si) * ES;
-  uint8_t *d0 = dst + (d + k0 * dk + i0) * ES;
-  const bool whole = k0 + kTile <= t.kExtent && i0 + kTile <= t.n;
-  const bool aligned =
-      ((reinterpret_cast<uintptr_t>(s0) | reinterpret_cast<uintptr_t>(d0) |
-        static_cast<uintptr_t>(si * ES) | static_cast<uintptr_t>(dk * ES)) &
-       15) == 0;
-  if (whole && aligned) {
-    constexpr int per = kTile * kTile / V / kThreads; // words per thread
-    uint4 w[per];
-#pragma unroll
-    for (int r = 0; r < per; ++r) { // every load in flight first
-      int idx = threadIdx.x + r * kThreads;
-      int i = idx / C, kv = idx % C;
-      w[r] = *reinterpret_cast<const uint4 *>(s0 + (kv * V + i * si) * ES);
-    }
-#pragma unroll
-    for (int r = 0; r < per; ++r) {
-      int idx = threadIdx.x + r * kThreads;
-      int i = idx / C, kv = idx % C;
-      *reinterpret_cast<uint4 *>(at(i, kv * V)) = w[r];
-    }
-    __syncthreads();
-#pragma unroll
-    for (int r = 0; r < per; ++r) {
-      int idx = threadIdx.x + r * kThreads;
-      int k = idx / C, iv = idx % C;
-      // Column k of rows iv * V .. iv * V + V - 1, packed into one word
-      // (constant indices only, so everything stays in registers).
-      uint32_t w4[4] = {0, 0, 0, 0};
-#pragma unroll
-      for (int v = 0; v < V; ++v) {
-        const uint8_t *p = at(iv * V + v, k);
-        if constexpr (ES == 8) {
-          uint64_t x = *reinterpret_cast<const uint64_t *>(p);
-          w4[2 * v] = static_cast<uint32_t>(x);
-          w4[2 * v + 1] = static_cast<uint32_t>(x >> 32);
-        } else {
-          uint32_t x = *reinterpret_cast<const E *>(p);
-          w4[(v * ES) / 4] |= x << ((v * ES) % 4 * 8);
-        }
-      }
-      *reinterpret_cast<uint4 *>(d0 + (k * dk + iv * V) * ES) =
-          make_uint4(w4[0], w4[1], w4[2], w4[3]);
-    }
-    __syncthreads();
-    return;
-  }
-  const int kn = static_cast<int>(t.kExtent - k0 < kTile ? t.kExtent - k0 : kTile);
-  const int in = static_cast<int>(t.n - i0 < kTile ? t.n - i0 : kTile);
-  for (int idx = threadIdx.x; idx < kTile * kTile; idx += kThreads) {
-    int i = idx / kTile, k = idx % kTile;
-    if (i < in && k < kn)
-      *reinterpret_cast<E *>(at(i, k)) =
-          *reinterpret_cast<const E *>(s0 + (k + i * si) * ES);
-  }
-  __syncthreads();
-  for (int idx = threadIdx.x; idx < kTile * kTile; idx += kThreads) {
-    int k = idx / kTile, i = idx % kTile;
-    if (i < in && k < kn)
-      *reinterpret_cast<E *>(d0 + (k * dk + i) * ES) =
-          *reinterpret_cast<const E *>(at(i, k));
-  }
-  __syncthreads();
+  const int kc = threadIdx.x % 8, ic = threadIdx.x / 8;
+  const int64_t k = u.a1 + kc * sh.v;
+  const int64_t dk = t.dk * ES;
+  transposeBlocks<ES>(src + (so + k) * ES, dst + d * ES + k * dk,
+                      t.srcStride * ES, dk, u.b0 + ic * sh.v, u.b1,
+                      t.kExtent - k, t.vec == sh.wordBytes);
 }
 
 __device__ __forceinline__ uint64_t loadElement(const uint8_t *p, int size) {
@@ -221,7 +296,7 @@ __device__ __forceinline__ void storeElement(uint8_t *p, int size, uint64_t v) {
   }
 }
 
-__device__ __noinline__ void elements(const Task &t, const Unit &u, const uint8_t *src,
+__device__ __noinline__ void elements(const Task &t, const Unit u, const uint8_t *src,
                          uint8_t *dst) {
   for (int64_t e = u.a0 + threadIdx.x; e < u.a1; e += kThreads) {
     int64_t o = e / t.n, i = e % t.n, so, d;
@@ -239,66 +314,560 @@ __device__ __noinline__ void elements(const Task &t, const Unit &u, const uint8_
   }
 }
 
-__global__ void __launch_bounds__(kThreads, 4) runUnits(Args a) {
-  __shared__ __align__(16) uint8_t tile[kTile * kTile * 8];
-  __shared__ __align__(16) Task task;
-  int cached = -1; // the task in shared memory (uniform across the block)
-  for (long long u = blockIdx.x; u < a.nunits; u += gridDim.x) {
-    const Unit unit = a.units[u];
-    // The unit's task into shared memory, when it is not there already
-    // (consecutive units of a block mostly share their task).
-    if (unit.task != cached) {
-      __syncthreads();
-      const uint32_t *from =
-          reinterpret_cast<const uint32_t *>(&a.tasks[unit.task]);
-      uint32_t *to = reinterpret_cast<uint32_t *>(&task);
-      for (int w = threadIdx.x; w < static_cast<int>(sizeof(Task) / 4);
-           w += kThreads)
-        to[w] = from[w];
-      __syncthreads();
-      cached = unit.task;
+/// Rows of the fill constant element by element (a target not aligned to
+/// its element size).
+__device__ __noinline__ void fillRowElements(const Task &t, const Unit u,
+                                             uint8_t *dst) {
+  int64_t so, d;
+  outerOffsets(t, u.a0, so, d);
+  const int64_t rd = t.nouter > 0 ? t.outerDst[t.nouter - 1] : 0;
+  for (int64_t r = 0; r < u.a1 - u.a0; ++r)
+    for (int64_t i = u.b0 + threadIdx.x; i < u.b1; i += kThreads)
+      storeElement(dst + (d + r * rd + i) * t.dstSize, t.dstSize, t.fill);
+}
+
+/// The unsigned word of `Bytes` bytes, and its 32-bit parts.
+template <int Bytes> struct Bits;
+template <> struct Bits<2> { using T = uint16_t; };
+template <> struct Bits<4> { using T = uint32_t; };
+template <> struct Bits<8> { using T = uint2; };
+template <> struct Bits<16> { using T = uint4; };
+__device__ __forceinline__ uint32_t part(uint32_t w, int) { return w; }
+__device__ __forceinline__ uint32_t part(uint16_t w, int) { return w; }
+__device__ __forceinline__ void setPart(uint4 &w, int j, uint32_t v) {
+  (j == 0 ? w.x : j == 1 ? w.y : j == 2 ? w.z : w.w) |= v;
+}
+__device__ __forceinline__ void setPart(uint2 &w, int j, uint32_t v) {
+  (j == 0 ? w.x : w.y) |= v;
+}
+__device__ __forceinline__ void setPart(uint32_t &w, int, uint32_t v) { w |= v; }
+__device__ __forceinline__ void setPart(uint16_t &w, int, uint32_t v) {
+  w = static_cast<uint16_t>(w | v);
+}
+
+/// Element e (of S bytes) of a word, and into a zeroed word (constant e).
+template <int S, typename W>
+__device__ __forceinline__ uint64_t getElement(const W &w, int e) {
+  if constexpr (S == 8)
+    return part(w, 2 * e) | static_cast<uint64_t>(part(w, 2 * e + 1)) << 32;
+  else if constexpr (S == 4)
+    return part(w, e);
+  else
+    return (part(w, e * S / 4) >> (8 * (e * S % 4))) & ((1u << (8 * S)) - 1);
+}
+template <int S, typename W>
+__device__ __forceinline__ void putElement(W &w, int e, uint64_t v) {
+  if constexpr (S == 8) {
+    setPart(w, 2 * e, static_cast<uint32_t>(v));
+    setPart(w, 2 * e + 1, static_cast<uint32_t>(v >> 32));
+  } else if constexpr (S == 4) {
+    setPart(w, e, static_cast<uint32_t>(v));
+  } else {
+    setPart(w, e * S / 4,
+            (static_cast<uint32_t>(v) & ((1u << (8 * S)) - 1))
+                << (8 * (e * S % 4)));
+  }
+}
+
+/// Converting rows, G = 16 / max(SS, DS) elements at a time: rows of
+/// `groups` groups, rs and rd bytes apart, as one flattened space (as
+/// moveRows); four groups in flight per thread; each element through the
+/// steps (wl/Runtime/DeviceConvert.h, the host's exact semantics).
+template <int SS, int DS>
+__device__ __noinline__ void convertGroups(const uint8_t *s0, uint8_t *d0,
+                                           uint32_t rows, uint32_t groups,
+                                           uint32_t rs, uint32_t rd,
+                                           const StepCode *steps, int nsteps) {
+  constexpr int G = 16 / (SS > DS ? SS : DS), B = 4;
+  using SW = typename Bits<G * SS>::T;
+  using DW = typename Bits<G * DS>::T;
+  const uint32_t total = rows * groups;
+  const uint32_t dr = kThreads / groups, dc = kThreads % groups;
+  uint32_t r = threadIdx.x / groups, c = threadIdx.x % groups;
+  for (uint32_t g = threadIdx.x; g < total; g += B * kThreads) {
+    SW v[B];
+    uint32_t rr = r, cc = c;
+#pragma unroll
+    for (int k = 0; k < B; ++k) {
+      if (g + k * kThreads < total)
+        v[k] = *reinterpret_cast<const SW *>(s0 + (rr * rs + cc * (G * SS)));
+      cc += dc;
+      rr += dr;
+      if (cc >= groups) {
+        cc -= groups;
+        ++rr;
+      }
     }
-    const Task &t = task;
+    rr = r;
+    cc = c;
+#pragma unroll
+    for (int k = 0; k < B; ++k) {
+      if (g + k * kThreads < total) {
+        DW o{};
+#pragma unroll
+        for (int e = 0; e < G; ++e) {
+          uint64_t x = getElement<SS>(v[k], e);
+          for (int st = 0; st < nsteps; ++st)
+            x = applyStep(steps[st], x);
+          putElement<DS>(o, e, x);
+        }
+        *reinterpret_cast<DW *>(d0 + (rr * rd + cc * (G * DS))) = o;
+      }
+      cc += dc;
+      rr += dr;
+      if (cc >= groups) {
+        cc -= groups;
+        ++rr;
+      }
+    }
+    r = rr;
+    c = cc;
+  }
+}
+
+template <int SS>
+__device__ __forceinline__ void convertGroupsTo(int ds, const uint8_t *s0,
+                                                uint8_t *d0, uint32_t rows,
+                                                uint32_t groups, uint32_t rs,
+                                                uint32_t rd, const Task &t) {
+  switch (ds) {
+  case 2: convertGroups<SS, 2>(s0, d0, rows, groups, rs, rd, t.steps, t.nsteps); break;
+  case 4: convertGroups<SS, 4>(s0, d0, rows, groups, rs, rd, t.steps, t.nsteps); break;
+  default: convertGroups<SS, 8>(s0, d0, rows, groups, rs, rd, t.steps, t.nsteps);
+  }
+}
+
+/// Converting rows: whole groups of elements as words where t.vec says the
+/// addresses allow it (float to float), else element by element.
+__device__ __noinline__ void convertRows(const Task &t, const Unit u,
+                                         const uint8_t *src, uint8_t *dst) {
+  int64_t so, d;
+  outerOffsets(t, u.a0, so, d);
+  const uint8_t *s0 = src + (so + u.b0) * t.srcSize;
+  uint8_t *d0 = dst + (d + u.b0) * t.dstSize;
+  const uint32_t rows = static_cast<uint32_t>(u.a1 - u.a0);
+  const uint32_t rs =
+      t.nouter > 0 ? static_cast<uint32_t>(t.outerSrc[t.nouter - 1] * t.srcSize) : 0;
+  const uint32_t rd =
+      t.nouter > 0 ? static_cast<uint32_t>(t.outerDst[t.nouter - 1] * t.dstSize) : 0;
+  if (t.vec == 16) {
+    const int g = 16 / (t.srcSize > t.dstSize ? t.srcSize : t.dstSize);
+    const uint32_t groups = static_cast<uint32_t>((u.b1 - u.b0) / g);
+    switch (t.srcSize) {
+    case 2: convertGroupsTo<2>(t.dstSize, s0, d0, rows, groups, rs, rd, t); break;
+    case 4: convertGroupsTo<4>(t.dstSize, s0, d0, rows, groups, rs, rd, t); break;
+    default: convertGroupsTo<8>(t.dstSize, s0, d0, rows, groups, rs, rd, t);
+    }
+    return;
+  }
+  const int64_t n = u.b1 - u.b0;
+  for (uint32_t r = 0; r < rows; ++r)
+    for (int64_t i = threadIdx.x; i < n; i += kThreads) {
+      uint64_t v = loadElement(s0 + r * rs + i * t.srcSize, t.srcSize);
+      for (int k = 0; k < t.nsteps; ++k)
+        v = applyStep(t.steps[k], v);
+      storeElement(d0 + r * rd + i * t.dstSize, t.dstSize, v);
+    }
+}
+
+template <typename W>
+__device__ __forceinline__ void rows(const Task &t, const Unit u,
+                                     const uint8_t *src, uint8_t *dst) {
+  if (t.kind == kCopyRows)
+    unitRows<W, false>(t, u, src, dst);
+  else
+    unitRows<W, true>(t, u, src, dst);
+}
+
+__device__ __forceinline__ void prefetchL1(const void *p) {
+  asm volatile("prefetch.global.L1 [%0];" ::"l"(p));
+}
+
+/// Converting rows, in a kernel of their own so that the conversions'
+/// code does not change how the general kernel's row moves are compiled
+/// (measured: a shared kernel slowed short-row copies by a fifth).
+__global__ void __launch_bounds__(kThreads, 4) convertUnits(Args a) {
+  const long long step = gridDim.x, end = a.first + a.count;
+  for (long long u = a.first + blockIdx.x; u < end; u += step) {
+    if (threadIdx.x == 0 && u + step < end)
+      prefetchL1(a.units + u + step);
+    const Unit cur = a.units[u];
+    const Task &t = a.tasks[cur.task];
+    convertRows(t, cur, a.sources[t.source], a.targets[t.target]);
+  }
+}
+
+/// Every block takes units b, b + grid, b + 2 grid, ...: the blocks sweep
+/// the table together, so the memory they touch at any moment is close
+/// together (measured faster than contiguous shares per block, and free of
+/// their imbalance when units differ in size).
+__global__ void __launch_bounds__(kThreads, 4) runUnits(Args a) {
+  const long long step = gridDim.x, end = a.first + a.count;
+  for (long long u = a.first + blockIdx.x; u < end; u += step) {
+    // The unit after next is fetched into L1 now, and the next unit's task
+    // when it changes, so neither is waited for when its turn comes; no
+    // descriptor stays in registers across the work.
+    if (threadIdx.x == 0 && u + 2 * step < end)
+      prefetchL1(a.units + u + 2 * step);
+    const Unit cur = a.units[u];
+    if (u + step < end &&
+        threadIdx.x < static_cast<int>((sizeof(Task) + 127) / 128)) {
+      const int32_t nextTask = a.units[u + step].task;
+      if (nextTask != cur.task)
+        prefetchL1(reinterpret_cast<const char *>(a.tasks + nextTask) +
+                   128 * threadIdx.x);
+    }
+    const Task &t = a.tasks[cur.task];
     const uint8_t *src = t.source >= 0 ? a.sources[t.source] : nullptr;
     uint8_t *dst = a.targets[t.target];
     switch (t.kind) {
     case kCopyRows:
-      switch (t.vec) {
-      case 16: copyRows<uint4>(t, unit, src, dst); break;
-      case 8: copyRows<uint2>(t, unit, src, dst); break;
-      case 4: copyRows<uint32_t>(t, unit, src, dst); break;
-      case 2: copyRows<uint16_t>(t, unit, src, dst); break;
-      default: copyRows<uint8_t>(t, unit, src, dst);
-      }
-      break;
     case kFillRows:
-      if (t.vec < t.dstSize) { // a misaligned target: element by element
-        for (int64_t row = unit.a0; row < unit.a1; ++row)
-          for (int64_t i = unit.b0 + threadIdx.x; i < unit.b1; i += kThreads) {
-            int64_t so, d;
-            outerOffsets(t, row, so, d);
-            storeElement(dst + (d + i) * t.dstSize, t.dstSize, t.fill);
-          }
+      if (t.kind == kFillRows && t.vec < t.dstSize) {
+        fillRowElements(t, cur, dst); // a misaligned target
         break;
       }
       switch (t.vec) {
-      case 16: fillRows<uint4>(t, unit, dst); break;
-      case 8: fillRows<uint2>(t, unit, dst); break;
-      case 4: fillRows<uint32_t>(t, unit, dst); break;
-      case 2: fillRows<uint16_t>(t, unit, dst); break;
-      default: fillRows<uint8_t>(t, unit, dst);
+      case 16: rows<uint4>(t, cur, src, dst); break;
+      case 8: rows<uint2>(t, cur, src, dst); break;
+      case 4: rows<uint32_t>(t, cur, src, dst); break;
+      case 2: rows<uint16_t>(t, cur, src, dst); break;
+      default: rows<uint8_t>(t, cur, src, dst);
       }
       break;
     case kTranspose:
       switch (t.dstSize) {
-      case 1: transposeTile<1>(t, unit, src, dst, tile); break;
-      case 2: transposeTile<2>(t, unit, src, dst, tile); break;
-      case 4: transposeTile<4>(t, unit, src, dst, tile); break;
-      default: transposeTile<8>(t, unit, src, dst, tile);
+      case 1: transposeUnit<1>(t, cur, src, dst); break;
+      case 2: transposeUnit<2>(t, cur, src, dst); break;
+      case 4: transposeUnit<4>(t, cur, src, dst); break;
+      default: transposeUnit<8>(t, cur, src, dst);
       }
       break;
     default:
-      elements(t, unit, src, dst);
+      elements(t, cur, src, dst);
+    }
+  }
+}
+
+
+//===----------------------------------------------------------------------===//
+// Row copies and fills by the copy engine (TMA bulk copies)
+//===----------------------------------------------------------------------===//
+//
+// Row copies whose every address and length is a multiple of 16 bytes run
+// in their own kernel, where the bytes in flight wait in shared memory
+// rather than in registers: each block is one warp driving a ring of
+// kBulkStages stages of kStageBytes. A chunk (up to a stage of whole rows,
+// or a stage-sized part of a long row) is loaded by cp.async.bulk into a
+// stage, completing on the stage's mbarrier, and stored from it by
+// cp.async.bulk to the target; the stage is loaded again once the store
+// has read it. Loads of the next kBulkStages - 1 chunks are always in
+// flight, across unit boundaries. The warp's lanes issue the rows of a
+// chunk side by side. Fill rows store a stage holding the fill pattern.
+
+constexpr int kBulkStages = 4;
+/// Rows shorter than this stay in the general kernel: the copy engine's
+/// per-copy cost outweighs it there (rows of 384 bytes: 84% of the device
+/// copy through the engine, 90% through registers, on an H200).
+constexpr int64_t kBulkMinRowBytes = 1024;
+/// Plans writing less than this run their copies and transposes in the
+/// general kernel: one launch instead of two or three (Executor::
+/// setSmallPlanBytes changes it).
+constexpr int64_t kSmallPlanBytes = 16 << 20;
+constexpr int kStageBytes = 12 << 10;
+constexpr int kBulkSmem = kBulkStages * kStageBytes;
+
+__device__ __forceinline__ uint32_t smemAddress(const void *p) {
+  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
+}
+
+/// Where the warp is in its units: the chunks of unit `u`.
+struct BulkCursor {
+  long long u, end, step;
+  // The current unit, as rows of rowBytes at s0 + r * rs -> d0 + r * rd.
+  const uint8_t *s0;
+  uint8_t *d0;
+  int64_t rs, rd, rowBytes;
+  int64_t rows, r, c; ///< rows in the unit; next row and byte within it
+  bool fill;
+  uint64_t pattern;
+  int patternBytes;
+};
+
+/// One chunk: n rows of seg bytes, src + j * rs -> dst + j * rd.
+struct BulkChunk {
+  const uint8_t *src;
+  uint8_t *dst;
+  int64_t rs, rd;
+  int n, seg;
+  bool fill;
+  uint64_t pattern;
+  int patternBytes;
+};
+
+__device__ __forceinline__ bool bulkLoadUnit(const Args &a, BulkCursor &k) {
+  if (k.u >= k.end)
+    return false;
+  const Unit u = a.units[k.u];
+  const Task &t = a.tasks[u.task];
+  int64_t so, d;
+  outerOffsets(t, u.a0, so, d);
+  k.fill = t.kind == kFillRows;
+  k.s0 = k.fill ? nullptr : a.sources[t.source] + (so + u.b0) * t.srcSize;
+  k.d0 = a.targets[t.target] + (d + u.b0) * t.dstSize;
+  k.rs = t.nouter > 0 && !k.fill ? t.outerSrc[t.nouter - 1] * t.srcSize : 0;
+  k.rd = t.nouter > 0 ? t.outerDst[t.nouter - 1] * t.dstSize : 0;
+  k.rowBytes = (u.b1 - u.b0) * t.dstSize;
+  k.rows = u.a1 - u.a0;
+  k.r = 0;
+  k.c = 0;
+  k.pattern = t.fill;
+  k.patternBytes = t.dstSize;
+  return true;
+}
+
+/// The next chunk of the warp's units; false when there is none.
+__device__ __forceinline__ bool bulkNext(const Args &a, BulkCursor &k,
+                                         BulkChunk &c) {
+  while (k.r >= k.rows) {
+    k.u += k.step;
+    if (!bulkLoadUnit(a, k))
+      return false;
+  }
+  c.rs = k.rs;
+  c.rd = k.rd;
+  c.fill = k.fill;
+  c.pattern = k.pattern;
+  c.patternBytes = k.patternBytes;
+  if (k.rowBytes <= kStageBytes) { // whole rows, as many as fit
+    int64_t n = kStageBytes / k.rowBytes;
+    if (n > k.rows - k.r)
+      n = k.rows - k.r;
+    c.n = static_cast<int>(n);
+    c.seg = static_cast<int>(k.rowBytes);
+    c.src = k.fill ? nullptr : k.s0 + k.r * k.rs;
+    c.dst = k.d0 + k.r * k.rd;
+    k.r += n;
+    return true;
+  }
+  int64_t seg = k.rowBytes - k.c; // a part of one long row
+  if (seg > kStageBytes)
+    seg = kStageBytes;
+  c.n = 1;
+  c.seg = static_cast<int>(seg);
+  c.src = k.fill ? nullptr : k.s0 + k.r * k.rs + k.c;
+  c.dst = k.d0 + k.r * k.rd + k.c;
+  k.c += seg;
+  if (k.c >= k.rowBytes) {
+    k.c = 0;
+    ++k.r;
+  }
+  return true;
+}
+
+__global__ void __launch_bounds__(32) copyBulk(Args a) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
+  __trap(); // the copy engine is Hopper's: run() routes older GPUs elsewhere
+#else
+  extern __shared__ __align__(128) uint8_t stage[];
+  __shared__ __align__(8) uint64_t full[kBulkStages];
+  __shared__ BulkChunk pending[kBulkStages];
+  const int lane = threadIdx.x;
+  if (lane == 0) {
+    for (int s = 0; s < kBulkStages; ++s)
+      asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(
+          smemAddress(&full[s])));
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+  }
+  __syncwarp();
+  BulkCursor k;
+  k.step = gridDim.x;
+  k.end = a.first + a.count;
+  k.u = a.first + blockIdx.x;
+  k.rows = k.r = 0;
+  if (!bulkLoadUnit(a, k))
+    return;
+
+  // Chunk `i` into stage i % kBulkStages: the loads (or the pattern), and
+  // one arrival on the stage's barrier that completes when they land.
+  auto issue = [&](long long i, const BulkChunk &c) {
+    const int s = static_cast<int>(i % kBulkStages);
+    uint8_t *buf = stage + s * kStageBytes;
+    const uint32_t bar = smemAddress(&full[s]);
+    if (lane == 0)
+      pending[s] = c;
+    if (c.fill) {
+      // The pattern over one row (every row stores the same bytes), made
+      // visible to the copy engine before the barrier phase completes.
+      const int bytes = c.seg;
+      for (int b = lane * 8; b < bytes; b += 32 * 8) {
+        uint64_t w = 0;
+        for (int j = 0; j < 8; ++j)
+          w |= ((c.pattern >> (8 * ((b + j) % c.patternBytes))) & 0xff)
+               << (8 * j);
+        *reinterpret_cast<uint64_t *>(buf + b) = w;
+      }
+      asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
+      __syncwarp();
+      if (lane == 0)
+        asm volatile("{\n .reg .b64 st;\n"
+                   " mbarrier.arrive.shared::cta.b64 st, [%0];\n}" ::"r"(bar)
+                   : "memory");
+      return;
+    }
+    if (lane == 0)
+      asm volatile("{\n .reg .b64 st;\n"
+                   " mbarrier.arrive.expect_tx.shared::cta.b64 st, [%0], %1;\n}"
+                   ::"r"(bar), "r"(c.n * c.seg)
+                   : "memory");
+    __syncwarp();
+    for (int j = lane; j < c.n; j += 32)
+      asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx"
+                   "::bytes [%0], [%1], %2, [%3];" ::"r"(smemAddress(buf + j * c.seg)),
+                   "l"(c.src + j * c.rs), "r"(c.seg), "r"(bar)
+                   : "memory");
+  };
+
+  long long issued = 0;
+  BulkChunk c;
+  bool more = true;
+  while (issued < kBulkStages && (more = bulkNext(a, k, c)))
+    issue(issued++, c);
+  for (long long i = 0; i < issued; ++i) {
+    const int s = static_cast<int>(i % kBulkStages);
+    const uint32_t bar = smemAddress(&full[s]);
+    const uint32_t parity = static_cast<uint32_t>((i / kBulkStages) & 1);
+    uint32_t done = 0;
+    while (!done)
+      asm volatile("{\n .reg .pred p;\n"
+                   " mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
+                   " selp.u32 %0, 1, 0, p;\n}"
+                   : "=r"(done)
+                   : "r"(bar), "r"(parity)
+                   : "memory");
+    const BulkChunk p = pending[s];
+    const uint8_t *buf = stage + s * kStageBytes;
+    for (int j = lane; j < p.n; j += 32)
+      asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;"
+                   ::"l"(p.dst + j * p.rd),
+                   "r"(smemAddress(p.fill ? buf : buf + j * p.seg)), "r"(p.seg)
+                   : "memory");
+    asm volatile("cp.async.bulk.commit_group;" ::: "memory");
+    // The stores of chunk i - 1 have read their stage: load the chunk that
+    // goes there next.
+    if (i >= 1 && more) {
+      asm volatile("cp.async.bulk.wait_group.read 1;" ::: "memory");
+      __syncwarp();
+      if ((more = bulkNext(a, k, c)))
+        issue(issued++, c);
+    }
+  }
+  asm volatile("cp.async.bulk.wait_group 0;" ::: "memory");
+#endif
+}
+
+
+//===----------------------------------------------------------------------===//
+// Transposes staged through shared memory by cp.async
+//===----------------------------------------------------------------------===//
+//
+// Aligned transposes run in their own kernel where each thread's next
+// blocks are already on their way into shared memory (cp.async, no
+// registers held) while it transposes and stores the current one: the
+// loads of kStagesT - 1 blocks per thread stay in flight (3 stages with two
+// blocks an SM measured best on an H200 against 2, 4 and 6). A thread reads
+// back only what it loaded itself, so no barrier is needed; the slots are
+// laid out [stage][row v][thread] so that the 16-byte reads of a warp are
+// conflict-free.
+
+constexpr int kStagesT = 3;
+
+template <int ES>
+__device__ __noinline__ void transposeStaged(const Task &t, const Unit u,
+                                                 const uint8_t *src,
+                                                 uint8_t *dst, uint8_t *slots) {
+  constexpr TransposeShape sh = transposeShape(ES);
+  constexpr int V = sh.v, NS = kStagesT;
+  using W = typename RowWord<sh.wordBytes>::T;
+  using E = typename Word<ES>::T;
+  int64_t so, d;
+  outerOffsets(t, u.a0, so, d);
+  const int kc = threadIdx.x % 8, ic = threadIdx.x / 8;
+  const int64_t k = u.a1 + kc * V;
+  const int64_t si = t.srcStride * ES, dk = t.dk * ES;
+  const uint8_t *s0 = src + (so + k) * ES;
+  uint8_t *d0 = dst + d * ES + k * dk;
+  const int64_t kn = t.kExtent - k, i0 = u.b0 + ic * V;
+  const int64_t nblocks = i0 < u.b1 ? (u.b1 - i0 + sh.iStep - 1) / sh.iStep : 0;
+  auto slot = [&](int64_t m, int v) {
+    return slots + ((m % NS * V + v) * kThreads + threadIdx.x) * sizeof(W);
+  };
+  auto whole = [&](int64_t i) { return kn >= V && i + V <= u.b1; };
+  for (int64_t m = 0; m < nblocks + NS - 1; ++m) {
+    if (m < nblocks) {
+      const int64_t i = i0 + m * sh.iStep;
+      if (whole(i)) {
+        const uint8_t *s = s0 + i * si;
+#pragma unroll
+        for (int v = 0; v < V; ++v) {
+          if constexpr (sizeof(W) == 16)
+            asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(
+                             smemAddress(slot(m, v))),
+                         "l"(s + v * si)
+                         : "memory");
+          else
+            asm volatile("cp.async.ca.shared.global [%0], [%1], 8;" ::"r"(
+                             smemAddress(slot(m, v))),
+                         "l"(s + v * si)
+                         : "memory");
+        }
+      }
+    }
+    asm volatile("cp.async.commit_group;" ::: "memory");
+    const int64_t mm = m - (NS - 1);
+    if (mm < 0)
+      continue;
+    asm volatile("cp.async.wait_group %0;" ::"n"(NS - 1) : "memory");
+    const int64_t i = i0 + mm * sh.iStep;
+    uint8_t *o = d0 + i * ES;
+    if (whole(i)) {
+      W in[V];
+#pragma unroll
+      for (int v = 0; v < V; ++v)
+        in[v] = *reinterpret_cast<const W *>(slot(mm, v));
+#pragma unroll
+      for (int c = 0; c < V; ++c)
+        *reinterpret_cast<W *>(o + c * dk) = column<ES>(in, c);
+    } else {
+      const uint8_t *sp = s0 + i * si;
+      const int64_t cn = kn < V ? kn : V, vn = u.b1 - i < V ? u.b1 - i : V;
+      for (int64_t c = 0; c < cn; ++c)
+        for (int64_t v = 0; v < vn; ++v)
+          *reinterpret_cast<E *>(o + c * dk + v * ES) =
+              *reinterpret_cast<const E *>(sp + v * si + c * ES);
+    }
+  }
+}
+
+/// Bytes of shared memory of a staged transpose block: the largest slot
+/// set (2-byte elements: 8 rows of 16 bytes per thread per stage).
+constexpr int kStagedSmem = kStagesT * 8 * kThreads * 16;
+
+__global__ void __launch_bounds__(kThreads, 2) transposeUnits(Args a) {
+  extern __shared__ __align__(16) uint8_t slots[];
+  const long long step = gridDim.x, end = a.first + a.count;
+  for (long long u = a.first + blockIdx.x; u < end; u += step) {
+    if (threadIdx.x == 0 && u + step < end)
+      prefetchL1(a.units + u + step);
+    const Unit cur = a.units[u];
+    const Task &t = a.tasks[cur.task];
+    const uint8_t *src = a.sources[t.source];
+    uint8_t *dst = a.targets[t.target];
+    switch (t.dstSize) {
+    case 1: transposeStaged<1>(t, cur, src, dst, slots); break;
+    case 2: transposeStaged<2>(t, cur, src, dst, slots); break;
+    case 4: transposeStaged<4>(t, cur, src, dst, slots); break;
+    default: transposeStaged<8>(t, cur, src, dst, slots);
     }
   }
 }
@@ -337,10 +906,20 @@ struct DeviceBuffer {
 struct Executor::Impl {
   int device = 0;
   cudaDeviceProp props{};
+  int blocksPerSM = 0, bulkBlocksPerSM = 0, stagedBlocksPerSM = 0,
+      convertBlocksPerSM = 0;
   DeviceBuffer tasks, units, pointers;
-  long long nunits = 0;
+  /// The units in launch order: copy-engine rows, staged transposes, the
+  /// others.
+  std::vector<Unit> ordered;
+  long long nbulk = 0, nstaged = 0, nconvert = 0, nother = 0;
+  int64_t smallPlanBytes = kSmallPlanBytes;
   size_t nsources = 0;
 };
+
+void Executor::setSmallPlanBytes(int64_t bytes) {
+  impl_->smallPlanBytes = bytes;
+}
 
 bool built() { return true; }
 
@@ -385,6 +964,7 @@ std::string Executor::describe() const {
 bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
                    const std::vector<void *> &targets, void *stream,
                    std::string &error) {
+  impl_->nbulk = impl_->nstaged = impl_->nconvert = impl_->nother = 0;
   if (table.units.empty())
     return true;
   std::vector<uint64_t> sb, tb;
@@ -393,9 +973,66 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
   for (void *p : targets)
     tb.push_back(reinterpret_cast<uint64_t>(p));
   chooseWords(table, sb, tb);
+  if (impl_->blocksPerSM == 0) {
+    cudaError_t e = cudaFuncSetAttribute(
+        copyBulk, cudaFuncAttributeMaxDynamicSharedMemorySize, kBulkSmem);
+    if (e == cudaSuccess)
+      e = cudaFuncSetAttribute(transposeUnits,
+                               cudaFuncAttributeMaxDynamicSharedMemorySize,
+                               kStagedSmem);
+    if (e == cudaSuccess)
+      e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&impl_->blocksPerSM,
+                                                        runUnits, kThreads, 0);
+    if (e == cudaSuccess)
+      e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+          &impl_->bulkBlocksPerSM, copyBulk, 32, kBulkSmem);
+    if (e == cudaSuccess)
+      e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+          &impl_->convertBlocksPerSM, convertUnits, kThreads, 0);
+    if (e == cudaSuccess)
+      e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+          &impl_->stagedBlocksPerSM, transposeUnits, kThreads, kStagedSmem);
+    if (e != cudaSuccess) {
+      error = cudaMessage("setting up the plan kernels", e);
+      return false;
+    }
+    impl_->blocksPerSM = std::max(1, impl_->blocksPerSM);
+    impl_->bulkBlocksPerSM = std::max(1, impl_->bulkBlocksPerSM);
+    impl_->stagedBlocksPerSM = std::max(1, impl_->stagedBlocksPerSM);
+    impl_->convertBlocksPerSM = std::max(1, impl_->convertBlocksPerSM);
+  }
+  // Rows of at least kBulkMinRowBytes whose every address is 16-byte
+  // aligned go to the copy engine, transposes whose blocks are all aligned
+  // to the staged kernel, converting rows to theirs, the rest to the
+  // general kernel: up to four launches, in that order, on the stream.
+  // A small plan (a few norms, biases) is one launch of the general kernel:
+  // there launches, not bytes, are the cost. Before Hopper (no copy
+  // engine) everything but conversions runs there too.
+  const bool small =
+      table.bytes < impl_->smallPlanBytes || impl_->props.major < 9;
+  auto group = [&](const Task &t) {
+    if ((t.kind == kCopyRows || t.kind == kFillRows) && t.vec == 16 &&
+        t.n * t.dstSize >= kBulkMinRowBytes && !small)
+      return 0;
+    if (t.kind == kTranspose && t.vec > 1 && !small)
+      return 1;
+    if (t.kind == kConvertRows)
+      return 2;
+    return 3;
+  };
+  std::vector<Unit> &ordered = impl_->ordered;
+  ordered.clear();
+  ordered.reserve(table.units.size());
+  long long count[4] = {0, 0, 0, 0};
+  for (int g = 0; g < 4; ++g)
+    for (const Unit &u : table.units)
+      if (group(table.tasks[u.task]) == g) {
+        ordered.push_back(u);
+        ++count[g];
+      }
   cudaStream_t s = static_cast<cudaStream_t>(stream);
   size_t taskBytes = table.tasks.size() * sizeof(Task);
-  size_t unitBytes = table.units.size() * sizeof(Unit);
+  size_t unitBytes = ordered.size() * sizeof(Unit);
   std::vector<uint64_t> ptrs(sb);
   ptrs.insert(ptrs.end(), tb.begin(), tb.end());
   size_t ptrBytes = ptrs.size() * sizeof(uint64_t);
@@ -409,7 +1046,7 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
   cudaError_t e = cudaMemcpyAsync(impl_->tasks.p, table.tasks.data(), taskBytes,
                                   cudaMemcpyHostToDevice, s);
   if (e == cudaSuccess)
-    e = cudaMemcpyAsync(impl_->units.p, table.units.data(), unitBytes,
+    e = cudaMemcpyAsync(impl_->units.p, ordered.data(), unitBytes,
                         cudaMemcpyHostToDevice, s);
   if (e == cudaSuccess)
     e = cudaMemcpyAsync(impl_->pointers.p, ptrs.data(), ptrBytes,
@@ -420,7 +1057,10 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
     error = cudaMessage("uploading the task table", e);
     return false;
   }
-  impl_->nunits = static_cast<long long>(table.units.size());
+  impl_->nbulk = count[0];
+  impl_->nstaged = count[1];
+  impl_->nconvert = count[2];
+  impl_->nother = count[3];
   impl_->nsources = sb.size();
   return launch(stream, error);
 }
@@ -430,22 +1070,42 @@ bool Executor::launch(void *stream, std::string &error) {
   Args a;
   a.tasks = static_cast<const Task *>(impl_->tasks.p);
   a.units = static_cast<const Unit *>(impl_->units.p);
-  a.nunits = impl_->nunits;
-  if (a.nunits == 0)
-    return true;
   a.sources = static_cast<const uint8_t *const *>(impl_->pointers.p);
   a.targets = reinterpret_cast<uint8_t *const *>(
       static_cast<uint64_t *>(impl_->pointers.p) + impl_->nsources);
-  int perSM = 0;
-  cudaOccupancyMaxActiveBlocksPerMultiprocessor(&perSM, runUnits, kThreads, 0);
-  long long grid = static_cast<long long>(impl_->props.multiProcessorCount) *
-                   (perSM > 0 ? perSM : 1);
-  if (grid > a.nunits)
-    grid = a.nunits;
-  runUnits<<<static_cast<unsigned>(grid), kThreads, 0, s>>>(a);
+  const long long sms = impl_->props.multiProcessorCount;
+  if (impl_->nbulk > 0) {
+    a.first = 0;
+    a.count = impl_->nbulk;
+    const long long grid =
+        std::min<long long>(sms * impl_->bulkBlocksPerSM, a.count);
+    copyBulk<<<static_cast<unsigned>(grid), 32, kBulkSmem, s>>>(a);
+  }
+  if (impl_->nstaged > 0) {
+    a.first = impl_->nbulk;
+    a.count = impl_->nstaged;
+    const long long grid =
+        std::min<long long>(sms * impl_->stagedBlocksPerSM, a.count);
+    transposeUnits<<<static_cast<unsigned>(grid), kThreads, kStagedSmem, s>>>(
+        a);
+  }
+  if (impl_->nconvert > 0) {
+    a.first = impl_->nbulk + impl_->nstaged;
+    a.count = impl_->nconvert;
+    const long long grid =
+        std::min<long long>(sms * impl_->convertBlocksPerSM, a.count);
+    convertUnits<<<static_cast<unsigned>(grid), kThreads, 0, s>>>(a);
+  }
+  if (impl_->nother > 0) {
+    a.first = impl_->nbulk + impl_->nstaged + impl_->nconvert;
+    a.count = impl_->nother;
+    const long long grid =
+        std::min<long long>(sms * impl_->blocksPerSM, a.count);
+    runUnits<<<static_cast<unsigned>(grid), kThreads, 0, s>>>(a);
+  }
   cudaError_t e = cudaGetLastError();
   if (e != cudaSuccess) {
-    error = cudaMessage("launching the plan kernel", e);
+    error = cudaMessage("launching the plan kernels", e);
     return false;
   }
   return true;

@@ -27,6 +27,7 @@ bool Executor::run(TaskTable &, const std::vector<const void *> &,
 bool Executor::launch(void *, std::string &error) {
   return deviceAvailable(error);
 }
+void Executor::setSmallPlanBytes(int64_t) {}
 bool Executor::synchronize(void *, std::string &error) {
   return deviceAvailable(error);
 }

@@ -44,7 +44,7 @@ void addPiece(const layout::Plan &plan, const Piece &c, TaskTable &table,
   if (c.isFill())
     kind = ds == 1 ? kFillRows : kFill;
   else if (!c.steps.empty())
-    kind = kConvert;
+    kind = ds == 1 && ss == 1 ? kConvertRows : kConvert;
   else if (ds == 1 && ss == 1)
     kind = kCopyRows;
   else {
@@ -114,26 +114,54 @@ void addPiece(const layout::Plan &plan, const Piece &c, TaskTable &table,
   table.bytes += c.numElements() * t.dstSize;
 
   const int64_t unitElems = std::max<int64_t>(16, options.unitBytes / t.dstSize);
-  if (kind == kCopyRows || kind == kFillRows) {
+  auto addUnit = [&](int64_t a0, int64_t a1, int64_t b0, int64_t b1) {
+    table.units.push_back({id, 0, a0, a1, b0, b1});
+  };
+  if (kind == kCopyRows || kind == kFillRows || kind == kConvertRows) {
     if (t.n >= unitElems) {
       int64_t chunk = unitElems / 16 * 16; // keeps 16-byte word alignment
       for (int64_t row = 0; row < rows; ++row)
-        for (int64_t b = 0; b < t.n; b += chunk)
-          table.units.push_back({id, 0, row, row + 1, b, std::min(t.n, b + chunk)});
+        for (int64_t b = 0; b < t.n; b += chunk) {
+          int64_t e = std::min(t.n, b + chunk);
+          addUnit(row, row + 1, b, e);
+        }
     } else {
+      // Several rows a unit, never across a run of the innermost outer
+      // dimension: within one run the rows are evenly spaced, so the kernel
+      // finds each row without dividing.
       int64_t per = std::max<int64_t>(1, unitElems / t.n);
-      for (int64_t row = 0; row < rows; row += per)
-        table.units.push_back({id, 0, row, std::min(rows, row + per), 0, t.n});
+      int64_t run = t.nouter > 0 ? t.outerSize[t.nouter - 1] : 1;
+      // The kernel addresses the rows of a unit by 32-bit byte offsets from
+      // its first row: more than one row only where they fit.
+      if (t.nouter > 0) {
+        const int64_t rs = t.outerSrc[t.nouter - 1] * t.srcSize,
+                      rd = t.outerDst[t.nouter - 1] * t.dstSize;
+        const int64_t limit = (int64_t(1) << 31) - t.n * t.dstSize;
+        if (rs < 0 || rd < 0)
+          per = 1;
+        else
+          per = std::min(per, 1 + limit / std::max<int64_t>({rs, rd, 1}));
+      }
+      for (int64_t row = 0; row < rows;) {
+        int64_t end = std::min({rows, row + per, (row / run + 1) * run});
+        addUnit(row, end, 0, t.n);
+        row = end;
+      }
     }
   } else if (kind == kTranspose) {
+    const TransposeShape shape = transposeShape(t.dstSize);
+    const int64_t elems =
+        std::max<int64_t>(16, options.transposeUnitBytes / t.dstSize);
+    int64_t span = std::max<int64_t>(
+        shape.iStep, elems / shape.kStrip / shape.iStep * shape.iStep);
     for (int64_t o = 0; o < rows; ++o)
-      for (int64_t k0 = 0; k0 < t.kExtent; k0 += kTile)
-        for (int64_t i0 = 0; i0 < t.n; i0 += kTile)
-          table.units.push_back({id, 0, o, k0, i0, 0});
+      for (int64_t k0 = 0; k0 < t.kExtent; k0 += shape.kStrip)
+        for (int64_t i0 = 0; i0 < t.n; i0 += span)
+          addUnit(o, k0, i0, std::min(t.n, i0 + span));
   } else {
     int64_t all = rows * t.n;
     for (int64_t e = 0; e < all; e += unitElems)
-      table.units.push_back({id, 0, e, std::min(all, e + unitElems), 0, 0});
+      addUnit(e, std::min(all, e + unitElems), 0, 0);
   }
 }
 
@@ -163,7 +191,7 @@ bool buildTaskTable(const layout::Plan &plan, TaskTable &table,
   table = {};
   TableOptions options = requested;
   if (options.unitBytes <= 0)
-    options.unitBytes = 256 << 10;
+    options.unitBytes = TableOptions().unitBytes;
   for (size_t i = 0; i < plan.pieces.size(); ++i) {
     const Piece &p = plan.pieces[i];
     if (p.numElements() == 0)
@@ -184,18 +212,49 @@ bool buildTaskTable(const layout::Plan &plan, TaskTable &table,
 void chooseWords(TaskTable &table, const std::vector<uint64_t> &sourceBases,
                  const std::vector<uint64_t> &targetBases) {
   for (Task &t : table.tasks) {
-    if (t.kind != kCopyRows && t.kind != kFillRows)
+    if (t.kind != kCopyRows && t.kind != kFillRows && t.kind != kTranspose &&
+        t.kind != kConvertRows)
       continue;
     // Every address is base + (offset + sum c_j * stride_j + b) * size with
-    // b a multiple of 16 elements: the word must divide each term.
+    // b a multiple of 16 elements (rows), or of V elements along both k and
+    // i (transposes): the word must divide each term.
     uint64_t all = (t.source >= 0 ? sourceBases[t.source] : 0) |
                    targetBases[t.target] |
                    static_cast<uint64_t>(t.srcOffset * t.srcSize) |
-                   static_cast<uint64_t>(t.dstOffset * t.dstSize) |
-                   static_cast<uint64_t>(t.n * t.dstSize);
+                   static_cast<uint64_t>(t.dstOffset * t.dstSize);
     for (int j = 0; j < t.nouter; ++j)
       all |= static_cast<uint64_t>(t.outerSrc[j] * t.srcSize) |
              static_cast<uint64_t>(t.outerDst[j] * t.dstSize);
+    if (t.kind == kConvertRows) {
+      // Groups of g elements: g * size bytes on each side, whole groups in
+      // every row (unit rows start at multiples of 16 elements).
+      const int64_t g = 16 / std::max(t.srcSize, t.dstSize);
+      bool floats = true;
+      for (int k = 0; k < t.nsteps; ++k)
+        floats = floats && isDeviceFloat(t.steps[k].from) &&
+                 isDeviceFloat(t.steps[k].to);
+      uint64_t addr = (t.source >= 0 ? sourceBases[t.source] : 0) |
+                      static_cast<uint64_t>(t.srcOffset * t.srcSize);
+      uint64_t daddr = targetBases[t.target] |
+                       static_cast<uint64_t>(t.dstOffset * t.dstSize);
+      for (int j = 0; j < t.nouter; ++j) {
+        addr |= static_cast<uint64_t>(t.outerSrc[j] * t.srcSize);
+        daddr |= static_cast<uint64_t>(t.outerDst[j] * t.dstSize);
+      }
+      const bool aligned = (addr & (g * t.srcSize - 1)) == 0 &&
+                           (daddr & (g * t.dstSize - 1)) == 0 &&
+                           t.n % g == 0;
+      t.vec = floats && aligned ? 16 : 1;
+      continue;
+    }
+    if (t.kind == kTranspose) {
+      const int word = transposeShape(t.dstSize).wordBytes;
+      all |= static_cast<uint64_t>(t.srcStride * t.srcSize) |
+             static_cast<uint64_t>(t.dk * t.dstSize);
+      t.vec = (all & (word - 1)) == 0 ? word : 1;
+      continue;
+    }
+    all |= static_cast<uint64_t>(t.n * t.dstSize);
     int w = 16;
     while (w > 1 && (all & (w - 1)))
       w /= 2;
@@ -213,25 +272,38 @@ void runTableOnHost(const TaskTable &table,
     int64_t so, d;
     switch (t.kind) {
     case kCopyRows:
-      for (int64_t row = u.a0; row < u.a1; ++row) {
-        outerOffsets(t, row, so, d);
-        std::memcpy(dst + (d + u.b0) * t.dstSize, src + (so + u.b0) * t.srcSize,
-                    (u.b1 - u.b0) * t.dstSize);
-      }
-      break;
     case kFillRows:
-      for (int64_t row = u.a0; row < u.a1; ++row) {
-        outerOffsets(t, row, so, d);
-        for (int64_t i = u.b0; i < u.b1; ++i)
-          std::memcpy(dst + (d + i) * t.dstSize, &t.fill, t.dstSize);
+    case kConvertRows: {
+      // As the kernel: row a0's offsets, then the strides of the innermost
+      // outer dimension (the unit stays within one of its runs).
+      outerOffsets(t, u.a0, so, d);
+      const int64_t rs = t.nouter > 0 ? t.outerSrc[t.nouter - 1] : 0;
+      const int64_t rd = t.nouter > 0 ? t.outerDst[t.nouter - 1] : 0;
+      for (int64_t r = 0; r < u.a1 - u.a0; ++r) {
+        uint8_t *o = dst + (d + r * rd + u.b0) * t.dstSize;
+        if (t.kind == kCopyRows)
+          std::memcpy(o, src + (so + r * rs + u.b0) * t.srcSize,
+                      (u.b1 - u.b0) * t.dstSize);
+        else if (t.kind == kConvertRows)
+          for (int64_t i = 0; i < u.b1 - u.b0; ++i) {
+            uint64_t v = load(src + (so + r * rs + u.b0 + i) * t.srcSize,
+                              t.srcSize);
+            for (int k = 0; k < t.nsteps; ++k)
+              v = applyStep(t.steps[k], v);
+            std::memcpy(o + i * t.dstSize, &v, t.dstSize);
+          }
+        else
+          for (int64_t i = 0; i < u.b1 - u.b0; ++i)
+            std::memcpy(o + i * t.dstSize, &t.fill, t.dstSize);
       }
       break;
+    }
     case kTranspose: {
       outerOffsets(t, u.a0, so, d);
-      int64_t k1 = std::min<int64_t>(t.kExtent, u.a1 + kTile);
-      int64_t i1 = std::min<int64_t>(t.n, u.b0 + kTile);
+      const int64_t k1 = std::min<int64_t>(
+          t.kExtent, u.a1 + transposeShape(t.dstSize).kStrip);
       for (int64_t k = u.a1; k < k1; ++k)
-        for (int64_t i = u.b0; i < i1; ++i)
+        for (int64_t i = u.b0; i < u.b1; ++i)
           std::memcpy(dst + (d + k * t.dk + i) * t.dstSize,
                       src + (so + k + i * t.srcStride) * t.srcSize, t.dstSize);
       break;

@@ -48,13 +48,19 @@ Plan randomPlan(std::mt19937_64 &rng) {
   const DType types[] = {DType::BF16, DType::F16,  DType::F32, DType::F64,
                          DType::I8,   DType::U8,   DType::I16, DType::I32,
                          DType::I64,  DType::U32};
+  // A third of the plans have every size and offset a multiple of 16
+  // elements, so that the word paths (16-byte rows, register transposes)
+  // run, with extents of several blocks.
+  const bool aligned = rng() % 3 == 0;
+  const int64_t grain = aligned ? 16 : 1;
   Plan plan;
   int ntargets = static_cast<int>(pick(1, 4));
   for (int t = 0; t < ntargets; ++t) {
-    int rank = static_cast<int>(pick(1, 4));
+    int rank = static_cast<int>(pick(1, aligned ? 3 : 4));
     layout::Shape shape;
     for (int d = 0; d < rank; ++d)
-      shape.push_back(pick(1, rank <= 2 ? 150 : 12));
+      shape.push_back(aligned ? 16 * pick(1, rank <= 2 ? 12 : 1)
+                              : pick(1, rank <= 2 ? 150 : 12));
     DType dt = types[rng() % 10];
     plan.targets.push_back({"t" + std::to_string(t), dt, shape});
     layout::Shape strides = layout::rowMajorStrides(shape);
@@ -80,8 +86,8 @@ Plan randomPlan(std::mt19937_64 &rng) {
           std::shuffle(perm.begin(), perm.end(), rng);
         layout::Shape sshape(rank), start(rank);
         for (int d = 0; d < rank; ++d) {
-          sshape[d] = slab[perm[d]] + pick(0, 3);
-          start[d] = pick(0, sshape[d] - slab[perm[d]]);
+          sshape[d] = slab[perm[d]] + grain * pick(0, rank <= 2 ? 3 : 1);
+          start[d] = grain * pick(0, (sshape[d] - slab[perm[d]]) / grain);
         }
         DType st = dt;
         bool floatT = layout::isFloat(dt);
@@ -137,8 +143,12 @@ struct Checker {
   runtime::ThreadPool pool{2};
   int plans = 0, gpuPlans = 0;
   int64_t bytes = 0;
+  int64_t kinds[7] = {0, 0, 0, 0, 0, 0, 0};
+  int64_t wordTransposes = 0, wideRows = 0, multiRowUnits = 0,
+          groupConverts = 0;
 
-  bool check(const Plan &plan, const std::string &name, uint64_t seed) {
+  bool check(const Plan &plan, const std::string &name, uint64_t seed,
+             const runtime::cuda::TableOptions &options = {}) {
     std::string error;
     if (!plan::validate(plan, error)) {
       std::fprintf(stderr, "%s: invalid plan: %s\n", name.c_str(), error.c_str());
@@ -147,7 +157,7 @@ struct Checker {
     std::vector<plan::Buffer> src = randomSources(plan, seed);
     std::vector<plan::Buffer> want = plan::execute(plan, src);
     runtime::cuda::TaskTable table;
-    if (!runtime::cuda::buildTaskTable(plan, table, error)) {
+    if (!runtime::cuda::buildTaskTable(plan, table, error, options)) {
       std::printf("%s: not for the CUDA executor: %s\n", name.c_str(), error.c_str());
       return true;
     }
@@ -160,6 +170,33 @@ struct Checker {
     for (size_t t = 0; t < host.size(); ++t) {
       host[t].bytes.assign(want[t].bytes.size(), 0xA5);
       out.push_back(host[t].bytes.data());
+    }
+    // What the table exercises, with tensors at 256-byte-aligned addresses
+    // (as cudaMalloc gives them): word sizes as the kernel would choose.
+    {
+      runtime::cuda::TaskTable probe = table;
+      runtime::cuda::chooseWords(
+          probe, std::vector<uint64_t>(plan.sources.size(), 256),
+          std::vector<uint64_t>(plan.targets.size(), 256));
+      for (const runtime::cuda::Task &t : probe.tasks) {
+        ++kinds[std::min(t.kind, 6)];
+        if (t.kind == runtime::cuda::kConvertRows && t.vec == 16)
+          ++groupConverts;
+        if (t.kind == runtime::cuda::kTranspose && t.vec > 1)
+          ++wordTransposes;
+        if ((t.kind == runtime::cuda::kCopyRows ||
+             t.kind == runtime::cuda::kFillRows) &&
+            t.vec == 16)
+          ++wideRows;
+      }
+      for (const runtime::cuda::Unit &u : probe.units) {
+        const runtime::cuda::Task &t = probe.tasks[u.task];
+        if ((t.kind == runtime::cuda::kCopyRows ||
+             t.kind == runtime::cuda::kFillRows ||
+             t.kind == runtime::cuda::kConvertRows) &&
+            u.a1 - u.a0 > 1)
+          ++multiRowUnits;
+      }
     }
     runtime::cuda::runTableOnHost(table, in, out);
     if (!same(name + " (task table on the host)", plan, want, host))
@@ -192,6 +229,9 @@ struct Checker {
       ddst.push_back(p);
     }
     std::vector<const void *> csrc(dsrc.begin(), dsrc.end());
+    // Every other plan as a small one (a single launch of the general
+    // kernel), the others through the copy engine and staged transposes.
+    gpu->setSmallPlanBytes(seed % 2 ? 1ll << 62 : 0);
     ok = ok && gpu->run(table, csrc, ddst, nullptr, error) &&
          gpu->synchronize(nullptr, error);
     std::vector<plan::Buffer> dev(cpu.size());
@@ -286,8 +326,14 @@ int main(int argc, char **argv) {
   for (int i = 0; i < random; ++i) {
     std::mt19937_64 rng(seed + i);
     Plan plan = randomPlan(rng);
+    // Small units as well as the default ones (more unit boundaries).
+    runtime::cuda::TableOptions options;
+    if (i % 2) {
+      options.unitBytes = 4 << 10;
+      options.transposeUnitBytes = 4 << 10;
+    }
     if (!c.check(plan, "random plan, seed " + std::to_string(seed + i),
-                 seed + i))
+                 seed + i, options))
       return 1;
   }
   std::vector<std::string> files;
@@ -312,9 +358,22 @@ int main(int argc, char **argv) {
       std::fprintf(stderr, "%s: %s\n", f.c_str(), error.c_str());
       return 2;
     }
-    if (!c.check(*plan, f, seed))
+    // Twice on a GPU (seeds of both parities): as a small plan and through
+    // the copy engine and staged transposes.
+    if (!c.check(*plan, f, seed) || (c.gpu && !c.check(*plan, f, seed + 1)))
       return 1;
   }
+  std::printf("tasks: %lld row copies (%lld in 16-byte words), %lld "
+              "transposes (%lld word-aligned), %lld converting "
+              "rows (%lld in word groups), %lld strided conversions, %lld "
+              "fills, %lld strided moves, %lld row fills; %lld units of "
+              "several rows\n",
+              (long long)c.kinds[0], (long long)c.wideRows,
+              (long long)c.kinds[1], (long long)c.wordTransposes,
+              (long long)c.kinds[6], (long long)c.groupConverts,
+              (long long)c.kinds[2], (long long)c.kinds[3],
+              (long long)c.kinds[4], (long long)c.kinds[5],
+              (long long)c.multiRowUnits);
   std::printf("%d plans (%d random, %zu files), %lld target bytes: the task "
               "table equals the reference executor; %d compared on the GPU "
               "with the CPU executor: equal\n",

@@ -1,11 +1,13 @@
 //===- CudaExecutor.h - plans executed by CUDA kernels ----------*- C++ -*-===//
 //
 // Plain C++ (no CUDA header): the CUDA executor. A plan becomes a task table
-// (wl/Runtime/CudaTasks.h) and runs as one launch of a persistent kernel
-// over all its units: 16-byte words for row copies, shared-memory tiles for
-// transposes, exact conversions (wl/Runtime/DeviceConvert.h) and fills in
-// the same pass. Without a CUDA toolkit at build time, or without a device
-// at run time, `create` fails with the reason.
+// (wl/Runtime/CudaTasks.h) and runs as up to four launches of persistent
+// kernels over its units, one after the other on the stream: aligned row
+// copies and fills through the copy engine (TMA bulk copies), aligned
+// transposes through registers with their loads staged in shared memory,
+// converting rows (exact casts and affines, wl/Runtime/DeviceConvert.h),
+// and everything else (docs/cuda.md). Without a CUDA toolkit at build
+// time, or without a device at run time, `create` fails with the reason.
 //
 //===----------------------------------------------------------------------===//
 #ifndef WL_RUNTIME_CUDAEXECUTOR_H
@@ -39,7 +41,7 @@ public:
 
   /// Runs `table` (from buildTaskTable) over tensors at the given device
   /// addresses, on `stream` (a cudaStream_t; null for the default stream):
-  /// one upload of the table (waited for), one launch (not waited for:
+  /// one upload of the table (waited for), the launches (not waited for:
   /// synchronize before reading the targets). The word sizes of row copies are chosen here from
   /// the addresses.
   bool run(TaskTable &table, const std::vector<const void *> &sources,
@@ -49,6 +51,11 @@ public:
   /// Launches the table of the last `run` again (same addresses), e.g. to
   /// time the kernel alone.
   bool launch(void *stream, std::string &error);
+
+  /// Plans whose targets are smaller than this (16 MiB by default) run as
+  /// one launch of the general kernel rather than through the copy engine
+  /// and staged transposes (tests set 0 to send every plan their way).
+  void setSmallPlanBytes(int64_t bytes);
 
   /// Waits for `stream`; reports an error of the work on it.
   bool synchronize(void *stream, std::string &error);

@@ -2,10 +2,10 @@
 //
 // Plain C++17 with no CUDA header, so that the table is built, checked and
 // emulated on machines without a GPU. A plan's pieces become tasks (one
-// kernel kind each: row copies, tile transposes, converting or strided
-// element moves, fills) and each task is cut into units, the work of one
-// thread block; one launch runs every unit of a plan (the kernel is
-// persistent: blocks loop over the unit table).
+// kind each: row copies, transposes, converting rows, fills, element by
+// element moves) and each task is cut into units, the work of one thread
+// block; the executor's persistent kernels (a few launches a plan) take
+// the units in turn.
 //
 //===----------------------------------------------------------------------===//
 #ifndef WL_RUNTIME_CUDATASKS_H
@@ -24,7 +24,7 @@ enum TaskKind : int32_t {
   /// in `vec`-byte words (16 where the addresses allow).
   kCopyRows = 0,
   /// dst[k * dk + i] = src[k + i * srcStride] over k < kExtent, i < n, for
-  /// each outer index: through a shared-memory tile.
+  /// each outer index: blocks of V x V elements transposed in registers.
   kTranspose = 1,
   /// Element by element, through the steps (casts, affines).
   kConvert = 2,
@@ -35,6 +35,10 @@ enum TaskKind : int32_t {
   /// Rows of `n` elements of the constant `fill`, unit stride in the target:
   /// `vec`-byte words of the repeated pattern (units as kCopyRows).
   kFillRows = 5,
+  /// Rows of `n` elements, unit stride on both sides, through the steps
+  /// (units as kCopyRows): groups of elements read and written as words
+  /// where `vec` is set (float to float, aligned), else element by element.
+  kConvertRows = 6,
 };
 
 /// One conversion step as the device applies it.
@@ -48,8 +52,26 @@ struct StepCode {
 
 constexpr int kMaxOuter = 4;
 constexpr int kMaxSteps = 2;
-/// Transpose tiles are kTile x kTile elements.
-constexpr int kTile = 64;
+/// Threads of a block: every unit is the work of one block.
+constexpr int kBlockThreads = 256;
+
+/// The shape of a transpose's work for an element size: each thread moves a
+/// block of V x V elements, V rows of `wordBytes` loaded along k (contiguous
+/// in the source) and V rows stored along i (contiguous in the target); the
+/// 256 threads of a block stand as 8 along k and 32 along i, so a unit is a
+/// strip of kStrip = 8 V values of k (128 bytes of each source row for
+/// 2-byte elements) by a range of i, taken iStep = 32 V at a time.
+struct TransposeShape {
+  int wordBytes, v, kStrip, iStep;
+};
+#ifdef __CUDACC__
+__host__ __device__
+#endif
+constexpr TransposeShape transposeShape(int elementBytes) {
+  int word = elementBytes == 1 ? 8 : 16;
+  int v = word / elementBytes;
+  return {word, v, 8 * v, kBlockThreads / 8 * v};
+}
 
 struct Task {
   int32_t kind = kCopyRows;
@@ -57,7 +79,12 @@ struct Task {
   int32_t target = 0;
   int32_t srcSize = 0, dstSize = 0; ///< element bytes
   int32_t nouter = 0;
-  int32_t vec = 1; ///< kCopyRows: bytes per access (set at launch)
+  /// kCopyRows, kFillRows: bytes per access; kTranspose: the transpose
+  /// word's size when every address allows it, else 1 (element by element);
+  /// kConvertRows: 16 when groups of 16 / max(element sizes) elements can
+  /// be read and written as words (float to float), else 1.
+  /// Set at launch from the addresses (chooseWords).
+  int32_t vec = 1;
   int32_t nsteps = 0;
   int64_t srcOffset = 0, dstOffset = 0; ///< elements
   int64_t n = 1;                        ///< innermost extent
@@ -71,9 +98,12 @@ struct Task {
 };
 
 /// The work of one thread block.
-///   kCopyRows, kFillRows: rows [a0, a1) of the flattened outer space, elements
-///              [b0, b1) of each row;
-///   kTranspose: outer index a0, tile origin k0 = a1, i0 = b0;
+///   kCopyRows, kFillRows: rows [a0, a1) of the flattened outer space, all
+///              in one run of the innermost outer dimension (so that row r
+///              of the unit is row a0 plus r of that dimension's strides),
+///              elements [b0, b1) of each row;
+///   kTranspose: outer index a0, the strip k in [a1, a1 + kStrip), and
+///              i in [b0, b1) (b0 a multiple of the shape's iStep);
 ///   others: elements [a0, a1) of the flattened (outer, n) space.
 struct Unit {
   int32_t task = 0;
@@ -83,15 +113,20 @@ struct Unit {
 
 struct TaskTable {
   std::vector<Task> tasks;
+  /// In task order: a task's units are consecutive.
   std::vector<Unit> units;
   int64_t bytes = 0; ///< target bytes the table writes
 };
 
 struct TableOptions {
-  /// Target bytes per copy or element unit. 256 KiB measured fastest on an
-  /// H200 against 16 and 64 KiB for every benchmark plan (docs/benchmarks.md):
-  /// per-unit costs weigh more than a shorter last wave.
-  int64_t unitBytes = 256 << 10;
+  /// Target bytes per unit (row copies, fills, element moves): the blocks
+  /// of a launch take units in turn, so a unit is the grain of their
+  /// balance; 64 KiB measured best on an H200 (docs/benchmarks.md).
+  int64_t unitBytes = 64 << 10;
+  /// Target bytes per transpose unit: each thread pipelines its blocks
+  /// within a unit, so transposes take longer units than the rest; 128 KiB
+  /// measured best on an H200 against 256 and 512 KiB.
+  int64_t transposeUnitBytes = 128 << 10;
 };
 
 /// The tasks and units of `plan`. Fails (with the piece named) only for a
@@ -100,9 +135,10 @@ struct TableOptions {
 bool buildTaskTable(const layout::Plan &plan, TaskTable &table,
                     std::string &error, const TableOptions &options = {});
 
-/// Sets each kCopyRows and kFillRows task's word size to the largest of 16, 8, 4, 2, 1
-/// bytes that divides every address it touches, given the tensors' base
-/// addresses.
+/// Sets each kCopyRows and kFillRows task's word size to the largest of 16,
+/// 8, 4, 2, 1 bytes that divides every address it touches, and each
+/// kTranspose task's to its transpose word where every block's rows are
+/// aligned to it (else 1), given the tensors' base addresses.
 void chooseWords(TaskTable &table, const std::vector<uint64_t> &sourceBases,
                  const std::vector<uint64_t> &targetBases);
 

@@ -49,10 +49,34 @@ WL_HD int exponentBits(int32_t t) {
   return t == kBF16 ? 8 : t == kF16 ? 5 : t == kF32 ? 8 : 11;
 }
 
+/// The index of the highest set bit of s (s != 0).
+WL_HD int highestBit(uint64_t s) {
+#ifdef __CUDA_ARCH__
+  return 63 - __clzll(static_cast<long long>(s));
+#else
+  return 63 - __builtin_clzll(s);
+#endif
+}
+
 /// Float bits of `from` to float bits of `to`.
 WL_HD uint64_t castFloatBits(uint64_t bits, int32_t from, int32_t to) {
   if (from == to) // the identity, NaNs untouched (as castBits)
     return bits;
+  if (from == kBF16 && to == kF32) {
+    // Exact: the same sign and exponent, the mantissa moved up 16 bits; a
+    // NaN is quieted as below.
+    const uint64_t w = (bits & 0xffff) << 16;
+    return (w & 0x7fffffff) > 0x7f800000 ? w | (1u << 22) : w;
+  }
+  if (from == kF32 && to == kBF16) {
+    // The top 16 bits rounded to nearest even (a carry moves into the
+    // exponent: the largest values round to infinity, subnormals stay
+    // subnormal); a NaN keeps its top payload bits and is quieted.
+    const uint32_t w = static_cast<uint32_t>(bits);
+    if ((w & 0x7fffffff) > 0x7f800000)
+      return (w >> 16) | 0x40;
+    return (w + 0x7fff + ((w >> 16) & 1)) >> 16;
+  }
   const int mf = mantissaBits(from), ef = exponentBits(from);
   const int mt = mantissaBits(to), et = exponentBits(to);
   const uint64_t emaskF = (1ull << ef) - 1, emaskT = (1ull << et) - 1;
@@ -73,9 +97,7 @@ WL_HD uint64_t castFloatBits(uint64_t bits, int32_t from, int32_t to) {
   if (s == 0)
     return signT;
   int x = (e == 0 ? 1 : static_cast<int>(e)) - biasF - mf;
-  int p = 63;
-  while (!((s >> p) & 1))
-    --p;
+  const int p = highestBit(s);
   // Unbiased exponent of the leading bit; below 1 - biasT is subnormal.
   const int lead = p + x;
   int shift; // how far s moves right to give the target's significand

@@ -1,0 +1,205 @@
+//===- TaskTableTest.cpp - how plans are cut into the CUDA kernels' units
+//--===//
+//
+// The shapes the kernels rely on, checked on the table alone (no GPU):
+// several-row units stay within one run of the innermost outer dimension
+// and within 2 GiB from their first byte to their last (the kernels address
+// their rows by 32-bit offsets); every element of a piece lies in exactly
+// one unit; word sizes follow the addresses. What the units compute is
+// checked elsewhere (weight-layout-cuda-check, byte for byte).
+//
+//===----------------------------------------------------------------------===//
+#include "wl/Runtime/CudaTasks.h"
+
+#include <gtest/gtest.h>
+
+#include <vector>
+
+using namespace wl;
+using namespace wl::runtime::cuda;
+using layout::DType;
+using layout::Piece;
+using layout::Plan;
+
+namespace {
+
+/// A plan of one piece: target [rows, n] at row stride `dstRow`, read from
+/// a source [rows, srcRow] (its first n columns), element type `dt`.
+Plan rowsPlan(int64_t rows, int64_t n, int64_t srcRow, int64_t dstRow,
+              DType dt = DType::BF16) {
+  Plan plan;
+  plan.sources.push_back({"s", dt, {rows, srcRow}});
+  plan.targets.push_back({"t", dt, {rows, dstRow}});
+  Piece p;
+  p.source = 0;
+  p.target = 0;
+  p.shape = {rows, n};
+  p.srcStrides = {srcRow, 1};
+  p.dstStrides = {dstRow, 1};
+  plan.pieces.push_back(p);
+  if (n < dstRow) { // the rest of each target row: a fill
+    Piece f;
+    f.source = -1;
+    f.target = 0;
+    f.shape = {rows, dstRow - n};
+    f.dstOffset = n;
+    f.dstStrides = {dstRow, 1};
+    f.srcStrides = {0, 0};
+    plan.pieces.push_back(f);
+  }
+  return plan;
+}
+
+/// Each target element of the table's units, counted.
+std::vector<int> coverage(const TaskTable &table, int64_t targetElements) {
+  std::vector<int> seen(targetElements, 0);
+  for (const Unit &u : table.units) {
+    const Task &t = table.tasks[u.task];
+    auto dstOf = [&](int64_t row) {
+      int64_t d = t.dstOffset;
+      for (int j = t.nouter - 1; j >= 0; --j) {
+        d += row % t.outerSize[j] * t.outerDst[j];
+        row /= t.outerSize[j];
+      }
+      return d;
+    };
+    if (t.kind == kCopyRows || t.kind == kFillRows || t.kind == kConvertRows) {
+      for (int64_t r = u.a0; r < u.a1; ++r)
+        for (int64_t i = u.b0; i < u.b1; ++i)
+          ++seen[dstOf(r) + i];
+    } else if (t.kind == kTranspose) {
+      const int64_t k1 =
+          std::min(t.kExtent, u.a1 + transposeShape(t.dstSize).kStrip);
+      for (int64_t k = u.a1; k < k1; ++k)
+        for (int64_t i = u.b0; i < u.b1; ++i)
+          ++seen[dstOf(u.a0) + k * t.dk + i];
+    } else {
+      for (int64_t e = u.a0; e < u.a1; ++e)
+        ++seen[dstOf(e / t.n) + e % t.n * t.dstStride];
+    }
+  }
+  return seen;
+}
+
+TEST(TaskTable, EveryElementInExactlyOneUnit) {
+  for (int64_t rows : {1, 7, 300})
+    for (int64_t n : {1, 16, 40, 5000}) {
+      Plan plan = rowsPlan(rows, n, n + 3, n + 24);
+      TaskTable table;
+      std::string error;
+      TableOptions small;
+      small.unitBytes = 1 << 10;
+      ASSERT_TRUE(buildTaskTable(plan, table, error, small)) << error;
+      for (int c : coverage(table, rows * (n + 24)))
+        ASSERT_EQ(c, 1) << rows << " x " << n;
+    }
+}
+
+TEST(TaskTable, SeveralRowUnitsStayInOneRun) {
+  // [4, 5, 16] from the first 5 x 16 of a [4, 6, 24] source: rows of 16
+  // elements, 24 apart within a run of 5 but 144 - 4 * 24 = 48 across, so
+  // the piece keeps two outer dimensions and no unit may span two runs.
+  Plan plan;
+  plan.sources.push_back({"s", DType::F32, {4, 6, 24}});
+  plan.targets.push_back({"t", DType::F32, {4, 5, 16}});
+  Piece p;
+  p.source = 0;
+  p.target = 0;
+  p.shape = {4, 5, 16};
+  p.srcStrides = {6 * 24, 24, 1};
+  p.dstStrides = {5 * 16, 16, 1};
+  plan.pieces.push_back(p);
+  TaskTable table;
+  std::string error;
+  ASSERT_TRUE(buildTaskTable(plan, table, error)) << error;
+  ASSERT_EQ(table.tasks.size(), 1u);
+  const Task &t = table.tasks[0];
+  ASSERT_EQ(t.kind, kCopyRows);
+  ASSERT_EQ(t.nouter, 2);
+  for (const Unit &u : table.units)
+    EXPECT_EQ(u.a0 / 5, (u.a1 - 1) / 5) << u.a0 << ".." << u.a1;
+  EXPECT_EQ(table.units.size(), 4u); // one a run: 5 rows fit a unit
+  for (int c : coverage(table, 4 * 5 * 16))
+    ASSERT_EQ(c, 1);
+}
+
+TEST(TaskTable, SeveralRowUnitsSpanUnder2GiB) {
+  // Rows 2 GiB apart (a strided view of a huge source): 32-bit offsets
+  // from a unit's first row could not reach a second row, so every unit is
+  // one row; rows 1 KiB apart share units.
+  Plan far = rowsPlan(8, 64, int64_t(1) << 30, 64);
+  Plan near = rowsPlan(8, 64, 512, 64);
+  for (const Plan *plan : {&far, &near}) {
+    TaskTable table;
+    std::string error;
+    ASSERT_TRUE(buildTaskTable(*plan, table, error)) << error;
+    for (const Unit &u : table.units) {
+      const Task &t = table.tasks[u.task];
+      const int64_t rs = t.nouter ? t.outerSrc[t.nouter - 1] * t.srcSize : 0;
+      const int64_t span = (u.a1 - u.a0 - 1) * rs + (u.b1 - u.b0) * t.srcSize;
+      EXPECT_LT(span, int64_t(1) << 31);
+    }
+    EXPECT_EQ(table.units.size(), plan == &far ? 8u : 1u);
+  }
+}
+
+TEST(TaskTable, WordsFollowTheAddresses) {
+  Plan plan = rowsPlan(4, 64, 64, 64); // one contiguous run: 16-byte words
+  TaskTable table;
+  std::string error;
+  ASSERT_TRUE(buildTaskTable(plan, table, error)) << error;
+  chooseWords(table, {256}, {256});
+  EXPECT_EQ(table.tasks[0].vec, 16);
+  chooseWords(table, {256 + 2}, {256}); // a source 2 bytes off
+  EXPECT_EQ(table.tasks[0].vec, 2);
+
+  // A bf16 transpose [64, 128] -> [128, 64]: word-aligned at aligned bases,
+  // element by element when the source rows are 2 bytes off 16.
+  Plan tp;
+  tp.sources.push_back({"s", DType::BF16, {64, 129}});
+  tp.targets.push_back({"t", DType::BF16, {128, 64}});
+  Piece p;
+  p.source = 0;
+  p.target = 0;
+  p.shape = {128, 64};
+  p.srcStrides = {1, 129};
+  p.dstStrides = {64, 1};
+  tp.pieces.push_back(p);
+  ASSERT_TRUE(buildTaskTable(tp, table, error)) << error;
+  ASSERT_EQ(table.tasks[0].kind, kTranspose);
+  chooseWords(table, {256}, {256});
+  EXPECT_EQ(table.tasks[0].vec, 1); // 129 * 2 bytes a source row
+  tp.sources[0].shape = {64, 136};
+  tp.pieces[0].srcStrides = {1, 136};
+  ASSERT_TRUE(buildTaskTable(tp, table, error)) << error;
+  chooseWords(table, {256}, {256});
+  EXPECT_EQ(table.tasks[0].vec, 16);
+  for (int c : coverage(table, 128 * 64))
+    ASSERT_EQ(c, 1);
+}
+
+TEST(TaskTable, ConvertingRowsGroupFloatsOnly) {
+  Plan plan = rowsPlan(2, 64, 64, 64, DType::F32);
+  plan.sources[0].dtype = DType::BF16;
+  plan.pieces[0].steps.push_back(
+      {layout::Step::Cast, DType::BF16, DType::F32, 1.0, 0.0});
+  TaskTable table;
+  std::string error;
+  ASSERT_TRUE(buildTaskTable(plan, table, error)) << error;
+  ASSERT_EQ(table.tasks[0].kind, kConvertRows);
+  chooseWords(table, {256}, {256});
+  EXPECT_EQ(table.tasks[0].vec, 16);
+  chooseWords(table, {256 + 2}, {256}); // groups of 4 bf16 need 8 bytes
+  EXPECT_EQ(table.tasks[0].vec, 1);
+
+  Plan ints = rowsPlan(2, 64, 64, 64, DType::I32);
+  ints.sources[0].dtype = DType::I16;
+  ints.pieces[0].steps.push_back(
+      {layout::Step::Cast, DType::I16, DType::I32, 1.0, 0.0});
+  ASSERT_TRUE(buildTaskTable(ints, table, error)) << error;
+  ASSERT_EQ(table.tasks[0].kind, kConvertRows);
+  chooseWords(table, {256}, {256});
+  EXPECT_EQ(table.tasks[0].vec, 1);
+}
+
+} // namespace
