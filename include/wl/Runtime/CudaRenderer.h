@@ -2,13 +2,15 @@
 //
 // Plain C++ (no CUDA header). The streaming writer's window renderer for
 // `weight-layout-convert --device cuda`: the source tensors a window reads
-// are uploaded once (through two pinned staging buffers, so that reading the
-// next chunk from the page cache overlaps the copy of this one to the
-// device) and kept on the device while they fit, the window is rendered by
-// the CUDA executor's kernel and copied back into the writer's pinned
-// buffer, which the writer threads store while the next window runs. Runs
-// that are plain copies of a source never reach the GPU: the writer hands
-// them to copy_file_range as on the CPU.
+// are uploaded once and kept on the device while they fit; the window is
+// rendered by the CUDA executor's kernels and copied back into the writer's
+// pinned buffer, which the writer threads store while the next window runs.
+// Uploads go through a ring of pinned staging buffers: several threads read
+// each chunk from the file (pread, from the page cache straight into pinned
+// memory) while the chunks before it are copied to the device, so that the
+// upload runs at the host-to-device copy's speed rather than at one
+// thread's. Runs that are plain copies of a source never reach the GPU:
+// the writer hands them to copy_file_range as on the CPU.
 //
 //===----------------------------------------------------------------------===//
 #ifndef WL_RUNTIME_CUDARENDERER_H
@@ -24,12 +26,17 @@ namespace wl::runtime::cuda {
 struct RendererOptions {
   /// Device memory for resident source tensors; 0: half the free memory.
   size_t residentBytes = 0;
-  /// Bytes of each of the two pinned staging buffers.
-  size_t stagingBytes = 64ull << 20;
+  /// Bytes of each pinned staging buffer.
+  size_t stagingBytes = 16ull << 20;
+  /// Staging buffers in the ring.
+  int stagingBuffers = 4;
+  /// Threads reading each chunk; 0: all cores but two, at most 16.
+  int readThreads = 0;
 };
 
 struct RendererStats {
   double uploadedBytes = 0, uploadSeconds = 0;
+  int readThreads = 0;
   double renderedBytes = 0, kernelSeconds = 0;
   double downloadSeconds = 0;
 };
