@@ -61,7 +61,9 @@ void *deviceRandom(size_t bytes, uint64_t seed) {
   return p;
 }
 
-template <typename F> double medianMs(int runs, F f) {
+/// The median over `runs` of the time of `each` calls of f between two
+/// events, per call.
+template <typename F> double medianMs(int runs, F f, int each = 1) {
   cudaEvent_t a, b;
   CHECK(cudaEventCreate(&a));
   CHECK(cudaEventCreate(&b));
@@ -71,13 +73,16 @@ template <typename F> double medianMs(int runs, F f) {
   std::vector<float> ms;
   for (int i = 0; i < runs; ++i) {
     CHECK(cudaEventRecord(a));
-    f();
+    for (int k = 0; k < each; ++k)
+      f();
     CHECK(cudaEventRecord(b));
     CHECK(cudaEventSynchronize(b));
     float t;
     CHECK(cudaEventElapsedTime(&t, a, b));
-    ms.push_back(t);
+    ms.push_back(t / each);
   }
+  CHECK(cudaEventDestroy(a));
+  CHECK(cudaEventDestroy(b));
   std::sort(ms.begin(), ms.end());
   return ms[ms.size() / 2];
 }
@@ -133,7 +138,13 @@ int main(int argc, char **argv) {
   }
   std::string dir = argv[1], jsonOut;
   int runs = 20;
-  std::vector<int64_t> unitSizes = {0}; // 0: the table's own choice
+  // Rows of the table: the defaults, then each --config (comma-separated
+  // units=KiB, tunits=KiB (transposes)) or --units size.
+  struct Config {
+    std::string label;
+    runtime::cuda::TableOptions table;
+  };
+  std::vector<Config> configs = {{"", {}}};
   for (int i = 2; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--runs") && i + 1 < argc)
       runs = std::atoi(argv[++i]);
@@ -143,8 +154,31 @@ int main(int argc, char **argv) {
       // Extra rows with other unit sizes (KiB), e.g. --units 16,64,256.
       std::stringstream list(argv[++i]);
       std::string item;
-      while (std::getline(list, item, ','))
-        unitSizes.push_back(std::atoll(item.c_str()) << 10);
+      while (std::getline(list, item, ',')) {
+        Config c;
+        c.table.unitBytes = std::atoll(item.c_str()) << 10;
+        c.label = "units " + item + " KiB";
+        configs.push_back(c);
+      }
+    } else if (!std::strcmp(argv[i], "--config") && i + 1 < argc) {
+      Config c;
+      c.label = argv[++i];
+      std::stringstream list(c.label);
+      std::string item;
+      while (std::getline(list, item, ',')) {
+        std::string key = item.substr(0, item.find('='));
+        long long value = std::atoll(item.substr(item.find('=') + 1).c_str());
+        if (key == "units")
+          c.table.unitBytes = value << 10;
+        else if (key == "tunits")
+          c.table.transposeUnitBytes = value << 10;
+        else {
+          std::fprintf(stderr, "cuda_bench: unknown --config key '%s'\n",
+                       key.c_str());
+          return 2;
+        }
+      }
+      configs.push_back(c);
     }
   }
   std::string error;
@@ -167,9 +201,15 @@ int main(int argc, char **argv) {
   double copyGBs = 2.0 * gib / (copyMs * 1e-3) / 1e9;
   CHECK(cudaFree(a));
   CHECK(cudaFree(b));
-  std::printf("\n| case | MB moved | ms | GB/s | %% of D2D copy | units | spot check |\n");
-  std::printf("|---|---:|---:|---:|---:|---:|---|\n");
-  std::printf("| cudaMemcpy D2D, 1 GiB | %.1f | %.3f | %.0f | 100 | - | - |\n",
+  std::printf("\nEach: one launch between two events; back to back: 10 "
+              "launches between two events. Same-size copy: cudaMemcpy D2D of "
+              "the case's bytes moved, timed the same way.\n");
+  std::printf("\n| case | MB moved | ms | GB/s | %% of 1 GiB copy | %% of "
+              "same-size copy | back to back GB/s | %% of same-size copy back "
+              "to back | units | spot check |\n");
+  std::printf("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|\n");
+  std::printf("| cudaMemcpy D2D, 1 GiB | %.1f | %.3f | %.0f | 100 | - | - | - | "
+              "- | - |\n",
               2.0 * gib / 1e6, copyMs, copyGBs);
   json << "{\"name\": \"d2d-copy-1GiB\", \"bytes\": " << 2.0 * gib
        << ", \"ms\": " << copyMs << "}";
@@ -212,39 +252,57 @@ int main(int argc, char **argv) {
         moved += double(p.numElements()) *
                  layout::dtypeSize(plan->sources[p.source].dtype);
     }
-    for (int64_t unit : unitSizes) {
+    // The same bytes through cudaMemcpy (half read, half written).
+    size_t half = static_cast<size_t>(moved / 2);
+    void *ca = deviceRandom(half, 3), *cb = nullptr;
+    CHECK(cudaMalloc(&cb, half));
+    auto copy = [&] {
+      CHECK(cudaMemcpyAsync(cb, ca, half, cudaMemcpyDeviceToDevice));
+    };
+    double sameMs = medianMs(runs, copy), sameB2bMs = medianMs(runs, copy, 10);
+    CHECK(cudaFree(ca));
+    CHECK(cudaFree(cb));
+    for (const Config &config : configs) {
       runtime::cuda::TaskTable table;
-      runtime::cuda::TableOptions topts;
-      topts.unitBytes = unit;
-      if (!runtime::cuda::buildTaskTable(*plan, table, error, topts)) {
+      if (!runtime::cuda::buildTaskTable(*plan, table, error, config.table)) {
         std::fprintf(stderr, "%s: %s\n", f.c_str(), error.c_str());
         return 2;
       }
-      for (void *p : dst) // poison, so the spot check sees unwritten bytes
-        CHECK(cudaMemset(p, 0xA5, 1));
+      for (size_t t = 0; t < dst.size(); ++t) // poisoned: unwritten bytes show
+        CHECK(cudaMemset(dst[t], 0xA5,
+                         *layout::numElements(plan->targets[t].shape) *
+                             layout::dtypeSize(plan->targets[t].dtype)));
       if (!gpu->run(table, src, dst, nullptr, error) ||
           !gpu->synchronize(nullptr, error)) {
         std::fprintf(stderr, "%s: %s\n", f.c_str(), error.c_str());
         return 1;
       }
-      int bad = spotCheck(*plan, src, dst, 99 + unit);
+      int bad = spotCheck(*plan, src, dst, 99 + config.table.unitBytes);
       failures += bad != 0;
-      double ms = medianMs(runs, [&] {
+      auto launch = [&] {
         if (!gpu->launch(nullptr, error)) {
           std::fprintf(stderr, "%s\n", error.c_str());
           std::exit(1);
         }
-      });
+      };
+      double ms = medianMs(runs, launch), b2bMs = medianMs(runs, launch, 10);
+      CHECK(cudaGetLastError());
       double gbs = moved / (ms * 1e-3) / 1e9;
+      double b2b = moved / (b2bMs * 1e-3) / 1e9;
       std::string name = fs::path(f).stem().string();
-      if (unit)
-        name += " (units " + std::to_string(unit >> 10) + " KiB)";
-      std::printf("| %s | %.1f | %.3f | %.0f | %.0f | %zu | %s |\n",
+      if (!config.label.empty())
+        name += " (" + config.label + ")";
+      std::printf("| %s | %.1f | %.3f | %.0f | %.0f | %.0f | %.0f | %.0f | %zu | "
+                  "%s |\n",
                   name.c_str(), moved / 1e6, ms, gbs, 100.0 * gbs / copyGBs,
+                  100.0 * sameMs / ms, b2b, 100.0 * sameB2bMs / b2bMs,
                   table.units.size(), bad ? "MISMATCH" : "ok");
-      if (!unit)
+      std::fflush(stdout);
+      if (config.label.empty())
         json << ", {\"name\": \"" << name << "\", \"bytes\": " << moved
-             << ", \"ms\": " << ms << "}";
+             << ", \"ms\": " << ms << ", \"back_to_back_ms\": " << b2bMs
+             << ", \"same_size_copy_ms\": " << sameMs
+             << ", \"same_size_copy_back_to_back_ms\": " << sameB2bMs << "}";
     }
     for (void *p : srcOwned)
       CHECK(cudaFree(p));

@@ -1,12 +1,14 @@
 //===- cuda_convert.cpp - checkpoint conversion on the GPU, against the CPU ===//
 //
-//   cuda_convert WORKDIR PLAN.json ...
+//   cuda_convert [--no-zero-copy] [--read-threads N] WORKDIR PLAN.json ...
 // The runtime path of `weight-layout-convert --device cuda`, on a machine
 // without the compiler (the GPU machine has no MLIR): writes one safetensors
 // file of random bytes holding every source tensor of the given plans (the
 // ranks of one conversion), then writes each plan's checkpoint twice, with
 // the CPU executor and with the CUDA renderer, times both, and compares the
 // two outputs tensor by tensor. Prints one line per plan and a total.
+// --no-zero-copy turns copy_file_range off in both runs, so that every
+// byte goes through the executor (on the GPU: uploaded and rendered).
 //
 //===----------------------------------------------------------------------===//
 #include "wl/Plan/Plan.h"
@@ -15,6 +17,9 @@
 #include "wl/Runtime/Safetensors.h"
 #include "wl/Runtime/StreamWriter.h"
 
+#include <cuda_runtime.h>
+
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -37,8 +42,25 @@ static double now() {
 }
 
 int main(int argc, char **argv) {
+  bool zeroCopy = true;
+  runtime::cuda::RendererOptions ropts;
+  while (argc > 1 && argv[1][0] == '-') {
+    if (std::strcmp(argv[1], "--no-zero-copy") == 0) {
+      zeroCopy = false;
+    } else if (std::strcmp(argv[1], "--read-threads") == 0 && argc > 2) {
+      ropts.readThreads = std::atoi(argv[2]);
+      ++argv;
+      --argc;
+    } else {
+      break;
+    }
+    ++argv;
+    --argc;
+  }
   if (argc < 3) {
-    std::fprintf(stderr, "usage: cuda_convert WORKDIR PLAN.json ...\n");
+    std::fprintf(stderr,
+                 "usage: cuda_convert [--no-zero-copy] [--read-threads N] "
+                 "WORKDIR PLAN.json ...\n");
     return 2;
   }
   fs::path work = argv[1];
@@ -90,12 +112,37 @@ int main(int argc, char **argv) {
     return 1;
   }
   std::printf("source checkpoint: %.2f GB\n", fl.fileSize / 1e9);
-  auto gpu = runtime::cuda::Renderer::create({}, error);
+  auto gpu = runtime::cuda::Renderer::create(ropts, error);
   if (!gpu) {
     std::fprintf(stderr, "cuda_convert: %s\n", error.c_str());
     return 1;
   }
   std::printf("device: %s\n", gpu->describe().c_str());
+  // The bound of the GPU side: a host-to-device copy of 1 GiB from pinned
+  // memory (cudaMemcpy, median of 5), measured in the same run.
+  {
+    const size_t n = 1ull << 30;
+    void *h = nullptr, *d = nullptr;
+    if (cudaHostAlloc(&h, n, cudaHostAllocDefault) != cudaSuccess ||
+        cudaMalloc(&d, n) != cudaSuccess) {
+      std::fprintf(stderr, "cuda_convert: cannot allocate the baseline's 1 GiB\n");
+      return 1;
+    }
+    std::memset(h, 0x5a, n);
+    std::vector<double> t;
+    for (int i = 0; i < 6; ++i) {
+      double t0 = now();
+      cudaMemcpy(d, h, n, cudaMemcpyHostToDevice);
+      if (i > 0)
+        t.push_back(now() - t0);
+    }
+    std::sort(t.begin(), t.end());
+    std::printf("host-to-device copy from pinned memory (cudaMemcpy, 1 GiB): "
+                "%.1f GB/s\n",
+                n / t[t.size() / 2] / 1e9);
+    cudaFreeHost(h);
+    cudaFree(d);
+  }
   runtime::ThreadPool pool(std::max(1u, std::thread::hardware_concurrency()));
   double cpuTotal = 0, gpuTotal = 0, bytes = 0;
   int bad = 0;
@@ -111,6 +158,8 @@ int main(int argc, char **argv) {
       runtime::WriteOptions opts;
       opts.durable = false; // the page cache, not the disk, is measured
       opts.renderer = g ? gpu.get() : nullptr;
+      if (!zeroCopy)
+        opts.zeroCopyMinBytes = 0;
       runtime::WriteStats stats;
       double t0 = now();
       if (!runtime::writeCheckpoint(plan, sources, out.string(), opts, pool,
@@ -149,12 +198,13 @@ int main(int argc, char **argv) {
   }
   runtime::cuda::RendererStats s = gpu->stats();
   std::printf("total %.2f GB written: CPU %.2f s (%.2f GB/s), CUDA %.2f s (%.2f "
-              "GB/s); GPU side: %.2f GB uploaded in %.2f s (%.1f GB/s), %.2f GB "
-              "rendered, kernels %.2f s, copies back %.2f s\n",
+              "GB/s); GPU side: %.2f GB uploaded in %.3f s (%.1f GB/s, %d read "
+              "threads), %.2f GB rendered, kernels %.3f s, copies back %.3f s\n",
               bytes / 1e9, cpuTotal, bytes / cpuTotal / 1e9, gpuTotal,
               bytes / gpuTotal / 1e9, s.uploadedBytes / 1e9, s.uploadSeconds,
               s.uploadSeconds > 0 ? s.uploadedBytes / s.uploadSeconds / 1e9 : 0,
-              s.renderedBytes / 1e9, s.kernelSeconds, s.downloadSeconds);
+              s.readThreads, s.renderedBytes / 1e9, s.kernelSeconds,
+              s.downloadSeconds);
   fs::remove_all(work);
   return bad ? 1 : 0;
 }

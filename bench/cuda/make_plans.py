@@ -108,6 +108,25 @@ if not check_only:
     write("bench", "maxtext-attn-tp4", merge([mt], r"(qkv_proj|o_proj)\.weight"))
     write("bench", "maxtext-w13-tp4", merge([mt], r"w13_weight"))
 
+    # Many small tensors in one launch: the fused experts of one
+    # Qwen3-30B-A3B layer, all 4 ranks of TP=4 (384 HF tensors of 3 MB
+    # become w13 [128, 384, 2048] and w2 [128, 2048, 192] per rank: w2's rows
+    # are 384-byte column blocks), and every norm of a 64-layer Qwen3-32B
+    # (256 tensors of 256 B to 10 KB, 1.3 MB in all: launch-bound).
+    a3b1 = config("qwen3-30b-a3b-1layer", "test/Mapping/Inputs/qwen3_moe-config.json",
+                  hidden_size=2048, num_attention_heads=32, num_key_value_heads=4,
+                  head_dim=128, num_experts=128, moe_intermediate_size=768,
+                  intermediate_size=6144, vocab_size=151936, num_hidden_layers=1,
+                  mlp_only_layers=[], decoder_sparse_step=1)
+    moe4 = [plan("qwen3_moe/hf-to-vllm.json", a3b1, "--tp", "4", "--rank", str(r)) for r in range(4)]
+    write("bench", "vllm-moe-experts-tp4", merge(moe4, r"experts\.w(13|2)_weight"))
+    q32all = config("qwen3-32b-64layers", "bench/configs/qwen3-8b-config.json",
+                    hidden_size=5120, intermediate_size=25600, num_attention_heads=64,
+                    num_key_value_heads=8, head_dim=128, num_hidden_layers=64,
+                    layer_types=["full_attention"])
+    write("bench", "vllm-norms-64layers",
+          merge([plan("qwen3/hf-to-vllm.json", q32all, "--tp", "8", "--rank", "0")], r"norm"))
+
     # A whole checkpoint conversion: Qwen3-8B-shaped, 8 layers, to vLLM
     # TP=2 (both ranks), and to MaxText-style [in, out] (FastDeploy's Paddle
     # orientation: transposes) for Qwen3.5 at TP=2.
@@ -128,6 +147,19 @@ if not check_only:
     """)
     t = subprocess.run([opt, "--emit=plan", ir], check=True, capture_output=True, text=True)
     open(os.path.join(out, "bench", "transpose-5120x25600.json"), "w").write(t.stdout)
+
+    # Casts of the same matrix (--dtype): bf16 to f32 and back.
+    for name, a, b in (("cast-bf16-f32", "bf16", "f32"), ("cast-f32-bf16", "f32", "bf16")):
+        ir = os.path.join(out, "configs", name + ".mlir")
+        open(ir, "w").write(f"""func.func @c() {{
+          %w = wl.source "w" : tensor<5120x25600x{a}>
+          %t = wl.cast %w : tensor<5120x25600x{a}> -> tensor<5120x25600x{b}>
+          wl.sink %t "t" : tensor<5120x25600x{b}>
+          return
+        }}
+        """)
+        t = subprocess.run([opt, "--emit=plan", ir], check=True, capture_output=True, text=True)
+        open(os.path.join(out, "bench", name + "-5120x25600.json"), "w").write(t.stdout)
 
 # Correctness: every spec at its degrees, on the tiny configs.
 inputs = os.path.join(src, "test", "Mapping", "Inputs")

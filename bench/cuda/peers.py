@@ -131,6 +131,41 @@ if framework == "torch":
         return out
 
     report("vllm-model-rank0-tp8", timed(rank0, runs=10))
+    del model
+
+    # Qwen3-30B-A3B experts of one layer, HF -> vLLM FusedMoE at TP=4, all
+    # ranks, as vLLM's FusedMoE.weight_loader does it: per expert and
+    # shard, the rank's narrow of the HF tensor copied into the fused
+    # parameter (gate rows, then up rows, of w13; a column block of down
+    # into w2).
+    E, D, Im, tp = 128, 2048, 768, 4
+    sh = Im // tp
+    gate = [rnd(Im, D) for _ in range(E)]
+    up = [rnd(Im, D) for _ in range(E)]
+    down = [rnd(D, Im) for _ in range(E)]
+    w13 = [torch.empty(E, 2 * sh, D, device=dev, dtype=bf) for _ in range(tp)]
+    w2 = [torch.empty(E, D, sh, device=dev, dtype=bf) for _ in range(tp)]
+
+    def experts():
+        for r in range(tp):
+            for e in range(E):
+                w13[r][e].narrow(0, 0, sh).copy_(gate[e].narrow(0, r * sh, sh))
+                w13[r][e].narrow(0, sh, sh).copy_(up[e].narrow(0, r * sh, sh))
+                w2[r][e].copy_(down[e].narrow(1, r * sh, sh))
+
+    report("vllm-moe-experts-tp4", timed(experts, runs=10))
+    del gate, up, down, w13, w2
+
+    # Every norm of a 64-layer Qwen3-32B, one copy each (as a loader does).
+    norms = [rnd(5120) for _ in range(2 * 64 + 1)] + [rnd(128) for _ in range(2 * 64)]
+    report("vllm-norms-64layers", timed(lambda: [n.clone() for n in norms]))
+
+    # Casts (--dtype) of the 5120 x 25600 matrix.
+    w = rnd(5120, 25600)
+    report("cast-bf16-f32-5120x25600", timed(lambda: w.to(torch.float32)))
+    w = w.to(torch.float32)
+    report("cast-f32-bf16-5120x25600", timed(lambda: w.to(bf)))
+    del w
 else:
     import jax
     import jax.numpy as jnp
