@@ -1,19 +1,16 @@
 //===- CudaExecutor.cu - plans executed by CUDA kernels -------------------===//
 //
-// One persistent kernel runs every unit of a task table. The host shares the
-// units out among the blocks in contiguous ranges of equal cost
-// (blockRanges), so no block waits on another and neighbouring units (the
-// same tensor, neighbouring addresses) stay on one block. A block walks its
-// range with the descriptors of the next two units already in flight and
-// the next task prefetched into L1, so moving from unit to unit costs no
-// memory round trip. There is no barrier anywhere: each warp moves on as
-// soon as its share of a unit is done. Row copies keep eight 16-byte loads
-// in flight per thread; transposes move 8 x 8 blocks (2-byte elements)
-// through registers, loaded as 16-byte rows of the source and stored as
-// 16-byte rows of the target, with no shared memory. Each kind of work is
-// its own non-inlined function. The unit kinds mirror runTableOnHost
-// (TaskTable.cpp) index for index; the host emulation is what CI checks,
-// the GPU tests compare the kernel with the CPU executor byte for byte.
+// Four persistent kernels share a task table's units by kind (docs/cuda.md):
+// copyBulk (aligned rows of 1 KiB and more, through the copy engine),
+// transposeUnits (aligned transposes, loads staged in shared memory),
+// convertUnits (converting rows) and runUnits (everything else). In each,
+// block b takes units b, b + grid, ...: the blocks sweep the table together,
+// so the memory they touch at any moment is close together. Unit and task
+// descriptors are prefetched into L1 before their turn. There is no barrier
+// anywhere: each warp moves on as soon as its share of a unit is done. The
+// unit kinds mirror runTableOnHost (TaskTable.cpp) index for index; the host
+// emulation is what CI checks, the GPU tests compare the kernels with the
+// CPU executor byte for byte.
 //
 //===----------------------------------------------------------------------===//
 #include "wl/Runtime/CudaExecutor.h"
