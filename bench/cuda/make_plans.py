@@ -87,11 +87,12 @@ if not check_only:
                  linear_value_head_dim=128, linear_conv_kernel_dim=4,
                  vocab_size=248320, num_hidden_layers=1,
                  layer_types=["linear_attention"])
+    A3B = dict(hidden_size=2048, num_attention_heads=32, num_key_value_heads=4,
+               head_dim=128, num_experts=128, moe_intermediate_size=768,
+               intermediate_size=6144, vocab_size=151936, mlp_only_layers=[],
+               decoder_sparse_step=1)
     a3b = config("qwen3-30b-a3b-8layers", "test/Mapping/Inputs/qwen3_moe-config.json",
-                 hidden_size=2048, num_attention_heads=32, num_key_value_heads=4,
-                 head_dim=128, num_experts=128, moe_intermediate_size=768,
-                 intermediate_size=6144, vocab_size=151936, num_hidden_layers=8,
-                 mlp_only_layers=[], decoder_sparse_step=1)
+                 num_hidden_layers=8, **A3B)
 
     ranks8 = [plan("qwen3/hf-to-vllm.json", q32, "--tp", "8", "--rank", str(r)) for r in range(8)]
     write("bench", "vllm-qkv-tp8", merge(ranks8, r"qkv_proj"))
@@ -114,10 +115,7 @@ if not check_only:
     # are 384-byte column blocks), and every norm of a 64-layer Qwen3-32B
     # (256 tensors of 256 B to 10 KB, 1.3 MB in all: launch-bound).
     a3b1 = config("qwen3-30b-a3b-1layer", "test/Mapping/Inputs/qwen3_moe-config.json",
-                  hidden_size=2048, num_attention_heads=32, num_key_value_heads=4,
-                  head_dim=128, num_experts=128, moe_intermediate_size=768,
-                  intermediate_size=6144, vocab_size=151936, num_hidden_layers=1,
-                  mlp_only_layers=[], decoder_sparse_step=1)
+                  num_hidden_layers=1, **A3B)
     moe4 = [plan("qwen3_moe/hf-to-vllm.json", a3b1, "--tp", "4", "--rank", str(r)) for r in range(4)]
     write("bench", "vllm-moe-experts-tp4", merge(moe4, r"experts\.w(13|2)_weight"))
     q32all = config("qwen3-32b-64layers", "bench/configs/qwen3-8b-config.json",

@@ -72,6 +72,18 @@ template <typename W> __device__ __forceinline__ W fillWord(const Task &t) {
   return pattern;
 }
 
+/// Advances (row r, word c) of a flattened rows x words space by dr rows
+/// and dc words (dc < words): by adding, not dividing.
+__device__ __forceinline__ void step(uint32_t &r, uint32_t &c, uint32_t dr,
+                                     uint32_t dc, uint32_t words) {
+  c += dc;
+  r += dr;
+  if (c >= words) {
+    c -= words;
+    ++r;
+  }
+}
+
 /// A single row of the unit (or a run of rows that are contiguous on both
 /// sides): thread x moves words x, x + 256, ..., kBatch at a time with
 /// every load in flight before the first store.
@@ -119,12 +131,7 @@ __device__ __noinline__ void moveRows(const uint8_t *s0, uint8_t *d0,
         if (g + k * kThreads < total)
           v[k] = *reinterpret_cast<const W *>(
               s0 + (rr * rs + cc * static_cast<uint32_t>(sizeof(W))));
-        cc += dc;
-        rr += dr;
-        if (cc >= words) {
-          cc -= words;
-          ++rr;
-        }
+        step(rr, cc, dr, dc, words);
       }
       rr = r;
       cc = c;
@@ -134,12 +141,7 @@ __device__ __noinline__ void moveRows(const uint8_t *s0, uint8_t *d0,
       if (g + k * kThreads < total)
         *reinterpret_cast<W *>(
             d0 + (rr * rd + cc * static_cast<uint32_t>(sizeof(W)))) = v[k];
-      cc += dc;
-      rr += dr;
-      if (cc >= words) {
-        cc -= words;
-        ++rr;
-      }
+      step(rr, cc, dr, dc, words);
     }
     r = rr;
     c = cc;
@@ -388,12 +390,7 @@ __device__ __noinline__ void convertGroups(const uint8_t *s0, uint8_t *d0,
     for (int k = 0; k < B; ++k) {
       if (g + k * kThreads < total)
         v[k] = *reinterpret_cast<const SW *>(s0 + (rr * rs + cc * (G * SS)));
-      cc += dc;
-      rr += dr;
-      if (cc >= groups) {
-        cc -= groups;
-        ++rr;
-      }
+      step(rr, cc, dr, dc, groups);
     }
     rr = r;
     cc = c;
@@ -410,12 +407,7 @@ __device__ __noinline__ void convertGroups(const uint8_t *s0, uint8_t *d0,
         }
         *reinterpret_cast<DW *>(d0 + (rr * rd + cc * (G * DS))) = o;
       }
-      cc += dc;
-      rr += dr;
-      if (cc >= groups) {
-        cc -= groups;
-        ++rr;
-      }
+      step(rr, cc, dr, dc, groups);
     }
     r = rr;
     c = cc;
