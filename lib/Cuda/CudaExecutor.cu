@@ -72,6 +72,27 @@ template <typename W> __device__ __forceinline__ W fillWord(const Task &t) {
   return pattern;
 }
 
+/// A row unit (kCopyRows, kFillRows, kConvertRows) as pointers and byte
+/// strides: `rows` rows from s0 -> d0, rs and rd bytes apart (the innermost
+/// outer dimension's strides: the unit stays within one of its runs).
+struct RowUnit {
+  const uint8_t *s0; ///< null for fills
+  uint8_t *d0;
+  int64_t rs, rd, rows;
+};
+__device__ __forceinline__ RowUnit rowUnit(const Task &t, const Unit &u,
+                                           const uint8_t *src, uint8_t *dst) {
+  int64_t so, d;
+  outerOffsets(t, u.a0, so, d);
+  RowUnit r;
+  r.s0 = src ? src + (so + u.b0) * t.srcSize : nullptr;
+  r.d0 = dst + (d + u.b0) * t.dstSize;
+  r.rs = t.nouter > 0 && src ? t.outerSrc[t.nouter - 1] * t.srcSize : 0;
+  r.rd = t.nouter > 0 ? t.outerDst[t.nouter - 1] * t.dstSize : 0;
+  r.rows = u.a1 - u.a0;
+  return r;
+}
+
 /// Advances (row r, word c) of a flattened rows x words space by dr rows
 /// and dc words (dc < words): by adding, not dividing.
 __device__ __forceinline__ void step(uint32_t &r, uint32_t &c, uint32_t dr,
@@ -154,23 +175,18 @@ __device__ __noinline__ void moveRows(const uint8_t *s0, uint8_t *d0,
 template <typename W, bool Fill>
 __device__ __forceinline__ void unitRows(const Task &t, const Unit u,
                                          const uint8_t *src, uint8_t *dst) {
-  int64_t so, d;
-  outerOffsets(t, u.a0, so, d);
-  const uint8_t *s0 = Fill ? nullptr : src + (so + u.b0) * t.srcSize;
-  uint8_t *d0 = dst + (d + u.b0) * t.dstSize;
-  const uint32_t rows = static_cast<uint32_t>(u.a1 - u.a0);
+  const RowUnit r = rowUnit(t, u, Fill ? nullptr : src, dst);
   const uint32_t words =
       static_cast<uint32_t>((u.b1 - u.b0) * t.dstSize / sizeof(W));
   const W fill = Fill ? fillWord<W>(t) : W{};
-  if (rows == 1) {
-    moveRow<W, Fill>(reinterpret_cast<const W *>(s0), reinterpret_cast<W *>(d0),
-                     words, fill);
+  if (r.rows == 1) {
+    moveRow<W, Fill>(reinterpret_cast<const W *>(r.s0),
+                     reinterpret_cast<W *>(r.d0), words, fill);
     return;
   }
-  moveRows<W, Fill>(
-      s0, d0, rows, words,
-      Fill ? 0 : static_cast<uint32_t>(t.outerSrc[t.nouter - 1] * t.srcSize),
-      static_cast<uint32_t>(t.outerDst[t.nouter - 1] * t.dstSize), fill);
+  moveRows<W, Fill>(r.s0, r.d0, static_cast<uint32_t>(r.rows), words,
+                    static_cast<uint32_t>(r.rs), static_cast<uint32_t>(r.rd),
+                    fill);
 }
 
 template <int ES> struct Word;
@@ -317,22 +333,19 @@ __device__ __noinline__ void elements(const Task &t, const Unit u, const uint8_t
 /// its element size).
 __device__ __noinline__ void fillRowElements(const Task &t, const Unit u,
                                              uint8_t *dst) {
-  int64_t so, d;
-  outerOffsets(t, u.a0, so, d);
-  const int64_t rd = t.nouter > 0 ? t.outerDst[t.nouter - 1] : 0;
-  for (int64_t r = 0; r < u.a1 - u.a0; ++r)
-    for (int64_t i = u.b0 + threadIdx.x; i < u.b1; i += kThreads)
-      storeElement(dst + (d + r * rd + i) * t.dstSize, t.dstSize, t.fill);
+  const RowUnit r = rowUnit(t, u, nullptr, dst);
+  for (int64_t row = 0; row < r.rows; ++row)
+    for (int64_t i = threadIdx.x; i < u.b1 - u.b0; i += kThreads)
+      storeElement(r.d0 + row * r.rd + i * t.dstSize, t.dstSize, t.fill);
 }
 
-/// The unsigned word of `Bytes` bytes, and its 32-bit parts.
+/// The unsigned word of `Bytes` bytes (4, 8 or 16: a group of 2 to 8
+/// elements of 2 to 8 bytes), and its 32-bit parts.
 template <int Bytes> struct Bits;
-template <> struct Bits<2> { using T = uint16_t; };
 template <> struct Bits<4> { using T = uint32_t; };
 template <> struct Bits<8> { using T = uint2; };
 template <> struct Bits<16> { using T = uint4; };
 __device__ __forceinline__ uint32_t part(uint32_t w, int) { return w; }
-__device__ __forceinline__ uint32_t part(uint16_t w, int) { return w; }
 __device__ __forceinline__ void setPart(uint4 &w, int j, uint32_t v) {
   (j == 0 ? w.x : j == 1 ? w.y : j == 2 ? w.z : w.w) |= v;
 }
@@ -340,9 +353,6 @@ __device__ __forceinline__ void setPart(uint2 &w, int j, uint32_t v) {
   (j == 0 ? w.x : w.y) |= v;
 }
 __device__ __forceinline__ void setPart(uint32_t &w, int, uint32_t v) { w |= v; }
-__device__ __forceinline__ void setPart(uint16_t &w, int, uint32_t v) {
-  w = static_cast<uint16_t>(w | v);
-}
 
 /// Element e (of S bytes) of a word, and into a zeroed word (constant e).
 template <int S, typename W>
@@ -430,15 +440,12 @@ __device__ __forceinline__ void convertGroupsTo(int ds, const uint8_t *s0,
 /// addresses allow it (float to float), else element by element.
 __device__ __noinline__ void convertRows(const Task &t, const Unit u,
                                          const uint8_t *src, uint8_t *dst) {
-  int64_t so, d;
-  outerOffsets(t, u.a0, so, d);
-  const uint8_t *s0 = src + (so + u.b0) * t.srcSize;
-  uint8_t *d0 = dst + (d + u.b0) * t.dstSize;
-  const uint32_t rows = static_cast<uint32_t>(u.a1 - u.a0);
-  const uint32_t rs =
-      t.nouter > 0 ? static_cast<uint32_t>(t.outerSrc[t.nouter - 1] * t.srcSize) : 0;
-  const uint32_t rd =
-      t.nouter > 0 ? static_cast<uint32_t>(t.outerDst[t.nouter - 1] * t.dstSize) : 0;
+  const RowUnit ru = rowUnit(t, u, src, dst);
+  const uint8_t *s0 = ru.s0;
+  uint8_t *d0 = ru.d0;
+  const uint32_t rows = static_cast<uint32_t>(ru.rows);
+  const uint32_t rs = static_cast<uint32_t>(ru.rs),
+                 rd = static_cast<uint32_t>(ru.rd);
   if (t.vec == 16) {
     const int g = 16 / (t.srcSize > t.dstSize ? t.srcSize : t.dstSize);
     const uint32_t groups = static_cast<uint32_t>((u.b1 - u.b0) / g);
@@ -599,15 +606,15 @@ __device__ __forceinline__ bool bulkLoadUnit(const Args &a, BulkCursor &k) {
     return false;
   const Unit u = a.units[k.u];
   const Task &t = a.tasks[u.task];
-  int64_t so, d;
-  outerOffsets(t, u.a0, so, d);
   k.fill = t.kind == kFillRows;
-  k.s0 = k.fill ? nullptr : a.sources[t.source] + (so + u.b0) * t.srcSize;
-  k.d0 = a.targets[t.target] + (d + u.b0) * t.dstSize;
-  k.rs = t.nouter > 0 && !k.fill ? t.outerSrc[t.nouter - 1] * t.srcSize : 0;
-  k.rd = t.nouter > 0 ? t.outerDst[t.nouter - 1] * t.dstSize : 0;
+  const RowUnit r = rowUnit(t, u, k.fill ? nullptr : a.sources[t.source],
+                            a.targets[t.target]);
+  k.s0 = r.s0;
+  k.d0 = r.d0;
+  k.rs = r.rs;
+  k.rd = r.rd;
+  k.rows = r.rows;
   k.rowBytes = (u.b1 - u.b0) * t.dstSize;
-  k.rows = u.a1 - u.a0;
   k.r = 0;
   k.c = 0;
   k.pattern = t.fill;
@@ -892,18 +899,49 @@ struct DeviceBuffer {
 
 } // namespace
 
+/// The plan kernels, in launch order, and how each is launched.
+enum KernelGroup { kBulkGroup, kStagedGroup, kConvertGroup, kGeneralGroup, kGroups };
+struct KernelLaunch {
+  const void *fn;
+  int threads, smem;
+  int perSM = 1;         ///< resident blocks an SM (occupancy)
+  long long count = 0;   ///< units of the last run
+};
+
 struct Executor::Impl {
   int device = 0;
   cudaDeviceProp props{};
-  int blocksPerSM = 0, bulkBlocksPerSM = 0, stagedBlocksPerSM = 0,
-      convertBlocksPerSM = 0;
+  bool ready = false;
+  KernelLaunch kernels[kGroups] = {
+      {reinterpret_cast<const void *>(copyBulk), 32, kBulkSmem},
+      {reinterpret_cast<const void *>(transposeUnits), kThreads, kStagedSmem},
+      {reinterpret_cast<const void *>(convertUnits), kThreads, 0},
+      {reinterpret_cast<const void *>(runUnits), kThreads, 0}};
   DeviceBuffer tasks, units, pointers;
-  /// The units in launch order: copy-engine rows, staged transposes, the
-  /// others.
+  /// The units in launch order, grouped by kernel.
   std::vector<Unit> ordered;
-  long long nbulk = 0, nstaged = 0, nconvert = 0, nother = 0;
-  int64_t smallPlanBytes = kSmallPlanBytes;
   size_t nsources = 0;
+  int64_t smallPlanBytes = kSmallPlanBytes;
+
+  /// Shared-memory limits and occupancies, once.
+  bool setUp(std::string &error) {
+    for (KernelLaunch &k : kernels) {
+      cudaError_t e = cudaSuccess;
+      if (k.smem > 0) // over 48 KiB with the static part: opt in
+        e = cudaFuncSetAttribute(
+            k.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, k.smem);
+      if (e == cudaSuccess)
+        e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&k.perSM, k.fn,
+                                                          k.threads, k.smem);
+      if (e != cudaSuccess) {
+        error = cudaMessage("setting up the plan kernels", e);
+        return false;
+      }
+      k.perSM = std::max(1, k.perSM);
+    }
+    ready = true;
+    return true;
+  }
 };
 
 void Executor::setSmallPlanBytes(int64_t bytes) {
@@ -953,7 +991,8 @@ std::string Executor::describe() const {
 bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
                    const std::vector<void *> &targets, void *stream,
                    std::string &error) {
-  impl_->nbulk = impl_->nstaged = impl_->nconvert = impl_->nother = 0;
+  for (KernelLaunch &k : impl_->kernels)
+    k.count = 0;
   if (table.units.empty())
     return true;
   std::vector<uint64_t> sb, tb;
@@ -962,34 +1001,8 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
   for (void *p : targets)
     tb.push_back(reinterpret_cast<uint64_t>(p));
   chooseWords(table, sb, tb);
-  if (impl_->blocksPerSM == 0) {
-    cudaError_t e = cudaFuncSetAttribute(
-        copyBulk, cudaFuncAttributeMaxDynamicSharedMemorySize, kBulkSmem);
-    if (e == cudaSuccess)
-      e = cudaFuncSetAttribute(transposeUnits,
-                               cudaFuncAttributeMaxDynamicSharedMemorySize,
-                               kStagedSmem);
-    if (e == cudaSuccess)
-      e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&impl_->blocksPerSM,
-                                                        runUnits, kThreads, 0);
-    if (e == cudaSuccess)
-      e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(
-          &impl_->bulkBlocksPerSM, copyBulk, 32, kBulkSmem);
-    if (e == cudaSuccess)
-      e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(
-          &impl_->convertBlocksPerSM, convertUnits, kThreads, 0);
-    if (e == cudaSuccess)
-      e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(
-          &impl_->stagedBlocksPerSM, transposeUnits, kThreads, kStagedSmem);
-    if (e != cudaSuccess) {
-      error = cudaMessage("setting up the plan kernels", e);
-      return false;
-    }
-    impl_->blocksPerSM = std::max(1, impl_->blocksPerSM);
-    impl_->bulkBlocksPerSM = std::max(1, impl_->bulkBlocksPerSM);
-    impl_->stagedBlocksPerSM = std::max(1, impl_->stagedBlocksPerSM);
-    impl_->convertBlocksPerSM = std::max(1, impl_->convertBlocksPerSM);
-  }
+  if (!impl_->ready && !impl_->setUp(error))
+    return false;
   // Rows of at least kBulkMinRowBytes whose every address is 16-byte
   // aligned go to the copy engine, transposes whose blocks are all aligned
   // to the staged kernel, converting rows to theirs, the rest to the
@@ -1002,23 +1015,26 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
   auto group = [&](const Task &t) {
     if ((t.kind == kCopyRows || t.kind == kFillRows) && t.vec == 16 &&
         t.n * t.dstSize >= kBulkMinRowBytes && !small)
-      return 0;
+      return kBulkGroup;
     if (t.kind == kTranspose && t.vec > 1 && !small)
-      return 1;
+      return kStagedGroup;
     if (t.kind == kConvertRows)
-      return 2;
-    return 3;
+      return kConvertGroup;
+    return kGeneralGroup;
   };
+  // The units grouped by kernel, in table order within a group.
+  std::vector<int> taskGroup(table.tasks.size());
+  long long count[kGroups] = {0, 0, 0, 0};
+  for (size_t i = 0; i < table.tasks.size(); ++i)
+    taskGroup[i] = group(table.tasks[i]);
+  for (const Unit &u : table.units)
+    ++count[taskGroup[u.task]];
+  long long at[kGroups] = {0, count[0], count[0] + count[1],
+                           count[0] + count[1] + count[2]};
   std::vector<Unit> &ordered = impl_->ordered;
-  ordered.clear();
-  ordered.reserve(table.units.size());
-  long long count[4] = {0, 0, 0, 0};
-  for (int g = 0; g < 4; ++g)
-    for (const Unit &u : table.units)
-      if (group(table.tasks[u.task]) == g) {
-        ordered.push_back(u);
-        ++count[g];
-      }
+  ordered.resize(table.units.size());
+  for (const Unit &u : table.units)
+    ordered[at[taskGroup[u.task]]++] = u;
   cudaStream_t s = static_cast<cudaStream_t>(stream);
   size_t taskBytes = table.tasks.size() * sizeof(Task);
   size_t unitBytes = ordered.size() * sizeof(Unit);
@@ -1046,10 +1062,8 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
     error = cudaMessage("uploading the task table", e);
     return false;
   }
-  impl_->nbulk = count[0];
-  impl_->nstaged = count[1];
-  impl_->nconvert = count[2];
-  impl_->nother = count[3];
+  for (int g = 0; g < kGroups; ++g)
+    impl_->kernels[g].count = count[g];
   impl_->nsources = sb.size();
   return launch(stream, error);
 }
@@ -1062,35 +1076,23 @@ bool Executor::launch(void *stream, std::string &error) {
   a.sources = static_cast<const uint8_t *const *>(impl_->pointers.p);
   a.targets = reinterpret_cast<uint8_t *const *>(
       static_cast<uint64_t *>(impl_->pointers.p) + impl_->nsources);
-  const long long sms = impl_->props.multiProcessorCount;
-  if (impl_->nbulk > 0) {
-    a.first = 0;
-    a.count = impl_->nbulk;
-    const long long grid =
-        std::min<long long>(sms * impl_->bulkBlocksPerSM, a.count);
-    copyBulk<<<static_cast<unsigned>(grid), 32, kBulkSmem, s>>>(a);
-  }
-  if (impl_->nstaged > 0) {
-    a.first = impl_->nbulk;
-    a.count = impl_->nstaged;
-    const long long grid =
-        std::min<long long>(sms * impl_->stagedBlocksPerSM, a.count);
-    transposeUnits<<<static_cast<unsigned>(grid), kThreads, kStagedSmem, s>>>(
-        a);
-  }
-  if (impl_->nconvert > 0) {
-    a.first = impl_->nbulk + impl_->nstaged;
-    a.count = impl_->nconvert;
-    const long long grid =
-        std::min<long long>(sms * impl_->convertBlocksPerSM, a.count);
-    convertUnits<<<static_cast<unsigned>(grid), kThreads, 0, s>>>(a);
-  }
-  if (impl_->nother > 0) {
-    a.first = impl_->nbulk + impl_->nstaged + impl_->nconvert;
-    a.count = impl_->nother;
-    const long long grid =
-        std::min<long long>(sms * impl_->blocksPerSM, a.count);
-    runUnits<<<static_cast<unsigned>(grid), kThreads, 0, s>>>(a);
+  // Each kernel over its group, a wave of resident blocks at most.
+  a.first = 0;
+  for (const KernelLaunch &k : impl_->kernels) {
+    a.count = k.count;
+    if (a.count > 0) {
+      const long long grid = std::min<long long>(
+          static_cast<long long>(impl_->props.multiProcessorCount) * k.perSM,
+          a.count);
+      void *args[] = {&a};
+      cudaError_t e = cudaLaunchKernel(k.fn, dim3(static_cast<unsigned>(grid)),
+                                       dim3(k.threads), args, k.smem, s);
+      if (e != cudaSuccess) {
+        error = cudaMessage("launching the plan kernels", e);
+        return false;
+      }
+    }
+    a.first += a.count;
   }
   cudaError_t e = cudaGetLastError();
   if (e != cudaSuccess) {
@@ -1121,24 +1123,28 @@ void *Executor::allocate(size_t bytes, std::string &error) {
 
 void Executor::release(void *p) { cudaFree(p); }
 
-bool Executor::copyToDevice(void *dst, const void *src, size_t bytes,
-                            std::string &error) {
-  cudaError_t e = cudaMemcpy(dst, src, bytes, cudaMemcpyHostToDevice);
+namespace {
+bool copy(void *dst, const void *src, size_t bytes, cudaMemcpyKind kind,
+          const char *what, std::string &error) {
+  cudaError_t e = cudaMemcpy(dst, src, bytes, kind);
   if (e != cudaSuccess) {
-    error = cudaMessage("cudaMemcpy to the device", e);
+    error = cudaMessage(what, e);
     return false;
   }
   return true;
 }
+} // namespace
+
+bool Executor::copyToDevice(void *dst, const void *src, size_t bytes,
+                            std::string &error) {
+  return copy(dst, src, bytes, cudaMemcpyHostToDevice,
+              "cudaMemcpy to the device", error);
+}
 
 bool Executor::copyToHost(void *dst, const void *src, size_t bytes,
                           std::string &error) {
-  cudaError_t e = cudaMemcpy(dst, src, bytes, cudaMemcpyDeviceToHost);
-  if (e != cudaSuccess) {
-    error = cudaMessage("cudaMemcpy to the host", e);
-    return false;
-  }
-  return true;
+  return copy(dst, src, bytes, cudaMemcpyDeviceToHost, "cudaMemcpy to the host",
+              error);
 }
 
 } // namespace wl::runtime::cuda

@@ -218,13 +218,16 @@ void chooseWords(TaskTable &table, const std::vector<uint64_t> &sourceBases,
     // Every address is base + (offset + sum c_j * stride_j + b) * size with
     // b a multiple of 16 elements (rows), or of V elements along both k and
     // i (transposes): the word must divide each term.
-    uint64_t all = (t.source >= 0 ? sourceBases[t.source] : 0) |
-                   targetBases[t.target] |
-                   static_cast<uint64_t>(t.srcOffset * t.srcSize) |
-                   static_cast<uint64_t>(t.dstOffset * t.dstSize);
-    for (int j = 0; j < t.nouter; ++j)
-      all |= static_cast<uint64_t>(t.outerSrc[j] * t.srcSize) |
-             static_cast<uint64_t>(t.outerDst[j] * t.dstSize);
+    // The bits of every row start, on each side.
+    uint64_t srcBits = (t.source >= 0 ? sourceBases[t.source] : 0) |
+                       static_cast<uint64_t>(t.srcOffset * t.srcSize);
+    uint64_t dstBits = targetBases[t.target] |
+                       static_cast<uint64_t>(t.dstOffset * t.dstSize);
+    for (int j = 0; j < t.nouter; ++j) {
+      srcBits |= static_cast<uint64_t>(t.outerSrc[j] * t.srcSize);
+      dstBits |= static_cast<uint64_t>(t.outerDst[j] * t.dstSize);
+    }
+    uint64_t all = srcBits | dstBits;
     if (t.kind == kConvertRows) {
       // Groups of g elements: g * size bytes on each side, whole groups in
       // every row (unit rows start at multiples of 16 elements).
@@ -233,16 +236,8 @@ void chooseWords(TaskTable &table, const std::vector<uint64_t> &sourceBases,
       for (int k = 0; k < t.nsteps; ++k)
         floats = floats && isDeviceFloat(t.steps[k].from) &&
                  isDeviceFloat(t.steps[k].to);
-      uint64_t addr = (t.source >= 0 ? sourceBases[t.source] : 0) |
-                      static_cast<uint64_t>(t.srcOffset * t.srcSize);
-      uint64_t daddr = targetBases[t.target] |
-                       static_cast<uint64_t>(t.dstOffset * t.dstSize);
-      for (int j = 0; j < t.nouter; ++j) {
-        addr |= static_cast<uint64_t>(t.outerSrc[j] * t.srcSize);
-        daddr |= static_cast<uint64_t>(t.outerDst[j] * t.dstSize);
-      }
-      const bool aligned = (addr & (g * t.srcSize - 1)) == 0 &&
-                           (daddr & (g * t.dstSize - 1)) == 0 &&
+      const bool aligned = (srcBits & (g * t.srcSize - 1)) == 0 &&
+                           (dstBits & (g * t.dstSize - 1)) == 0 &&
                            t.n % g == 0;
       t.vec = floats && aligned ? 16 : 1;
       continue;

@@ -192,35 +192,28 @@ WL_HD double hostNaN(double r, double a) {
     return bitsToF64(0xfff8000000000000ull);
   return r;
 }
-WL_HD float mulRn(float a, float b) {
+/// a * b and a + b rounded once to nearest even (never fused into an FMA;
+/// the intrinsics on the device, a volatile store on the host), NaNs as on
+/// the host.
 #ifdef __CUDA_ARCH__
-  return hostNaN(__fmul_rn(a, b), a);
+__device__ __forceinline__ float roundedMul(float a, float b) { return __fmul_rn(a, b); }
+__device__ __forceinline__ double roundedMul(double a, double b) { return __dmul_rn(a, b); }
+__device__ __forceinline__ float roundedAdd(float a, float b) { return __fadd_rn(a, b); }
+__device__ __forceinline__ double roundedAdd(double a, double b) { return __dadd_rn(a, b); }
+#endif
+template <typename T> WL_HD T mulRn(T a, T b) {
+#ifdef __CUDA_ARCH__
+  return hostNaN(roundedMul(a, b), a);
 #else
-  volatile float r = a * b;
+  volatile T r = a * b;
   return hostNaN(r, a);
 #endif
 }
-WL_HD float addRn(float a, float b) {
+template <typename T> WL_HD T addRn(T a, T b) {
 #ifdef __CUDA_ARCH__
-  return hostNaN(__fadd_rn(a, b), a);
+  return hostNaN(roundedAdd(a, b), a);
 #else
-  volatile float r = a + b;
-  return hostNaN(r, a);
-#endif
-}
-WL_HD double mulRn(double a, double b) {
-#ifdef __CUDA_ARCH__
-  return hostNaN(__dmul_rn(a, b), a);
-#else
-  volatile double r = a * b;
-  return hostNaN(r, a);
-#endif
-}
-WL_HD double addRn(double a, double b) {
-#ifdef __CUDA_ARCH__
-  return hostNaN(__dadd_rn(a, b), a);
-#else
-  volatile double r = a + b;
+  volatile T r = a + b;
   return hostNaN(r, a);
 #endif
 }
