@@ -479,18 +479,26 @@ __device__ __forceinline__ void prefetchL1(const void *p) {
   asm volatile("prefetch.global.L1 [%0];" ::"l"(p));
 }
 
-/// Converting rows, in a kernel of their own so that the conversions'
-/// code does not change how the general kernel's row moves are compiled
-/// (measured: a shared kernel slowed short-row copies by a fifth).
-__global__ void __launch_bounds__(kThreads, 4) convertUnits(Args a) {
+/// Block b's units b, b + grid, ... of its kernel's share, each with its
+/// task: work(task, unit), the next descriptor fetched into L1 meanwhile.
+template <typename Work>
+__device__ __forceinline__ void forEachUnit(const Args &a, Work work) {
   const long long step = gridDim.x, end = a.first + a.count;
   for (long long u = a.first + blockIdx.x; u < end; u += step) {
     if (threadIdx.x == 0 && u + step < end)
       prefetchL1(a.units + u + step);
     const Unit cur = a.units[u];
-    const Task &t = a.tasks[cur.task];
-    convertRows(t, cur, a.sources[t.source], a.targets[t.target]);
+    work(a.tasks[cur.task], cur);
   }
+}
+
+/// Converting rows, in a kernel of their own so that the conversions'
+/// code does not change how the general kernel's row moves are compiled
+/// (measured: a shared kernel slowed short-row copies by a fifth).
+__global__ void __launch_bounds__(kThreads, 4) convertUnits(Args a) {
+  forEachUnit(a, [&](const Task &t, const Unit &u) {
+    convertRows(t, u, a.sources[t.source], a.targets[t.target]);
+  });
 }
 
 /// Every block takes units b, b + grid, b + 2 grid, ...: the blocks sweep
@@ -851,21 +859,16 @@ constexpr int kStagedSmem = kStagesT * 8 * kThreads * 16;
 
 __global__ void __launch_bounds__(kThreads, 2) transposeUnits(Args a) {
   extern __shared__ __align__(16) uint8_t slots[];
-  const long long step = gridDim.x, end = a.first + a.count;
-  for (long long u = a.first + blockIdx.x; u < end; u += step) {
-    if (threadIdx.x == 0 && u + step < end)
-      prefetchL1(a.units + u + step);
-    const Unit cur = a.units[u];
-    const Task &t = a.tasks[cur.task];
+  forEachUnit(a, [&](const Task &t, const Unit &u) {
     const uint8_t *src = a.sources[t.source];
     uint8_t *dst = a.targets[t.target];
     switch (t.dstSize) {
-    case 1: transposeStaged<1>(t, cur, src, dst, slots); break;
-    case 2: transposeStaged<2>(t, cur, src, dst, slots); break;
-    case 4: transposeStaged<4>(t, cur, src, dst, slots); break;
-    default: transposeStaged<8>(t, cur, src, dst, slots);
+    case 1: transposeStaged<1>(t, u, src, dst, slots); break;
+    case 2: transposeStaged<2>(t, u, src, dst, slots); break;
+    case 4: transposeStaged<4>(t, u, src, dst, slots); break;
+    default: transposeStaged<8>(t, u, src, dst, slots);
     }
-  }
+  });
 }
 
 std::string cudaMessage(const char *what, cudaError_t e) {
