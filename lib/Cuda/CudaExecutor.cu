@@ -380,14 +380,14 @@ __device__ __forceinline__ void putElement(W &w, int e, uint64_t v) {
 
 /// Converting rows, G = 16 / max(SS, DS) elements at a time: rows of
 /// `groups` groups, rs and rd bytes apart, as one flattened space (as
-/// moveRows); four groups in flight per thread; each element through the
-/// steps (wl/Runtime/DeviceConvert.h, the host's exact semantics).
-template <int SS, int DS>
+/// moveRows); B groups in flight per thread; each element through f (the
+/// task's steps, or one cast inlined: wl/Runtime/DeviceConvert.h, the
+/// host's exact semantics).
+template <int SS, int DS, int B, typename F>
 __device__ __noinline__ void convertGroups(const uint8_t *s0, uint8_t *d0,
                                            uint32_t rows, uint32_t groups,
-                                           uint32_t rs, uint32_t rd,
-                                           const StepCode *steps, int nsteps) {
-  constexpr int G = 16 / (SS > DS ? SS : DS), B = 4;
+                                           uint32_t rs, uint32_t rd, F f) {
+  constexpr int G = 16 / (SS > DS ? SS : DS);
   using SW = typename Bits<G * SS>::T;
   using DW = typename Bits<G * DS>::T;
   const uint32_t total = rows * groups;
@@ -409,12 +409,8 @@ __device__ __noinline__ void convertGroups(const uint8_t *s0, uint8_t *d0,
       if (g + k * kThreads < total) {
         DW o{};
 #pragma unroll
-        for (int e = 0; e < G; ++e) {
-          uint64_t x = getElement<SS>(v[k], e);
-          for (int st = 0; st < nsteps; ++st)
-            x = applyStep(steps[st], x);
-          putElement<DS>(o, e, x);
-        }
+        for (int e = 0; e < G; ++e)
+          putElement<DS>(o, e, f(getElement<SS>(v[k], e)));
         *reinterpret_cast<DW *>(d0 + (rr * rd + cc * (G * DS))) = o;
       }
       step(rr, cc, dr, dc, groups);
@@ -424,16 +420,59 @@ __device__ __noinline__ void convertGroups(const uint8_t *s0, uint8_t *d0,
   }
 }
 
+/// A task's steps, one after the other.
+struct Steps {
+  const StepCode *steps;
+  int n;
+  __device__ __forceinline__ uint64_t operator()(uint64_t x) const {
+    for (int k = 0; k < n; ++k)
+      x = applyStep(steps[k], x);
+    return x;
+  }
+};
+
+/// One float cast, its types constant (the common casts between bf16 or
+/// f16 and f32 compile to a few instructions instead of a step dispatch
+/// per element).
+template <int32_t From, int32_t To> struct Cast {
+  __device__ __forceinline__ uint64_t operator()(uint64_t x) const {
+    return castFloatBits(x, From, To);
+  }
+};
+
 template <int SS>
 __device__ __forceinline__ void convertGroupsTo(int ds, const uint8_t *s0,
                                                 uint8_t *d0, uint32_t rows,
                                                 uint32_t groups, uint32_t rs,
                                                 uint32_t rd, const Task &t) {
+  const Steps f{t.steps, t.nsteps};
   switch (ds) {
-  case 2: convertGroups<SS, 2>(s0, d0, rows, groups, rs, rd, t.steps, t.nsteps); break;
-  case 4: convertGroups<SS, 4>(s0, d0, rows, groups, rs, rd, t.steps, t.nsteps); break;
-  default: convertGroups<SS, 8>(s0, d0, rows, groups, rs, rd, t.steps, t.nsteps);
+  case 2: convertGroups<SS, 2, 4>(s0, d0, rows, groups, rs, rd, f); break;
+  case 4: convertGroups<SS, 4, 4>(s0, d0, rows, groups, rs, rd, f); break;
+  default: convertGroups<SS, 8, 4>(s0, d0, rows, groups, rs, rd, f);
   }
+}
+
+/// The casts between 16-bit floats and f32 with their own code: true if
+/// `t` is one of them and was done.
+__device__ __forceinline__ bool castGroups(const Task &t, const uint8_t *s0,
+                                           uint8_t *d0, uint32_t rows,
+                                           uint32_t groups, uint32_t rs,
+                                           uint32_t rd) {
+  if (t.nsteps != 1 || t.steps[0].kind != 0)
+    return false;
+  const int32_t from = t.steps[0].from, to = t.steps[0].to;
+  if (from == kF32 && to == kBF16)
+    convertGroups<4, 2, 8>(s0, d0, rows, groups, rs, rd, Cast<kF32, kBF16>{});
+  else if (from == kBF16 && to == kF32)
+    convertGroups<2, 4, 8>(s0, d0, rows, groups, rs, rd, Cast<kBF16, kF32>{});
+  else if (from == kF32 && to == kF16)
+    convertGroups<4, 2, 8>(s0, d0, rows, groups, rs, rd, Cast<kF32, kF16>{});
+  else if (from == kF16 && to == kF32)
+    convertGroups<2, 4, 8>(s0, d0, rows, groups, rs, rd, Cast<kF16, kF32>{});
+  else
+    return false;
+  return true;
 }
 
 /// Converting rows: whole groups of elements as words where t.vec says the
@@ -449,6 +488,8 @@ __device__ __noinline__ void convertRows(const Task &t, const Unit u,
   if (t.vec == 16) {
     const int g = 16 / (t.srcSize > t.dstSize ? t.srcSize : t.dstSize);
     const uint32_t groups = static_cast<uint32_t>((u.b1 - u.b0) / g);
+    if (castGroups(t, s0, d0, rows, groups, rs, rd))
+      return;
     switch (t.srcSize) {
     case 2: convertGroupsTo<2>(t.dstSize, s0, d0, rows, groups, rs, rd, t); break;
     case 4: convertGroupsTo<4>(t.dstSize, s0, d0, rows, groups, rs, rd, t); break;
@@ -494,8 +535,10 @@ __device__ __forceinline__ void forEachUnit(const Args &a, Work work) {
 
 /// Converting rows, in a kernel of their own so that the conversions'
 /// code does not change how the general kernel's row moves are compiled
-/// (measured: a shared kernel slowed short-row copies by a fifth).
-__global__ void __launch_bounds__(kThreads, 4) convertUnits(Args a) {
+/// (measured: a shared kernel slowed short-row copies by a fifth). Two
+/// blocks an SM leave 128 registers a thread, so that the casts' eight
+/// groups in flight are not spilled.
+__global__ void __launch_bounds__(kThreads, 2) convertUnits(Args a) {
   forEachUnit(a, [&](const Task &t, const Unit &u) {
     convertRows(t, u, a.sources[t.source], a.targets[t.target]);
   });
