@@ -146,8 +146,9 @@ if not check_only:
     t = subprocess.run([opt, "--emit=plan", ir], check=True, capture_output=True, text=True)
     open(os.path.join(out, "bench", "transpose-5120x25600.json"), "w").write(t.stdout)
 
-    # Casts of the same matrix (--dtype): bf16 to f32 and back.
-    for name, a, b in (("cast-bf16-f32", "bf16", "f32"), ("cast-f32-bf16", "f32", "bf16")):
+    # Casts of the same matrix (--dtype): bf16 and f16 to f32 and back.
+    for name, a, b in (("cast-bf16-f32", "bf16", "f32"), ("cast-f32-bf16", "f32", "bf16"),
+                       ("cast-f16-f32", "f16", "f32"), ("cast-f32-f16", "f32", "f16")):
         ir = os.path.join(out, "configs", name + ".mlir")
         open(ir, "w").write(f"""func.func @c() {{
           %w = wl.source "w" : tensor<5120x25600x{a}>

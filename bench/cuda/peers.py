@@ -165,6 +165,9 @@ if framework == "torch":
     report("cast-bf16-f32-5120x25600", timed(lambda: w.to(torch.float32)))
     w = w.to(torch.float32)
     report("cast-f32-bf16-5120x25600", timed(lambda: w.to(bf)))
+    report("cast-f32-f16-5120x25600", timed(lambda: w.to(torch.float16)))
+    w = w.to(torch.float16)
+    report("cast-f16-f32-5120x25600", timed(lambda: w.to(torch.float32)))
     del w
 else:
     import jax

@@ -2,8 +2,9 @@
 //
 // wl/Runtime/DeviceConvert.h is the code the CUDA kernels run (compiled
 // here for the host): every bf16 and f16 value to every float type, 2^20
-// samples plus special values of f32 and f64, integer casts, and affines on
-// every bf16 and f16 value, against layout::castBits / affineBits.
+// samples plus special values of f32 and f64, f32 at every rounding
+// boundary of bf16 and f16, integer casts, and affines on every bf16 and
+// f16 value, against layout::castBits / affineBits.
 //
 //===----------------------------------------------------------------------===//
 #include "wl/Runtime/DeviceConvert.h"
@@ -66,6 +67,37 @@ TEST(DeviceConvert, FloatCastsEqualDType) {
       }
       EXPECT_EQ(bad, 0);
     }
+}
+
+// f32 to bf16 and f16 at every rounding boundary: each 16-bit value's f32
+// bits, the bits halfway to the next value (the exact tie within a
+// binade), and their neighbours, with either sign.
+TEST(DeviceConvert, F32To16BitTiesEqualDType) {
+  for (DType to : {DType::BF16, DType::F16}) {
+    int bad = 0, tested = 0;
+    for (uint64_t h = 0; h < 0x7fff; ++h) {
+      uint64_t x = layout::castBits(h, to, DType::F32);
+      uint64_t next = layout::castBits(h + 1, to, DType::F32);
+      if ((x & 0x7fffffff) > 0x7f800000 || (next & 0x7fffffff) > 0x7f800000)
+        continue; // NaNs: covered by the samples
+      uint64_t mid = (x + next) / 2;
+      for (uint64_t base : {x, mid})
+        for (uint64_t d : {0ull, 1ull, ~0ull})
+          for (uint64_t sign : {0ull, 0x80000000ull}) {
+            uint64_t v = ((base + d) & 0x7fffffff) | sign;
+            ++tested;
+            uint64_t want = layout::castBits(v, DType::F32, to);
+            uint64_t got = castFloatBits(v, static_cast<int32_t>(DType::F32),
+                                         static_cast<int32_t>(to));
+            if (got != want && ++bad <= 3)
+              ADD_FAILURE() << "f32 -> " << layout::mlirName(to) << ": 0x"
+                            << std::hex << v << " gives 0x" << got
+                            << ", DType.h 0x" << want;
+          }
+    }
+    EXPECT_GT(tested, 300000);
+    EXPECT_EQ(bad, 0);
+  }
 }
 
 TEST(DeviceConvert, IntegerCastsEqualDType) {
