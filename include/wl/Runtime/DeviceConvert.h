@@ -77,46 +77,43 @@ WL_HD uint64_t castFloatBits(uint64_t bits, int32_t from, int32_t to) {
       return (w >> 16) | 0x40;
     return (w + 0x7fff + ((w >> 16) & 1)) >> 16;
   }
+  // f16 <-> f32: every case computed and one chosen by selects, not
+  // branches, so that the lanes of a warp do not diverge on zeros,
+  // subnormals, infinities or NaNs among their elements.
   if (from == kF16 && to == kF32) {
     // Exact: the exponent rebiased (subnormals normalized), the mantissa
     // moved up 13 bits; a NaN keeps its payload and is quieted.
     const uint32_t h = static_cast<uint32_t>(bits & 0xffff);
     const uint32_t sign = (h & 0x8000) << 16, e = (h >> 10) & 0x1f,
                    m = h & 0x3ff;
-    if (e == 0x1f)
-      return sign | 0x7f800000 | m << 13 | (m ? 0x400000 : 0);
-    if (e != 0)
-      return sign | (e + 112) << 23 | m << 13;
-    if (m == 0)
-      return sign;
-    const int p = highestBit(m); // m * 2^-24, its leading bit at p
-    return sign | static_cast<uint32_t>(p + 103) << 23 |
-           ((m << (23 - p)) & 0x7fffff);
+    const uint32_t special = 0x7f800000 | m << 13 | (m ? 0x400000 : 0);
+    const uint32_t normal = (e + 112) << 23 | m << 13;
+    const int p = highestBit(m | 1); // a subnormal m * 2^-24: leading bit p
+    const uint32_t sub =
+        m ? static_cast<uint32_t>(p + 103) << 23 | ((m << (23 - p)) & 0x7fffff)
+          : 0;
+    return sign | (e == 0x1f ? special : e != 0 ? normal : sub);
   }
   if (from == kF32 && to == kF16) {
     // Rounded to nearest even: from 65520 up to infinity; normal results
     // by rebiasing and rounding off 13 bits (a carry moves into the
-    // exponent); subnormal ones by shifting the significand.
+    // exponent); subnormal ones by shifting the significand (in units of
+    // 2^-24), zero below half of the smallest.
     const uint32_t w = static_cast<uint32_t>(bits);
     const uint32_t sign = (w >> 16) & 0x8000, a = w & 0x7fffffff;
-    if (a > 0x7f800000)
-      return sign | 0x7e00 | ((a & 0x7fffff) >> 13);
-    if (a >= 0x477ff000)
-      return sign | 0x7c00;
-    const uint32_t e = a >> 23;
-    if (e >= 113) {
-      const uint32_t r = a - (112u << 23);
-      return sign | (r + 0xfff + ((r >> 13) & 1)) >> 13;
-    }
-    const uint32_t shift = 126 - e; // in units of 2^-24, s >> shift
-    if (e == 0 || shift >= 25)
-      return sign; // below half of the smallest subnormal
+    const uint32_t e = a >> 23, r = a - (112u << 23);
+    const uint32_t normal = (r + 0xfff + ((r >> 13) & 1)) >> 13;
+    const uint32_t shift = e >= 113 ? 14 : e <= 101 ? 25 : 126 - e;
     const uint32_t s = (a & 0x7fffff) | 0x800000;
-    uint32_t q = s >> shift;
-    const uint32_t r = s & ((1u << shift) - 1), half = 1u << (shift - 1);
-    if (r > half || (r == half && (q & 1)))
-      ++q;
-    return sign | q;
+    const uint32_t q = s >> shift, rest = s & ((1u << shift) - 1),
+                   half = 1u << (shift - 1);
+    const uint32_t sub =
+        shift >= 25 ? 0 : q + (rest > half || (rest == half && (q & 1)));
+    const uint32_t out = a > 0x7f800000   ? 0x7e00 | ((a & 0x7fffff) >> 13)
+                         : a >= 0x477ff000 ? 0x7c00
+                         : e >= 113        ? normal
+                                           : sub;
+    return sign | out;
   }
   const int mf = mantissaBits(from), ef = exponentBits(from);
   const int mt = mantissaBits(to), et = exponentBits(to);
