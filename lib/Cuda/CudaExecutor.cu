@@ -440,6 +440,32 @@ template <int32_t From, int32_t To> struct Cast {
   }
 };
 
+// f16 <-> f32 by the hardware's conversions (cvt, IEEE round to nearest
+// even, subnormals kept: for every input but a NaN the same bits as
+// castFloatBits, in two instructions instead of the integer emulation's
+// thirty); a NaN lane takes castFloatBits' result (the payload kept and
+// quieted) instead of the hardware's canonical NaN. checkCastFastPaths
+// compares each with castFloatBits on every input, on the device.
+template <> struct Cast<kF32, kF16> {
+  __device__ __forceinline__ uint64_t operator()(uint64_t x) const {
+    const uint32_t w = static_cast<uint32_t>(x), a = w & 0x7fffffff;
+    unsigned short h;
+    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(__uint_as_float(w)));
+    const uint32_t nan = ((w >> 16) & 0x8000) | 0x7e00 | (a & 0x7fffff) >> 13;
+    return a > 0x7f800000 ? nan : h;
+  }
+};
+template <> struct Cast<kF16, kF32> {
+  __device__ __forceinline__ uint64_t operator()(uint64_t x) const {
+    const unsigned short h = static_cast<unsigned short>(x);
+    float f;
+    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
+    const uint32_t nan =
+        (h & 0x8000u) << 16 | 0x7fc00000 | (h & 0x3ffu) << 13;
+    return (h & 0x7fff) > 0x7c00 ? nan : __float_as_uint(f);
+  }
+};
+
 template <int SS>
 __device__ __forceinline__ void convertGroupsTo(int ds, const uint8_t *s0,
                                                 uint8_t *d0, uint32_t rows,
@@ -943,6 +969,27 @@ struct DeviceBuffer {
   }
 };
 
+/// Counts the inputs on which the fast casts (Cast<kF32, kF16> over all 2^32
+/// f32 bit patterns, Cast<kF16, kF32> over all 2^16 f16 ones) differ from
+/// castFloatBits; `first` keeps the smallest such input of each (slot 0:
+/// f32 -> f16, slot 1: f16 -> f32).
+__global__ void compareFastCasts(unsigned long long *count,
+                                 unsigned long long *first) {
+  const uint64_t stride = uint64_t(gridDim.x) * blockDim.x;
+  for (uint64_t i = uint64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+       i < (1ull << 32); i += stride) {
+    if (Cast<kF32, kF16>{}(i) != castFloatBits(i, kF32, kF16)) {
+      atomicAdd(&count[0], 1ull);
+      atomicMin(&first[0], static_cast<unsigned long long>(i));
+    }
+    if (i < (1u << 16) &&
+        Cast<kF16, kF32>{}(i) != castFloatBits(i, kF16, kF32)) {
+      atomicAdd(&count[1], 1ull);
+      atomicMin(&first[1], static_cast<unsigned long long>(i));
+    }
+  }
+}
+
 } // namespace
 
 /// The plan kernels, in launch order, and how each is launched.
@@ -1191,6 +1238,44 @@ bool Executor::copyToHost(void *dst, const void *src, size_t bytes,
                           std::string &error) {
   return copy(dst, src, bytes, cudaMemcpyDeviceToHost, "cudaMemcpy to the host",
               error);
+}
+
+bool checkCastFastPaths(std::string &report) {
+  std::string why;
+  if (!deviceAvailable(why)) {
+    report = why;
+    return false;
+  }
+  DeviceBuffer buf;
+  if (!buf.reserve(4 * sizeof(unsigned long long), report))
+    return false;
+  unsigned long long init[4] = {0, 0, ~0ull, ~0ull}, out[4];
+  auto *p = static_cast<unsigned long long *>(buf.p);
+  cudaError_t e = cudaMemcpy(p, init, sizeof init, cudaMemcpyHostToDevice);
+  if (e == cudaSuccess) {
+    compareFastCasts<<<1024, 256>>>(p, p + 2);
+    e = cudaGetLastError();
+  }
+  if (e == cudaSuccess)
+    e = cudaMemcpy(out, p, sizeof out, cudaMemcpyDeviceToHost);
+  if (e != cudaSuccess) {
+    report = cudaMessage("comparing the fast casts", e);
+    return false;
+  }
+  char text[256];
+  if (out[0] || out[1]) {
+    std::snprintf(text, sizeof text,
+                  "fast casts differ from the exact ones: f32 -> f16 on %llu "
+                  "inputs (first 0x%08llx), f16 -> f32 on %llu (first "
+                  "0x%04llx)",
+                  out[0], out[0] ? out[2] : 0ull, out[1],
+                  out[1] ? out[3] : 0ull);
+    report = text;
+    return false;
+  }
+  report = "the fast f32 -> f16 and f16 -> f32 casts equal the exact ones on "
+           "all 2^32 and 2^16 inputs";
+  return true;
 }
 
 } // namespace wl::runtime::cuda

@@ -43,6 +43,10 @@ bool Executor::copyToHost(void *, const void *, size_t, std::string &error) {
   return deviceAvailable(error);
 }
 
+bool checkCastFastPaths(std::string &report) {
+  return deviceAvailable(report);
+}
+
 std::unique_ptr<Renderer> Renderer::create(const RendererOptions &,
                                            std::string &error) {
   deviceAvailable(error);

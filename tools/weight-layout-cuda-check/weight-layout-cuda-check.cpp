@@ -10,7 +10,8 @@
 //      executor (plan::execute) byte for byte;
 //   2. on a machine with a CUDA device, the kernel's output copied back
 //      equals the CPU executor's byte for byte (skipped, with the reason,
-//      where there is no device).
+//      where there is no device), and first the kernels' fast f16 <-> f32
+//      casts equal the exact ones on every input (checkCastFastPaths).
 // Exit 0 when everything matched; 1 on a mismatch (naming the plan, the
 // target and the byte); 2 on bad input.
 //
@@ -320,6 +321,11 @@ int main(int argc, char **argv) {
       return 1;
     }
     std::printf("device: %s\n", c.gpu->describe().c_str());
+    std::string report;
+    bool castsEqual = runtime::cuda::checkCastFastPaths(report);
+    std::printf("%s\n", report.c_str());
+    if (!castsEqual)
+      return 1;
   } else {
     std::printf("GPU comparison skipped: %s\n", why.c_str());
   }

@@ -28,6 +28,12 @@ bool built();
 /// ("this build has no CUDA executor", "no CUDA device: ...").
 bool deviceAvailable(std::string &why);
 
+/// Compares, on the device, the kernels' fast f16 <-> f32 casts (hardware
+/// conversions) with the exact ones of wl/Runtime/DeviceConvert.h on every
+/// input; false with the differences, or the reason it could not run, in
+/// `report` (which otherwise says what was checked).
+bool checkCastFastPaths(std::string &report);
+
 class Executor {
 public:
   /// An executor on the current device. Null with `error` when there is none.
