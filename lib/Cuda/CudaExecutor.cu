@@ -870,17 +870,36 @@ __device__ __noinline__ void transposeStaged(const Task &t, const Unit u,
   const int64_t si = t.srcStride * ES, dk = t.dk * ES;
   const uint8_t *s0 = src + (so + k) * ES;
   uint8_t *d0 = dst + d * ES + k * dk;
-  const int64_t kn = t.kExtent - k, i0 = u.b0 + ic * V;
-  const int64_t nblocks = i0 < u.b1 ? (u.b1 - i0 + sh.iStep - 1) / sh.iStep : 0;
+  const int64_t kn = t.kExtent - k, g0 = u.b0 + ic * V;
+  const int64_t nblocks = g0 < u.b1 ? (u.b1 - g0 + sh.iStep - 1) / sh.iStep : 0;
   auto slot = [&](int64_t m, int v) {
     return slots + ((m % NS * V + v) * kThreads + threadIdx.x) * sizeof(W);
   };
-  auto whole = [&](int64_t i) { return kn >= V && i + V <= u.b1; };
+  // Block m at g = g0 + m iStep of the unit's (outer, i) space: i = g where
+  // the unit has one outer index, else outer g / n (CudaTasks.h), whose
+  // blocks are whole in i (n a multiple of V).
+  const bool several = u.b1 > t.n;
+  const int64_t os = several ? t.outerSrc[t.nouter - 1] * ES : 0,
+                od = several ? t.outerDst[t.nouter - 1] * ES : 0;
+  const uint32_t n32 = static_cast<uint32_t>(t.n);
+  struct Block {
+    const uint8_t *s;
+    uint8_t *o;
+    int64_t vn; // i values of the block
+  };
+  auto block = [&](int64_t m) {
+    const int64_t g = g0 + m * sh.iStep;
+    if (!several)
+      return Block{s0 + g * si, d0 + g * ES, u.b1 - g < V ? u.b1 - g : V};
+    const uint32_t oo = static_cast<uint32_t>(g) / n32;
+    const int64_t i = g - int64_t(oo) * n32;
+    return Block{s0 + oo * os + i * si, d0 + oo * od + i * ES, V};
+  };
   for (int64_t m = 0; m < nblocks + NS - 1; ++m) {
     if (m < nblocks) {
-      const int64_t i = i0 + m * sh.iStep;
-      if (whole(i)) {
-        const uint8_t *s = s0 + i * si;
+      const Block b = block(m);
+      if (kn >= V && b.vn == V) {
+        const uint8_t *s = b.s;
 #pragma unroll
         for (int v = 0; v < V; ++v) {
           if constexpr (sizeof(W) == 16)
@@ -901,9 +920,9 @@ __device__ __noinline__ void transposeStaged(const Task &t, const Unit u,
     if (mm < 0)
       continue;
     asm volatile("cp.async.wait_group %0;" ::"n"(NS - 1) : "memory");
-    const int64_t i = i0 + mm * sh.iStep;
-    uint8_t *o = d0 + i * ES;
-    if (whole(i)) {
+    const Block b = block(mm);
+    uint8_t *o = b.o;
+    if (kn >= V && b.vn == V) {
       W in[V];
 #pragma unroll
       for (int v = 0; v < V; ++v)
@@ -912,8 +931,8 @@ __device__ __noinline__ void transposeStaged(const Task &t, const Unit u,
       for (int c = 0; c < V; ++c)
         *reinterpret_cast<W *>(o + c * dk) = column<ES>(in, c);
     } else {
-      const uint8_t *sp = s0 + i * si;
-      const int64_t cn = kn < V ? kn : V, vn = u.b1 - i < V ? u.b1 - i : V;
+      const uint8_t *sp = b.s;
+      const int64_t cn = kn < V ? kn : V, vn = b.vn;
       for (int64_t c = 0; c < cn; ++c)
         for (int64_t v = 0; v < vn; ++v)
           *reinterpret_cast<E *>(o + c * dk + v * ES) =
@@ -1115,19 +1134,38 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
       return kConvertGroup;
     return kGeneralGroup;
   };
-  // The units grouped by kernel, in table order within a group.
+  // The units grouped by kernel, in table order within a group. A
+  // transpose unit of several outer indices (CudaTasks.h) going to the
+  // general kernel becomes one unit per outer index: only the staged
+  // kernel pipelines across them, and the general kernel keeps its
+  // registers for its other paths.
   std::vector<int> taskGroup(table.tasks.size());
   long long count[kGroups] = {0, 0, 0, 0};
   for (size_t i = 0; i < table.tasks.size(); ++i)
     taskGroup[i] = group(table.tasks[i]);
+  auto pieces = [&](const Unit &u) -> int64_t {
+    const Task &t = table.tasks[u.task];
+    return taskGroup[u.task] == kGeneralGroup && t.kind == kTranspose &&
+                   u.b1 > t.n
+               ? u.b1 / t.n
+               : 1;
+  };
   for (const Unit &u : table.units)
-    ++count[taskGroup[u.task]];
+    count[taskGroup[u.task]] += pieces(u);
   long long at[kGroups] = {0, count[0], count[0] + count[1],
                            count[0] + count[1] + count[2]};
   std::vector<Unit> &ordered = impl_->ordered;
-  ordered.resize(table.units.size());
-  for (const Unit &u : table.units)
-    ordered[at[taskGroup[u.task]]++] = u;
+  ordered.resize(count[0] + count[1] + count[2] + count[3]);
+  for (const Unit &u : table.units) {
+    const int64_t n = pieces(u);
+    if (n == 1) {
+      ordered[at[taskGroup[u.task]]++] = u;
+      continue;
+    }
+    for (int64_t o = 0; o < n; ++o)
+      ordered[at[kGeneralGroup]++] = {u.task, 0, u.a0 + o, u.a1, 0,
+                                      table.tasks[u.task].n};
+  }
   cudaStream_t s = static_cast<cudaStream_t>(stream);
   size_t taskBytes = table.tasks.size() * sizeof(Task);
   size_t unitBytes = ordered.size() * sizeof(Unit);

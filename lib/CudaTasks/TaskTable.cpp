@@ -154,10 +154,25 @@ void addPiece(const layout::Plan &plan, const Piece &c, TaskTable &table,
         std::max<int64_t>(16, options.transposeUnitBytes / t.dstSize);
     int64_t span = std::max<int64_t>(
         shape.iStep, elems / shape.kStrip / shape.iStep * shape.iStep);
-    for (int64_t o = 0; o < rows; ++o)
-      for (int64_t k0 = 0; k0 < t.kExtent; k0 += shape.kStrip)
-        for (int64_t i0 = 0; i0 < t.n; i0 += span)
-          addUnit(o, k0, i0, std::min(t.n, i0 + span));
+    // An i extent shorter than the span (o_proj's head_dim under its
+    // heads): several outer indices a unit, never across a run of the
+    // innermost outer dimension (evenly spaced there), so that each
+    // thread still has blocks to pipeline.
+    const int64_t run = t.nouter > 0 ? t.outerSize[t.nouter - 1] : 1;
+    int64_t per = 1;
+    if (t.n * 2 <= span && t.n % shape.v == 0 && run > 1)
+      per = std::min(run, span / t.n);
+    for (int64_t o = 0; o < rows;) {
+      const int64_t end = std::min({rows, o + per, (o / run + 1) * run});
+      for (int64_t k0 = 0; k0 < t.kExtent; k0 += shape.kStrip) {
+        if (end - o > 1)
+          addUnit(o, k0, 0, (end - o) * t.n);
+        else
+          for (int64_t i0 = 0; i0 < t.n; i0 += span)
+            addUnit(o, k0, i0, std::min(t.n, i0 + span));
+      }
+      o = end;
+    }
   } else {
     int64_t all = rows * t.n;
     for (int64_t e = 0; e < all; e += unitElems)
@@ -297,10 +312,19 @@ void runTableOnHost(const TaskTable &table,
       outerOffsets(t, u.a0, so, d);
       const int64_t k1 = std::min<int64_t>(
           t.kExtent, u.a1 + transposeShape(t.dstSize).kStrip);
+      // Element g of the unit's (outer, i) space: outer a0 + g / n, i = g % n
+      // (one outer where b1 <= n).
+      const int64_t os = t.nouter > 0 ? t.outerSrc[t.nouter - 1] : 0,
+                    od = t.nouter > 0 ? t.outerDst[t.nouter - 1] : 0;
+      const bool several = u.b1 > t.n;
       for (int64_t k = u.a1; k < k1; ++k)
-        for (int64_t i = u.b0; i < u.b1; ++i)
-          std::memcpy(dst + (d + k * t.dk + i) * t.dstSize,
-                      src + (so + k + i * t.srcStride) * t.srcSize, t.dstSize);
+        for (int64_t g = u.b0; g < u.b1; ++g) {
+          const int64_t oo = several ? g / t.n : 0;
+          const int64_t i = several ? g % t.n : g;
+          std::memcpy(dst + (d + oo * od + k * t.dk + i) * t.dstSize,
+                      src + (so + oo * os + k + i * t.srcStride) * t.srcSize,
+                      t.dstSize);
+        }
       break;
     }
     default:

@@ -146,7 +146,7 @@ struct Checker {
   int64_t bytes = 0;
   int64_t kinds[7] = {0, 0, 0, 0, 0, 0, 0};
   int64_t wordTransposes = 0, wideRows = 0, multiRowUnits = 0,
-          groupConverts = 0;
+          groupConverts = 0, multiOuterTransposeUnits = 0;
 
   bool check(const Plan &plan, const std::string &name, uint64_t seed,
              const runtime::cuda::TableOptions &options = {}) {
@@ -197,6 +197,8 @@ struct Checker {
              t.kind == runtime::cuda::kConvertRows) &&
             u.a1 - u.a0 > 1)
           ++multiRowUnits;
+        if (t.kind == runtime::cuda::kTranspose && u.b1 > t.n)
+          ++multiOuterTransposeUnits;
       }
     }
     runtime::cuda::runTableOnHost(table, in, out);
@@ -369,17 +371,18 @@ int main(int argc, char **argv) {
     if (!c.check(*plan, f, seed) || (c.gpu && !c.check(*plan, f, seed + 1)))
       return 1;
   }
-  std::printf("tasks: %lld row copies (%lld in 16-byte words), %lld "
-              "transposes (%lld word-aligned), %lld converting "
-              "rows (%lld in word groups), %lld strided conversions, %lld "
-              "fills, %lld strided moves, %lld row fills; %lld units of "
-              "several rows\n",
-              (long long)c.kinds[0], (long long)c.wideRows,
-              (long long)c.kinds[1], (long long)c.wordTransposes,
-              (long long)c.kinds[6], (long long)c.groupConverts,
-              (long long)c.kinds[2], (long long)c.kinds[3],
-              (long long)c.kinds[4], (long long)c.kinds[5],
-              (long long)c.multiRowUnits);
+  std::printf(
+      "tasks: %lld row copies (%lld in 16-byte words), %lld "
+      "transposes (%lld word-aligned), %lld converting "
+      "rows (%lld in word groups), %lld strided conversions, %lld "
+      "fills, %lld strided moves, %lld row fills; %lld units of "
+      "several rows, %lld transpose units of several outer "
+      "indices\n",
+      (long long)c.kinds[0], (long long)c.wideRows, (long long)c.kinds[1],
+      (long long)c.wordTransposes, (long long)c.kinds[6],
+      (long long)c.groupConverts, (long long)c.kinds[2], (long long)c.kinds[3],
+      (long long)c.kinds[4], (long long)c.kinds[5], (long long)c.multiRowUnits,
+      (long long)c.multiOuterTransposeUnits);
   std::printf("%d plans (%d random, %zu files), %lld target bytes: the task "
               "table equals the reference executor; %d compared on the GPU "
               "with the CPU executor: equal\n",

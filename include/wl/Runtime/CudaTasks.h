@@ -103,7 +103,11 @@ struct Task {
 ///              of the unit is row a0 plus r of that dimension's strides),
 ///              elements [b0, b1) of each row;
 ///   kTranspose: outer index a0, the strip k in [a1, a1 + kStrip), and
-///              i in [b0, b1) (b0 a multiple of the shape's iStep);
+///              i in [b0, b1) (b0 a multiple of the shape's iStep); where
+///              b1 > n, several outer indices: (b1 / n) of them from a0
+///              on, all in one run of the innermost outer dimension, b0 = 0
+///              and n a multiple of the shape's v (so that a short i extent
+///              still gives a thread several blocks to pipeline);
 ///   others: elements [a0, a1) of the flattened (outer, n) space.
 struct Unit {
   int32_t task = 0;
