@@ -68,11 +68,14 @@ std::vector<int> coverage(const TaskTable &table, int64_t targetElements) {
         for (int64_t i = u.b0; i < u.b1; ++i)
           ++seen[dstOf(r) + i];
     } else if (t.kind == kTranspose) {
+      // g of the unit's (outer, i) space: outer a0 + g / n where b1 > n.
       const int64_t k1 =
           std::min(t.kExtent, u.a1 + transposeShape(t.dstSize).kStrip);
+      const bool several = u.b1 > t.n;
       for (int64_t k = u.a1; k < k1; ++k)
-        for (int64_t i = u.b0; i < u.b1; ++i)
-          ++seen[dstOf(u.a0) + k * t.dk + i];
+        for (int64_t g = u.b0; g < u.b1; ++g)
+          ++seen[dstOf(u.a0 + (several ? g / t.n : 0)) + k * t.dk +
+                 (several ? g % t.n : g)];
     } else {
       for (int64_t e = u.a0; e < u.a1; ++e)
         ++seen[dstOf(e / t.n) + e % t.n * t.dstStride];
@@ -121,6 +124,57 @@ TEST(TaskTable, SeveralRowUnitsStayInOneRun) {
   EXPECT_EQ(table.units.size(), 4u); // one a run: 5 rows fit a unit
   for (int c : coverage(table, 4 * 5 * 16))
     ASSERT_EQ(c, 1);
+}
+
+TEST(TaskTable, ShortTransposesTakeSeveralOuterIndices) {
+  // MaxText's o_proj at small size: target [2, 40, 6 x d] from a source
+  // [2, 6, d + 1, 48] (layer, head, head_dim padded, hidden padded): k =
+  // hidden (40), i = head_dim (d, shorter than a unit's span), outer =
+  // (layer, head) in runs of 6 heads. With d = 16 (a multiple of the
+  // 8-element block) units take the 6 heads of one run; with d = 12 one
+  // head a unit; with d = 48 and units of 1 KiB (256 values of i) five
+  // heads, then the sixth alone: never two runs. Every element once.
+  struct Case {
+    int64_t d, unitKiB;
+    int several, units;
+  };
+  for (Case c : {Case{16, 128, 2, 2}, Case{12, 128, 0, 12},
+                 Case{48, 1, 2, 4}}) {
+    const int64_t d = c.d;
+    Plan plan;
+    plan.sources.push_back({"s", DType::BF16, {2, 6, d + 1, 48}});
+    plan.targets.push_back({"t", DType::BF16, {2, 40, 6 * d}});
+    Piece p;
+    p.source = 0;
+    p.target = 0;
+    p.shape = {2, 40, 6, d};
+    p.srcStrides = {6 * (d + 1) * 48, 1, (d + 1) * 48, 48};
+    p.dstStrides = {40 * 6 * d, 6 * d, d, 1};
+    plan.pieces.push_back(p);
+    TaskTable table;
+    std::string error;
+    TableOptions options;
+    options.transposeUnitBytes = c.unitKiB << 10;
+    ASSERT_TRUE(buildTaskTable(plan, table, error, options)) << error;
+    ASSERT_EQ(table.tasks.size(), 1u);
+    const Task &t = table.tasks[0];
+    ASSERT_EQ(t.kind, kTranspose);
+    ASSERT_EQ(t.nouter, 2);
+    ASSERT_EQ(t.n, d);
+    int several = 0;
+    for (const Unit &u : table.units) {
+      if (u.b1 <= t.n)
+        continue;
+      ++several;
+      EXPECT_EQ(u.b0, 0);
+      EXPECT_EQ(u.b1 % t.n, 0);
+      EXPECT_LE(u.a0 % 6 + u.b1 / t.n, 6) << u.a0 << " + " << u.b1 / t.n;
+    }
+    EXPECT_EQ(several, c.several) << d;
+    EXPECT_EQ(table.units.size(), size_t(c.units)) << d;
+    for (int c : coverage(table, 2 * 40 * 6 * d))
+      ASSERT_EQ(c, 1) << d;
+  }
 }
 
 TEST(TaskTable, SeveralRowUnitsSpanUnder2GiB) {
