@@ -15,6 +15,8 @@
 #include <cudaTypedefs.h>
 #include <cuda_runtime.h>
 
+#include "SharedMemory.cuh" // lib/Cuda
+
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
@@ -36,9 +38,8 @@ namespace {
 constexpr int kTile = 64;                     // elements a side
 constexpr int kTileBytes = kTile * kTile * 2; // 8 KiB
 
-__device__ __forceinline__ uint32_t smemAddr(const void *p) {
-  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
-}
+using wl::cuda_ptx::mbarrierWait;
+using wl::cuda_ptx::smemAddress;
 
 // Tile order: ORDER 0, k fastest along whole rows of tiles; 1, i fastest;
 // otherwise super-tiles of SI x SK tiles (k fastest inside), so that the
@@ -78,14 +79,14 @@ __global__ void __launch_bounds__(128)
     int ti, tk;
     coords(j, ti, tk);
     const int s = j % NS;
-    const uint32_t bar = smemAddr(&full[s]);
+    const uint32_t bar = smemAddress(&full[s]);
     asm volatile("mbarrier.arrive.expect_tx.shared::cta.b64 _, [%0], %1;" ::"r"(
                      bar),
                  "r"(kTileBytes)
                  : "memory");
     asm volatile("cp.async.bulk.tensor.2d.shared::cluster.global.mbarrier::"
                  "complete_tx::bytes [%0], [%1, {%2, %3}], [%4];" ::"r"(
-                     smemAddr(in + s * kTileBytes)),
+                     smemAddress(in + s * kTileBytes)),
                  "l"(reinterpret_cast<uint64_t>(&src)), "r"(tk * kTile),
                  "r"(ti * kTile), "r"(bar)
                  : "memory");
@@ -93,7 +94,7 @@ __global__ void __launch_bounds__(128)
   if (tid == 0) {
     for (int s = 0; s < NS; ++s)
       asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(
-                       smemAddr(&full[s]))
+                       smemAddress(&full[s]))
                    : "memory");
     asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
     for (int j = 0; j < NS && j < count; ++j)
@@ -102,16 +103,9 @@ __global__ void __launch_bounds__(128)
   __syncthreads();
   for (int j = 0; j < count; ++j) {
     const int s = j % NS, ob = j & 1;
-    const uint32_t bar = smemAddr(&full[s]);
+    const uint32_t bar = smemAddress(&full[s]);
     const uint32_t parity = (j / NS) & 1;
-    uint32_t done = 0;
-    while (!done)
-      asm volatile("{\n .reg .pred p;\n"
-                   " mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
-                   " selp.u32 %0, 1, 0, p;\n}"
-                   : "=r"(done)
-                   : "r"(bar), "r"(parity)
-                   : "memory");
+    mbarrierWait(bar, parity);
     const uint8_t *ti = in + s * kTileBytes;
     uint8_t *to = out + ob * kTileBytes;
     // Warp w: source row blocks 2w and 2w + 1, all 8 column chunks: four
@@ -121,14 +115,14 @@ __global__ void __launch_bounds__(128)
       const int m = lane / 8, v = lane % 8;
       const int bi = 2 * warp + q / 2, bk = (q % 2) * 4 + m;
       const int r = bi * 8 + v;
-      const uint32_t a = smemAddr(ti + r * 128 + ((bk ^ (r & 7)) << 4));
+      const uint32_t a = smemAddress(ti + r * 128 + ((bk ^ (r & 7)) << 4));
       uint32_t x0, x1, x2, x3;
       asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 "
                    "{%0, %1, %2, %3}, [%4];"
                    : "=r"(x0), "=r"(x1), "=r"(x2), "=r"(x3)
                    : "r"(a));
       const int k = bk * 8 + v;
-      const uint32_t b = smemAddr(to + k * 128 + ((bi ^ (k & 7)) << 4));
+      const uint32_t b = smemAddress(to + k * 128 + ((bi ^ (k & 7)) << 4));
       asm volatile("stmatrix.sync.aligned.m8n8.x4.shared.b16 [%0], "
                    "{%1, %2, %3, %4};" ::"r"(b),
                    "r"(x0), "r"(x1), "r"(x2), "r"(x3)
@@ -144,7 +138,7 @@ __global__ void __launch_bounds__(128)
       asm volatile("cp.async.bulk.tensor.2d.global.shared::cta.bulk_group "
                    "[%0, {%1, %2}], [%3];" ::"l"(
                        reinterpret_cast<uint64_t>(&dst)),
-                   "r"(tI * kTile), "r"(tK * kTile), "r"(smemAddr(to))
+                   "r"(tI * kTile), "r"(tK * kTile), "r"(smemAddress(to))
                    : "memory");
       asm volatile("cp.async.bulk.commit_group;" ::: "memory");
       if (j + NS < count)

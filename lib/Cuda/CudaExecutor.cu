@@ -16,6 +16,8 @@
 #include "wl/Runtime/CudaExecutor.h"
 #include "wl/Runtime/DeviceConvert.h"
 
+#include "SharedMemory.cuh"
+
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -650,9 +652,8 @@ constexpr int64_t kSmallPlanBytes = 16 << 20;
 constexpr int kStageBytes = 12 << 10;
 constexpr int kBulkSmem = kBulkStages * kStageBytes;
 
-__device__ __forceinline__ uint32_t smemAddress(const void *p) {
-  return static_cast<uint32_t>(__cvta_generic_to_shared(p));
-}
+using cuda_ptx::mbarrierWait;
+using cuda_ptx::smemAddress;
 
 /// Where the warp is in its units: the chunks of unit `u`.
 struct BulkCursor {
@@ -810,14 +811,7 @@ __global__ void __launch_bounds__(32) copyBulk(Args a) {
     const int s = static_cast<int>(i % kBulkStages);
     const uint32_t bar = smemAddress(&full[s]);
     const uint32_t parity = static_cast<uint32_t>((i / kBulkStages) & 1);
-    uint32_t done = 0;
-    while (!done)
-      asm volatile("{\n .reg .pred p;\n"
-                   " mbarrier.try_wait.parity.shared::cta.b64 p, [%1], %2;\n"
-                   " selp.u32 %0, 1, 0, p;\n}"
-                   : "=r"(done)
-                   : "r"(bar), "r"(parity)
-                   : "memory");
+    mbarrierWait(bar, parity);
     const BulkChunk p = pending[s];
     const uint8_t *buf = stage + s * kStageBytes;
     for (int j = lane; j < p.n; j += 32)
@@ -878,7 +872,7 @@ __device__ __noinline__ void transposeStaged(const Task &t, const Unit u,
   // Block m at g = g0 + m iStep of the unit's (outer, i) space: i = g where
   // the unit has one outer index, else outer g / n (CudaTasks.h), whose
   // blocks are whole in i (n a multiple of V).
-  const bool several = u.b1 > t.n;
+  const bool several = transposeUnitOuters(t, u) > 1;
   const int64_t os = several ? t.outerSrc[t.nouter - 1] * ES : 0,
                 od = several ? t.outerDst[t.nouter - 1] * ES : 0;
   const uint32_t n32 = static_cast<uint32_t>(t.n);
@@ -1145,9 +1139,8 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
     taskGroup[i] = group(table.tasks[i]);
   auto pieces = [&](const Unit &u) -> int64_t {
     const Task &t = table.tasks[u.task];
-    return taskGroup[u.task] == kGeneralGroup && t.kind == kTranspose &&
-                   u.b1 > t.n
-               ? u.b1 / t.n
+    return taskGroup[u.task] == kGeneralGroup && t.kind == kTranspose
+               ? transposeUnitOuters(t, u)
                : 1;
   };
   for (const Unit &u : table.units)

@@ -316,7 +316,7 @@ void runTableOnHost(const TaskTable &table,
       // (one outer where b1 <= n).
       const int64_t os = t.nouter > 0 ? t.outerSrc[t.nouter - 1] : 0,
                     od = t.nouter > 0 ? t.outerDst[t.nouter - 1] : 0;
-      const bool several = u.b1 > t.n;
+      const bool several = transposeUnitOuters(t, u) > 1;
       for (int64_t k = u.a1; k < k1; ++k)
         for (int64_t g = u.b0; g < u.b1; ++g) {
           const int64_t oo = several ? g / t.n : 0;

@@ -197,7 +197,8 @@ struct Checker {
              t.kind == runtime::cuda::kConvertRows) &&
             u.a1 - u.a0 > 1)
           ++multiRowUnits;
-        if (t.kind == runtime::cuda::kTranspose && u.b1 > t.n)
+        if (t.kind == runtime::cuda::kTranspose &&
+            runtime::cuda::transposeUnitOuters(t, u) > 1)
           ++multiOuterTransposeUnits;
       }
     }

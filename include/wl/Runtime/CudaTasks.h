@@ -115,6 +115,15 @@ struct Unit {
   int64_t a0 = 0, a1 = 0, b0 = 0, b1 = 0;
 };
 
+/// The outer indices a kTranspose unit covers (above): b1 / n where
+/// b1 > n, else 1.
+#ifdef __CUDACC__
+__host__ __device__
+#endif
+inline int64_t transposeUnitOuters(const Task &t, const Unit &u) {
+  return u.b1 > t.n ? u.b1 / t.n : 1;
+}
+
 struct TaskTable {
   std::vector<Task> tasks;
   /// In task order: a task's units are consecutive.
