@@ -130,65 +130,85 @@ __device__ __noinline__ void moveRow(const W *s, W *o, uint32_t words, W fill) {
   }
 }
 
-/// Several rows of `words` words, `rs` and `rd` bytes apart, as one
-/// flattened space: thread x moves words x, x + 256, ..., kBatch at a time,
-/// (row, word) advancing by adding, not dividing. Byte offsets from the
-/// first row fit 32 bits (buildTaskTable keeps such units under 2 GiB from
-/// their first byte to their last).
-template <typename W, bool Fill>
+/// Several target rows, `rd` bytes apart, each `words` words from a source
+/// row (`rs` bytes apart) then `tail` words of `fill`: row copies (tail 0),
+/// row fills (words 0), or copies with their padding fused (CudaTasks.h),
+/// so that a warp stores whole stretches of the target. Thread x moves
+/// words x, x + 256, ... of the flattened (row, word) space, kBatch at a
+/// time with every load in flight before the first store, (row, word)
+/// advancing by adding, not dividing. Byte offsets from the first row fit
+/// 32 bits (buildTaskTable keeps such units under 2 GiB from their first
+/// byte to their last). W is at least an element wide where there is a
+/// tail (every tensor is aligned to its element size), so `fill` is the
+/// same for every word of it.
+template <typename W>
 __device__ __noinline__ void moveRows(const uint8_t *s0, uint8_t *d0,
-                                      uint32_t rows, uint32_t words,
-                                      uint32_t rs, uint32_t rd, W fill) {
+                                          uint32_t rows, uint32_t words,
+                                          uint32_t tail, uint32_t rs,
+                                          uint32_t rd, W fill) {
+  constexpr uint32_t kW = sizeof(W);
+  const uint32_t per = words + tail, total = rows * per;
+  const uint32_t dr = kThreads / per, dc = kThreads % per;
+  uint32_t r = threadIdx.x / per, c = threadIdx.x % per;
   W v[kBatch];
-#pragma unroll
-  for (int k = 0; k < kBatch; ++k)
-    v[k] = fill;
-  const uint32_t total = rows * words;
-  const uint32_t dr = kThreads / words, dc = kThreads % words;
-  uint32_t r = threadIdx.x / words, c = threadIdx.x % words;
   for (uint32_t g = threadIdx.x; g < total; g += kBatch * kThreads) {
     uint32_t rr = r, cc = c;
-    if (!Fill) {
 #pragma unroll
-      for (int k = 0; k < kBatch; ++k) {
-        if (g + k * kThreads < total)
-          v[k] = *reinterpret_cast<const W *>(
-              s0 + (rr * rs + cc * static_cast<uint32_t>(sizeof(W))));
-        step(rr, cc, dr, dc, words);
-      }
-      rr = r;
-      cc = c;
+    for (int k = 0; k < kBatch; ++k) {
+      v[k] = fill;
+      if (g + k * kThreads < total && cc < words)
+        v[k] = *reinterpret_cast<const W *>(s0 + (rr * rs + cc * kW));
+      step(rr, cc, dr, dc, per);
     }
+    rr = r;
+    cc = c;
 #pragma unroll
     for (int k = 0; k < kBatch; ++k) {
       if (g + k * kThreads < total)
-        *reinterpret_cast<W *>(
-            d0 + (rr * rd + cc * static_cast<uint32_t>(sizeof(W)))) = v[k];
-      step(rr, cc, dr, dc, words);
+        *reinterpret_cast<W *>(d0 + (rr * rd + cc * kW)) = v[k];
+      step(rr, cc, dr, dc, per);
     }
     r = rr;
     c = cc;
   }
 }
 
-/// Row copies (or fills): the unit's rows [a0, a1) of elements [b0, b1).
-/// Rows after the first are found by adding the innermost outer
-/// dimension's strides: the unit stays within one of its runs.
+/// Row copies (or fills): the unit's rows [a0, a1) of elements [b0, b1),
+/// each followed by the task's tail if it has one. Rows after the first
+/// are found by adding the innermost outer dimension's strides: the unit
+/// stays within one of its runs.
 template <typename W, bool Fill>
 __device__ __forceinline__ void unitRows(const Task &t, const Unit u,
                                          const uint8_t *src, uint8_t *dst) {
   const RowUnit r = rowUnit(t, u, Fill ? nullptr : src, dst);
   const uint32_t words =
       static_cast<uint32_t>((u.b1 - u.b0) * t.dstSize / sizeof(W));
-  const W fill = Fill ? fillWord<W>(t) : W{};
-  if (r.rows == 1) {
+  const W fill = Fill || t.tail > 0 ? fillWord<W>(t) : W{};
+  if (r.rows == 1 && t.tail == 0) {
     moveRow<W, Fill>(reinterpret_cast<const W *>(r.s0),
                      reinterpret_cast<W *>(r.d0), words, fill);
     return;
   }
-  moveRows<W, Fill>(r.s0, r.d0, static_cast<uint32_t>(r.rows), words,
-                    static_cast<uint32_t>(r.rs), static_cast<uint32_t>(r.rd),
-                    fill);
+  const uint32_t tail =
+      static_cast<uint32_t>(t.tail * t.dstSize / sizeof(W));
+  moveRows<W>(r.s0, r.d0, static_cast<uint32_t>(r.rows), Fill ? 0 : words,
+              Fill ? words : tail, static_cast<uint32_t>(r.rs),
+              static_cast<uint32_t>(r.rd), fill);
+}
+
+/// A copy with a fused tail where a tensor is not aligned to its element
+/// size (no word of an element or more fits): byte by byte.
+__device__ __noinline__ void moveRowsTailBytes(const Task &t, const Unit u,
+                                               const uint8_t *src,
+                                               uint8_t *dst) {
+  const RowUnit r = rowUnit(t, u, src, dst);
+  const int64_t copied = t.n * t.dstSize, row = (t.n + t.tail) * t.dstSize;
+  for (int64_t j = 0; j < r.rows; ++j)
+    for (int64_t b = threadIdx.x; b < row; b += kThreads)
+      r.d0[j * r.rd + b] =
+          b < copied ? r.s0[j * r.rs + b]
+                     : static_cast<uint8_t>(
+                           t.fill >> (8 * ((b - copied) % t.dstSize)));
 }
 
 template <int ES> struct Word;
@@ -600,6 +620,10 @@ __global__ void __launch_bounds__(kThreads, 4) runUnits(Args a) {
     case kFillRows:
       if (t.kind == kFillRows && t.vec < t.dstSize) {
         fillRowElements(t, cur, dst); // a misaligned target
+        break;
+      }
+      if (t.tail > 0 && t.vec < t.dstSize) {
+        moveRowsTailBytes(t, cur, src, dst); // a misaligned tensor
         break;
       }
       switch (t.vec) {
@@ -1120,7 +1144,7 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
       table.bytes < impl_->smallPlanBytes || impl_->props.major < 9;
   auto group = [&](const Task &t) {
     if ((t.kind == kCopyRows || t.kind == kFillRows) && t.vec == 16 &&
-        t.n * t.dstSize >= kBulkMinRowBytes && !small)
+        t.tail == 0 && t.n * t.dstSize >= kBulkMinRowBytes && !small)
       return kBulkGroup;
     if (t.kind == kTranspose && t.vec > 1 && !small)
       return kStagedGroup;

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
 #include <sstream>
 
 namespace wl::runtime::cuda {
@@ -31,10 +32,10 @@ bool deviceCanApply(const std::vector<Step> &steps) {
 
 namespace {
 
-/// Appends the task(s) of one coalesced piece; more than kMaxOuter outer
-/// dimensions are enumerated here, one task per index of the extra ones.
-void addPiece(const layout::Plan &plan, const Piece &c, TaskTable &table,
-              const TableOptions &options) {
+/// Appends the task(s) of one coalesced piece (units come later); more
+/// than kMaxOuter outer dimensions are enumerated here, one task per index
+/// of the extra ones.
+void addPiece(const layout::Plan &plan, const Piece &c, TaskTable &table) {
   size_t r = c.shape.size();
   // Dimensions other than the innermost (and the transpose's k).
   size_t inner = r - 1;
@@ -74,7 +75,7 @@ void addPiece(const layout::Plan &plan, const Piece &c, TaskTable &table,
       } else if (q.srcStrides.size() > q.shape.size()) {
         q.srcStrides.erase(q.srcStrides.begin() + j);
       }
-      addPiece(plan, q, table, options);
+      addPiece(plan, q, table);
     }
     return;
   }
@@ -91,12 +92,10 @@ void addPiece(const layout::Plan &plan, const Piece &c, TaskTable &table,
   t.n = c.shape[inner];
   t.srcStride = ss;
   t.dstStride = ds;
-  int64_t rows = 1;
   for (size_t k = 0; k < outer.size(); ++k) {
     t.outerSize[k] = c.shape[outer[k]];
     t.outerDst[k] = c.dstStrides[outer[k]];
     t.outerSrc[k] = c.isFill() ? 0 : c.srcStrides[outer[k]];
-    rows *= t.outerSize[k];
   }
   if (kind == kTranspose) {
     t.kExtent = c.shape[kdim];
@@ -109,16 +108,84 @@ void addPiece(const layout::Plan &plan, const Piece &c, TaskTable &table,
     t.steps[k] = {s.kind == Step::Cast ? 0 : 1, static_cast<int32_t>(s.from),
                   static_cast<int32_t>(s.to), 0, s.scale, s.offset};
   }
-  int32_t id = static_cast<int32_t>(table.tasks.size());
   table.tasks.push_back(t);
   table.bytes += c.numElements() * t.dstSize;
+}
 
+/// The target rows of a row task as (extent, stride) pairs, outermost
+/// first, with extents of 1 dropped and dimensions that continue each
+/// other merged: two tasks write the same rows (at their own offsets)
+/// exactly when these and the row counts are equal.
+std::vector<std::pair<int64_t, int64_t>> targetRows(const Task &t) {
+  std::vector<std::pair<int64_t, int64_t>> dims;
+  for (int j = 0; j < t.nouter; ++j) {
+    if (t.outerSize[j] == 1)
+      continue;
+    if (!dims.empty() && dims.back().second == t.outerDst[j] * t.outerSize[j])
+      dims.back() = {dims.back().first * t.outerSize[j], t.outerDst[j]};
+    else
+      dims.push_back({t.outerSize[j], t.outerDst[j]});
+  }
+  return dims;
+}
+
+/// Fuses each row fill that starts, in every target row, where a row copy
+/// ends (MaxText's w13: 192 copied values then 64 of padding a row) into
+/// that copy as its tail, so that the row is written in one contiguous
+/// pass instead of two interleaved ones. The fill's task is removed.
+void fuseRowTails(std::vector<Task> &tasks, const TableOptions &options) {
+  if (options.fuseRowTailsBelowBytes <= 0)
+    return;
+  // Copies by (target, element where their first row ends).
+  std::map<std::pair<int32_t, int64_t>, size_t> ends;
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    const Task &c = tasks[i];
+    if (c.kind == kCopyRows && c.tail == 0 &&
+        c.n * c.dstSize < options.fuseRowTailsBelowBytes)
+      ends[{c.target, c.dstOffset + c.n}] = i;
+  }
+  std::vector<bool> fused(tasks.size(), false);
+  for (size_t i = 0; i < tasks.size(); ++i) {
+    const Task &f = tasks[i];
+    if (f.kind != kFillRows)
+      continue;
+    auto it = ends.find({f.target, f.dstOffset});
+    if (it == ends.end())
+      continue;
+    Task &c = tasks[it->second];
+    // Whole fused rows must fit a unit (the kernel writes a row's tail
+    // with its copy, never a part of either).
+    const int64_t unitElems =
+        std::max<int64_t>(16, options.unitBytes / c.dstSize);
+    if (c.tail != 0 || f.dstSize != c.dstSize || c.n + f.n > unitElems / 2 ||
+        targetRows(f) != targetRows(c))
+      continue;
+    c.tail = f.n;
+    c.fill = f.fill;
+    fused[i] = true;
+  }
+  size_t kept = 0;
+  for (size_t i = 0; i < tasks.size(); ++i)
+    if (!fused[i])
+      tasks[kept++] = tasks[i];
+  tasks.resize(kept);
+}
+
+/// Cuts task `id` into units.
+void addUnits(TaskTable &table, int32_t id, const TableOptions &options) {
+  const Task &t = table.tasks[id];
+  const int32_t kind = t.kind;
+  int64_t rows = 1;
+  for (int k = 0; k < t.nouter; ++k)
+    rows *= t.outerSize[k];
   const int64_t unitElems = std::max<int64_t>(16, options.unitBytes / t.dstSize);
   auto addUnit = [&](int64_t a0, int64_t a1, int64_t b0, int64_t b1) {
     table.units.push_back({id, 0, a0, a1, b0, b1});
   };
+  // A fused tail makes each target row n + tail elements long.
+  const int64_t rowElems = t.n + t.tail;
   if (kind == kCopyRows || kind == kFillRows || kind == kConvertRows) {
-    if (t.n >= unitElems) {
+    if (rowElems >= unitElems) {
       int64_t chunk = unitElems / 16 * 16; // keeps 16-byte word alignment
       for (int64_t row = 0; row < rows; ++row)
         for (int64_t b = 0; b < t.n; b += chunk) {
@@ -129,14 +196,14 @@ void addPiece(const layout::Plan &plan, const Piece &c, TaskTable &table,
       // Several rows a unit, never across a run of the innermost outer
       // dimension: within one run the rows are evenly spaced, so the kernel
       // finds each row without dividing.
-      int64_t per = std::max<int64_t>(1, unitElems / t.n);
+      int64_t per = std::max<int64_t>(1, unitElems / rowElems);
       int64_t run = t.nouter > 0 ? t.outerSize[t.nouter - 1] : 1;
       // The kernel addresses the rows of a unit by 32-bit byte offsets from
       // its first row: more than one row only where they fit.
       if (t.nouter > 0) {
         const int64_t rs = t.outerSrc[t.nouter - 1] * t.srcSize,
                       rd = t.outerDst[t.nouter - 1] * t.dstSize;
-        const int64_t limit = (int64_t(1) << 31) - t.n * t.dstSize;
+        const int64_t limit = (int64_t(1) << 31) - rowElems * t.dstSize;
         if (rs < 0 || rd < 0)
           per = 1;
         else
@@ -219,8 +286,11 @@ bool buildTaskTable(const layout::Plan &plan, TaskTable &table,
       error = os.str();
       return false;
     }
-    addPiece(plan, coalesceRows(p), table, options);
+    addPiece(plan, coalesceRows(p), table);
   }
+  fuseRowTails(table.tasks, options);
+  for (size_t i = 0; i < table.tasks.size(); ++i)
+    addUnits(table, static_cast<int32_t>(i), options);
   return true;
 }
 
@@ -264,7 +334,8 @@ void chooseWords(TaskTable &table, const std::vector<uint64_t> &sourceBases,
       t.vec = (all & (word - 1)) == 0 ? word : 1;
       continue;
     }
-    all |= static_cast<uint64_t>(t.n * t.dstSize);
+    all |= static_cast<uint64_t>(t.n * t.dstSize) |
+           static_cast<uint64_t>(t.tail * t.dstSize);
     int w = 16;
     while (w > 1 && (all & (w - 1)))
       w /= 2;
@@ -291,9 +362,12 @@ void runTableOnHost(const TaskTable &table,
       const int64_t rd = t.nouter > 0 ? t.outerDst[t.nouter - 1] : 0;
       for (int64_t r = 0; r < u.a1 - u.a0; ++r) {
         uint8_t *o = dst + (d + r * rd + u.b0) * t.dstSize;
-        if (t.kind == kCopyRows)
+        if (t.kind == kCopyRows) {
           std::memcpy(o, src + (so + r * rs + u.b0) * t.srcSize,
                       (u.b1 - u.b0) * t.dstSize);
+          for (int64_t i = 0; i < t.tail; ++i) // units of whole rows
+            std::memcpy(o + (t.n + i) * t.dstSize, &t.fill, t.dstSize);
+        }
         else if (t.kind == kConvertRows)
           for (int64_t i = 0; i < u.b1 - u.b0; ++i) {
             uint64_t v = load(src + (so + r * rs + u.b0 + i) * t.srcSize,

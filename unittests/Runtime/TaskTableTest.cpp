@@ -5,7 +5,8 @@
 // several-row units stay within one run of the innermost outer dimension
 // and within 2 GiB from their first byte to their last (the kernels address
 // their rows by 32-bit offsets); every element of a piece lies in exactly
-// one unit; word sizes follow the addresses. What the units compute is
+// one unit; word sizes follow the addresses; a padding fuses into the copy
+// it follows only where it pads exactly that copy's rows. What the units compute is
 // checked elsewhere (weight-layout-cuda-check, byte for byte).
 //
 //===----------------------------------------------------------------------===//
@@ -64,9 +65,12 @@ std::vector<int> coverage(const TaskTable &table, int64_t targetElements) {
       return d;
     };
     if (t.kind == kCopyRows || t.kind == kFillRows || t.kind == kConvertRows) {
-      for (int64_t r = u.a0; r < u.a1; ++r)
+      for (int64_t r = u.a0; r < u.a1; ++r) {
         for (int64_t i = u.b0; i < u.b1; ++i)
           ++seen[dstOf(r) + i];
+        for (int64_t i = 0; i < t.tail; ++i) // a fused padding
+          ++seen[dstOf(r) + t.n + i];
+      }
     } else if (t.kind == kTranspose) {
       // g of the unit's (outer, i) space: outer a0 + g / n where b1 > n.
       const int64_t k1 =
@@ -254,6 +258,89 @@ TEST(TaskTable, ConvertingRowsGroupFloatsOnly) {
   ASSERT_EQ(table.tasks[0].kind, kConvertRows);
   chooseWords(table, {256}, {256});
   EXPECT_EQ(table.tasks[0].vec, 1);
+}
+
+/// The bf16 target of `plan` as the host emulation of its table writes it,
+/// from a source holding its own element indices.
+std::vector<uint16_t> hostRun(const Plan &plan, const TaskTable &table) {
+  std::vector<std::vector<uint16_t>> src;
+  std::vector<const uint8_t *> in;
+  for (const auto &s : plan.sources) {
+    int64_t n = 1;
+    for (int64_t d : s.shape)
+      n *= d;
+    src.emplace_back(n);
+    for (int64_t i = 0; i < n; ++i)
+      src.back()[i] = static_cast<uint16_t>(i % 60000);
+    in.push_back(reinterpret_cast<const uint8_t *>(src.back().data()));
+  }
+  std::vector<uint16_t> dst(plan.targets[0].shape[0] * plan.targets[0].shape[1],
+                            0xFFFF);
+  runTableOnHost(table, in, {reinterpret_cast<uint8_t *>(dst.data())});
+  return dst;
+}
+
+TEST(TaskTable, CopiesFuseThePaddingOfTheirRows) {
+  // [300, 64] bf16: 40 values a row from a [300, 43] source, then 24 of
+  // padding (0xBEEF), as MaxText's w13 pads each expert row.
+  Plan plan = rowsPlan(300, 40, 43, 64);
+  plan.pieces[1].fillBits = 0xBEEF;
+  auto expected = [&](int64_t r, int64_t c) -> uint16_t {
+    return c < 40 ? static_cast<uint16_t>(r * 43 + c) : 0xBEEF;
+  };
+  for (bool fuse : {true, false}) {
+    TableOptions options;
+    if (!fuse)
+      options.fuseRowTailsBelowBytes = 0;
+    TaskTable table;
+    std::string error;
+    ASSERT_TRUE(buildTaskTable(plan, table, error, options)) << error;
+    ASSERT_EQ(table.tasks.size(), fuse ? 1u : 2u);
+    EXPECT_EQ(table.tasks[0].tail, fuse ? 24 : 0);
+    for (int c : coverage(table, 300 * 64))
+      ASSERT_EQ(c, 1);
+    std::vector<uint16_t> out = hostRun(plan, table);
+    for (int64_t r = 0; r < 300; ++r)
+      for (int64_t c = 0; c < 64; ++c)
+        ASSERT_EQ(out[r * 64 + c], expected(r, c)) << r << ", " << c;
+  }
+  // Rows of 1 KiB and more stay apart (the copy engine moves them).
+  Plan wide = rowsPlan(4, 512, 512, 520);
+  TaskTable table;
+  std::string error;
+  ASSERT_TRUE(buildTaskTable(wide, table, error)) << error;
+  EXPECT_EQ(table.tasks.size(), 2u);
+}
+
+TEST(TaskTable, PaddingOfOtherRowsDoesNotFuse) {
+  // The copy writes 40 values of each of 8 rows; the padding after them
+  // is two fills, of the even rows and of the odd ones. The even rows'
+  // fill starts where the copy's first row ends, but pads only half its
+  // rows: neither fill may fuse.
+  Plan plan = rowsPlan(8, 40, 40, 64);
+  plan.pieces.pop_back();
+  for (int64_t odd : {0, 1}) {
+    Piece f;
+    f.source = -1;
+    f.target = 0;
+    f.shape = {4, 24};
+    f.dstOffset = 40 + odd * 64;
+    f.dstStrides = {128, 1};
+    f.srcStrides = {0, 0};
+    f.fillBits = 0x1234;
+    plan.pieces.push_back(f);
+  }
+  TaskTable table;
+  std::string error;
+  ASSERT_TRUE(buildTaskTable(plan, table, error)) << error;
+  ASSERT_EQ(table.tasks.size(), 3u);
+  EXPECT_EQ(table.tasks[0].tail, 0);
+  for (int c : coverage(table, 8 * 64))
+    ASSERT_EQ(c, 1);
+  std::vector<uint16_t> out = hostRun(plan, table);
+  for (int64_t r = 0; r < 8; ++r)
+    for (int64_t c = 0; c < 64; ++c)
+      ASSERT_EQ(out[r * 64 + c], c < 40 ? r * 40 + c : 0x1234) << r << ", " << c;
 }
 
 } // namespace

@@ -21,7 +21,10 @@ namespace wl::runtime::cuda {
 
 enum TaskKind : int32_t {
   /// Rows of `n` elements, unit stride on both sides, no conversion: moved
-  /// in `vec`-byte words (16 where the addresses allow).
+  /// in `vec`-byte words (16 where the addresses allow). Where `tail` > 0,
+  /// each target row goes on with `tail` elements of the constant `fill`
+  /// (a padding fused with the copy before it, so that the row is written
+  /// in one contiguous pass).
   kCopyRows = 0,
   /// dst[k * dk + i] = src[k + i * srcStride] over k < kExtent, i < n, for
   /// each outer index: blocks of V x V elements transposed in registers.
@@ -94,6 +97,9 @@ struct Task {
   int64_t outerDst[kMaxOuter] = {0, 0, 0, 0};
   int64_t kExtent = 1, dk = 0; ///< kTranspose: the tile's other dimension
   uint64_t fill = 0;
+  /// kCopyRows: elements of `fill` after each row in the target (fused
+  /// padding, see TableOptions::fuseRowTails); 0 otherwise.
+  int64_t tail = 0;
   StepCode steps[kMaxSteps];
 };
 
@@ -101,7 +107,8 @@ struct Task {
 ///   kCopyRows, kFillRows: rows [a0, a1) of the flattened outer space, all
 ///              in one run of the innermost outer dimension (so that row r
 ///              of the unit is row a0 plus r of that dimension's strides),
-///              elements [b0, b1) of each row;
+///              elements [b0, b1) of each row (with a tail: whole rows,
+///              b0 = 0 and b1 = n, each followed by its tail);
 ///   kTranspose: outer index a0, the strip k in [a1, a1 + kStrip), and
 ///              i in [b0, b1) (b0 a multiple of the shape's iStep); where
 ///              b1 > n, several outer indices: (b1 / n) of them from a0
@@ -140,6 +147,13 @@ struct TableOptions {
   /// within a unit, so transposes take longer units than the rest; 128 KiB
   /// measured best on an H200 against 256 and 512 KiB.
   int64_t transposeUnitBytes = 128 << 10;
+  /// Fuse a padding (row fills) into the row copy that ends where it
+  /// starts in every target row, when the copy's rows are shorter than
+  /// this many bytes (longer ones go to the copy engine, which moves the
+  /// copy and the fill as separate rows); 0 turns fusing off. Measured on
+  /// an H200 for MaxText's w13 (rows of 384 bytes and 128 of padding):
+  /// docs/cuda.md.
+  int64_t fuseRowTailsBelowBytes = 1024;
 };
 
 /// The tasks and units of `plan`. Fails (with the piece named) only for a
