@@ -188,4 +188,18 @@ for spec, cfg, degrees in checks:
     write("check", f"{name}-reverse", back)
 mt_tiny = os.path.join(inputs, "qwen3_moe-config.json")
 write("check", "maxtext-rollout4", plan("qwen3_moe/maxtext-to-vllm-tpu.json", mt_tiny, "--set", "rollout_tp=4"))
+# Long fills beside copies in the copy-engine kernel (80 MiB: more units
+# than blocks, so one block's stage ring meets fills of different values
+# and copies in turn, and fill chunks of several lengths).
+rows, cols = 64, 655360
+pieces = []
+for k, r in enumerate(range(0, rows, 4)):
+    base = {"target": 0, "dst_offset": r * cols, "shape": [4, cols], "dst_strides": [cols, 1]}
+    if k % 2 == 0:
+        pieces.append(dict(base, source=0, src_offset=r * cols, src_strides=[cols, 1]))
+    else:
+        pieces.append(dict(base, fill=[1.5, -2.25, 0.0, 3.0e38][(k // 2) % 4]))
+write("check", "bulk-fills-and-copies", {
+    "version": 1, "sources": [{"name": "s", "dtype": "BF16", "shape": [rows, cols]}],
+    "targets": [{"name": "t", "dtype": "BF16", "shape": [rows, cols]}], "pieces": pieces})
 print("plans in", out)
