@@ -4,7 +4,9 @@ specs for the models' real dimensions, so that the GPU machine (which has no
 MLIR) only runs them.
 
 usage: make_plans.py WEIGHT_LAYOUT_OPT SRC_DIR OUT_DIR [--check-only]
-Writes OUT_DIR/bench/<case>.json and OUT_DIR/check/<spec>-<degrees>.json."""
+Writes OUT_DIR/bench/<case>.json, OUT_DIR/baselines/<case>.json (plain
+copies, fills and read:write mixes through the executor, beside which the
+cases read) and OUT_DIR/check/<spec>-<degrees>.json."""
 import json
 import os
 import re
@@ -14,7 +16,7 @@ import sys
 opt, src, out = sys.argv[1], sys.argv[2], sys.argv[3]
 check_only = "--check-only" in sys.argv[4:]
 cfgdir = os.path.join(out, "configs")
-for d in ("bench", "check", "configs", "convert"):
+for d in ("bench", "baselines", "check", "configs", "convert"):
     os.makedirs(os.path.join(out, d), exist_ok=True)
 
 
@@ -159,6 +161,37 @@ if not check_only:
         """)
         t = subprocess.run([opt, "--emit=plan", ir], check=True, capture_output=True, text=True)
         open(os.path.join(out, "bench", name + "-5120x25600.json"), "w").write(t.stdout)
+
+    # Baselines through the executor itself: a contiguous 1 GiB copy and
+    # fill (the copy engine), padding alone (128 of every 1024 bytes: the
+    # general kernel's short fill rows), and targets whose rows are half
+    # copied, half filled (one byte read for two written, as a cast from
+    # bf16 to f32), fused into one pass (rows of 1 KiB) or as two tasks
+    # (rows of 4 KiB, the copy engine).
+    def raw(name, targets, sources, pieces):
+        write("baselines", name, {"version": 1, "sources": sources,
+                                  "targets": targets, "pieces": pieces})
+
+    def tensor(name, shape):
+        return {"name": name, "dtype": "BF16", "shape": shape}
+
+    def copy(shape, dst, src, dst_offset=0):
+        return {"target": 0, "source": 0, "dst_offset": dst_offset, "src_offset": 0,
+                "shape": shape, "dst_strides": dst, "src_strides": src}
+
+    def fill(shape, dst, dst_offset=0):
+        return {"target": 0, "fill": 0.0, "dst_offset": dst_offset, "shape": shape,
+                "dst_strides": dst}
+
+    g = [32768, 16384]
+    raw("copy-contig-1GiB", [tensor("t", g)], [tensor("s", g)], [copy(g, [16384, 1], [16384, 1])])
+    raw("fill-contig-1GiB", [tensor("t", g)], [], [fill(g, [16384, 1])])
+    raw("fill-pad-128B-of-1KiB", [tensor("t", [1048576, 512])], [],
+        [fill([1048576, 64], [512, 1], 192), fill([1048576, 64], [512, 1], 448)])
+    for name, rows, half in (("mix12-fused-rows-512B", 524288, 256),
+                             ("mix12-phases-rows-2KiB", 131072, 1024)):
+        raw(name, [tensor("t", [rows, 2 * half])], [tensor("s", [rows, half])],
+            [copy([rows, half], [2 * half, 1], [half, 1]), fill([rows, half], [2 * half, 1], half)])
 
 # Correctness: every spec at its degrees, on the tiny configs.
 inputs = os.path.join(src, "test", "Mapping", "Inputs")

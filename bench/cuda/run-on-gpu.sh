@@ -15,6 +15,8 @@ echo "== correctness: task table and kernels against the CPU executor"
 ./gpu/weight-layout-cuda-check --random 3000 gpu/plans/check 2>&1 | tail -3 | tee "$out/check.txt"
 echo "== weight-layout CUDA executor"
 ./gpu/cuda_bench gpu/plans/bench --runs 20 ${WL_BENCH_UNITS:+--units $WL_BENCH_UNITS} --json "$out/ours.json" 2>&1 | tee "$out/ours.md"
+echo "== baselines through the executor: contiguous copy and fill, padding alone, 1:2 read:write mixes"
+./gpu/cuda_bench gpu/plans/baselines --runs 20 --config tails=0 2>&1 | tee "$out/baselines.md"
 [ -n "${WL_GPU_QUICK:-}" ] && exit 0 # kernels only
 echo "== PyTorch peers"
 PYTHONUNBUFFERED=1 python3 bench/cuda/peers.py torch "$out/ours.json" 2>&1 | tee "$out/torch.md"
