@@ -139,8 +139,9 @@ int main(int argc, char **argv) {
   std::string dir = argv[1], jsonOut;
   int runs = 20;
   // Rows of the table: the defaults, then each --config (comma-separated
-  // units=KiB, tunits=KiB (transposes), tails=bytes (fuse a padding into
-  // the copy before it below this row size; 0: never)) or --units size.
+  // units=KiB, tunits=KiB (transposes), tails=bytes and tailfills=bytes
+  // (fuse a padding into the copy before it below these row sizes; tails=0:
+  // never)) or --units size.
   struct Config {
     std::string label;
     runtime::cuda::TableOptions table;
@@ -175,6 +176,8 @@ int main(int argc, char **argv) {
           c.table.transposeUnitBytes = value << 10;
         else if (key == "tails")
           c.table.fuseRowTailsBelowBytes = value;
+        else if (key == "tailfills")
+          c.table.fuseFillsBelowBytes = value;
 
         else {
           std::fprintf(stderr, "cuda_bench: unknown --config key '%s'\n",

@@ -166,8 +166,8 @@ if not check_only:
     # fill (the copy engine), padding alone (128 of every 1024 bytes: the
     # general kernel's short fill rows), and targets whose rows are half
     # copied, half filled (one byte read for two written, as a cast from
-    # bf16 to f32), fused into one pass (rows of 1 KiB) or as two tasks
-    # (rows of 4 KiB, the copy engine).
+    # bf16 to f32): rows of 1 KiB (the general kernel; run-on-gpu.sh also
+    # times them fused into one pass) and of 4 KiB (the copy engine).
     def raw(name, targets, sources, pieces):
         write("baselines", name, {"version": 1, "sources": sources,
                                   "targets": targets, "pieces": pieces})
@@ -188,8 +188,8 @@ if not check_only:
     raw("fill-contig-1GiB", [tensor("t", g)], [], [fill(g, [16384, 1])])
     raw("fill-pad-128B-of-1KiB", [tensor("t", [1048576, 512])], [],
         [fill([1048576, 64], [512, 1], 192), fill([1048576, 64], [512, 1], 448)])
-    for name, rows, half in (("mix12-fused-rows-512B", 524288, 256),
-                             ("mix12-phases-rows-2KiB", 131072, 1024)):
+    for name, rows, half in (("mix12-rows-512B-each", 524288, 256),
+                             ("mix12-rows-2KiB-each", 131072, 1024)):
         raw(name, [tensor("t", [rows, 2 * half])], [tensor("s", [rows, half])],
             [copy([rows, half], [2 * half, 1], [half, 1]), fill([rows, half], [2 * half, 1], half)])
 

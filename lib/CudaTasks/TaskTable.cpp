@@ -158,6 +158,7 @@ void fuseRowTails(std::vector<Task> &tasks, const TableOptions &options) {
     const int64_t unitElems =
         std::max<int64_t>(16, options.unitBytes / c.dstSize);
     if (c.tail != 0 || f.dstSize != c.dstSize || c.n + f.n > unitElems / 2 ||
+        f.n * f.dstSize >= options.fuseFillsBelowBytes ||
         targetRows(f) != targetRows(c))
       continue;
     c.tail = f.n;

@@ -304,12 +304,19 @@ TEST(TaskTable, CopiesFuseThePaddingOfTheirRows) {
       for (int64_t c = 0; c < 64; ++c)
         ASSERT_EQ(out[r * 64 + c], expected(r, c)) << r << ", " << c;
   }
-  // Rows of 1 KiB and more stay apart (the copy engine moves them).
+  // Copy rows of 1 KiB and more stay apart (the copy engine moves them),
+  // and so do paddings of 512 bytes and more (fast on their own).
   Plan wide = rowsPlan(4, 512, 512, 520);
   TaskTable table;
   std::string error;
   ASSERT_TRUE(buildTaskTable(wide, table, error)) << error;
   EXPECT_EQ(table.tasks.size(), 2u);
+  Plan longPad = rowsPlan(4, 40, 40, 40 + 256);
+  ASSERT_TRUE(buildTaskTable(longPad, table, error)) << error;
+  EXPECT_EQ(table.tasks.size(), 2u);
+  longPad = rowsPlan(4, 40, 40, 40 + 255);
+  ASSERT_TRUE(buildTaskTable(longPad, table, error)) << error;
+  EXPECT_EQ(table.tasks.size(), 1u);
 }
 
 TEST(TaskTable, PaddingOfOtherRowsDoesNotFuse) {
