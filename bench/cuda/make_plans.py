@@ -163,8 +163,8 @@ if not check_only:
         open(os.path.join(out, "bench", name + "-5120x25600.json"), "w").write(t.stdout)
 
     # Baselines through the executor itself: a contiguous 1 GiB copy and
-    # fill (the copy engine), padding alone (128 of every 1024 bytes: the
-    # general kernel's short fill rows), and targets whose rows are half
+    # fill (the copy engine), padding alone (128 or 512 of every 1024 bytes:
+    # the general kernel's short fill rows), and targets whose rows are half
     # copied, half filled (one byte read for two written, as a cast from
     # bf16 to f32): rows of 1 KiB (the general kernel; run-on-gpu.sh also
     # times them fused into one pass) and of 4 KiB (the copy engine).
@@ -188,6 +188,8 @@ if not check_only:
     raw("fill-contig-1GiB", [tensor("t", g)], [], [fill(g, [16384, 1])])
     raw("fill-pad-128B-of-1KiB", [tensor("t", [1048576, 512])], [],
         [fill([1048576, 64], [512, 1], 192), fill([1048576, 64], [512, 1], 448)])
+    raw("fill-rows-512B-of-1KiB", [tensor("t", [1048576, 512])], [],
+        [fill([1048576, 256], [512, 1], 0)])
     for name, rows, half in (("mix12-rows-512B-each", 524288, 256),
                              ("mix12-rows-2KiB-each", 131072, 1024)):
         raw(name, [tensor("t", [rows, 2 * half])], [tensor("s", [rows, half])],
