@@ -142,10 +142,9 @@ __device__ __noinline__ void moveRow(const W *s, W *o, uint32_t words, W fill) {
 /// tail (every tensor is aligned to its element size), so `fill` is the
 /// same for every word of it.
 template <typename W>
-__device__ __noinline__ void moveRows(const uint8_t *s0, uint8_t *d0,
-                                          uint32_t rows, uint32_t words,
-                                          uint32_t tail, uint32_t rs,
-                                          uint32_t rd, W fill) {
+__device__ __noinline__ void
+moveRows(const uint8_t *s0, uint8_t *d0, uint32_t rows, uint32_t words,
+         uint32_t tail, uint32_t rs, uint32_t rd, W fill) {
   constexpr uint32_t kW = sizeof(W);
   const uint32_t per = words + tail, total = rows * per;
   const uint32_t dr = kThreads / per, dc = kThreads % per;
@@ -189,8 +188,7 @@ __device__ __forceinline__ void unitRows(const Task &t, const Unit u,
                      reinterpret_cast<W *>(r.d0), words, fill);
     return;
   }
-  const uint32_t tail =
-      static_cast<uint32_t>(t.tail * t.dstSize / sizeof(W));
+  const uint32_t tail = static_cast<uint32_t>(t.tail * t.dstSize / sizeof(W));
   moveRows<W>(r.s0, r.d0, static_cast<uint32_t>(r.rows), Fill ? 0 : words,
               Fill ? words : tail, static_cast<uint32_t>(r.rs),
               static_cast<uint32_t>(r.rd), fill);
@@ -207,8 +205,8 @@ __device__ __noinline__ void moveRowsTailBytes(const Task &t, const Unit u,
     for (int64_t b = threadIdx.x; b < row; b += kThreads)
       r.d0[j * r.rd + b] =
           b < copied ? r.s0[j * r.rs + b]
-                     : static_cast<uint8_t>(
-                           t.fill >> (8 * ((b - copied) % t.dstSize)));
+                     : static_cast<uint8_t>(t.fill >>
+                                            (8 * ((b - copied) % t.dstSize)));
 }
 
 template <int ES> struct Word;

@@ -368,8 +368,7 @@ void runTableOnHost(const TaskTable &table,
                       (u.b1 - u.b0) * t.dstSize);
           for (int64_t i = 0; i < t.tail; ++i) // units of whole rows
             std::memcpy(o + (t.n + i) * t.dstSize, &t.fill, t.dstSize);
-        }
-        else if (t.kind == kConvertRows)
+        } else if (t.kind == kConvertRows)
           for (int64_t i = 0; i < u.b1 - u.b0; ++i) {
             uint64_t v = load(src + (so + r * rs + u.b0 + i) * t.srcSize,
                               t.srcSize);

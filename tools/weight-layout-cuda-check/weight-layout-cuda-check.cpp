@@ -398,8 +398,7 @@ int main(int argc, char **argv) {
     padded.pieces = {copy, pad};
     for (int off : {2, 1}) {
       c.misalign = off;
-      if (!c.check(padded,
-                   "padded rows " + std::to_string(off) + " bytes off",
+      if (!c.check(padded, "padded rows " + std::to_string(off) + " bytes off",
                    seed, {}))
         return 1;
     }
@@ -440,8 +439,7 @@ int main(int argc, char **argv) {
       "several rows, %lld transpose units of several outer "
       "indices\n",
       (long long)c.kinds[0], (long long)c.wideRows, (long long)c.tailRows,
-      (long long)c.kinds[1],
-      (long long)c.wordTransposes, (long long)c.kinds[6],
+      (long long)c.kinds[1], (long long)c.wordTransposes, (long long)c.kinds[6],
       (long long)c.groupConverts, (long long)c.kinds[2], (long long)c.kinds[3],
       (long long)c.kinds[4], (long long)c.kinds[5], (long long)c.multiRowUnits,
       (long long)c.multiOuterTransposeUnits);

@@ -6,8 +6,8 @@
 // and within 2 GiB from their first byte to their last (the kernels address
 // their rows by 32-bit offsets); every element of a piece lies in exactly
 // one unit; word sizes follow the addresses; a padding fuses into the copy
-// it follows only where it pads exactly that copy's rows. What the units compute is
-// checked elsewhere (weight-layout-cuda-check, byte for byte).
+// it follows only where it pads exactly that copy's rows. What the units
+// compute is checked elsewhere (weight-layout-cuda-check, byte for byte).
 //
 //===----------------------------------------------------------------------===//
 #include "wl/Runtime/CudaTasks.h"
@@ -347,7 +347,8 @@ TEST(TaskTable, PaddingOfOtherRowsDoesNotFuse) {
   std::vector<uint16_t> out = hostRun(plan, table);
   for (int64_t r = 0; r < 8; ++r)
     for (int64_t c = 0; c < 64; ++c)
-      ASSERT_EQ(out[r * 64 + c], c < 40 ? r * 40 + c : 0x1234) << r << ", " << c;
+      ASSERT_EQ(out[r * 64 + c], c < 40 ? r * 40 + c : 0x1234)
+          << r << ", " << c;
 }
 
 } // namespace
