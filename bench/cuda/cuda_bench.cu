@@ -133,7 +133,11 @@ int spotCheck(const layout::Plan &plan, const std::vector<const void *> &src,
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    std::fprintf(stderr, "usage: cuda_bench PLAN_DIR [--runs N] [--json FILE]\n");
+    std::fprintf(stderr,
+                 "usage: cuda_bench PLAN_DIR [--runs N] [--json FILE] "
+                 "[--units KIB,...] [--config KEY=VALUE,...]\n"
+                 "  --config keys: units=KiB, tunits=KiB (transposes), "
+                 "tails=BYTES, tailfills=BYTES (fused padding; tails=0: off)\n");
     return 2;
   }
   std::string dir = argv[1], jsonOut;
@@ -178,7 +182,6 @@ int main(int argc, char **argv) {
           c.table.fuseRowTailsBelowBytes = value;
         else if (key == "tailfills")
           c.table.fuseFillsBelowBytes = value;
-
         else {
           std::fprintf(stderr, "cuda_bench: unknown --config key '%s'\n",
                        key.c_str());
@@ -206,8 +209,8 @@ int main(int argc, char **argv) {
     CHECK(cudaMemcpyAsync(b, a, gib, cudaMemcpyDeviceToDevice));
   });
   double copyGBs = 2.0 * gib / (copyMs * 1e-3) / 1e9;
-  // Writes alone (padding, the wider half of a cast) run slower than a
-  // copy on HBM: cudaMemset of 1 GiB shows by how much.
+  // How fast writes alone run beside the copy (paddings, the wider half of
+  // a cast): a cudaMemset of 1 GiB, in written bytes per second.
   double setMs = medianMs(runs, [&] { CHECK(cudaMemsetAsync(b, 0x5A, gib)); });
   double setGBs = 1.0 * gib / (setMs * 1e-3) / 1e9;
   CHECK(cudaFree(a));

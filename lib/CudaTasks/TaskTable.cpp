@@ -112,6 +112,12 @@ void addPiece(const layout::Plan &plan, const Piece &c, TaskTable &table) {
   table.bytes += c.numElements() * t.dstSize;
 }
 
+/// Elements of a unit of row copies, fills and element moves (at least 16,
+/// so that rows keep 16-byte word alignment).
+int64_t unitElements(const TableOptions &options, int32_t elementBytes) {
+  return std::max<int64_t>(16, options.unitBytes / elementBytes);
+}
+
 /// The target rows of a row task as (extent, stride) pairs, outermost
 /// first, with extents of 1 dropped and dimensions that continue each
 /// other merged: two tasks write the same rows (at their own offsets)
@@ -155,8 +161,7 @@ void fuseRowTails(std::vector<Task> &tasks, const TableOptions &options) {
     Task &c = tasks[it->second];
     // Whole fused rows must fit a unit (the kernel writes a row's tail
     // with its copy, never a part of either).
-    const int64_t unitElems =
-        std::max<int64_t>(16, options.unitBytes / c.dstSize);
+    const int64_t unitElems = unitElements(options, c.dstSize);
     if (c.tail != 0 || f.dstSize != c.dstSize || c.n + f.n > unitElems / 2 ||
         f.n * f.dstSize >= options.fuseFillsBelowBytes ||
         targetRows(f) != targetRows(c))
@@ -179,7 +184,7 @@ void addUnits(TaskTable &table, int32_t id, const TableOptions &options) {
   int64_t rows = 1;
   for (int k = 0; k < t.nouter; ++k)
     rows *= t.outerSize[k];
-  const int64_t unitElems = std::max<int64_t>(16, options.unitBytes / t.dstSize);
+  const int64_t unitElems = unitElements(options, t.dstSize);
   auto addUnit = [&](int64_t a0, int64_t a1, int64_t b0, int64_t b1) {
     table.units.push_back({id, 0, a0, a1, b0, b1});
   };

@@ -206,9 +206,7 @@ struct Checker {
           ++groupConverts;
         if (t.kind == runtime::cuda::kTranspose && t.vec > 1)
           ++wordTransposes;
-        if ((t.kind == runtime::cuda::kCopyRows ||
-             t.kind == runtime::cuda::kFillRows) &&
-            t.vec == 16)
+        if (t.kind == runtime::cuda::kCopyRows && t.vec == 16)
           ++wideRows;
         if (t.kind == runtime::cuda::kCopyRows && t.tail > 0)
           ++tailRows;

@@ -98,7 +98,7 @@ struct Task {
   int64_t kExtent = 1, dk = 0; ///< kTranspose: the tile's other dimension
   uint64_t fill = 0;
   /// kCopyRows: elements of `fill` after each row in the target (fused
-  /// padding, see TableOptions::fuseRowTails); 0 otherwise.
+  /// padding, see TableOptions::fuseRowTailsBelowBytes); 0 otherwise.
   int64_t tail = 0;
   StepCode steps[kMaxSteps];
 };
@@ -155,7 +155,7 @@ struct TableOptions {
   /// 512 contiguous bytes at a time: shorter fill rows on their own write
   /// scattered pieces). Measured on an H200 (docs/cuda.md): MaxText's w13,
   /// rows of 384 bytes and 128 of padding, 81 -> 87% of the device copy
-  /// fused; rows of 512 bytes and 512 of padding 86 -> 83%.
+  /// fused; rows of 512 bytes and 512 of padding 84-86 -> 82-83%.
   int64_t fuseRowTailsBelowBytes = 1024;
   int64_t fuseFillsBelowBytes = 512;
 };
