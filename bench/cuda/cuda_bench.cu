@@ -137,7 +137,11 @@ int main(int argc, char **argv) {
                  "usage: cuda_bench PLAN_DIR [--runs N] [--json FILE] "
                  "[--units KIB,...] [--config KEY=VALUE,...]\n"
                  "  --config keys: units=KiB, tunits=KiB (transposes), "
-                 "tails=BYTES, tailfills=BYTES (fused padding; tails=0: off)\n");
+                 "tails=BYTES, tailfills=BYTES (fused padding; tails=0: off), "
+                 "rounds=N, minpart=BYTES (the last round's parts; rounds=0: "
+                 "off), persist=0 (a block a unit elsewhere), fconv=0|4|8|16 "
+                 "(converting rows persistent, or as blocks of that many "
+                 "groups a thread)\n");
     return 2;
   }
   std::string dir = argv[1], jsonOut;
@@ -145,10 +149,14 @@ int main(int argc, char **argv) {
   // Rows of the table: the defaults, then each --config (comma-separated
   // units=KiB, tunits=KiB (transposes), tails=bytes and tailfills=bytes
   // (fuse a padding into the copy before it below these row sizes; tails=0:
-  // never)) or --units size.
+  // never), rounds=N and minpart=bytes (how the last round of units is
+  // shared by the blocks; rounds=0: not at all)) or --units size.
   struct Config {
     std::string label;
     runtime::cuda::TableOptions table;
+    runtime::cuda::BalanceOptions balance;
+    bool persistent = true;
+    int flatConvert = -1; ///< -1: the executor's default
   };
   std::vector<Config> configs = {{"", {}}};
   for (int i = 2; i < argc; ++i) {
@@ -182,6 +190,14 @@ int main(int argc, char **argv) {
           c.table.fuseRowTailsBelowBytes = value;
         else if (key == "tailfills")
           c.table.fuseFillsBelowBytes = value;
+        else if (key == "rounds")
+          c.balance.maxRounds = value;
+        else if (key == "minpart")
+          c.balance.minPartBytes = value;
+        else if (key == "persist")
+          c.persistent = value != 0;
+        else if (key == "fconv")
+          c.flatConvert = static_cast<int>(value);
         else {
           std::fprintf(stderr, "cuda_bench: unknown --config key '%s'\n",
                        key.c_str());
@@ -291,6 +307,9 @@ int main(int argc, char **argv) {
         CHECK(cudaMemset(dst[t], 0xA5,
                          *layout::numElements(plan->targets[t].shape) *
                              layout::dtypeSize(plan->targets[t].dtype)));
+      gpu->setBalance(config.balance);
+      gpu->setPersistent(config.persistent);
+      gpu->setFlatConvert(config.flatConvert);
       if (!gpu->run(table, src, dst, nullptr, error) ||
           !gpu->synchronize(nullptr, error)) {
         std::fprintf(stderr, "%s: %s\n", f.c_str(), error.c_str());

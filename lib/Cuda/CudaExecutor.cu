@@ -1,16 +1,17 @@
 //===- CudaExecutor.cu - plans executed by CUDA kernels -------------------===//
 //
-// Four persistent kernels share a task table's units by kind (docs/cuda.md):
-// copyBulk (aligned rows of 1 KiB and more, through the copy engine),
-// transposeUnits (aligned transposes, loads staged in shared memory),
-// convertUnits (converting rows) and runUnits (everything else). In each,
-// block b takes units b, b + grid, ...: the blocks sweep the table together,
-// so the memory they touch at any moment is close together. Unit and task
-// descriptors are prefetched into L1 before their turn. There is no barrier
-// anywhere: each warp moves on as soon as its share of a unit is done. The
-// unit kinds mirror runTableOnHost (TaskTable.cpp) index for index; the host
-// emulation is what CI checks, the GPU tests compare the kernels with the
-// CPU executor byte for byte.
+// Up to four kernels share a task table's units by kind (docs/cuda.md):
+// copyFlat (aligned row copies and fills, with their fused padding) and
+// convertFlat (converting rows) are not persistent: as many blocks as 32
+// KiB pieces of their units, handed out in order by the hardware, so that
+// the memory in flight is one short stretch (as the driver's own copy
+// runs). transposeUnits (aligned transposes, loads staged in shared
+// memory) and runUnits (everything else) are persistent: block b takes
+// units b, b + grid, ..., so the blocks sweep the table together, unit and
+// task descriptors prefetched into L1 before their turn. There is no
+// barrier anywhere. The unit kinds mirror runTableOnHost (TaskTable.cpp)
+// index for index; the host emulation is what CI checks, the GPU tests
+// compare the kernels with the CPU executor byte for byte.
 //
 //===----------------------------------------------------------------------===//
 #include "wl/Runtime/CudaExecutor.h"
@@ -501,6 +502,20 @@ __device__ __forceinline__ void convertGroupsTo(int ds, const uint8_t *s0,
 
 /// The casts between 16-bit floats and f32 with their own code: true if
 /// `t` is one of them and was done.
+/// Which of the four common casts a converting-rows task is where its
+/// words allow groups (1 f32 -> bf16, 2 bf16 -> f32, 3 f32 -> f16, 4 f16 ->
+/// f32; each a group of 4 elements), else 0.
+__host__ __device__ inline int32_t fastCast(const Task &t) {
+  if (t.vec != 16 || t.nsteps != 1 || t.steps[0].kind != 0)
+    return 0;
+  const int32_t from = t.steps[0].from, to = t.steps[0].to;
+  return from == kF32 && to == kBF16   ? 1
+         : from == kBF16 && to == kF32 ? 2
+         : from == kF32 && to == kF16  ? 3
+         : from == kF16 && to == kF32  ? 4
+                                       : 0;
+}
+
 __device__ __forceinline__ bool castGroups(const Task &t, const uint8_t *s0,
                                            uint8_t *d0, uint32_t rows,
                                            uint32_t groups, uint32_t rs,
@@ -646,232 +661,149 @@ __global__ void __launch_bounds__(kThreads, 4) runUnits(Args a) {
   }
 }
 
+using cuda_ptx::smemAddress;
 
-//===----------------------------------------------------------------------===//
-// Row copies and fills by the copy engine (TMA bulk copies)
-//===----------------------------------------------------------------------===//
-//
-// Row copies whose every address and length is a multiple of 16 bytes run
-// in their own kernel, where the bytes in flight wait in shared memory
-// rather than in registers: each block is one warp driving a ring of
-// kBulkStages stages of kStageBytes. A chunk (up to a stage of whole rows,
-// or a stage-sized part of a long row) is loaded by cp.async.bulk into a
-// stage, completing on the stage's mbarrier, and stored from it by
-// cp.async.bulk to the target; the stage is loaded again once the store
-// has read it. Loads of the next kBulkStages - 1 chunks are always in
-// flight, across unit boundaries. The warp's lanes issue the rows of a
-// chunk side by side. Fill rows store a stage holding the fill pattern.
-
-constexpr int kBulkStages = 4;
-/// Rows shorter than this stay in the general kernel: the copy engine's
-/// per-copy cost outweighs it there (rows of 384 bytes: 84% of the device
-/// copy through the engine, 90% through registers, on an H200).
-constexpr int64_t kBulkMinRowBytes = 1024;
 /// Plans writing less than this run their copies and transposes in the
 /// general kernel: one launch instead of two or three (Executor::
 /// setSmallPlanBytes changes it).
 constexpr int64_t kSmallPlanBytes = 16 << 20;
-constexpr int kStageBytes = 12 << 10;
-constexpr int kBulkSmem = kBulkStages * kStageBytes;
 
-using cuda_ptx::mbarrierWait;
-using cuda_ptx::smemAddress;
+//===----------------------------------------------------------------------===//
+// Row copies and fills, a block per 32 KiB (not persistent)
+//===----------------------------------------------------------------------===//
+//
+// As the driver's own copy moves memory: as many blocks as there are
+// pieces, handed out in order by the hardware, so that the bytes in flight
+// at any moment are one short stretch of the table (every persistent copy
+// tried stayed at 92 to 94% of cudaMemcpy; this runs at 96 to 99%,
+// docs/cuda.md). Block b moves piece p = b % parts of unit b / parts,
+// parts being the most pieces any unit of the launch has (a smaller
+// unit's extra blocks return at once).
 
-/// Where the warp is in its units: the chunks of unit `u`.
-struct BulkCursor {
-  long long u, end, step;
-  // The current unit, as rows of rowBytes at s0 + r * rs -> d0 + r * rd.
-  const uint8_t *s0;
-  uint8_t *d0;
-  int64_t rs, rd, rowBytes;
-  int64_t rows, r, c; ///< rows in the unit; next row and byte within it
-  bool fill;
-  uint64_t pattern;
-  int patternBytes;
-};
+/// 16-byte words a thread of copyFlat moves: 32 KiB a block. Measured on an
+/// H200 (docs/cuda.md): 1 and 2 words a thread lose to the descriptor
+/// fetch every block begins with, 4 and 8 copy at 96 to 99% of cudaMemcpy,
+/// and fills (stores only) need 8.
+constexpr int kRowWords = 8;
 
-/// One chunk: n rows of seg bytes, src + j * rs -> dst + j * rd.
-struct BulkChunk {
-  const uint8_t *src;
-  uint8_t *dst;
-  int64_t rs, rd;
-  int n, seg;
-  bool fill;
-  uint64_t pattern;
-  int patternBytes;
-};
-
-__device__ __forceinline__ bool bulkLoadUnit(const Args &a, BulkCursor &k) {
-  if (k.u >= k.end)
-    return false;
-  const Unit u = a.units[k.u];
-  const Task &t = a.tasks[u.task];
-  k.fill = t.kind == kFillRows;
-  const RowUnit r = rowUnit(t, u, k.fill ? nullptr : a.sources[t.source],
+/// Each thread finds its unit's rows itself (the unit and task descriptors
+/// are the same for the whole block: broadcast loads, no barrier), then
+/// moves U words of the unit's flattened (row, word) space, q = p 256 U +
+/// k 256 + x for k < U, all loads in flight before the first store. A row
+/// is `words` words of the source (none for a fill) then `tail` words of
+/// the fill pattern.
+template <int U>
+__global__ void __launch_bounds__(kThreads) copyFlat(Args a, int parts) {
+  const long long u = a.first + blockIdx.x / parts;
+  const uint32_t p = blockIdx.x % parts;
+  const Unit cur = a.units[u];
+  const Task &t = a.tasks[cur.task];
+  const bool fill = t.kind == kFillRows;
+  const RowUnit r = rowUnit(t, cur, fill ? nullptr : a.sources[t.source],
                             a.targets[t.target]);
-  k.s0 = r.s0;
-  k.d0 = r.d0;
-  k.rs = r.rs;
-  k.rd = r.rd;
-  k.rows = r.rows;
-  k.rowBytes = (u.b1 - u.b0) * t.dstSize;
-  k.r = 0;
-  k.c = 0;
-  k.pattern = t.fill;
-  k.patternBytes = t.dstSize;
-  return true;
+  const uint32_t words =
+      static_cast<uint32_t>((cur.b1 - cur.b0) * t.dstSize / 16);
+  const uint32_t per = words + static_cast<uint32_t>(t.tail * t.dstSize / 16);
+  const uint32_t copied = fill ? 0 : words; // words of a row from the source
+  const uint32_t total = static_cast<uint32_t>(r.rows) * per;
+  const uint32_t rs = static_cast<uint32_t>(r.rs),
+                 rd = static_cast<uint32_t>(r.rd);
+  const uint4 pattern = fill || t.tail > 0 ? fillWord<uint4>(t) : uint4{};
+  const uint32_t q0 = p * kThreads * U + threadIdx.x;
+  uint4 v[U];
+#pragma unroll
+  for (int k = 0; k < U; ++k) {
+    const uint32_t q = q0 + k * kThreads, row = q / per, c = q % per;
+    v[k] = pattern;
+    if (q < total && c < copied)
+      v[k] = *reinterpret_cast<const uint4 *>(r.s0 + (row * rs + c * 16));
+  }
+#pragma unroll
+  for (int k = 0; k < U; ++k) {
+    const uint32_t q = q0 + k * kThreads, row = q / per, c = q % per;
+    if (q < total)
+      *reinterpret_cast<uint4 *>(r.d0 + (row * rd + c * 16)) = v[k];
+  }
 }
 
-/// The next chunk of the warp's units; false when there is none.
-__device__ __forceinline__ bool bulkNext(const Args &a, BulkCursor &k,
-                                         BulkChunk &c) {
-  while (k.r >= k.rows) {
-    k.u += k.step;
-    if (!bulkLoadUnit(a, k))
-      return false;
+/// Groups [p 256 B, (p + 1) 256 B) of a unit's flattened (row, group)
+/// space, B a thread, all loads in flight before the first store.
+template <int SS, int DS, int B, typename F>
+__device__ __forceinline__ void convertPart(const RowUnit &r, uint32_t groups,
+                                            uint32_t p, F f) {
+  constexpr int G = 16 / (SS > DS ? SS : DS);
+  using SW = typename Bits<G * SS>::T;
+  using DW = typename Bits<G * DS>::T;
+  const uint32_t total = static_cast<uint32_t>(r.rows) * groups;
+  const uint32_t rs = static_cast<uint32_t>(r.rs),
+                 rd = static_cast<uint32_t>(r.rd);
+  const uint32_t q0 = p * kThreads * B + threadIdx.x;
+  SW v[B];
+#pragma unroll
+  for (int k = 0; k < B; ++k) {
+    const uint32_t q = q0 + k * kThreads;
+    if (q < total)
+      v[k] = *reinterpret_cast<const SW *>(
+          r.s0 + (q / groups * rs + q % groups * (G * SS)));
   }
-  c.rs = k.rs;
-  c.rd = k.rd;
-  c.fill = k.fill;
-  c.pattern = k.pattern;
-  c.patternBytes = k.patternBytes;
-  if (k.rowBytes <= kStageBytes) { // whole rows, as many as fit
-    int64_t n = kStageBytes / k.rowBytes;
-    if (n > k.rows - k.r)
-      n = k.rows - k.r;
-    c.n = static_cast<int>(n);
-    c.seg = static_cast<int>(k.rowBytes);
-    c.src = k.fill ? nullptr : k.s0 + k.r * k.rs;
-    c.dst = k.d0 + k.r * k.rd;
-    k.r += n;
-    return true;
-  }
-  int64_t seg = k.rowBytes - k.c; // a part of one long row
-  if (seg > kStageBytes)
-    seg = kStageBytes;
-  c.n = 1;
-  c.seg = static_cast<int>(seg);
-  c.src = k.fill ? nullptr : k.s0 + k.r * k.rs + k.c;
-  c.dst = k.d0 + k.r * k.rd + k.c;
-  k.c += seg;
-  if (k.c >= k.rowBytes) {
-    k.c = 0;
-    ++k.r;
-  }
-  return true;
-}
-
-__global__ void __launch_bounds__(32) copyBulk(Args a) {
-#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ < 900
-  __trap(); // the copy engine is Hopper's: run() routes older GPUs elsewhere
-#else
-  extern __shared__ __align__(128) uint8_t stage[];
-  __shared__ __align__(8) uint64_t full[kBulkStages];
-  __shared__ BulkChunk pending[kBulkStages];
-  // The fill pattern each stage holds, and over how many bytes (0: none):
-  // a stage filled once serves every later fill chunk of the same pattern.
-  __shared__ uint64_t heldPattern[kBulkStages];
-  __shared__ int heldBytes[kBulkStages];
-  const int lane = threadIdx.x;
-  if (lane == 0) {
-    for (int s = 0; s < kBulkStages; ++s) {
-      heldBytes[s] = 0;
-      asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(
-          smemAddress(&full[s])));
+#pragma unroll
+  for (int k = 0; k < B; ++k) {
+    const uint32_t q = q0 + k * kThreads;
+    if (q < total) {
+      DW o{};
+#pragma unroll
+      for (int e = 0; e < G; ++e)
+        putElement<DS>(o, e, f(getElement<SS>(v[k], e)));
+      *reinterpret_cast<DW *>(r.d0 +
+                              (q / groups * rd + q % groups * (G * DS))) = o;
     }
-    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
   }
-  __syncwarp();
-  BulkCursor k;
-  k.step = gridDim.x;
-  k.end = a.first + a.count;
-  k.u = a.first + blockIdx.x;
-  k.rows = k.r = 0;
-  if (!bulkLoadUnit(a, k))
+}
+
+/// Groups a thread of convertFlat converts by default.
+constexpr int kConvertGroups = 8;
+
+/// Converting rows as blocks of B groups a thread (the four common casts,
+/// word-aligned) or B elements a thread (any other steps), not persistent:
+/// block b takes part b % parts of unit b / parts (as copyFlat).
+template <int B>
+__global__ void __launch_bounds__(kThreads) convertFlat(Args a, int parts) {
+  const long long u = a.first + blockIdx.x / parts;
+  const uint32_t p = blockIdx.x % parts;
+  const Unit cur = a.units[u];
+  const Task &t = a.tasks[cur.task];
+  const RowUnit r = rowUnit(t, cur, a.sources[t.source], a.targets[t.target]);
+  const int32_t cast = fastCast(t);
+  if (cast != 0) {
+    const uint32_t groups = static_cast<uint32_t>((cur.b1 - cur.b0) / 4);
+    switch (cast) {
+    case 1:
+      convertPart<4, 2, B>(r, groups, p, Cast<kF32, kBF16>{});
+      break;
+    case 2:
+      convertPart<2, 4, B>(r, groups, p, Cast<kBF16, kF32>{});
+      break;
+    case 3:
+      convertPart<4, 2, B>(r, groups, p, Cast<kF32, kF16>{});
+      break;
+    default:
+      convertPart<2, 4, B>(r, groups, p, Cast<kF16, kF32>{});
+    }
     return;
-
-  // Chunk `i` into stage i % kBulkStages: the loads (or the pattern), and
-  // one arrival on the stage's barrier that completes when they land.
-  auto issue = [&](long long i, const BulkChunk &c) {
-    const int s = static_cast<int>(i % kBulkStages);
-    uint8_t *buf = stage + s * kStageBytes;
-    const uint32_t bar = smemAddress(&full[s]);
-    if (lane == 0)
-      pending[s] = c;
-    if (c.fill) {
-      // The pattern over one row (every row stores the same bytes), made
-      // visible to the copy engine before the barrier phase completes;
-      // written only where the stage does not hold it already (a long
-      // fill is many chunks of one pattern: measured 21% of the device
-      // copy when each chunk wrote its stage).
-      const int bytes = c.seg;
-      // 8 is a multiple of the element size: every 8-byte word is the same.
-      uint64_t w = 0;
-      for (int j = 0; j < 8; ++j)
-        w |= ((c.pattern >> (8 * (j % c.patternBytes))) & 0xff) << (8 * j);
-      if (heldBytes[s] < bytes || heldPattern[s] != w) {
-        for (int b = lane * 16; b < bytes; b += 32 * 16)
-          *reinterpret_cast<ulonglong2 *>(buf + b) = make_ulonglong2(w, w);
-        asm volatile("fence.proxy.async.shared::cta;" ::: "memory");
-        __syncwarp();
-        if (lane == 0) {
-          heldPattern[s] = w;
-          heldBytes[s] = bytes;
-        }
-      }
-      __syncwarp();
-      if (lane == 0)
-        asm volatile("{\n .reg .b64 st;\n"
-                   " mbarrier.arrive.shared::cta.b64 st, [%0];\n}" ::"r"(bar)
-                   : "memory");
-      return;
-    }
-    if (lane == 0) {
-      heldBytes[s] = 0; // the loads overwrite the stage
-      asm volatile("{\n .reg .b64 st;\n"
-                   " mbarrier.arrive.expect_tx.shared::cta.b64 st, [%0], %1;\n}"
-                   ::"r"(bar), "r"(c.n * c.seg)
-                   : "memory");
-    }
-    __syncwarp();
-    for (int j = lane; j < c.n; j += 32)
-      asm volatile("cp.async.bulk.shared::cluster.global.mbarrier::complete_tx"
-                   "::bytes [%0], [%1], %2, [%3];" ::"r"(smemAddress(buf + j * c.seg)),
-                   "l"(c.src + j * c.rs), "r"(c.seg), "r"(bar)
-                   : "memory");
-  };
-
-  long long issued = 0;
-  BulkChunk c;
-  bool more = true;
-  while (issued < kBulkStages && (more = bulkNext(a, k, c)))
-    issue(issued++, c);
-  for (long long i = 0; i < issued; ++i) {
-    const int s = static_cast<int>(i % kBulkStages);
-    const uint32_t bar = smemAddress(&full[s]);
-    const uint32_t parity = static_cast<uint32_t>((i / kBulkStages) & 1);
-    mbarrierWait(bar, parity);
-    const BulkChunk p = pending[s];
-    const uint8_t *buf = stage + s * kStageBytes;
-    for (int j = lane; j < p.n; j += 32)
-      asm volatile("cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;"
-                   ::"l"(p.dst + j * p.rd),
-                   "r"(smemAddress(p.fill ? buf : buf + j * p.seg)), "r"(p.seg)
-                   : "memory");
-    asm volatile("cp.async.bulk.commit_group;" ::: "memory");
-    // The stores of chunk i - 1 have read their stage: load the chunk that
-    // goes there next.
-    if (i >= 1 && more) {
-      asm volatile("cp.async.bulk.wait_group.read 1;" ::: "memory");
-      __syncwarp();
-      if ((more = bulkNext(a, k, c)))
-        issue(issued++, c);
-    }
   }
-  asm volatile("cp.async.bulk.wait_group 0;" ::: "memory");
-#endif
+  const uint32_t n = static_cast<uint32_t>(cur.b1 - cur.b0);
+  const uint32_t total = static_cast<uint32_t>(r.rows) * n;
+  for (int k = 0; k < B; ++k) {
+    const uint32_t q = p * kThreads * B + k * kThreads + threadIdx.x;
+    if (q >= total)
+      break;
+    uint64_t v =
+        loadElement(r.s0 + (q / n * r.rs + q % n * t.srcSize), t.srcSize);
+    for (int j = 0; j < t.nsteps; ++j)
+      v = applyStep(t.steps[j], v);
+    storeElement(r.d0 + (q / n * r.rd + q % n * t.dstSize), t.dstSize, v);
+  }
 }
-
 
 //===----------------------------------------------------------------------===//
 // Transposes staged through shared memory by cp.async
@@ -1045,12 +977,19 @@ __global__ void compareFastCasts(unsigned long long *count,
 } // namespace
 
 /// The plan kernels, in launch order, and how each is launched.
-enum KernelGroup { kBulkGroup, kStagedGroup, kConvertGroup, kGeneralGroup, kGroups };
+enum KernelGroup {
+  kRowsGroup,
+  kStagedGroup,
+  kConvertGroup,
+  kGeneralGroup,
+  kGroups
+};
 struct KernelLaunch {
   const void *fn;
   int threads, smem;
   int perSM = 1;         ///< resident blocks an SM (occupancy)
   long long count = 0;   ///< units of the last run
+  int parts = 0;         ///< > 0: not persistent, parts blocks a unit
 };
 
 struct Executor::Impl {
@@ -1058,7 +997,7 @@ struct Executor::Impl {
   cudaDeviceProp props{};
   bool ready = false;
   KernelLaunch kernels[kGroups] = {
-      {reinterpret_cast<const void *>(copyBulk), 32, kBulkSmem},
+      {reinterpret_cast<const void *>(copyFlat<kRowWords>), kThreads, 0},
       {reinterpret_cast<const void *>(transposeUnits), kThreads, kStagedSmem},
       {reinterpret_cast<const void *>(convertUnits), kThreads, 0},
       {reinterpret_cast<const void *>(runUnits), kThreads, 0}};
@@ -1067,6 +1006,9 @@ struct Executor::Impl {
   std::vector<Unit> ordered;
   size_t nsources = 0;
   int64_t smallPlanBytes = kSmallPlanBytes;
+  BalanceOptions balance;
+  bool persistent = true; ///< false: a block a unit in the other kernels
+  int flatConvert = kConvertGroups; ///< 0: convertUnits
 
   /// Shared-memory limits and occupancies, once.
   bool setUp(std::string &error) {
@@ -1091,6 +1033,18 @@ struct Executor::Impl {
 
 void Executor::setSmallPlanBytes(int64_t bytes) {
   impl_->smallPlanBytes = bytes;
+}
+
+void Executor::setBalance(const BalanceOptions &options) {
+  impl_->balance = options;
+}
+
+void Executor::setFlatConvert(int groups) {
+  impl_->flatConvert = groups < 0 ? kConvertGroups : groups;
+}
+
+void Executor::setPersistent(bool persistent) {
+  impl_->persistent = persistent;
 }
 
 bool built() { return true; }
@@ -1148,19 +1102,16 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
   chooseWords(table, sb, tb);
   if (!impl_->ready && !impl_->setUp(error))
     return false;
-  // Rows of at least kBulkMinRowBytes whose every address is 16-byte
-  // aligned go to the copy engine, transposes whose blocks are all aligned
-  // to the staged kernel, converting rows to theirs, the rest to the
-  // general kernel: up to four launches, in that order, on the stream.
-  // A small plan (a few norms, biases) is one launch of the general kernel:
-  // there launches, not bytes, are the cost. Before Hopper (no copy
-  // engine) everything but conversions runs there too.
-  const bool small =
-      table.bytes < impl_->smallPlanBytes || impl_->props.major < 9;
+  // Row copies and fills whose every address is 16-byte aligned go to
+  // copyFlat, transposes whose blocks are all aligned to the staged kernel,
+  // converting rows to theirs, the rest to the general kernel: up to four
+  // launches, in that order, on the stream. A small plan (a few norms,
+  // biases) is one launch of the general kernel: there launches, not
+  // bytes, are the cost.
+  const bool small = table.bytes < impl_->smallPlanBytes;
   auto group = [&](const Task &t) {
-    if ((t.kind == kCopyRows || t.kind == kFillRows) && t.vec == 16 &&
-        t.tail == 0 && t.n * t.dstSize >= kBulkMinRowBytes && !small)
-      return kBulkGroup;
+    if ((t.kind == kCopyRows || t.kind == kFillRows) && t.vec == 16 && !small)
+      return kRowsGroup;
     if (t.kind == kTranspose && t.vec > 1 && !small)
       return kStagedGroup;
     if (t.kind == kConvertRows)
@@ -1171,41 +1122,74 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
   // transpose unit of several outer indices (CudaTasks.h) going to the
   // general kernel becomes one unit per outer index: only the staged
   // kernel pipelines across them, and the general kernel keeps its
-  // registers for its other paths.
+  // registers for its other paths. Then the last, partial round of the
+  // staged transposes' units is shared by all the blocks of their launch
+  // (balanceLastRound): that kernel keeps its loads in flight across
+  // units, so a block's extra part costs it little. The persistent general
+  // and converting kernels start each unit's loads afresh, a DRAM latency
+  // a unit: there the parts cost more than the idle end they save
+  // (measured on an H200, docs/cuda.md).
   std::vector<int> taskGroup(table.tasks.size());
-  long long count[kGroups] = {0, 0, 0, 0};
   for (size_t i = 0; i < table.tasks.size(); ++i)
     taskGroup[i] = group(table.tasks[i]);
-  auto pieces = [&](const Unit &u) -> int64_t {
-    const Task &t = table.tasks[u.task];
-    return taskGroup[u.task] == kGeneralGroup && t.kind == kTranspose
-               ? transposeUnitOuters(t, u)
-               : 1;
-  };
-  for (const Unit &u : table.units)
-    count[taskGroup[u.task]] += pieces(u);
-  long long at[kGroups] = {0, count[0], count[0] + count[1],
-                           count[0] + count[1] + count[2]};
-  std::vector<Unit> &ordered = impl_->ordered;
-  ordered.resize(count[0] + count[1] + count[2] + count[3]);
+  std::vector<Unit> grouped[kGroups];
   for (const Unit &u : table.units) {
-    const int64_t n = pieces(u);
-    if (n == 1) {
-      ordered[at[taskGroup[u.task]]++] = u;
+    const Task &t = table.tasks[u.task];
+    std::vector<Unit> &g = grouped[taskGroup[u.task]];
+    if (taskGroup[u.task] != kGeneralGroup || t.kind != kTranspose ||
+        transposeUnitOuters(t, u) == 1) {
+      g.push_back(u);
       continue;
     }
-    for (int64_t o = 0; o < n; ++o)
-      ordered[at[kGeneralGroup]++] = {u.task, 0, u.a0 + o, u.a1, 0,
-                                      table.tasks[u.task].n};
+    for (int64_t o = 0; o < transposeUnitOuters(t, u); ++o)
+      g.push_back({u.task, 0, u.a0 + o, u.a1, 0, t.n});
+  }
+  std::vector<Unit> &ordered = impl_->ordered;
+  ordered.clear();
+  long long count[kGroups] = {0, 0, 0, 0};
+  // copyFlat's blocks: as many a unit as the largest unit needs.
+  impl_->kernels[kRowsGroup].parts = 1;
+  {
+    int64_t most = 1; // bytes a unit writes
+    for (const Unit &u : grouped[kRowsGroup]) {
+      const Task &t = table.tasks[u.task];
+      most = std::max(most, (u.a1 - u.a0) * (u.b1 - u.b0 + t.tail) * t.dstSize);
+    }
+    const int64_t block = int64_t(kThreads) * 16 * kRowWords;
+    impl_->kernels[kRowsGroup].parts =
+        static_cast<int>((most + block - 1) / block);
+  }
+  impl_->kernels[kConvertGroup].parts = 0;
+  if (impl_->flatConvert && !grouped[kConvertGroup].empty()) {
+    int64_t most = 1; // groups (or elements) of a unit
+    for (const Unit &u : grouped[kConvertGroup]) {
+      const Task &t = table.tasks[u.task];
+      most = std::max(most, (u.a1 - u.a0) * (u.b1 - u.b0) /
+                                (fastCast(t) != 0 ? 4 : 1));
+    }
+    const int64_t block = int64_t(kThreads) * impl_->flatConvert;
+    impl_->kernels[kConvertGroup].parts =
+        static_cast<int>((most + block - 1) / block);
+  }
+  for (int g = 0; g < kGroups; ++g) {
+    if (impl_->balance.maxRounds > 0 && impl_->kernels[g].parts == 0 &&
+        g == kStagedGroup)
+      grouped[g] = balanceLastRound(
+          table, std::move(grouped[g]),
+          static_cast<int64_t>(impl_->props.multiProcessorCount) *
+              impl_->kernels[g].perSM,
+          impl_->balance);
+    count[g] = static_cast<long long>(grouped[g].size());
+    ordered.insert(ordered.end(), grouped[g].begin(), grouped[g].end());
   }
   cudaStream_t s = static_cast<cudaStream_t>(stream);
   size_t taskBytes = table.tasks.size() * sizeof(Task);
-  size_t unitBytes = ordered.size() * sizeof(Unit);
+  size_t unitTableBytes = ordered.size() * sizeof(Unit);
   std::vector<uint64_t> ptrs(sb);
   ptrs.insert(ptrs.end(), tb.begin(), tb.end());
   size_t ptrBytes = ptrs.size() * sizeof(uint64_t);
   if (!impl_->tasks.reserve(taskBytes, error) ||
-      !impl_->units.reserve(unitBytes, error) ||
+      !impl_->units.reserve(unitTableBytes, error) ||
       !impl_->pointers.reserve(ptrBytes, error))
     return false;
   // The table is small next to the data. Copied in stream order, and
@@ -1214,7 +1198,7 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
   cudaError_t e = cudaMemcpyAsync(impl_->tasks.p, table.tasks.data(), taskBytes,
                                   cudaMemcpyHostToDevice, s);
   if (e == cudaSuccess)
-    e = cudaMemcpyAsync(impl_->units.p, ordered.data(), unitBytes,
+    e = cudaMemcpyAsync(impl_->units.p, ordered.data(), unitTableBytes,
                         cudaMemcpyHostToDevice, s);
   if (e == cudaSuccess)
     e = cudaMemcpyAsync(impl_->pointers.p, ptrs.data(), ptrBytes,
@@ -1241,12 +1225,39 @@ bool Executor::launch(void *stream, std::string &error) {
       static_cast<uint64_t *>(impl_->pointers.p) + impl_->nsources);
   // Each kernel over its group, a wave of resident blocks at most.
   a.first = 0;
-  for (const KernelLaunch &k : impl_->kernels) {
+  for (int g = 0; g < kGroups; ++g) {
+    const KernelLaunch &k = impl_->kernels[g];
     a.count = k.count;
-    if (a.count > 0) {
-      const long long grid = std::min<long long>(
-          static_cast<long long>(impl_->props.multiProcessorCount) * k.perSM,
-          a.count);
+    if (a.count > 0 && k.parts > 0) { // not persistent: parts blocks a unit
+      if (a.count * k.parts > 0x7fffffffll) {
+        error = "a plan of more than 2^31 blocks of 32 KiB: cut it into "
+                "smaller plans";
+        return false;
+      }
+      int parts = k.parts;
+      void *args[] = {&a, &parts};
+      const void *fn = k.fn;
+      if (g == kConvertGroup)
+        fn = impl_->flatConvert == 4
+                 ? reinterpret_cast<const void *>(convertFlat<4>)
+             : impl_->flatConvert == 8
+                 ? reinterpret_cast<const void *>(convertFlat<8>)
+                 : reinterpret_cast<const void *>(convertFlat<16>);
+      cudaError_t e =
+          cudaLaunchKernel(fn, dim3(static_cast<unsigned>(a.count * parts)),
+                           dim3(kThreads), args, 0, s);
+      if (e != cudaSuccess) {
+        error = cudaMessage("launching the plan kernels", e);
+        return false;
+      }
+    } else if (a.count > 0) {
+      const long long grid =
+          impl_->persistent
+              ? std::min<long long>(
+                    static_cast<long long>(impl_->props.multiProcessorCount) *
+                        k.perSM,
+                    a.count)
+              : a.count;
       void *args[] = {&a};
       cudaError_t e = cudaLaunchKernel(k.fn, dim3(static_cast<unsigned>(grid)),
                                        dim3(k.threads), args, k.smem, s);

@@ -164,7 +164,8 @@ struct Checker {
   int64_t bytes = 0;
   int64_t kinds[7] = {0, 0, 0, 0, 0, 0, 0};
   int64_t wordTransposes = 0, wideRows = 0, multiRowUnits = 0,
-          groupConverts = 0, multiOuterTransposeUnits = 0, tailRows = 0;
+          groupConverts = 0, multiOuterTransposeUnits = 0, tailRows = 0,
+          balanceParts = 0;
   /// Bytes by which the device tensors sit past their allocations' starts
   /// (an address not aligned to the words, or to the element size).
   int misalign = 0;
@@ -226,6 +227,24 @@ struct Checker {
     runtime::cuda::runTableOnHost(table, in, out);
     if (!same(name + " (task table on the host)", plan, want, host))
       return false;
+    // The units with their last round cut for a launch of a few blocks, in
+    // parts of a few bytes (balanceLastRound, as the executor cuts each
+    // launch's units for its blocks), write the same bytes.
+    {
+      runtime::cuda::TaskTable cut = table;
+      runtime::cuda::BalanceOptions balance;
+      balance.minPartBytes = 1 + static_cast<int64_t>(seed % 97);
+      balance.maxRounds = 1 + static_cast<int64_t>(seed % 4);
+      cut.units = runtime::cuda::balanceLastRound(
+          table, table.units, 2 + static_cast<int64_t>(seed % 11), balance);
+      balanceParts += static_cast<int64_t>(cut.units.size()) -
+                      static_cast<int64_t>(table.units.size());
+      for (plan::Buffer &b : host)
+        std::fill(b.bytes.begin(), b.bytes.end(), 0xA5);
+      runtime::cuda::runTableOnHost(cut, in, out);
+      if (!same(name + " (balanced units on the host)", plan, want, host))
+        return false;
+    }
     ++plans;
     for (const plan::Buffer &b : want)
       bytes += static_cast<int64_t>(b.bytes.size());
@@ -265,6 +284,19 @@ struct Checker {
     // Every other plan as a small one (a single launch of the general
     // kernel), the others through the copy engine and staged transposes.
     gpu->setSmallPlanBytes(seed % 2 ? 1ll << 62 : 0);
+    // A third of the plans with each launch's units as the table cut them,
+    // a third with the last round cut as for a real plan, a third cut into
+    // parts as small as 64 bytes (these plans have fewer units than the
+    // blocks: every unit is in the last round).
+    runtime::cuda::BalanceOptions balance;
+    if (seed % 3 == 0)
+      balance.maxRounds = 0;
+    else if (seed % 3 == 1)
+      balance.minPartBytes = 64;
+    gpu->setBalance(balance);
+    // A quarter of the plans convert rows as blocks of 4, 8 or 16 groups a
+    // thread (setFlatConvert).
+    gpu->setFlatConvert(seed / 2 % 2 == 1 ? 4 << (seed / 4 % 3) : 0);
     ok = ok && gpu->run(table, csrc, ddst, nullptr, error) &&
          gpu->synchronize(nullptr, error);
     std::vector<plan::Buffer> dev(cpu.size());
@@ -424,9 +456,13 @@ int main(int argc, char **argv) {
       std::fprintf(stderr, "%s: %s\n", f.c_str(), error.c_str());
       return 2;
     }
-    // Twice on a GPU (seeds of both parities): as a small plan and through
-    // the copy engine and staged transposes.
-    if (!c.check(*plan, f, seed) || (c.gpu && !c.check(*plan, f, seed + 1)))
+    // Three times on a GPU: as a small plan, and through the copy engine
+    // (as such, and as 4 KiB blocks) and staged transposes (the seed's
+    // parity, then seed / 2's, pick them).
+    const uint64_t s1 = seed + (seed % 2 ? 1 : 0);
+    if (!c.check(*plan, f, seed | 1) ||
+        (c.gpu && (!c.check(*plan, f, s1 / 2 % 2 ? s1 : s1 + 2) ||
+                   !c.check(*plan, f, s1 / 2 % 2 ? s1 + 2 : s1))))
       return 1;
   }
   std::printf(
@@ -435,12 +471,12 @@ int main(int argc, char **argv) {
       "rows (%lld in word groups), %lld strided conversions, %lld "
       "fills, %lld strided moves, %lld row fills; %lld units of "
       "several rows, %lld transpose units of several outer "
-      "indices\n",
+      "indices; %lld more units from cutting last rounds\n",
       (long long)c.kinds[0], (long long)c.wideRows, (long long)c.tailRows,
       (long long)c.kinds[1], (long long)c.wordTransposes, (long long)c.kinds[6],
       (long long)c.groupConverts, (long long)c.kinds[2], (long long)c.kinds[3],
       (long long)c.kinds[4], (long long)c.kinds[5], (long long)c.multiRowUnits,
-      (long long)c.multiOuterTransposeUnits);
+      (long long)c.multiOuterTransposeUnits, (long long)c.balanceParts);
   std::printf("%d plans (%d random, %zu files), %lld target bytes: the task "
               "table equals the reference executor; %d compared on the GPU "
               "with the CPU executor: equal\n",

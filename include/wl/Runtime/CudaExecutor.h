@@ -63,6 +63,20 @@ public:
   /// and staged transposes (tests set 0 to send every plan their way).
   void setSmallPlanBytes(int64_t bytes);
 
+  /// How `run` cuts each launch's last, partial round of units so that its
+  /// blocks end together (balanceLastRound; maxRounds 0 leaves the units as
+  /// the table cut them: benchmarks and tests compare both).
+  void setBalance(const BalanceOptions &options);
+
+  /// false: the other kernels run a block a unit (grid = units) instead of
+  /// a wave of blocks taking units in turn.
+  void setPersistent(bool persistent);
+
+  /// Converting rows as blocks of 256 threads converting `groups` groups
+  /// each (4, 8 or 16; -1: the default, 8), not persistent; 0: the
+  /// persistent convertUnits.
+  void setFlatConvert(int groups);
+
   /// Waits for `stream`; reports an error of the work on it.
   bool synchronize(void *stream, std::string &error);
 

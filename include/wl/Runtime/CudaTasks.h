@@ -149,13 +149,14 @@ struct TableOptions {
   int64_t transposeUnitBytes = 128 << 10;
   /// Fuse a padding (row fills) into the row copy that ends where it
   /// starts in every target row, when the copy's rows are shorter than
-  /// fuseRowTailsBelowBytes (longer ones go to the copy engine, which
-  /// moves the copy and the fill as separate rows; 0 turns fusing off) and
+  /// fuseRowTailsBelowBytes (0 turns fusing off) and
   /// the padding's rows shorter than fuseFillsBelowBytes (a warp stores
   /// 512 contiguous bytes at a time: shorter fill rows on their own write
   /// scattered pieces). Measured on an H200 (docs/cuda.md): MaxText's w13,
   /// rows of 384 bytes and 128 of padding, 81 -> 87% of the device copy
-  /// fused; rows of 512 bytes and 512 of padding 84-86 -> 82-83%.
+  /// fused; rows of 512 bytes and 512 of padding 84-86 -> 82-83% (both
+  /// in the general kernel; since row copies run as copyFlat, w13 runs at
+  /// 97% fused and 90% apart).
   int64_t fuseRowTailsBelowBytes = 1024;
   int64_t fuseFillsBelowBytes = 512;
 };
@@ -172,6 +173,33 @@ bool buildTaskTable(const layout::Plan &plan, TaskTable &table,
 /// aligned to it (else 1), given the tensors' base addresses.
 void chooseWords(TaskTable &table, const std::vector<uint64_t> &sourceBases,
                  const std::vector<uint64_t> &targetBases);
+
+/// The bytes unit `u` of `table` reads and writes.
+int64_t unitBytes(const TaskTable &table, const Unit &u);
+
+struct BalanceOptions {
+  /// Parts of fewer bytes (read and written) are not cut: below this a
+  /// part's fixed costs (its descriptor, the first load's latency) outweigh
+  /// the balance.
+  int64_t minPartBytes = 8 << 10;
+  /// Rounds of parts at most (each block takes about this many parts).
+  int64_t maxRounds = 4;
+};
+
+/// The units of one launch, in launch order, where block b of `blocks`
+/// takes units b, b + blocks, b + 2 blocks, ...: the last, partial round
+/// (count % blocks units) cut into parts that every block shares, so that
+/// the blocks end together. The parts cover exactly the elements of the
+/// units they are cut from, in the same order, and are cut only where the
+/// kernels allow (CudaTasks.h's Unit): whole rows of a several-row unit,
+/// 16-element steps of a single row without a tail, whole outer indices
+/// of a several-outer transpose unit, the shape's iStep along i of a
+/// single one, any element of element-by-element units. Postcondition:
+/// no part smaller than options.minPartBytes unless its unit was; units
+/// of whole rounds unchanged.
+std::vector<Unit> balanceLastRound(const TaskTable &table,
+                                   std::vector<Unit> units, int64_t blocks,
+                                   const BalanceOptions &options = {});
 
 /// Runs the table on the host exactly as the kernel partitions it (unit by
 /// unit, the same index arithmetic), for tests without a GPU.

@@ -1,0 +1,556 @@
+//===- copy_probe.cu - which plain copy kernel reaches cudaMemcpy? --------===//
+//
+//   copy_probe [MIB]     (default 1024)
+// A standalone experiment, not part of the executor (docs/cuda.md): a
+// contiguous device copy of MIB MiB by kernels of several shapes beside
+// cudaMemcpy of the same bytes (persistent grid-stride loops with cache
+// hints, persistent blocks over chunks in turn, contiguous ranges a block,
+// TMA bulk copies through shared-memory stages, and blocks of one 16-byte
+// word a thread or more, as many as there are pieces); whether the driver's
+// copy needs the SMs (issued beside a kernel that holds them all);
+// cudaMemcpy2D at several row widths and cudaMemcpy in several calls; and
+// 2-byte transposes of 5120 x 25600 by non-persistent blocks of register
+// transposes. Each kernel's output is checked against its input. GB/s
+// counts bytes read + written; median of 20 after 3 warm-ups, CUDA events
+// around one launch.
+//
+//===----------------------------------------------------------------------===//
+#include <cuda_runtime.h>
+
+#include "SharedMemory.cuh" // lib/Cuda
+
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <vector>
+
+#define CHECK(x)                                                               \
+  do {                                                                         \
+    cudaError_t e_ = (x);                                                      \
+    if (e_ != cudaSuccess) {                                                   \
+      std::fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__,                  \
+                   cudaGetErrorString(e_));                                    \
+      std::exit(1);                                                            \
+    }                                                                          \
+  } while (0)
+
+namespace {
+
+// Hints: 0 plain, 1 streaming (ld.global.cs / st.global.cs), 2 loads that
+// skip L1 (ld.global.nc.L1::no_allocate) with streaming stores, 3 loads
+// asking L2 to fetch 256 bytes (ld.global.L2::256B), 4 both of 2's and 3's
+// load hints, 5 L2::128B; plain stores with 3 to 5.
+template <int H> __device__ __forceinline__ uint4 load(const uint4 *p) {
+  if constexpr (H == 0)
+    return *p;
+  else if constexpr (H == 1)
+    return __ldcs(p);
+  else if constexpr (H == 2) {
+    uint4 v;
+    asm volatile("ld.global.nc.L1::no_allocate.v4.u32 {%0,%1,%2,%3}, [%4];"
+                 : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+                 : "l"(p));
+    return v;
+  } else if constexpr (H == 3) {
+    uint4 v;
+    asm volatile("ld.global.L2::256B.v4.u32 {%0,%1,%2,%3}, [%4];"
+                 : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+                 : "l"(p));
+    return v;
+  } else if constexpr (H == 4) {
+    uint4 v;
+    asm volatile(
+        "ld.global.nc.L1::no_allocate.L2::256B.v4.u32 {%0,%1,%2,%3}, [%4];"
+        : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+        : "l"(p));
+    return v;
+  } else {
+    uint4 v;
+    asm volatile("ld.global.L2::128B.v4.u32 {%0,%1,%2,%3}, [%4];"
+                 : "=r"(v.x), "=r"(v.y), "=r"(v.z), "=r"(v.w)
+                 : "l"(p));
+    return v;
+  }
+}
+template <int H> __device__ __forceinline__ void store(uint4 *p, uint4 v) {
+  if constexpr (H == 1 || H == 2)
+    __stcs(p, v);
+  else
+    *p = v;
+}
+
+/// Grid-stride: thread t copies words t, t + T, ... U at a time (all U
+/// loads, then all U stores), T the threads of the grid.
+template <int U, int H>
+__global__ void __launch_bounds__(256)
+    gridStride(const uint4 *__restrict__ s, uint4 *__restrict__ d, int64_t n) {
+  const int64_t T = int64_t(gridDim.x) * blockDim.x;
+  int64_t i = int64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  for (; i + (U - 1) * T < n; i += U * T) {
+    uint4 v[U];
+#pragma unroll
+    for (int u = 0; u < U; ++u)
+      v[u] = load<H>(s + i + u * T);
+#pragma unroll
+    for (int u = 0; u < U; ++u)
+      store<H>(d + i + u * T, v[u]);
+  }
+  for (; i < n; i += T)
+    store<H>(d + i, load<H>(s + i));
+}
+
+/// Chunks of C words: block b takes chunks b, b + grid, ... (the
+/// executor's unit order); within a chunk 256 threads move U words each
+/// per step.
+template <int U, int H>
+__global__ void __launch_bounds__(256)
+    chunked(const uint4 *__restrict__ s, uint4 *__restrict__ d, int64_t n,
+            int64_t C) {
+  const int64_t chunks = (n + C - 1) / C;
+  for (int64_t c = blockIdx.x; c < chunks; c += gridDim.x) {
+    const int64_t b = c * C, e = min(n, b + C);
+    int64_t i = b + threadIdx.x;
+    for (; i + (U - 1) * 256 < e; i += U * 256) {
+      uint4 v[U];
+#pragma unroll
+      for (int u = 0; u < U; ++u)
+        v[u] = load<H>(s + i + u * 256);
+#pragma unroll
+      for (int u = 0; u < U; ++u)
+        store<H>(d + i + u * 256, v[u]);
+    }
+    for (; i < e; i += 256)
+      store<H>(d + i, load<H>(s + i));
+  }
+}
+
+/// Contiguous ranges: block b copies words [b n / G, (b + 1) n / G), its
+/// 256 threads U words each per step.
+template <int U>
+__global__ void __launch_bounds__(256)
+    ranges(const uint4 *__restrict__ s, uint4 *__restrict__ d, int64_t n) {
+  const int64_t b = n * blockIdx.x / gridDim.x,
+                e = n * (blockIdx.x + 1) / gridDim.x;
+  int64_t i = b + threadIdx.x;
+  for (; i + (U - 1) * 256 < e; i += U * 256) {
+    uint4 v[U];
+#pragma unroll
+    for (int u = 0; u < U; ++u)
+      v[u] = s[i + u * 256];
+#pragma unroll
+    for (int u = 0; u < U; ++u)
+      d[i + u * 256] = v[u];
+  }
+  for (; i < e; i += 256)
+    d[i] = s[i];
+}
+
+/// The copy engine (TMA bulk copies), as the executor's copyBulk but over
+/// one contiguous range: chunks of STAGE bytes, chunk c to block c % grid,
+/// one warp a block driving NS shared-memory stages (loads of the next
+/// NS - 1 chunks in flight while a stage is stored).
+template <int STAGE, int NS>
+__global__ void __launch_bounds__(32)
+    bulkCopy(const uint8_t *__restrict__ s, uint8_t *__restrict__ d,
+             int64_t bytes) {
+  extern __shared__ __align__(128) uint8_t buf[];
+  __shared__ __align__(8) uint64_t full[NS];
+  using wl::cuda_ptx::mbarrierWait;
+  using wl::cuda_ptx::smemAddress;
+  const int lane = threadIdx.x;
+  if (lane == 0) {
+    for (int k = 0; k < NS; ++k)
+      asm volatile("mbarrier.init.shared::cta.b64 [%0], 1;" ::"r"(
+          smemAddress(&full[k])));
+    asm volatile("fence.mbarrier_init.release.cluster;" ::: "memory");
+  }
+  __syncwarp();
+  const int64_t chunks = bytes / STAGE, step = gridDim.x;
+  const int64_t mine =
+      blockIdx.x < chunks ? (chunks - blockIdx.x + step - 1) / step : 0;
+  auto chunk = [&](int64_t i) { return (blockIdx.x + i * step) * STAGE; };
+  auto issue = [&](int64_t i) {
+    const int k = static_cast<int>(i % NS);
+    if (lane == 0) {
+      const uint32_t bar = smemAddress(&full[k]);
+      asm volatile(
+          "{\n .reg .b64 st;\n"
+          " mbarrier.arrive.expect_tx.shared::cta.b64 st, [%0], %1;\n}" ::"r"(
+              bar),
+          "r"(STAGE)
+          : "memory");
+      asm volatile(
+          "cp.async.bulk.shared::cluster.global.mbarrier::complete_tx"
+          "::bytes [%0], [%1], %2, [%3];" ::"r"(smemAddress(buf + k * STAGE)),
+          "l"(s + chunk(i)), "r"(STAGE), "r"(bar)
+          : "memory");
+    }
+  };
+  for (int64_t i = 0; i < NS && i < mine; ++i)
+    issue(i);
+  for (int64_t i = 0; i < mine; ++i) {
+    const int k = static_cast<int>(i % NS);
+    mbarrierWait(smemAddress(&full[k]), static_cast<uint32_t>((i / NS) & 1));
+    if (lane == 0) {
+      asm volatile(
+          "cp.async.bulk.global.shared::cta.bulk_group [%0], [%1], %2;" ::"l"(
+              d + chunk(i)),
+          "r"(smemAddress(buf + k * STAGE)), "r"(STAGE)
+          : "memory");
+      asm volatile("cp.async.bulk.commit_group;" ::: "memory");
+    }
+    if (i >= 1 && i - 1 + NS < mine) {
+      if (lane == 0)
+        asm volatile("cp.async.bulk.wait_group.read 1;" ::: "memory");
+      __syncwarp();
+      issue(i - 1 + NS);
+    }
+  }
+  if (lane == 0)
+    asm volatile("cp.async.bulk.wait_group 0;" ::: "memory");
+}
+
+/// One chunk of 256 U words a block, as many blocks as chunks (not
+/// persistent: the hardware hands out the blocks in order).
+template <int U>
+__global__ void __launch_bounds__(256)
+    flat(const uint4 *__restrict__ s, uint4 *__restrict__ d, int64_t n) {
+  const int64_t b = int64_t(blockIdx.x) * 256 * U + threadIdx.x;
+  uint4 v[U];
+#pragma unroll
+  for (int u = 0; u < U; ++u)
+    if (b + u * 256 < n)
+      v[u] = s[b + u * 256];
+#pragma unroll
+  for (int u = 0; u < U; ++u)
+    if (b + u * 256 < n)
+      d[b + u * 256] = v[u];
+}
+
+/// 8 x 8 2-byte elements transposed in registers: out[i] holds element i
+/// of each of in[0..7].
+__device__ __forceinline__ void transpose8x8(const uint4 (&in)[8],
+                                             uint4 (&out)[8]) {
+  auto word = [](const uint4 &v, int k) {
+    return k == 0 ? v.x : k == 1 ? v.y : k == 2 ? v.z : v.w;
+  };
+#pragma unroll
+  for (int i = 0; i < 8; ++i) {
+    const unsigned sel = i % 2 ? 0x7632 : 0x5410;
+    out[i].x = __byte_perm(word(in[0], i / 2), word(in[1], i / 2), sel);
+    out[i].y = __byte_perm(word(in[2], i / 2), word(in[3], i / 2), sel);
+    out[i].z = __byte_perm(word(in[4], i / 2), word(in[5], i / 2), sel);
+    out[i].w = __byte_perm(word(in[6], i / 2), word(in[7], i / 2), sel);
+  }
+}
+
+/// A 2-byte transpose, D[c][r] = S[r][c] (S: R x C), one tile of 8 TR rows
+/// by 8 TC columns a block, as many blocks as tiles (not persistent).
+/// Thread (tc, tr) loads the 8 x 8 block at rows r0 + 8 tr, columns
+/// c0 + 8 tc (8 words of 16 bytes), transposes it in registers and stores
+/// 8 words. ORDER 0: consecutive blocks along C; 1: along R.
+template <int TC, int TR, int ORDER>
+__global__ void __launch_bounds__(TC *TR)
+    flatTranspose(const uint16_t *__restrict__ S, uint16_t *__restrict__ D,
+                  int64_t R, int64_t C) {
+  const int64_t tilesC = C / (8 * TC), tilesR = R / (8 * TR);
+  const int64_t bc = ORDER == 0 ? blockIdx.x % tilesC : blockIdx.x / tilesR;
+  const int64_t br = ORDER == 0 ? blockIdx.x / tilesC : blockIdx.x % tilesR;
+  const int tc = threadIdx.x % TC, tr = threadIdx.x / TC;
+  const int64_t r0 = br * 8 * TR + tr * 8, c0 = bc * 8 * TC + tc * 8;
+  uint4 in[8], out[8];
+#pragma unroll
+  for (int j = 0; j < 8; ++j)
+    in[j] = *reinterpret_cast<const uint4 *>(S + (r0 + j) * C + c0);
+  transpose8x8(in, out);
+#pragma unroll
+  for (int j = 0; j < 8; ++j)
+    *reinterpret_cast<uint4 *>(D + (c0 + j) * R + r0) = out[j];
+}
+
+/// Keeps every SM full (all its threads) for about `ns` nanoseconds.
+__global__ void __launch_bounds__(1024) spin(int64_t ns, int *sink) {
+  const int64_t t0 = clock64();
+  int64_t x = 0;
+  while (clock64() - t0 < ns * 2) // ~2 GHz
+    ++x;
+  if (x == -1)
+    *sink = 1;
+}
+
+__global__ void fillRandom(uint64_t *p, int64_t n) {
+  for (int64_t i = blockIdx.x * int64_t(blockDim.x) + threadIdx.x; i < n;
+       i += int64_t(gridDim.x) * blockDim.x)
+    p[i] = (uint64_t(i) * 0x9E3779B97F4A7C15ull) ^ (uint64_t(i) >> 7);
+}
+
+float medianMs(const std::function<void()> &f) {
+  cudaEvent_t a, b;
+  CHECK(cudaEventCreate(&a));
+  CHECK(cudaEventCreate(&b));
+  for (int i = 0; i < 3; ++i)
+    f();
+  std::vector<float> ms;
+  for (int i = 0; i < 20; ++i) {
+    CHECK(cudaEventRecord(a));
+    f();
+    CHECK(cudaEventRecord(b));
+    CHECK(cudaEventSynchronize(b));
+    float t;
+    CHECK(cudaEventElapsedTime(&t, a, b));
+    ms.push_back(t);
+  }
+  CHECK(cudaEventDestroy(a));
+  CHECK(cudaEventDestroy(b));
+  std::sort(ms.begin(), ms.end());
+  return ms[ms.size() / 2];
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  const int64_t mib = argc > 1 ? std::atoll(argv[1]) : 1024;
+  const int64_t bytes = mib << 20, n = bytes / 16;
+  cudaDeviceProp props;
+  CHECK(cudaGetDeviceProperties(&props, 0));
+  const int sms = props.multiProcessorCount;
+  uint4 *s, *d;
+  CHECK(cudaMalloc(&s, bytes));
+  CHECK(cudaMalloc(&d, bytes));
+  fillRandom<<<1024, 256>>>(reinterpret_cast<uint64_t *>(s), bytes / 8);
+  CHECK(cudaDeviceSynchronize());
+  std::vector<uint64_t> want(4096), got(4096);
+  CHECK(cudaMemcpy(want.data(), reinterpret_cast<uint8_t *>(s) + bytes / 2,
+                   32768, cudaMemcpyDeviceToHost));
+  const double moved = 2.0 * bytes;
+  const float copyMs = medianMs(
+      [&] { CHECK(cudaMemcpyAsync(d, s, bytes, cudaMemcpyDeviceToDevice)); });
+  const double copyGBs = moved / (copyMs * 1e-3) / 1e9;
+  std::printf("%s, %d SMs; copies of %lld MiB\n", props.name, sms,
+              (long long)mib);
+  std::printf(
+      "| variant | ms | GB/s | %% of cudaMemcpy |\n|---|---:|---:|---:|\n");
+  std::printf("| cudaMemcpy D2D | %.3f | %.0f | 100 |\n", copyMs, copyGBs);
+  auto row = [&](const char *name, int a, int b, int c,
+                 const std::function<void()> &f) {
+    CHECK(cudaMemset(d, 0, bytes));
+    const float ms = medianMs(f);
+    CHECK(cudaGetLastError());
+    CHECK(cudaMemcpy(got.data(), reinterpret_cast<uint8_t *>(d) + bytes / 2,
+                     32768, cudaMemcpyDeviceToHost));
+    const double gbs = moved / (ms * 1e-3) / 1e9;
+    std::printf("| %s %d %d %d | %.3f | %.0f | %.1f |%s\n", name, a, b, c, ms,
+                gbs, 100.0 * gbs / copyGBs, got == want ? "" : " MISMATCH");
+    std::fflush(stdout);
+  };
+  // gridStride U bps hint
+  // bulkCopy: KiB a stage, stages, blocks an SM.
+  auto bulk = [&](auto kernel, int stageKiB, int stages, int bps) {
+    const int smem = stageKiB * stages * 1024;
+    CHECK(cudaFuncSetAttribute(
+        kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, smem));
+    int fit = 0;
+    CHECK(
+        cudaOccupancyMaxActiveBlocksPerMultiprocessor(&fit, kernel, 32, smem));
+    if (fit < bps) {
+      std::printf(
+          "| bulkCopy %d KiB x %d stages, %d blocks/SM: only %d fit |\n",
+          stageKiB, stages, bps, fit);
+      return;
+    }
+    row("bulkCopy KiB,stages,blocks/SM", stageKiB, stages, bps, [&] {
+      kernel<<<sms * bps, 32, smem>>>(reinterpret_cast<const uint8_t *>(s),
+                                      reinterpret_cast<uint8_t *>(d), bytes);
+    });
+  };
+  for (int u : {1, 2, 4, 8}) {
+    const int64_t blocks = (n + 256 * u - 1) / (256 * u);
+    row("flat U (blocks of 256 U words)", u, 0, 0, [&] {
+      switch (u) {
+      case 1:
+        flat<1><<<blocks, 256>>>(s, d, n);
+        break;
+      case 2:
+        flat<2><<<blocks, 256>>>(s, d, n);
+        break;
+      case 4:
+        flat<4><<<blocks, 256>>>(s, d, n);
+        break;
+      default:
+        flat<8><<<blocks, 256>>>(s, d, n);
+      }
+    });
+  }
+  bulk(bulkCopy<2 << 10, 4>, 2, 4, 16);
+  bulk(bulkCopy<2 << 10, 8>, 2, 8, 12);
+  bulk(bulkCopy<4 << 10, 2>, 4, 2, 16);
+  bulk(bulkCopy<4 << 10, 4>, 4, 4, 12);
+  bulk(bulkCopy<8 << 10, 4>, 8, 4, 6);
+  bulk(bulkCopy<12 << 10, 4>, 12, 4, 4);
+  bulk(bulkCopy<12 << 10, 4>, 12, 4, 2);
+  bulk(bulkCopy<16 << 10, 4>, 16, 4, 3);
+  bulk(bulkCopy<32 << 10, 3>, 32, 3, 2);
+  bulk(bulkCopy<32 << 10, 6>, 32, 6, 1);
+  bulk(bulkCopy<64 << 10, 3>, 64, 3, 1);
+  bulk(bulkCopy<8 << 10, 8>, 8, 8, 3);
+  bulk(bulkCopy<4 << 10, 8>, 4, 8, 6);
+  bulk(bulkCopy<4 << 10, 4>, 4, 4, 8);
+  for (int bps : {2, 4}) {
+    const int grid = sms * bps;
+    row("gridStride U,blocks/SM,hint", 8, bps, 3,
+        [&] { gridStride<8, 3><<<grid, 256>>>(s, d, n); });
+    row("gridStride U,blocks/SM,hint", 8, bps, 4,
+        [&] { gridStride<8, 4><<<grid, 256>>>(s, d, n); });
+    row("gridStride U,blocks/SM,hint", 8, bps, 5,
+        [&] { gridStride<8, 5><<<grid, 256>>>(s, d, n); });
+    row("chunked KiB,blocks/SM,hint", 64, bps, 3,
+        [&] { chunked<8, 3><<<grid, 256>>>(s, d, n, 4096); });
+  }
+  for (int bps : {2, 4, 8}) {
+    const int grid = sms * bps;
+    row("gridStride U,blocks/SM,hint", 4, bps, 0,
+        [&] { gridStride<4, 0><<<grid, 256>>>(s, d, n); });
+    row("gridStride U,blocks/SM,hint", 8, bps, 0,
+        [&] { gridStride<8, 0><<<grid, 256>>>(s, d, n); });
+    row("gridStride U,blocks/SM,hint", 8, bps, 1,
+        [&] { gridStride<8, 1><<<grid, 256>>>(s, d, n); });
+    row("gridStride U,blocks/SM,hint", 8, bps, 2,
+        [&] { gridStride<8, 2><<<grid, 256>>>(s, d, n); });
+  }
+  // chunked: KiB per chunk, blocks/SM, U=8
+  for (int kib : {16, 64, 256})
+    for (int bps : {4, 8}) {
+      const int grid = sms * bps;
+      const int64_t C = int64_t(kib) << 10 >> 4;
+      row("chunked KiB,blocks/SM,hint", kib, bps, 0,
+          [&] { chunked<8, 0><<<grid, 256>>>(s, d, n, C); });
+      row("chunked KiB,blocks/SM,hint", kib, bps, 2,
+          [&] { chunked<8, 2><<<grid, 256>>>(s, d, n, C); });
+    }
+  for (int bps : {1, 2, 4})
+    for (int u : {4, 8}) {
+      const int grid = sms * bps;
+      row("ranges U,blocks/SM", u, bps, 0, [&] {
+        if (u == 4)
+          ranges<4><<<grid, 256>>>(s, d, n);
+        else
+          ranges<8><<<grid, 256>>>(s, d, n);
+      });
+    }
+  // Does the driver's copy need the SMs? It is issued on a second stream
+  // while every SM is held by a kernel that spins for 5 ms: a copy done by
+  // a kernel waits for the SMs, one done by the copy engines does not.
+  {
+    cudaStream_t a, b;
+    CHECK(cudaStreamCreateWithFlags(&a, cudaStreamNonBlocking));
+    CHECK(cudaStreamCreateWithFlags(&b, cudaStreamNonBlocking));
+    cudaEvent_t e0, e1, e2;
+    CHECK(cudaEventCreate(&e0));
+    CHECK(cudaEventCreate(&e1));
+    CHECK(cudaEventCreate(&e2));
+    int *sink;
+    CHECK(cudaMalloc(&sink, 4));
+    CHECK(cudaEventRecord(e0, a));
+    spin<<<sms * 2, 1024, 0, a>>>(5000000, sink);
+    CHECK(cudaEventRecord(e1, a));
+    CHECK(cudaStreamWaitEvent(b, e0));
+    CHECK(cudaMemcpyAsync(d, s, bytes, cudaMemcpyDeviceToDevice, b));
+    CHECK(cudaEventRecord(e2, b));
+    CHECK(cudaDeviceSynchronize());
+    float spinMs, copyAfterMs;
+    CHECK(cudaEventElapsedTime(&spinMs, e0, e1));
+    CHECK(cudaEventElapsedTime(&copyAfterMs, e0, e2));
+    std::printf("spin kernel on every SM: %.3f ms; cudaMemcpy issued beside it "
+                "ended %.3f ms after the spin began (%s)\n",
+                spinMs, copyAfterMs,
+                copyAfterMs < spinMs ? "during the spin: copy engines"
+                                     : "after the spin: it needs the SMs");
+    CHECK(cudaFree(sink));
+  }
+  // The driver's strided copy: rows of W bytes, source and target pitches
+  // P_s and P_d (one of them W), half the bytes of the contiguous copy
+  // each side at pitch 2W (so both fit the buffers).
+  std::printf(
+      "| variant | ms | GB/s | %% of cudaMemcpy |\n|---|---:|---:|---:|\n");
+  auto row2d = [&](int64_t w, int64_t sp, int64_t dp) {
+    const int64_t h = bytes / std::max(sp, dp);
+    const double m = 2.0 * w * h;
+    const float ms = medianMs([&] {
+      CHECK(cudaMemcpy2DAsync(d, dp, s, sp, w, h, cudaMemcpyDeviceToDevice));
+    });
+    const double gbs = m / (ms * 1e-3) / 1e9;
+    std::printf("| cudaMemcpy2D width %lld, pitches %lld -> %lld | %.3f | %.0f "
+                "| %.1f |\n",
+                (long long)w, (long long)sp, (long long)dp, ms, gbs,
+                100.0 * gbs / copyGBs);
+    std::fflush(stdout);
+  };
+  for (int64_t w : {384, 512, 1024, 4096, 10240}) {
+    row2d(w, w, 2 * w);
+    row2d(w, 2 * w, w);
+  }
+  row2d(10240, 10240, 81920); // a qkv rank's rows into a wider target
+  // The driver's copy in several calls (the cost of a call).
+  for (int parts : {8, 64}) {
+    const int64_t each = bytes / parts;
+    const float ms = medianMs([&] {
+      for (int p = 0; p < parts; ++p)
+        CHECK(cudaMemcpyAsync(reinterpret_cast<uint8_t *>(d) + p * each,
+                              reinterpret_cast<uint8_t *>(s) + p * each, each,
+                              cudaMemcpyDeviceToDevice));
+    });
+    const double gbs = moved / (ms * 1e-3) / 1e9;
+    std::printf("| cudaMemcpy in %d calls | %.3f | %.0f | %.1f |\n", parts, ms,
+                gbs, 100.0 * gbs / copyGBs);
+  }
+  // Transposes of a 5120 x 25600 bf16 matrix (the benchmark's), flat.
+  {
+    const int64_t R = 5120, C = 25600, elems = R * C;
+    const double tb = 4.0 * elems; // read + written
+    const uint16_t *S = reinterpret_cast<const uint16_t *>(s);
+    uint16_t *D = reinterpret_cast<uint16_t *>(d);
+    std::vector<uint16_t> src(elems), dst(elems);
+    CHECK(cudaMemcpy(src.data(), S, elems * 2, cudaMemcpyDeviceToHost));
+    const float sameMs = medianMs([&] {
+      CHECK(cudaMemcpyAsync(d, s, elems * 2, cudaMemcpyDeviceToDevice));
+    });
+    std::printf("transpose %lld x %lld bf16; cudaMemcpy of the same bytes: "
+                "%.3f ms\n| variant | ms | GB/s | %% of 1 GiB cudaMemcpy | "
+                "%% of same-size |\n|---|---:|---:|---:|---:|\n",
+                (long long)R, (long long)C, sameMs);
+    auto trow = [&](const char *name, auto kernel, int tc, int tr) {
+      const int64_t blocks = (R / (8 * tr)) * (C / (8 * tc));
+      CHECK(cudaMemset(d, 0, elems * 2));
+      const float ms =
+          medianMs([&] { kernel<<<blocks, tc * tr>>>(S, D, R, C); });
+      CHECK(cudaGetLastError());
+      CHECK(cudaMemcpy(dst.data(), D, elems * 2, cudaMemcpyDeviceToHost));
+      int64_t bad = 0;
+      for (int64_t r = 0; r < R; r += 7)
+        for (int64_t c = 0; c < C; c += 3)
+          bad += dst[c * R + r] != src[r * C + c];
+      const double gbs = tb / (ms * 1e-3) / 1e9;
+      std::printf("| %s TC %d TR %d | %.3f | %.0f | %.1f | %.1f |%s\n", name,
+                  tc, tr, ms, gbs, 100.0 * gbs / copyGBs, 100.0 * sameMs / ms,
+                  bad ? " MISMATCH" : "");
+      std::fflush(stdout);
+    };
+    trow("flatTranspose along C", flatTranspose<8, 8, 0>, 8, 8);
+    trow("flatTranspose along R", flatTranspose<8, 8, 1>, 8, 8);
+    trow("flatTranspose along C", flatTranspose<4, 16, 0>, 4, 16);
+    trow("flatTranspose along R", flatTranspose<4, 16, 1>, 4, 16);
+    trow("flatTranspose along C", flatTranspose<8, 32, 0>, 8, 32);
+    trow("flatTranspose along R", flatTranspose<8, 32, 1>, 8, 32);
+    trow("flatTranspose along C", flatTranspose<16, 16, 0>, 16, 16);
+    trow("flatTranspose along R", flatTranspose<16, 16, 1>, 16, 16);
+    trow("flatTranspose along C", flatTranspose<8, 4, 0>, 8, 4);
+    trow("flatTranspose along R", flatTranspose<8, 4, 1>, 8, 4);
+    trow("flatTranspose along C", flatTranspose<4, 8, 0>, 4, 8);
+    trow("flatTranspose along R", flatTranspose<4, 8, 1>, 4, 8);
+  }
+  CHECK(cudaFree(s));
+  CHECK(cudaFree(d));
+  return 0;
+}
