@@ -139,9 +139,7 @@ int main(int argc, char **argv) {
                  "  --config keys: units=KiB, tunits=KiB (transposes), "
                  "tails=BYTES, tailfills=BYTES (fused padding; tails=0: off), "
                  "rounds=N, minpart=BYTES (the last round's parts; rounds=0: "
-                 "off), persist=0 (a block a unit elsewhere), fconv=0|4|8|16 "
-                 "(converting rows persistent, or as blocks of that many "
-                 "groups a thread)\n");
+                 "off; the staged transposes')\n");
     return 2;
   }
   std::string dir = argv[1], jsonOut;
@@ -155,8 +153,6 @@ int main(int argc, char **argv) {
     std::string label;
     runtime::cuda::TableOptions table;
     runtime::cuda::BalanceOptions balance;
-    bool persistent = true;
-    int flatConvert = -1; ///< -1: the executor's default
   };
   std::vector<Config> configs = {{"", {}}};
   for (int i = 2; i < argc; ++i) {
@@ -194,10 +190,6 @@ int main(int argc, char **argv) {
           c.balance.maxRounds = value;
         else if (key == "minpart")
           c.balance.minPartBytes = value;
-        else if (key == "persist")
-          c.persistent = value != 0;
-        else if (key == "fconv")
-          c.flatConvert = static_cast<int>(value);
         else {
           std::fprintf(stderr, "cuda_bench: unknown --config key '%s'\n",
                        key.c_str());
@@ -308,8 +300,6 @@ int main(int argc, char **argv) {
                          *layout::numElements(plan->targets[t].shape) *
                              layout::dtypeSize(plan->targets[t].dtype)));
       gpu->setBalance(config.balance);
-      gpu->setPersistent(config.persistent);
-      gpu->setFlatConvert(config.flatConvert);
       if (!gpu->run(table, src, dst, nullptr, error) ||
           !gpu->synchronize(nullptr, error)) {
         std::fprintf(stderr, "%s: %s\n", f.c_str(), error.c_str());

@@ -1,17 +1,17 @@
 //===- CudaExecutor.cu - plans executed by CUDA kernels -------------------===//
 //
-// Up to four kernels share a task table's units by kind (docs/cuda.md):
-// copyFlat (aligned row copies and fills, with their fused padding) and
-// convertFlat (converting rows) are not persistent: as many blocks as 32
-// KiB pieces of their units, handed out in order by the hardware, so that
-// the memory in flight is one short stretch (as the driver's own copy
-// runs). transposeUnits (aligned transposes, loads staged in shared
-// memory) and runUnits (everything else) are persistent: block b takes
-// units b, b + grid, ..., so the blocks sweep the table together, unit and
-// task descriptors prefetched into L1 before their turn. There is no
-// barrier anywhere. The unit kinds mirror runTableOnHost (TaskTable.cpp)
-// index for index; the host emulation is what CI checks, the GPU tests
-// compare the kernels with the CPU executor byte for byte.
+// Up to four kernels share a task table's units by kind (docs/cuda.md).
+// copyFlat (aligned row copies and fills, with their fused padding) is not
+// persistent: as many blocks as 32 KiB pieces of its units, handed out in
+// order by the hardware, so that the memory in flight is one short stretch
+// (as the driver's own copy runs). transposeUnits (aligned transposes,
+// loads staged in shared memory), convertUnits (converting rows) and
+// runUnits (everything else) are persistent: block b takes units b, b +
+// grid, ..., so the blocks sweep the table together, unit and task
+// descriptors prefetched into L1 before their turn. There is no barrier
+// anywhere. The unit kinds mirror runTableOnHost (TaskTable.cpp) index for
+// index; the host emulation is what CI checks, the GPU tests compare the
+// kernels with the CPU executor byte for byte.
 //
 //===----------------------------------------------------------------------===//
 #include "wl/Runtime/CudaExecutor.h"
@@ -502,20 +502,6 @@ __device__ __forceinline__ void convertGroupsTo(int ds, const uint8_t *s0,
 
 /// The casts between 16-bit floats and f32 with their own code: true if
 /// `t` is one of them and was done.
-/// Which of the four common casts a converting-rows task is where its
-/// words allow groups (1 f32 -> bf16, 2 bf16 -> f32, 3 f32 -> f16, 4 f16 ->
-/// f32; each a group of 4 elements), else 0.
-__host__ __device__ inline int32_t fastCast(const Task &t) {
-  if (t.vec != 16 || t.nsteps != 1 || t.steps[0].kind != 0)
-    return 0;
-  const int32_t from = t.steps[0].from, to = t.steps[0].to;
-  return from == kF32 && to == kBF16   ? 1
-         : from == kBF16 && to == kF32 ? 2
-         : from == kF32 && to == kF16  ? 3
-         : from == kF16 && to == kF32  ? 4
-                                       : 0;
-}
-
 __device__ __forceinline__ bool castGroups(const Task &t, const uint8_t *s0,
                                            uint8_t *d0, uint32_t rows,
                                            uint32_t groups, uint32_t rs,
@@ -726,85 +712,6 @@ __global__ void __launch_bounds__(kThreads) copyFlat(Args a, int parts) {
   }
 }
 
-/// Groups [p 256 B, (p + 1) 256 B) of a unit's flattened (row, group)
-/// space, B a thread, all loads in flight before the first store.
-template <int SS, int DS, int B, typename F>
-__device__ __forceinline__ void convertPart(const RowUnit &r, uint32_t groups,
-                                            uint32_t p, F f) {
-  constexpr int G = 16 / (SS > DS ? SS : DS);
-  using SW = typename Bits<G * SS>::T;
-  using DW = typename Bits<G * DS>::T;
-  const uint32_t total = static_cast<uint32_t>(r.rows) * groups;
-  const uint32_t rs = static_cast<uint32_t>(r.rs),
-                 rd = static_cast<uint32_t>(r.rd);
-  const uint32_t q0 = p * kThreads * B + threadIdx.x;
-  SW v[B];
-#pragma unroll
-  for (int k = 0; k < B; ++k) {
-    const uint32_t q = q0 + k * kThreads;
-    if (q < total)
-      v[k] = *reinterpret_cast<const SW *>(
-          r.s0 + (q / groups * rs + q % groups * (G * SS)));
-  }
-#pragma unroll
-  for (int k = 0; k < B; ++k) {
-    const uint32_t q = q0 + k * kThreads;
-    if (q < total) {
-      DW o{};
-#pragma unroll
-      for (int e = 0; e < G; ++e)
-        putElement<DS>(o, e, f(getElement<SS>(v[k], e)));
-      *reinterpret_cast<DW *>(r.d0 +
-                              (q / groups * rd + q % groups * (G * DS))) = o;
-    }
-  }
-}
-
-/// Groups a thread of convertFlat converts by default.
-constexpr int kConvertGroups = 8;
-
-/// Converting rows as blocks of B groups a thread (the four common casts,
-/// word-aligned) or B elements a thread (any other steps), not persistent:
-/// block b takes part b % parts of unit b / parts (as copyFlat).
-template <int B>
-__global__ void __launch_bounds__(kThreads) convertFlat(Args a, int parts) {
-  const long long u = a.first + blockIdx.x / parts;
-  const uint32_t p = blockIdx.x % parts;
-  const Unit cur = a.units[u];
-  const Task &t = a.tasks[cur.task];
-  const RowUnit r = rowUnit(t, cur, a.sources[t.source], a.targets[t.target]);
-  const int32_t cast = fastCast(t);
-  if (cast != 0) {
-    const uint32_t groups = static_cast<uint32_t>((cur.b1 - cur.b0) / 4);
-    switch (cast) {
-    case 1:
-      convertPart<4, 2, B>(r, groups, p, Cast<kF32, kBF16>{});
-      break;
-    case 2:
-      convertPart<2, 4, B>(r, groups, p, Cast<kBF16, kF32>{});
-      break;
-    case 3:
-      convertPart<4, 2, B>(r, groups, p, Cast<kF32, kF16>{});
-      break;
-    default:
-      convertPart<2, 4, B>(r, groups, p, Cast<kF16, kF32>{});
-    }
-    return;
-  }
-  const uint32_t n = static_cast<uint32_t>(cur.b1 - cur.b0);
-  const uint32_t total = static_cast<uint32_t>(r.rows) * n;
-  for (int k = 0; k < B; ++k) {
-    const uint32_t q = p * kThreads * B + k * kThreads + threadIdx.x;
-    if (q >= total)
-      break;
-    uint64_t v =
-        loadElement(r.s0 + (q / n * r.rs + q % n * t.srcSize), t.srcSize);
-    for (int j = 0; j < t.nsteps; ++j)
-      v = applyStep(t.steps[j], v);
-    storeElement(r.d0 + (q / n * r.rd + q % n * t.dstSize), t.dstSize, v);
-  }
-}
-
 //===----------------------------------------------------------------------===//
 // Transposes staged through shared memory by cp.async
 //===----------------------------------------------------------------------===//
@@ -1007,8 +914,6 @@ struct Executor::Impl {
   size_t nsources = 0;
   int64_t smallPlanBytes = kSmallPlanBytes;
   BalanceOptions balance;
-  bool persistent = true; ///< false: a block a unit in the other kernels
-  int flatConvert = kConvertGroups; ///< 0: convertUnits
 
   /// Shared-memory limits and occupancies, once.
   bool setUp(std::string &error) {
@@ -1037,14 +942,6 @@ void Executor::setSmallPlanBytes(int64_t bytes) {
 
 void Executor::setBalance(const BalanceOptions &options) {
   impl_->balance = options;
-}
-
-void Executor::setFlatConvert(int groups) {
-  impl_->flatConvert = groups < 0 ? kConvertGroups : groups;
-}
-
-void Executor::setPersistent(bool persistent) {
-  impl_->persistent = persistent;
 }
 
 bool built() { return true; }
@@ -1159,21 +1056,8 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
     impl_->kernels[kRowsGroup].parts =
         static_cast<int>((most + block - 1) / block);
   }
-  impl_->kernels[kConvertGroup].parts = 0;
-  if (impl_->flatConvert && !grouped[kConvertGroup].empty()) {
-    int64_t most = 1; // groups (or elements) of a unit
-    for (const Unit &u : grouped[kConvertGroup]) {
-      const Task &t = table.tasks[u.task];
-      most = std::max(most, (u.a1 - u.a0) * (u.b1 - u.b0) /
-                                (fastCast(t) != 0 ? 4 : 1));
-    }
-    const int64_t block = int64_t(kThreads) * impl_->flatConvert;
-    impl_->kernels[kConvertGroup].parts =
-        static_cast<int>((most + block - 1) / block);
-  }
   for (int g = 0; g < kGroups; ++g) {
-    if (impl_->balance.maxRounds > 0 && impl_->kernels[g].parts == 0 &&
-        g == kStagedGroup)
+    if (g == kStagedGroup && impl_->balance.maxRounds > 0)
       grouped[g] = balanceLastRound(
           table, std::move(grouped[g]),
           static_cast<int64_t>(impl_->props.multiProcessorCount) *
@@ -1237,12 +1121,6 @@ bool Executor::launch(void *stream, std::string &error) {
       int parts = k.parts;
       void *args[] = {&a, &parts};
       const void *fn = k.fn;
-      if (g == kConvertGroup)
-        fn = impl_->flatConvert == 4
-                 ? reinterpret_cast<const void *>(convertFlat<4>)
-             : impl_->flatConvert == 8
-                 ? reinterpret_cast<const void *>(convertFlat<8>)
-                 : reinterpret_cast<const void *>(convertFlat<16>);
       cudaError_t e =
           cudaLaunchKernel(fn, dim3(static_cast<unsigned>(a.count * parts)),
                            dim3(kThreads), args, 0, s);
@@ -1251,13 +1129,9 @@ bool Executor::launch(void *stream, std::string &error) {
         return false;
       }
     } else if (a.count > 0) {
-      const long long grid =
-          impl_->persistent
-              ? std::min<long long>(
-                    static_cast<long long>(impl_->props.multiProcessorCount) *
-                        k.perSM,
-                    a.count)
-              : a.count;
+      const long long grid = std::min<long long>(
+          static_cast<long long>(impl_->props.multiProcessorCount) * k.perSM,
+          a.count);
       void *args[] = {&a};
       cudaError_t e = cudaLaunchKernel(k.fn, dim3(static_cast<unsigned>(grid)),
                                        dim3(k.threads), args, k.smem, s);

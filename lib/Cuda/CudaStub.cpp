@@ -29,8 +29,6 @@ bool Executor::launch(void *, std::string &error) {
 }
 void Executor::setSmallPlanBytes(int64_t) {}
 void Executor::setBalance(const BalanceOptions &) {}
-void Executor::setPersistent(bool) {}
-void Executor::setFlatConvert(int) {}
 bool Executor::synchronize(void *, std::string &error) {
   return deviceAvailable(error);
 }

@@ -1,9 +1,9 @@
 //===- CudaExecutor.h - plans executed by CUDA kernels ----------*- C++ -*-===//
 //
 // Plain C++ (no CUDA header): the CUDA executor. A plan becomes a task table
-// (wl/Runtime/CudaTasks.h) and runs as up to four launches of persistent
-// kernels over its units, one after the other on the stream: aligned row
-// copies and fills through the copy engine (TMA bulk copies), aligned
+// (wl/Runtime/CudaTasks.h) and runs as up to four kernel launches over
+// its units, one after the other on the stream: aligned row copies and
+// fills as blocks of 32 KiB handed out in order (not persistent), aligned
 // transposes through registers with their loads staged in shared memory,
 // converting rows (exact casts and affines, wl/Runtime/DeviceConvert.h),
 // and everything else (docs/cuda.md). Without a CUDA toolkit at build
@@ -63,19 +63,11 @@ public:
   /// and staged transposes (tests set 0 to send every plan their way).
   void setSmallPlanBytes(int64_t bytes);
 
-  /// How `run` cuts each launch's last, partial round of units so that its
-  /// blocks end together (balanceLastRound; maxRounds 0 leaves the units as
-  /// the table cut them: benchmarks and tests compare both).
+  /// How `run` cuts the staged transposes' last, partial round of units
+  /// so that their blocks end together (balanceLastRound; maxRounds 0
+  /// leaves the units as the table cut them: benchmarks and tests compare
+  /// both).
   void setBalance(const BalanceOptions &options);
-
-  /// false: the other kernels run a block a unit (grid = units) instead of
-  /// a wave of blocks taking units in turn.
-  void setPersistent(bool persistent);
-
-  /// Converting rows as blocks of 256 threads converting `groups` groups
-  /// each (4, 8 or 16; -1: the default, 8), not persistent; 0: the
-  /// persistent convertUnits.
-  void setFlatConvert(int groups);
 
   /// Waits for `stream`; reports an error of the work on it.
   bool synchronize(void *stream, std::string &error);
