@@ -162,12 +162,12 @@ if not check_only:
         t = subprocess.run([opt, "--emit=plan", ir], check=True, capture_output=True, text=True)
         open(os.path.join(out, "bench", name + "-5120x25600.json"), "w").write(t.stdout)
 
-    # Baselines through the executor itself: a contiguous 1 GiB copy and
-    # fill (the copy engine), padding alone (128 or 512 of every 1024 bytes:
-    # the general kernel's short fill rows), and targets whose rows are half
-    # copied, half filled (one byte read for two written, as a cast from
-    # bf16 to f32): rows of 1 KiB (the general kernel; run-on-gpu.sh also
-    # times them fused into one pass) and of 4 KiB (the copy engine).
+    # Baselines through the executor itself (copyFlat: every row aligned to
+    # 16 bytes): a contiguous 1 GiB copy and fill, padding alone (128 or 512
+    # of every 1024 bytes), and targets whose rows are half copied, half
+    # filled (one byte read for two written, as a cast from bf16 to f32):
+    # rows of 1 KiB (run-on-gpu.sh also times them fused into one pass) and
+    # of 4 KiB.
     def raw(name, targets, sources, pieces):
         write("baselines", name, {"version": 1, "sources": sources,
                                   "targets": targets, "pieces": pieces})
@@ -223,9 +223,9 @@ for spec, cfg, degrees in checks:
     write("check", f"{name}-reverse", back)
 mt_tiny = os.path.join(inputs, "qwen3_moe-config.json")
 write("check", "maxtext-rollout4", plan("qwen3_moe/maxtext-to-vllm-tpu.json", mt_tiny, "--set", "rollout_tp=4"))
-# Long fills beside copies in the copy-engine kernel (80 MiB: more units
-# than blocks, so one block's stage ring meets fills of different values
-# and copies in turn, and fill chunks of several lengths).
+# Long fills of four values beside copies (80 MiB, more units than the
+# blocks of a persistent launch): written for the copy-engine kernel's
+# stage reuse, kept as a check of long fills among copies in copyFlat.
 rows, cols = 64, 655360
 pieces = []
 for k, r in enumerate(range(0, rows, 4)):
@@ -234,7 +234,7 @@ for k, r in enumerate(range(0, rows, 4)):
         pieces.append(dict(base, source=0, src_offset=r * cols, src_strides=[cols, 1]))
     else:
         pieces.append(dict(base, fill=[1.5, -2.25, 0.0, 3.0e38][(k // 2) % 4]))
-write("check", "bulk-fills-and-copies", {
+write("check", "long-fills-and-copies", {
     "version": 1, "sources": [{"name": "s", "dtype": "BF16", "shape": [rows, cols]}],
     "targets": [{"name": "t", "dtype": "BF16", "shape": [rows, cols]}], "pieces": pieces})
 print("plans in", out)

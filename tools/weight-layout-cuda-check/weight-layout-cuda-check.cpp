@@ -282,7 +282,7 @@ struct Checker {
     }
     std::vector<const void *> csrc(dsrc.begin(), dsrc.end());
     // Every other plan as a small one (a single launch of the general
-    // kernel), the others through the copy engine and staged transposes.
+    // kernel), the others through copyFlat and the staged transposes.
     gpu->setSmallPlanBytes(seed % 2 ? 1ll << 62 : 0);
     // The staged transposes' units: in a third of the plans as the table
     // cut them, in a third with the last round cut as for a real plan, in

@@ -305,8 +305,8 @@ TEST(TaskTable, CopiesFuseThePaddingOfTheirRows) {
       for (int64_t c = 0; c < 64; ++c)
         ASSERT_EQ(out[r * 64 + c], expected(r, c)) << r << ", " << c;
   }
-  // Copy rows of 1 KiB and more stay apart (the copy engine moves them),
-  // and so do paddings of 512 bytes and more (fast on their own).
+  // Copy rows of 1 KiB and more stay apart (fuseRowTailsBelowBytes), and
+  // so do paddings of 512 bytes and more (fast on their own).
   Plan wide = rowsPlan(4, 512, 512, 520);
   TaskTable table;
   std::string error;
@@ -399,7 +399,7 @@ std::vector<int64_t> blockBytes(const TaskTable &table,
 
 TEST(BalanceUnits, LastRoundIsSharedByEveryBlock) {
   // A contiguous copy of 1600 units of 1 KiB on 528 blocks (a one-layer
-  // qkv plan's shape on an H200's copy engine): 3 whole rounds and 16
+  // qkv plan's shape on an H200, four blocks an SM): 3 whole rounds and 16
   // units, which leave 512 blocks idle while 16 move a fourth unit.
   const int64_t n = 1600 * 512, blocks = 528;
   Plan plan = rowsPlan(1, n, n, n);
