@@ -17,24 +17,14 @@
 //===----------------------------------------------------------------------===//
 #include <cuda_runtime.h>
 
+#include "ProbeTiming.cuh"
 #include "SharedMemory.cuh" // lib/Cuda
 
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
-#include <functional>
 #include <vector>
-
-#define CHECK(x)                                                               \
-  do {                                                                         \
-    cudaError_t e_ = (x);                                                      \
-    if (e_ != cudaSuccess) {                                                   \
-      std::fprintf(stderr, "%s:%d: %s\n", __FILE__, __LINE__,                  \
-                   cudaGetErrorString(e_));                                    \
-      std::exit(1);                                                            \
-    }                                                                          \
-  } while (0)
 
 namespace {
 
@@ -286,28 +276,6 @@ __global__ void fillRandom(uint64_t *p, int64_t n) {
     p[i] = (uint64_t(i) * 0x9E3779B97F4A7C15ull) ^ (uint64_t(i) >> 7);
 }
 
-float medianMs(const std::function<void()> &f) {
-  cudaEvent_t a, b;
-  CHECK(cudaEventCreate(&a));
-  CHECK(cudaEventCreate(&b));
-  for (int i = 0; i < 3; ++i)
-    f();
-  std::vector<float> ms;
-  for (int i = 0; i < 20; ++i) {
-    CHECK(cudaEventRecord(a));
-    f();
-    CHECK(cudaEventRecord(b));
-    CHECK(cudaEventSynchronize(b));
-    float t;
-    CHECK(cudaEventElapsedTime(&t, a, b));
-    ms.push_back(t);
-  }
-  CHECK(cudaEventDestroy(a));
-  CHECK(cudaEventDestroy(b));
-  std::sort(ms.begin(), ms.end());
-  return ms[ms.size() / 2];
-}
-
 } // namespace
 
 int main(int argc, char **argv) {
@@ -333,8 +301,7 @@ int main(int argc, char **argv) {
   std::printf(
       "| variant | ms | GB/s | %% of cudaMemcpy |\n|---|---:|---:|---:|\n");
   std::printf("| cudaMemcpy D2D | %.3f | %.0f | 100 |\n", copyMs, copyGBs);
-  auto row = [&](const char *name, int a, int b, int c,
-                 const std::function<void()> &f) {
+  auto row = [&](const char *name, int a, int b, int c, auto f) {
     CHECK(cudaMemset(d, 0, bytes));
     const float ms = medianMs(f);
     CHECK(cudaGetLastError());
