@@ -661,7 +661,7 @@ constexpr int64_t kSmallPlanBytes = 16 << 20;
 // As the driver's own copy moves memory: as many blocks as there are
 // pieces, handed out in order by the hardware, so that the bytes in flight
 // at any moment are one short stretch of the table (every persistent copy
-// tried stayed at 92 to 94% of cudaMemcpy; this runs at 96 to 99%,
+// tried stayed at 88 to 94% of cudaMemcpy; this runs at 96 to 99%,
 // docs/cuda.md). Block b moves piece p = b % parts of unit b / parts,
 // parts being the most pieces any unit of the launch has (a smaller
 // unit's extra blocks return at once).
