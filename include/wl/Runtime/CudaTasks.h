@@ -194,9 +194,10 @@ struct BalanceOptions {
 /// kernels allow (CudaTasks.h's Unit): whole rows of a several-row unit,
 /// 16-element steps of a single row without a tail, whole outer indices
 /// of a several-outer transpose unit, the shape's iStep along i of a
-/// single one, any element of element-by-element units. Postcondition:
-/// no part smaller than options.minPartBytes unless its unit was; units
-/// of whole rounds unchanged.
+/// single one, any element of element-by-element units. Postconditions:
+/// a unit of B bytes is cut into at most max(1, B / minPartBytes) parts
+/// (parts of minPartBytes or more on average: cuts fall on whole steps);
+/// units of whole rounds unchanged.
 std::vector<Unit> balanceLastRound(const TaskTable &table,
                                    std::vector<Unit> units, int64_t blocks,
                                    const BalanceOptions &options = {});
