@@ -137,8 +137,8 @@ __global__ void __launch_bounds__(256)
     d[i] = s[i];
 }
 
-/// The copy engine (TMA bulk copies), as the executor's copyBulk but over
-/// one contiguous range: chunks of STAGE bytes, chunk c to block c % grid,
+/// The copy engine (TMA bulk copies), as the executor's former copyBulk but
+/// over one contiguous range: chunks of STAGE bytes, chunk c to block c % grid,
 /// one warp a block driving NS shared-memory stages (loads of the next
 /// NS - 1 chunks in flight while a stage is stored).
 template <int STAGE, int NS>

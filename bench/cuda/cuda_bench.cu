@@ -133,13 +133,14 @@ int spotCheck(const layout::Plan &plan, const std::vector<const void *> &src,
 
 int main(int argc, char **argv) {
   if (argc < 2) {
-    std::fprintf(stderr,
-                 "usage: cuda_bench PLAN_DIR [--runs N] [--json FILE] "
-                 "[--units KIB,...] [--config KEY=VALUE,...]\n"
-                 "  --config keys: units=KiB, tunits=KiB (transposes), "
-                 "tails=BYTES, tailfills=BYTES (fused padding; tails=0: off), "
-                 "rounds=N, minpart=BYTES (the last round's parts; rounds=0: "
-                 "off; the staged transposes')\n");
+    std::fprintf(
+        stderr,
+        "usage: cuda_bench PLAN_DIR [--runs N] [--json FILE] "
+        "[--units KIB,...] [--config KEY=VALUE,...]\n"
+        "  --config keys: units=KiB, tunits=KiB (transposes), "
+        "tails=BYTES, tailfills=BYTES (fused padding; tails=0: off), "
+        "rounds=N, minpart=BYTES (how the staged transposes' last round "
+        "of units is cut; rounds=0: not cut)\n");
     return 2;
   }
   std::string dir = argv[1], jsonOut;

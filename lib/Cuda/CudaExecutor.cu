@@ -647,8 +647,6 @@ __global__ void __launch_bounds__(kThreads, 4) runUnits(Args a) {
   }
 }
 
-using cuda_ptx::smemAddress;
-
 /// Plans writing less than this run their copies and transposes in the
 /// general kernel: one launch instead of two or three (Executor::
 /// setSmallPlanBytes changes it).
@@ -715,6 +713,8 @@ __global__ void __launch_bounds__(kThreads) copyFlat(Args a, int parts) {
 //===----------------------------------------------------------------------===//
 // Transposes staged through shared memory by cp.async
 //===----------------------------------------------------------------------===//
+
+using cuda_ptx::smemAddress;
 //
 // Aligned transposes run in their own kernel where each thread's next
 // blocks are already on their way into shared memory (cp.async, no
@@ -896,7 +896,7 @@ struct KernelLaunch {
   int threads, smem;
   int perSM = 1;         ///< resident blocks an SM (occupancy)
   long long count = 0;   ///< units of the last run
-  int parts = 0;         ///< > 0: not persistent, parts blocks a unit
+  int parts = 0; ///< > 0: not persistent, parts blocks a unit (copyFlat)
 };
 
 struct Executor::Impl {
@@ -1045,17 +1045,14 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
   ordered.clear();
   long long count[kGroups] = {0, 0, 0, 0};
   // copyFlat's blocks: as many a unit as the largest unit needs.
-  impl_->kernels[kRowsGroup].parts = 1;
-  {
-    int64_t most = 1; // bytes a unit writes
-    for (const Unit &u : grouped[kRowsGroup]) {
-      const Task &t = table.tasks[u.task];
-      most = std::max(most, (u.a1 - u.a0) * (u.b1 - u.b0 + t.tail) * t.dstSize);
-    }
-    const int64_t block = int64_t(kThreads) * 16 * kRowWords;
-    impl_->kernels[kRowsGroup].parts =
-        static_cast<int>((most + block - 1) / block);
+  int64_t most = 1; // bytes a unit of copyFlat writes
+  for (const Unit &u : grouped[kRowsGroup]) {
+    const Task &t = table.tasks[u.task];
+    most = std::max(most, (u.a1 - u.a0) * (u.b1 - u.b0 + t.tail) * t.dstSize);
   }
+  const int64_t flatBlock = int64_t(kThreads) * 16 * kRowWords;
+  impl_->kernels[kRowsGroup].parts =
+      static_cast<int>((most + flatBlock - 1) / flatBlock);
   for (int g = 0; g < kGroups; ++g) {
     if (g == kStagedGroup && impl_->balance.maxRounds > 0)
       grouped[g] = balanceLastRound(
@@ -1107,7 +1104,8 @@ bool Executor::launch(void *stream, std::string &error) {
   a.sources = static_cast<const uint8_t *const *>(impl_->pointers.p);
   a.targets = reinterpret_cast<uint8_t *const *>(
       static_cast<uint64_t *>(impl_->pointers.p) + impl_->nsources);
-  // Each kernel over its group, a wave of resident blocks at most.
+  // Each kernel over its group: copyFlat as `parts` blocks a unit, the
+  // persistent ones as a wave of resident blocks at most.
   a.first = 0;
   for (int g = 0; g < kGroups; ++g) {
     const KernelLaunch &k = impl_->kernels[g];
@@ -1120,10 +1118,9 @@ bool Executor::launch(void *stream, std::string &error) {
       }
       int parts = k.parts;
       void *args[] = {&a, &parts};
-      const void *fn = k.fn;
       cudaError_t e =
-          cudaLaunchKernel(fn, dim3(static_cast<unsigned>(a.count * parts)),
-                           dim3(kThreads), args, 0, s);
+          cudaLaunchKernel(k.fn, dim3(static_cast<unsigned>(a.count * parts)),
+                           dim3(k.threads), args, k.smem, s);
       if (e != cudaSuccess) {
         error = cudaMessage("launching the plan kernels", e);
         return false;

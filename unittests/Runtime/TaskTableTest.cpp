@@ -52,6 +52,39 @@ Plan rowsPlan(int64_t rows, int64_t n, int64_t srcRow, int64_t dstRow,
   return plan;
 }
 
+/// A plan of one bf16 transpose: target [n, k] from the first n columns
+/// of a source [k, srcRow].
+Plan transposePlan(int64_t k, int64_t n, int64_t srcRow) {
+  Plan plan;
+  plan.sources.push_back({"s", DType::BF16, {k, srcRow}});
+  plan.targets.push_back({"t", DType::BF16, {n, k}});
+  Piece p;
+  p.source = 0;
+  p.target = 0;
+  p.shape = {n, k};
+  p.srcStrides = {1, srcRow};
+  p.dstStrides = {k, 1};
+  plan.pieces.push_back(p);
+  return plan;
+}
+
+/// MaxText's o_proj at small size: target [2, 40, 6 x d] from a source
+/// [2, 6, d + 1, 48] (layer, head, head_dim padded, hidden padded): k =
+/// hidden (40), i = head_dim (d), outer = (layer, head) in runs of 6 heads.
+Plan oprojPlan(int64_t d) {
+  Plan plan;
+  plan.sources.push_back({"s", DType::BF16, {2, 6, d + 1, 48}});
+  plan.targets.push_back({"t", DType::BF16, {2, 40, 6 * d}});
+  Piece p;
+  p.source = 0;
+  p.target = 0;
+  p.shape = {2, 40, 6, d};
+  p.srcStrides = {6 * (d + 1) * 48, 1, (d + 1) * 48, 48};
+  p.dstStrides = {40 * 6 * d, 6 * d, d, 1};
+  plan.pieces.push_back(p);
+  return plan;
+}
+
 /// Each target element of the table's units, counted.
 std::vector<int> coverage(const TaskTable &table, int64_t targetElements) {
   std::vector<int> seen(targetElements, 0);
@@ -146,16 +179,7 @@ TEST(TaskTable, ShortTransposesTakeSeveralOuterIndices) {
   for (Case c : {Case{16, 128, 2, 2}, Case{12, 128, 0, 12},
                  Case{48, 1, 2, 4}}) {
     const int64_t d = c.d;
-    Plan plan;
-    plan.sources.push_back({"s", DType::BF16, {2, 6, d + 1, 48}});
-    plan.targets.push_back({"t", DType::BF16, {2, 40, 6 * d}});
-    Piece p;
-    p.source = 0;
-    p.target = 0;
-    p.shape = {2, 40, 6, d};
-    p.srcStrides = {6 * (d + 1) * 48, 1, (d + 1) * 48, 48};
-    p.dstStrides = {40 * 6 * d, 6 * d, d, 1};
-    plan.pieces.push_back(p);
+    Plan plan = oprojPlan(d);
     TaskTable table;
     std::string error;
     TableOptions options;
@@ -214,16 +238,7 @@ TEST(TaskTable, WordsFollowTheAddresses) {
 
   // A bf16 transpose [64, 128] -> [128, 64]: word-aligned at aligned bases,
   // element by element when the source rows are 2 bytes off 16.
-  Plan tp;
-  tp.sources.push_back({"s", DType::BF16, {64, 129}});
-  tp.targets.push_back({"t", DType::BF16, {128, 64}});
-  Piece p;
-  p.source = 0;
-  p.target = 0;
-  p.shape = {128, 64};
-  p.srcStrides = {1, 129};
-  p.dstStrides = {64, 1};
-  tp.pieces.push_back(p);
+  Plan tp = transposePlan(64, 128, 129);
   ASSERT_TRUE(buildTaskTable(tp, table, error)) << error;
   ASSERT_EQ(table.tasks[0].kind, kTranspose);
   chooseWords(table, {256}, {256});
@@ -458,16 +473,7 @@ TEST(BalanceUnits, PartsFollowTheKernelsCuts) {
   // Transposes: a plain one (single-outer units, cut along i in iSteps)
   // and MaxText's short o_proj (several-outer units, cut into outers).
   for (int64_t blocks : {2, 3, 5, 13}) {
-    Plan plan;
-    plan.sources.push_back({"s", DType::BF16, {96, 1000}});
-    plan.targets.push_back({"t", DType::BF16, {1000, 96}});
-    Piece p;
-    p.source = 0;
-    p.target = 0;
-    p.shape = {96, 1000};
-    p.srcStrides = {1000, 1};
-    p.dstStrides = {1, 96};
-    plan.pieces.push_back(p);
+    Plan plan = transposePlan(96, 1000, 1000);
     TaskTable table;
     TableOptions options;
     options.transposeUnitBytes = 64 << 10;
@@ -476,13 +482,7 @@ TEST(BalanceUnits, PartsFollowTheKernelsCuts) {
     checkedBalance(table, blocks, 96 * 1000, tiny);
 
     const int64_t d = 16;
-    Plan oproj;
-    oproj.sources.push_back({"s", DType::BF16, {2, 6, d + 1, 48}});
-    oproj.targets.push_back({"t", DType::BF16, {2, 40, 6 * d}});
-    p.shape = {2, 40, 6, d};
-    p.srcStrides = {6 * (d + 1) * 48, 1, (d + 1) * 48, 48};
-    p.dstStrides = {40 * 6 * d, 6 * d, d, 1};
-    oproj.pieces = {p};
+    Plan oproj = oprojPlan(d);
     ASSERT_TRUE(buildTaskTable(oproj, table, error)) << error;
     ASSERT_EQ(transposeUnitOuters(table.tasks[0], table.units[0]), 6);
     std::vector<Unit> cut = checkedBalance(table, blocks, 2 * 40 * 6 * d, tiny);
