@@ -24,6 +24,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
+#include <string>
 #include <vector>
 
 namespace {
@@ -260,6 +261,87 @@ __global__ void __launch_bounds__(TC *TR)
     *reinterpret_cast<uint4 *>(D + (c0 + j) * R + r0) = out[j];
 }
 
+/// A 2-byte transpose through a shared-memory tile, not persistent: block
+/// b moves the tile of 8 TR source rows by 8 TC columns (TC x TR = 256
+/// threads). Thread (tc, tr) loads the 8 x 8 block at rows r0 + 8 tr,
+/// columns c0 + 8 tc, transposes it in registers and writes its 8 columns
+/// into the tile (target row 8 tc + j, 16-byte chunk tr, the chunk index
+/// XORed with (8 tc + j) / 8 % 8 so that a quarter warp's stores fall in
+/// 8 different banks); after a barrier the block stores the tile's 8 TC
+/// target rows of 16 TR bytes, each row by consecutive threads (whole
+/// 128-byte lines on both sides, where the register kernel stored 16 TR
+/// bytes a row from 8 threads apart). Block order: G tile-rows at a time
+/// along C (G = 1: row-major; G = all tile-rows: column-major), the tiles
+/// in flight a band of G tile-rows.
+///   CHAIN: the block first reads its tile's corner from `corners` and the
+/// matrices from `ends` (two dependent loads, as the executor reads a
+/// unit, then its task and tensors, before its data).
+///   ASYNC: the 8 rows go by cp.async into the tile's memory, are read
+/// back by the thread that loaded them and transposed, then written into
+/// the tile after a barrier (no registers held while the loads are in
+/// flight); MB: blocks an SM the registers are bounded for.
+struct Ends {
+  const uint16_t *S;
+  uint16_t *D;
+};
+template <int TC, int TR, bool CHAIN = false, bool ASYNC = false, int MB = 1>
+__global__ void __launch_bounds__(256, MB)
+    tileTranspose(const uint16_t *__restrict__ S, uint16_t *__restrict__ D,
+                  int64_t R, int64_t C, int64_t G, const int2 *corners,
+                  const Ends *ends) {
+  static_assert(TC * TR == 256 && TR % 8 == 0, "a 256-thread tile");
+  __shared__ uint4 tile[8 * TC * TR];
+  int64_t r0, c0;
+  if (CHAIN) {
+    const int2 corner = corners[blockIdx.x];
+    const Ends e = ends[corner.x & 1 ? 0 : 0];
+    S = e.S;
+    D = e.D;
+    r0 = corner.x;
+    c0 = corner.y;
+  } else {
+    const int64_t tilesC = C / (8 * TC), band = G * tilesC;
+    const int64_t grp = blockIdx.x / band, within = blockIdx.x % band;
+    const int64_t br = grp * G + within % G, bc = within / G;
+    r0 = br * 8 * TR;
+    c0 = bc * 8 * TC;
+  }
+  const int tc = threadIdx.x % TC, tr = threadIdx.x / TC;
+  uint4 in[8], out[8];
+  if (ASYNC) {
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+      asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(
+                       wl::cuda_ptx::smemAddress(&tile[j * 256 + threadIdx.x])),
+                   "l"(S + (r0 + 8 * tr + j) * C + c0 + 8 * tc)
+                   : "memory");
+    asm volatile("cp.async.commit_group;" ::: "memory");
+    asm volatile("cp.async.wait_group 0;" ::: "memory");
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+      in[j] = tile[j * 256 + threadIdx.x];
+    __syncthreads();
+  } else {
+#pragma unroll
+    for (int j = 0; j < 8; ++j)
+      in[j] = *reinterpret_cast<const uint4 *>(S + (r0 + 8 * tr + j) * C + c0 +
+                                               8 * tc);
+  }
+  transpose8x8(in, out);
+#pragma unroll
+  for (int j = 0; j < 8; ++j) {
+    const int row = 8 * tc + j;
+    tile[row * TR + (tr ^ (row / 8 % 8))] = out[j];
+  }
+  __syncthreads();
+#pragma unroll
+  for (int k = 0; k < 8; ++k) {
+    const int q = k * 256 + threadIdx.x, row = q / TR, ch = q % TR;
+    *reinterpret_cast<uint4 *>(D + (c0 + row) * R + r0 + 8 * ch) =
+        tile[row * TR + (ch ^ (row / 8 % 8))];
+  }
+}
+
 /// Keeps every SM full (all its threads) for about `ns` nanoseconds.
 __global__ void __launch_bounds__(1024) spin(int64_t ns, int *sink) {
   const int64_t t0 = clock64();
@@ -280,6 +362,12 @@ __global__ void fillRandom(uint64_t *p, int64_t n) {
 
 int main(int argc, char **argv) {
   const int64_t mib = argc > 1 ? std::atoll(argv[1]) : 1024;
+  // all: every experiment; tiles: the copy's size curve and the transposes.
+  const std::string what = argc > 2 ? argv[2] : "all";
+  if (what != "all" && what != "tiles") {
+    std::fprintf(stderr, "usage: copy_probe [MIB] [all|tiles]\n");
+    return 2;
+  }
   const int64_t bytes = mib << 20, n = bytes / 16;
   cudaDeviceProp props;
   CHECK(cudaGetDeviceProperties(&props, 0));
@@ -332,146 +420,174 @@ int main(int argc, char **argv) {
                                       reinterpret_cast<uint8_t *>(d), bytes);
     });
   };
-  for (int u : {1, 2, 4, 8}) {
-    const int64_t blocks = (n + 256 * u - 1) / (256 * u);
-    row("flat U (blocks of 256 U words)", u, 0, 0, [&] {
-      switch (u) {
-      case 1:
-        flat<1><<<blocks, 256>>>(s, d, n);
-        break;
-      case 2:
-        flat<2><<<blocks, 256>>>(s, d, n);
-        break;
-      case 4:
-        flat<4><<<blocks, 256>>>(s, d, n);
-        break;
-      default:
-        flat<8><<<blocks, 256>>>(s, d, n);
-      }
-    });
+  // The driver's copy at several sizes, one call and 10 back to back
+  // between two events: what a single launch of a plan of that size can
+  // reach against the 1 GiB rate.
+  std::printf("| cudaMemcpy D2D of | one call ms | GB/s | %% of the full "
+              "size's | 10 calls ms each | GB/s | %% |\n|---|---:|---:|---:|"
+              "---:|---:|---:|\n");
+  for (int64_t m = 16; m <= mib; m *= 2) {
+    const int64_t b = m << 20;
+    auto one = [&] {
+      CHECK(cudaMemcpyAsync(d, s, b, cudaMemcpyDeviceToDevice));
+    };
+    const float ms1 = medianMs(one);
+    const float ms10 = medianMs([&] {
+                         for (int i = 0; i < 10; ++i)
+                           one();
+                       }) /
+                       10;
+    const double g1 = 2.0 * b / (ms1 * 1e-3) / 1e9,
+                 g10 = 2.0 * b / (ms10 * 1e-3) / 1e9;
+    std::printf("| %lld MiB | %.4f | %.0f | %.1f | %.4f | %.0f | %.1f |\n",
+                (long long)m, ms1, g1, 100.0 * g1 / copyGBs, ms10, g10,
+                100.0 * g10 / copyGBs);
   }
-  bulk(bulkCopy<2 << 10, 4>, 2, 4, 16);
-  bulk(bulkCopy<2 << 10, 8>, 2, 8, 12);
-  bulk(bulkCopy<4 << 10, 2>, 4, 2, 16);
-  bulk(bulkCopy<4 << 10, 4>, 4, 4, 12);
-  bulk(bulkCopy<8 << 10, 4>, 8, 4, 6);
-  bulk(bulkCopy<12 << 10, 4>, 12, 4, 4);
-  bulk(bulkCopy<12 << 10, 4>, 12, 4, 2);
-  bulk(bulkCopy<16 << 10, 4>, 16, 4, 3);
-  bulk(bulkCopy<32 << 10, 3>, 32, 3, 2);
-  bulk(bulkCopy<32 << 10, 6>, 32, 6, 1);
-  bulk(bulkCopy<64 << 10, 3>, 64, 3, 1);
-  bulk(bulkCopy<8 << 10, 8>, 8, 8, 3);
-  bulk(bulkCopy<4 << 10, 8>, 4, 8, 6);
-  bulk(bulkCopy<4 << 10, 4>, 4, 4, 8);
-  for (int bps : {2, 4}) {
-    const int grid = sms * bps;
-    row("gridStride U,blocks/SM,hint", 8, bps, 3,
-        [&] { gridStride<8, 3><<<grid, 256>>>(s, d, n); });
-    row("gridStride U,blocks/SM,hint", 8, bps, 4,
-        [&] { gridStride<8, 4><<<grid, 256>>>(s, d, n); });
-    row("gridStride U,blocks/SM,hint", 8, bps, 5,
-        [&] { gridStride<8, 5><<<grid, 256>>>(s, d, n); });
-    row("chunked KiB,blocks/SM,hint", 64, bps, 3,
-        [&] { chunked<8, 3><<<grid, 256>>>(s, d, n, 4096); });
-  }
-  for (int bps : {2, 4, 8}) {
-    const int grid = sms * bps;
-    row("gridStride U,blocks/SM,hint", 4, bps, 0,
-        [&] { gridStride<4, 0><<<grid, 256>>>(s, d, n); });
-    row("gridStride U,blocks/SM,hint", 8, bps, 0,
-        [&] { gridStride<8, 0><<<grid, 256>>>(s, d, n); });
-    row("gridStride U,blocks/SM,hint", 8, bps, 1,
-        [&] { gridStride<8, 1><<<grid, 256>>>(s, d, n); });
-    row("gridStride U,blocks/SM,hint", 8, bps, 2,
-        [&] { gridStride<8, 2><<<grid, 256>>>(s, d, n); });
-  }
-  // chunked: KiB per chunk, blocks/SM, U=8
-  for (int kib : {16, 64, 256})
-    for (int bps : {4, 8}) {
-      const int grid = sms * bps;
-      const int64_t C = int64_t(kib) << 10 >> 4;
-      row("chunked KiB,blocks/SM,hint", kib, bps, 0,
-          [&] { chunked<8, 0><<<grid, 256>>>(s, d, n, C); });
-      row("chunked KiB,blocks/SM,hint", kib, bps, 2,
-          [&] { chunked<8, 2><<<grid, 256>>>(s, d, n, C); });
-    }
-  for (int bps : {1, 2, 4})
-    for (int u : {4, 8}) {
-      const int grid = sms * bps;
-      row("ranges U,blocks/SM", u, bps, 0, [&] {
-        if (u == 4)
-          ranges<4><<<grid, 256>>>(s, d, n);
-        else
-          ranges<8><<<grid, 256>>>(s, d, n);
+  std::fflush(stdout);
+  if (what == "all") {
+    for (int u : {1, 2, 4, 8}) {
+      const int64_t blocks = (n + 256 * u - 1) / (256 * u);
+      row("flat U (blocks of 256 U words)", u, 0, 0, [&] {
+        switch (u) {
+        case 1:
+          flat<1><<<blocks, 256>>>(s, d, n);
+          break;
+        case 2:
+          flat<2><<<blocks, 256>>>(s, d, n);
+          break;
+        case 4:
+          flat<4><<<blocks, 256>>>(s, d, n);
+          break;
+        default:
+          flat<8><<<blocks, 256>>>(s, d, n);
+        }
       });
     }
-  // Does the driver's copy need the SMs? It is issued on a second stream
-  // while every SM is held by a kernel that spins for 5 ms: a copy done by
-  // a kernel waits for the SMs, one done by the copy engines does not.
-  {
-    cudaStream_t a, b;
-    CHECK(cudaStreamCreateWithFlags(&a, cudaStreamNonBlocking));
-    CHECK(cudaStreamCreateWithFlags(&b, cudaStreamNonBlocking));
-    cudaEvent_t e0, e1, e2;
-    CHECK(cudaEventCreate(&e0));
-    CHECK(cudaEventCreate(&e1));
-    CHECK(cudaEventCreate(&e2));
-    int *sink;
-    CHECK(cudaMalloc(&sink, 4));
-    CHECK(cudaEventRecord(e0, a));
-    spin<<<sms * 2, 1024, 0, a>>>(5000000, sink);
-    CHECK(cudaEventRecord(e1, a));
-    CHECK(cudaStreamWaitEvent(b, e0));
-    CHECK(cudaMemcpyAsync(d, s, bytes, cudaMemcpyDeviceToDevice, b));
-    CHECK(cudaEventRecord(e2, b));
-    CHECK(cudaDeviceSynchronize());
-    float spinMs, copyAfterMs;
-    CHECK(cudaEventElapsedTime(&spinMs, e0, e1));
-    CHECK(cudaEventElapsedTime(&copyAfterMs, e0, e2));
-    std::printf("spin kernel on every SM: %.3f ms; cudaMemcpy issued beside it "
-                "ended %.3f ms after the spin began (%s)\n",
-                spinMs, copyAfterMs,
-                copyAfterMs < spinMs ? "during the spin: copy engines"
-                                     : "after the spin: it needs the SMs");
-    CHECK(cudaFree(sink));
-  }
-  // The driver's strided copy: rows of W bytes, source and target pitches
-  // P_s and P_d (one of them W), half the bytes of the contiguous copy
-  // each side at pitch 2W (so both fit the buffers).
-  std::printf(
-      "| variant | ms | GB/s | %% of cudaMemcpy |\n|---|---:|---:|---:|\n");
-  auto row2d = [&](int64_t w, int64_t sp, int64_t dp) {
-    const int64_t h = bytes / std::max(sp, dp);
-    const double m = 2.0 * w * h;
-    const float ms = medianMs([&] {
-      CHECK(cudaMemcpy2DAsync(d, dp, s, sp, w, h, cudaMemcpyDeviceToDevice));
-    });
-    const double gbs = m / (ms * 1e-3) / 1e9;
-    std::printf("| cudaMemcpy2D width %lld, pitches %lld -> %lld | %.3f | %.0f "
-                "| %.1f |\n",
-                (long long)w, (long long)sp, (long long)dp, ms, gbs,
-                100.0 * gbs / copyGBs);
-    std::fflush(stdout);
-  };
-  for (int64_t w : {384, 512, 1024, 4096, 10240}) {
-    row2d(w, w, 2 * w);
-    row2d(w, 2 * w, w);
-  }
-  row2d(10240, 10240, 81920); // a qkv rank's rows into a wider target
-  // The driver's copy in several calls (the cost of a call).
-  for (int parts : {8, 64}) {
-    const int64_t each = bytes / parts;
-    const float ms = medianMs([&] {
-      for (int p = 0; p < parts; ++p)
-        CHECK(cudaMemcpyAsync(reinterpret_cast<uint8_t *>(d) + p * each,
-                              reinterpret_cast<uint8_t *>(s) + p * each, each,
-                              cudaMemcpyDeviceToDevice));
-    });
-    const double gbs = moved / (ms * 1e-3) / 1e9;
-    std::printf("| cudaMemcpy in %d calls | %.3f | %.0f | %.1f |\n", parts, ms,
-                gbs, 100.0 * gbs / copyGBs);
-  }
+    bulk(bulkCopy<2 << 10, 4>, 2, 4, 16);
+    bulk(bulkCopy<2 << 10, 8>, 2, 8, 12);
+    bulk(bulkCopy<4 << 10, 2>, 4, 2, 16);
+    bulk(bulkCopy<4 << 10, 4>, 4, 4, 12);
+    bulk(bulkCopy<8 << 10, 4>, 8, 4, 6);
+    bulk(bulkCopy<12 << 10, 4>, 12, 4, 4);
+    bulk(bulkCopy<12 << 10, 4>, 12, 4, 2);
+    bulk(bulkCopy<16 << 10, 4>, 16, 4, 3);
+    bulk(bulkCopy<32 << 10, 3>, 32, 3, 2);
+    bulk(bulkCopy<32 << 10, 6>, 32, 6, 1);
+    bulk(bulkCopy<64 << 10, 3>, 64, 3, 1);
+    bulk(bulkCopy<8 << 10, 8>, 8, 8, 3);
+    bulk(bulkCopy<4 << 10, 8>, 4, 8, 6);
+    bulk(bulkCopy<4 << 10, 4>, 4, 4, 8);
+    for (int bps : {2, 4}) {
+      const int grid = sms * bps;
+      row("gridStride U,blocks/SM,hint", 8, bps, 3,
+          [&] { gridStride<8, 3><<<grid, 256>>>(s, d, n); });
+      row("gridStride U,blocks/SM,hint", 8, bps, 4,
+          [&] { gridStride<8, 4><<<grid, 256>>>(s, d, n); });
+      row("gridStride U,blocks/SM,hint", 8, bps, 5,
+          [&] { gridStride<8, 5><<<grid, 256>>>(s, d, n); });
+      row("chunked KiB,blocks/SM,hint", 64, bps, 3,
+          [&] { chunked<8, 3><<<grid, 256>>>(s, d, n, 4096); });
+    }
+    for (int bps : {2, 4, 8}) {
+      const int grid = sms * bps;
+      row("gridStride U,blocks/SM,hint", 4, bps, 0,
+          [&] { gridStride<4, 0><<<grid, 256>>>(s, d, n); });
+      row("gridStride U,blocks/SM,hint", 8, bps, 0,
+          [&] { gridStride<8, 0><<<grid, 256>>>(s, d, n); });
+      row("gridStride U,blocks/SM,hint", 8, bps, 1,
+          [&] { gridStride<8, 1><<<grid, 256>>>(s, d, n); });
+      row("gridStride U,blocks/SM,hint", 8, bps, 2,
+          [&] { gridStride<8, 2><<<grid, 256>>>(s, d, n); });
+    }
+    // chunked: KiB per chunk, blocks/SM, U=8
+    for (int kib : {16, 64, 256})
+      for (int bps : {4, 8}) {
+        const int grid = sms * bps;
+        const int64_t C = int64_t(kib) << 10 >> 4;
+        row("chunked KiB,blocks/SM,hint", kib, bps, 0,
+            [&] { chunked<8, 0><<<grid, 256>>>(s, d, n, C); });
+        row("chunked KiB,blocks/SM,hint", kib, bps, 2,
+            [&] { chunked<8, 2><<<grid, 256>>>(s, d, n, C); });
+      }
+    for (int bps : {1, 2, 4})
+      for (int u : {4, 8}) {
+        const int grid = sms * bps;
+        row("ranges U,blocks/SM", u, bps, 0, [&] {
+          if (u == 4)
+            ranges<4><<<grid, 256>>>(s, d, n);
+          else
+            ranges<8><<<grid, 256>>>(s, d, n);
+        });
+      }
+    // Does the driver's copy need the SMs? It is issued on a second stream
+    // while every SM is held by a kernel that spins for 5 ms: a copy done by
+    // a kernel waits for the SMs, one done by the copy engines does not.
+    {
+      cudaStream_t a, b;
+      CHECK(cudaStreamCreateWithFlags(&a, cudaStreamNonBlocking));
+      CHECK(cudaStreamCreateWithFlags(&b, cudaStreamNonBlocking));
+      cudaEvent_t e0, e1, e2;
+      CHECK(cudaEventCreate(&e0));
+      CHECK(cudaEventCreate(&e1));
+      CHECK(cudaEventCreate(&e2));
+      int *sink;
+      CHECK(cudaMalloc(&sink, 4));
+      CHECK(cudaEventRecord(e0, a));
+      spin<<<sms * 2, 1024, 0, a>>>(5000000, sink);
+      CHECK(cudaEventRecord(e1, a));
+      CHECK(cudaStreamWaitEvent(b, e0));
+      CHECK(cudaMemcpyAsync(d, s, bytes, cudaMemcpyDeviceToDevice, b));
+      CHECK(cudaEventRecord(e2, b));
+      CHECK(cudaDeviceSynchronize());
+      float spinMs, copyAfterMs;
+      CHECK(cudaEventElapsedTime(&spinMs, e0, e1));
+      CHECK(cudaEventElapsedTime(&copyAfterMs, e0, e2));
+      std::printf(
+          "spin kernel on every SM: %.3f ms; cudaMemcpy issued beside it "
+          "ended %.3f ms after the spin began (%s)\n",
+          spinMs, copyAfterMs,
+          copyAfterMs < spinMs ? "during the spin: copy engines"
+                               : "after the spin: it needs the SMs");
+      CHECK(cudaFree(sink));
+    }
+    // The driver's strided copy: rows of W bytes, source and target pitches
+    // P_s and P_d (one of them W), half the bytes of the contiguous copy
+    // each side at pitch 2W (so both fit the buffers).
+    std::printf(
+        "| variant | ms | GB/s | %% of cudaMemcpy |\n|---|---:|---:|---:|\n");
+    auto row2d = [&](int64_t w, int64_t sp, int64_t dp) {
+      const int64_t h = bytes / std::max(sp, dp);
+      const double m = 2.0 * w * h;
+      const float ms = medianMs([&] {
+        CHECK(cudaMemcpy2DAsync(d, dp, s, sp, w, h, cudaMemcpyDeviceToDevice));
+      });
+      const double gbs = m / (ms * 1e-3) / 1e9;
+      std::printf(
+          "| cudaMemcpy2D width %lld, pitches %lld -> %lld | %.3f | %.0f "
+          "| %.1f |\n",
+          (long long)w, (long long)sp, (long long)dp, ms, gbs,
+          100.0 * gbs / copyGBs);
+      std::fflush(stdout);
+    };
+    for (int64_t w : {384, 512, 1024, 4096, 10240}) {
+      row2d(w, w, 2 * w);
+      row2d(w, 2 * w, w);
+    }
+    row2d(10240, 10240, 81920); // a qkv rank's rows into a wider target
+    // The driver's copy in several calls (the cost of a call).
+    for (int parts : {8, 64}) {
+      const int64_t each = bytes / parts;
+      const float ms = medianMs([&] {
+        for (int p = 0; p < parts; ++p)
+          CHECK(cudaMemcpyAsync(reinterpret_cast<uint8_t *>(d) + p * each,
+                                reinterpret_cast<uint8_t *>(s) + p * each, each,
+                                cudaMemcpyDeviceToDevice));
+      });
+      const double gbs = moved / (ms * 1e-3) / 1e9;
+      std::printf("| cudaMemcpy in %d calls | %.3f | %.0f | %.1f |\n", parts,
+                  ms, gbs, 100.0 * gbs / copyGBs);
+    }
+  } // what == "all"
   // Transposes of a 5120 x 25600 bf16 matrix (the benchmark's), flat.
   {
     const int64_t R = 5120, C = 25600, elems = R * C;
@@ -487,11 +603,12 @@ int main(int argc, char **argv) {
                 "%.3f ms\n| variant | ms | GB/s | %% of 1 GiB cudaMemcpy | "
                 "%% of same-size |\n|---|---:|---:|---:|---:|\n",
                 (long long)R, (long long)C, sameMs);
-    auto trow = [&](const char *name, auto kernel, int tc, int tr) {
+    // One row of the table: run(blocks) launches the kernel over the tiles
+    // of 8 tr rows by 8 tc columns.
+    auto measure = [&](const char *name, int tc, int tr, auto run) {
       const int64_t blocks = (R / (8 * tr)) * (C / (8 * tc));
       CHECK(cudaMemset(d, 0, elems * 2));
-      const float ms =
-          medianMs([&] { kernel<<<blocks, tc * tr>>>(S, D, R, C); });
+      const float ms = medianMs([&] { run(blocks); });
       CHECK(cudaGetLastError());
       CHECK(cudaMemcpy(dst.data(), D, elems * 2, cudaMemcpyDeviceToHost));
       int64_t bad = 0;
@@ -504,18 +621,68 @@ int main(int argc, char **argv) {
                   bad ? " MISMATCH" : "");
       std::fflush(stdout);
     };
-    trow("flatTranspose along C", flatTranspose<8, 8, 0>, 8, 8);
-    trow("flatTranspose along R", flatTranspose<8, 8, 1>, 8, 8);
-    trow("flatTranspose along C", flatTranspose<4, 16, 0>, 4, 16);
-    trow("flatTranspose along R", flatTranspose<4, 16, 1>, 4, 16);
-    trow("flatTranspose along C", flatTranspose<8, 32, 0>, 8, 32);
-    trow("flatTranspose along R", flatTranspose<8, 32, 1>, 8, 32);
-    trow("flatTranspose along C", flatTranspose<16, 16, 0>, 16, 16);
-    trow("flatTranspose along R", flatTranspose<16, 16, 1>, 16, 16);
-    trow("flatTranspose along C", flatTranspose<8, 4, 0>, 8, 4);
-    trow("flatTranspose along R", flatTranspose<8, 4, 1>, 8, 4);
-    trow("flatTranspose along C", flatTranspose<4, 8, 0>, 4, 8);
-    trow("flatTranspose along R", flatTranspose<4, 8, 1>, 4, 8);
+    auto trow = [&](const char *name, auto kernel, int tc, int tr) {
+      measure(name, tc, tr,
+              [&](int64_t blocks) { kernel<<<blocks, tc * tr>>>(S, D, R, C); });
+    };
+    if (what == "all") {
+      trow("flatTranspose along C", flatTranspose<8, 8, 0>, 8, 8);
+      trow("flatTranspose along R", flatTranspose<8, 8, 1>, 8, 8);
+      trow("flatTranspose along C", flatTranspose<4, 16, 0>, 4, 16);
+      trow("flatTranspose along R", flatTranspose<4, 16, 1>, 4, 16);
+      trow("flatTranspose along C", flatTranspose<8, 32, 0>, 8, 32);
+      trow("flatTranspose along R", flatTranspose<8, 32, 1>, 8, 32);
+      trow("flatTranspose along C", flatTranspose<16, 16, 0>, 16, 16);
+      trow("flatTranspose along R", flatTranspose<16, 16, 1>, 16, 16);
+      trow("flatTranspose along C", flatTranspose<8, 4, 0>, 8, 4);
+      trow("flatTranspose along R", flatTranspose<8, 4, 1>, 8, 4);
+      trow("flatTranspose along C", flatTranspose<4, 8, 0>, 4, 8);
+      trow("flatTranspose along R", flatTranspose<4, 8, 1>, 4, 8);
+    }
+    // Through a shared-memory tile: TC, TR, bands of G tile-rows.
+    // Through a shared-memory tile: TC, TR, bands of G tile-rows; the
+    // chained ones read their corners (in the order of G) from memory.
+    int2 *corners;
+    Ends *ends;
+    CHECK(cudaMalloc(&corners, sizeof(int2) * (R / 8) * (C / 8)));
+    CHECK(cudaMalloc(&ends, sizeof(Ends)));
+    const Ends hostEnds{S, D};
+    CHECK(cudaMemcpy(ends, &hostEnds, sizeof hostEnds, cudaMemcpyHostToDevice));
+    auto tile = [&](const char *what, auto kernel, int tc, int tr, int64_t g) {
+      if (g == 0)
+        g = R / (8 * tr); // every tile-row: column-major
+      const int64_t tilesC = C / (8 * tc), band = g * tilesC,
+                    blocks = (R / (8 * tr)) * tilesC;
+      std::vector<int2> hc(blocks);
+      for (int64_t b = 0; b < blocks; ++b) {
+        const int64_t grp = b / band, within = b % band;
+        hc[b] = make_int2(int((grp * g + within % g) * 8 * tr),
+                          int(within / g * 8 * tc));
+      }
+      CHECK(cudaMemcpy(corners, hc.data(), sizeof(int2) * blocks,
+                       cudaMemcpyHostToDevice));
+      char name[96];
+      std::snprintf(name, sizeof name, "tileTranspose %s G %lld", what,
+                    (long long)g);
+      measure(name, tc, tr, [&](int64_t blocks) {
+        kernel<<<blocks, 256>>>(S, D, R, C, g, corners, ends);
+      });
+    };
+    for (int64_t g : {1, 0}) {
+      tile("", tileTranspose<8, 32>, 8, 32, g);
+      tile("", tileTranspose<16, 16>, 16, 16, g);
+      tile("chained", tileTranspose<8, 32, true>, 8, 32, g);
+      tile("chained", tileTranspose<16, 16, true>, 16, 16, g);
+      tile("async, 6 an SM", tileTranspose<8, 32, false, true, 6>, 8, 32, g);
+      tile("async, 6 an SM", tileTranspose<16, 16, false, true, 6>, 16, 16, g);
+      tile("chained async 6", tileTranspose<8, 32, true, true, 6>, 8, 32, g);
+      tile("chained async 6", tileTranspose<16, 16, true, true, 6>, 16, 16, g);
+    }
+    tile("", tileTranspose<32, 8>, 32, 8, 0);
+    tile("", tileTranspose<16, 16>, 16, 16, 4);
+    tile("", tileTranspose<16, 16>, 16, 16, 10);
+    CHECK(cudaFree(corners));
+    CHECK(cudaFree(ends));
   }
   CHECK(cudaFree(s));
   CHECK(cudaFree(d));

@@ -134,13 +134,10 @@ int spotCheck(const layout::Plan &plan, const std::vector<const void *> &src,
 int main(int argc, char **argv) {
   if (argc < 2) {
     std::fprintf(
-        stderr,
-        "usage: cuda_bench PLAN_DIR [--runs N] [--json FILE] "
-        "[--units KIB,...] [--config KEY=VALUE,...]\n"
-        "  --config keys: units=KiB, tunits=KiB (transposes), "
-        "tails=BYTES, tailfills=BYTES (fused padding; tails=0: off), "
-        "rounds=N, minpart=BYTES (how the staged transposes' last round "
-        "of units is cut; rounds=0: not cut)\n");
+        stderr, "usage: cuda_bench PLAN_DIR [--runs N] [--json FILE] "
+                "[--units KIB,...] [--config KEY=VALUE,...]\n"
+                "  --config keys: units=KiB, tunits=KiB (transposes), "
+                "tails=BYTES, tailfills=BYTES (fused padding; tails=0: off)\n");
     return 2;
   }
   std::string dir = argv[1], jsonOut;
@@ -148,12 +145,10 @@ int main(int argc, char **argv) {
   // Rows of the table: the defaults, then each --config (comma-separated
   // units=KiB, tunits=KiB (transposes), tails=bytes and tailfills=bytes
   // (fuse a padding into the copy before it below these row sizes; tails=0:
-  // never), rounds=N and minpart=bytes (how the last round of units is
-  // shared by the blocks; rounds=0: not at all)) or --units size.
+  // never)) or --units size.
   struct Config {
     std::string label;
     runtime::cuda::TableOptions table;
-    runtime::cuda::BalanceOptions balance;
   };
   std::vector<Config> configs = {{"", {}}};
   for (int i = 2; i < argc; ++i) {
@@ -187,13 +182,9 @@ int main(int argc, char **argv) {
           c.table.fuseRowTailsBelowBytes = value;
         else if (key == "tailfills")
           c.table.fuseFillsBelowBytes = value;
-        else if (key == "rounds")
-          c.balance.maxRounds = value;
-        else if (key == "minpart")
-          c.balance.minPartBytes = value;
         else {
-          std::fprintf(stderr, "cuda_bench: unknown --config key '%s'\n",
-                       key.c_str());
+          std::fprintf(stderr, "cuda_bench: bad --config item '%s'\n",
+                       item.c_str());
           return 2;
         }
       }
@@ -300,7 +291,6 @@ int main(int argc, char **argv) {
         CHECK(cudaMemset(dst[t], 0xA5,
                          *layout::numElements(plan->targets[t].shape) *
                              layout::dtypeSize(plan->targets[t].dtype)));
-      gpu->setBalance(config.balance);
       if (!gpu->run(table, src, dst, nullptr, error) ||
           !gpu->synchronize(nullptr, error)) {
         std::fprintf(stderr, "%s: %s\n", f.c_str(), error.c_str());

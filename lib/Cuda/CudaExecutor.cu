@@ -1,23 +1,22 @@
 //===- CudaExecutor.cu - plans executed by CUDA kernels -------------------===//
 //
-// Up to four kernels share a task table's units by kind (docs/cuda.md).
-// copyFlat (aligned row copies and fills, with their fused padding) is not
-// persistent: as many blocks as 32 KiB pieces of its units, handed out in
-// order by the hardware, so that the memory in flight is one short stretch
-// (as the driver's own copy runs). transposeUnits (aligned transposes,
-// loads staged in shared memory), convertUnits (converting rows) and
-// runUnits (everything else) are persistent: block b takes units b, b +
-// grid, ..., so the blocks sweep the table together, unit and task
-// descriptors prefetched into L1 before their turn. There is no barrier
-// anywhere. The unit kinds mirror runTableOnHost (TaskTable.cpp) index for
-// index; the host emulation is what CI checks, the GPU tests compare the
-// kernels with the CPU executor byte for byte.
+// Up to five kernels share a task table's units by kind (docs/cuda.md).
+// copyFlat (aligned row copies and fills, with their fused padding),
+// transposeTiles (aligned transposes, through a shared-memory tile) and
+// convertFlat (converting rows: the four common casts, and the rest) are
+// not persistent: each unit is cut into
+// parts, a block each, handed out in order by the hardware, so that the
+// memory in flight is one short stretch (as the driver's own copy runs).
+// runUnits (everything else, and the whole of a small plan) is
+// persistent: block b takes units b, b + grid, ..., so the blocks sweep
+// the table together, unit and task descriptors prefetched into L1 before
+// their turn. The unit kinds mirror runTableOnHost (TaskTable.cpp) index
+// for index; the host emulation is what CI checks, the GPU tests compare
+// the kernels with the CPU executor byte for byte.
 //
 //===----------------------------------------------------------------------===//
 #include "wl/Runtime/CudaExecutor.h"
 #include "wl/Runtime/DeviceConvert.h"
-
-#include "SharedMemory.cuh"
 
 #include <cuda_runtime.h>
 
@@ -39,9 +38,15 @@ struct Args {
   const Task *tasks;
   const Unit *units;
   long long first, count;
-  const uint8_t *const *sources;
-  uint8_t *const *targets;
 };
+
+/// A task's tensors (Task::srcAddress, dstAddress).
+__device__ __forceinline__ const uint8_t *source(const Task &t) {
+  return reinterpret_cast<const uint8_t *>(t.srcAddress);
+}
+__device__ __forceinline__ uint8_t *target(const Task &t) {
+  return reinterpret_cast<uint8_t *>(t.dstAddress);
+}
 
 __device__ __forceinline__ void outerOffsets(const Task &t, int64_t o,
                                              int64_t &src, int64_t &dst) {
@@ -297,7 +302,7 @@ __device__ __noinline__ void transposeBlocks(const uint8_t *s0, uint8_t *d0,
 }
 
 /// dst[k * dk + i] = src[k + i * si] over the unit's strip of k and its i
-/// range. Thread (kc, ic) = (x % 8, x / 8) moves the blocks at
+/// range. Thread (kc, ic) = (x % threadsK, x / threadsK) moves the blocks at
 /// k = a1 + kc V and i = b0 + ic V + m iStep. (The general kernel's
 /// transposes: those not aligned to the word, element by element.)
 template <int ES>
@@ -306,7 +311,7 @@ __device__ __forceinline__ void transposeUnit(const Task &t, const Unit u,
   constexpr TransposeShape sh = transposeShape(ES);
   int64_t so, d;
   outerOffsets(t, u.a0, so, d);
-  const int kc = threadIdx.x % 8, ic = threadIdx.x / 8;
+  const int kc = threadIdx.x % sh.threadsK, ic = threadIdx.x / sh.threadsK;
   const int64_t k = u.a1 + kc * sh.v;
   const int64_t dk = t.dk * ES;
   transposeBlocks<ES>(src + (so + k) * ES, dst + d * ES + k * dk,
@@ -399,48 +404,6 @@ __device__ __forceinline__ void putElement(W &w, int e, uint64_t v) {
   }
 }
 
-/// Converting rows, G = 16 / max(SS, DS) elements at a time: rows of
-/// `groups` groups, rs and rd bytes apart, as one flattened space (as
-/// moveRows); B groups in flight per thread; each element through f (the
-/// task's steps, or one cast inlined: wl/Runtime/DeviceConvert.h, the
-/// host's exact semantics).
-template <int SS, int DS, int B, typename F>
-__device__ __noinline__ void convertGroups(const uint8_t *s0, uint8_t *d0,
-                                           uint32_t rows, uint32_t groups,
-                                           uint32_t rs, uint32_t rd, F f) {
-  constexpr int G = 16 / (SS > DS ? SS : DS);
-  using SW = typename Bits<G * SS>::T;
-  using DW = typename Bits<G * DS>::T;
-  const uint32_t total = rows * groups;
-  const uint32_t dr = kThreads / groups, dc = kThreads % groups;
-  uint32_t r = threadIdx.x / groups, c = threadIdx.x % groups;
-  for (uint32_t g = threadIdx.x; g < total; g += B * kThreads) {
-    SW v[B];
-    uint32_t rr = r, cc = c;
-#pragma unroll
-    for (int k = 0; k < B; ++k) {
-      if (g + k * kThreads < total)
-        v[k] = *reinterpret_cast<const SW *>(s0 + (rr * rs + cc * (G * SS)));
-      step(rr, cc, dr, dc, groups);
-    }
-    rr = r;
-    cc = c;
-#pragma unroll
-    for (int k = 0; k < B; ++k) {
-      if (g + k * kThreads < total) {
-        DW o{};
-#pragma unroll
-        for (int e = 0; e < G; ++e)
-          putElement<DS>(o, e, f(getElement<SS>(v[k], e)));
-        *reinterpret_cast<DW *>(d0 + (rr * rd + cc * (G * DS))) = o;
-      }
-      step(rr, cc, dr, dc, groups);
-    }
-    r = rr;
-    c = cc;
-  }
-}
-
 /// A task's steps, one after the other.
 struct Steps {
   const StepCode *steps;
@@ -487,71 +450,42 @@ template <> struct Cast<kF16, kF32> {
   }
 };
 
-template <int SS>
-__device__ __forceinline__ void convertGroupsTo(int ds, const uint8_t *s0,
-                                                uint8_t *d0, uint32_t rows,
-                                                uint32_t groups, uint32_t rs,
-                                                uint32_t rd, const Task &t) {
-  const Steps f{t.steps, t.nsteps};
-  switch (ds) {
-  case 2: convertGroups<SS, 2, 4>(s0, d0, rows, groups, rs, rd, f); break;
-  case 4: convertGroups<SS, 4, 4>(s0, d0, rows, groups, rs, rd, f); break;
-  default: convertGroups<SS, 8, 4>(s0, d0, rows, groups, rs, rd, f);
+/// f32 -> bf16 by the hardware's conversion (cvt.rn.bf16.f32: round to
+/// nearest even, subnormals kept), a NaN lane taking castFloatBits' result
+/// (its top payload bits, quieted); checkCastFastPaths compares it with
+/// castFloatBits on every input, on the device.
+struct CastF32ToBF16Hw {
+  __device__ __forceinline__ uint64_t operator()(uint64_t x) const {
+    const uint32_t w = static_cast<uint32_t>(x);
+    unsigned short h;
+    asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h) : "f"(__uint_as_float(w)));
+    return (w & 0x7fffffff) > 0x7f800000 ? (w >> 16) | 0x40 : h;
   }
-}
+};
 
-/// The casts between 16-bit floats and f32 with their own code: true if
-/// `t` is one of them and was done.
-__device__ __forceinline__ bool castGroups(const Task &t, const uint8_t *s0,
-                                           uint8_t *d0, uint32_t rows,
-                                           uint32_t groups, uint32_t rs,
-                                           uint32_t rd) {
-  if (t.nsteps != 1 || t.steps[0].kind != 0)
-    return false;
+/// Which of the four common casts a converting-rows task is where its
+/// words allow groups (1 f32 -> bf16, 2 bf16 -> f32, 3 f32 -> f16, 4 f16 ->
+/// f32; each a group of 4 elements), else 0.
+__host__ __device__ inline int32_t fastCast(const Task &t) {
+  if (t.vec != 16 || t.nsteps != 1 || t.steps[0].kind != 0)
+    return 0;
   const int32_t from = t.steps[0].from, to = t.steps[0].to;
-  if (from == kF32 && to == kBF16)
-    convertGroups<4, 2, 8>(s0, d0, rows, groups, rs, rd, Cast<kF32, kBF16>{});
-  else if (from == kBF16 && to == kF32)
-    convertGroups<2, 4, 8>(s0, d0, rows, groups, rs, rd, Cast<kBF16, kF32>{});
-  else if (from == kF32 && to == kF16)
-    convertGroups<4, 2, 8>(s0, d0, rows, groups, rs, rd, Cast<kF32, kF16>{});
-  else if (from == kF16 && to == kF32)
-    convertGroups<2, 4, 8>(s0, d0, rows, groups, rs, rd, Cast<kF16, kF32>{});
-  else
-    return false;
-  return true;
+  return from == kF32 && to == kBF16   ? 1
+         : from == kBF16 && to == kF32 ? 2
+         : from == kF32 && to == kF16  ? 3
+         : from == kF16 && to == kF32  ? 4
+                                       : 0;
 }
 
-/// Converting rows: whole groups of elements as words where t.vec says the
-/// addresses allow it (float to float), else element by element.
-__device__ __noinline__ void convertRows(const Task &t, const Unit u,
-                                         const uint8_t *src, uint8_t *dst) {
-  const RowUnit ru = rowUnit(t, u, src, dst);
-  const uint8_t *s0 = ru.s0;
-  uint8_t *d0 = ru.d0;
-  const uint32_t rows = static_cast<uint32_t>(ru.rows);
-  const uint32_t rs = static_cast<uint32_t>(ru.rs),
-                 rd = static_cast<uint32_t>(ru.rd);
-  if (t.vec == 16) {
-    const int g = 16 / (t.srcSize > t.dstSize ? t.srcSize : t.dstSize);
-    const uint32_t groups = static_cast<uint32_t>((u.b1 - u.b0) / g);
-    if (castGroups(t, s0, d0, rows, groups, rs, rd))
-      return;
-    switch (t.srcSize) {
-    case 2: convertGroupsTo<2>(t.dstSize, s0, d0, rows, groups, rs, rd, t); break;
-    case 4: convertGroupsTo<4>(t.dstSize, s0, d0, rows, groups, rs, rd, t); break;
-    default: convertGroupsTo<8>(t.dstSize, s0, d0, rows, groups, rs, rd, t);
-    }
-    return;
-  }
-  const int64_t n = u.b1 - u.b0;
-  for (uint32_t r = 0; r < rows; ++r)
-    for (int64_t i = threadIdx.x; i < n; i += kThreads) {
-      uint64_t v = loadElement(s0 + r * rs + i * t.srcSize, t.srcSize);
-      for (int k = 0; k < t.nsteps; ++k)
-        v = applyStep(t.steps[k], v);
-      storeElement(d0 + r * rd + i * t.dstSize, t.dstSize, v);
-    }
+/// Elements of a converting-rows task that convertFlat moves as one item:
+/// 4 for the common casts, 16 / max(element sizes) for other word groups
+/// (t.vec 16: float to float, aligned), else 1 (element by element).
+__host__ __device__ inline int64_t convertItemElements(const Task &t) {
+  if (fastCast(t) != 0)
+    return 4;
+  if (t.vec == 16)
+    return 16 / (t.srcSize > t.dstSize ? t.srcSize : t.dstSize);
+  return 1;
 }
 
 template <typename W>
@@ -565,30 +499,6 @@ __device__ __forceinline__ void rows(const Task &t, const Unit u,
 
 __device__ __forceinline__ void prefetchL1(const void *p) {
   asm volatile("prefetch.global.L1 [%0];" ::"l"(p));
-}
-
-/// Block b's units b, b + grid, ... of its kernel's share, each with its
-/// task: work(task, unit), the next descriptor fetched into L1 meanwhile.
-template <typename Work>
-__device__ __forceinline__ void forEachUnit(const Args &a, Work work) {
-  const long long step = gridDim.x, end = a.first + a.count;
-  for (long long u = a.first + blockIdx.x; u < end; u += step) {
-    if (threadIdx.x == 0 && u + step < end)
-      prefetchL1(a.units + u + step);
-    const Unit cur = a.units[u];
-    work(a.tasks[cur.task], cur);
-  }
-}
-
-/// Converting rows, in a kernel of their own so that the conversions'
-/// code does not change how the general kernel's row moves are compiled
-/// (measured: a shared kernel slowed short-row copies by a fifth). Two
-/// blocks an SM leave 128 registers a thread, so that the casts' eight
-/// groups in flight are not spilled.
-__global__ void __launch_bounds__(kThreads, 2) convertUnits(Args a) {
-  forEachUnit(a, [&](const Task &t, const Unit &u) {
-    convertRows(t, u, a.sources[t.source], a.targets[t.target]);
-  });
 }
 
 /// Every block takes units b, b + grid, b + 2 grid, ...: the blocks sweep
@@ -612,8 +522,8 @@ __global__ void __launch_bounds__(kThreads, 4) runUnits(Args a) {
                    128 * threadIdx.x);
     }
     const Task &t = a.tasks[cur.task];
-    const uint8_t *src = t.source >= 0 ? a.sources[t.source] : nullptr;
-    uint8_t *dst = a.targets[t.target];
+    const uint8_t *src = source(t);
+    uint8_t *dst = target(t);
     switch (t.kind) {
     case kCopyRows:
     case kFillRows:
@@ -652,6 +562,11 @@ __global__ void __launch_bounds__(kThreads, 4) runUnits(Args a) {
 /// setSmallPlanBytes changes it).
 constexpr int64_t kSmallPlanBytes = 16 << 20;
 
+/// Items (element groups, or elements) a thread of convertFlat converts:
+/// 8 measured best for the casts (4 and 16 lost 3 to 25 points on an
+/// H200, docs/cuda.md).
+constexpr int kConvertItems = 8;
+
 //===----------------------------------------------------------------------===//
 // Row copies and fills, a block per 32 KiB (not persistent)
 //===----------------------------------------------------------------------===//
@@ -683,8 +598,7 @@ __global__ void __launch_bounds__(kThreads) copyFlat(Args a, int parts) {
   const Unit cur = a.units[u];
   const Task &t = a.tasks[cur.task];
   const bool fill = t.kind == kFillRows;
-  const RowUnit r = rowUnit(t, cur, fill ? nullptr : a.sources[t.source],
-                            a.targets[t.target]);
+  const RowUnit r = rowUnit(t, cur, fill ? nullptr : source(t), target(t));
   const uint32_t words =
       static_cast<uint32_t>((cur.b1 - cur.b0) * t.dstSize / 16);
   const uint32_t per = words + static_cast<uint32_t>(t.tail * t.dstSize / 16);
@@ -710,125 +624,224 @@ __global__ void __launch_bounds__(kThreads) copyFlat(Args a, int parts) {
   }
 }
 
-//===----------------------------------------------------------------------===//
-// Transposes staged through shared memory by cp.async
-//===----------------------------------------------------------------------===//
-
-using cuda_ptx::smemAddress;
-//
-// Aligned transposes run in their own kernel where each thread's next
-// blocks are already on their way into shared memory (cp.async, no
-// registers held) while it transposes and stores the current one: the
-// loads of kStagesT - 1 blocks per thread stay in flight (3 stages with two
-// blocks an SM measured best on an H200 against 2, 4 and 6). A thread reads
-// back only what it loaded itself, so no barrier is needed; the slots are
-// laid out [stage][row v][thread] so that the 16-byte reads of a warp are
-// conflict-free.
-
-constexpr int kStagesT = 3;
-
-template <int ES>
-__device__ __noinline__ void transposeStaged(const Task &t, const Unit u,
-                                                 const uint8_t *src,
-                                                 uint8_t *dst, uint8_t *slots) {
-  constexpr TransposeShape sh = transposeShape(ES);
-  constexpr int V = sh.v, NS = kStagesT;
-  using W = typename RowWord<sh.wordBytes>::T;
-  using E = typename Word<ES>::T;
-  int64_t so, d;
-  outerOffsets(t, u.a0, so, d);
-  const int kc = threadIdx.x % 8, ic = threadIdx.x / 8;
-  const int64_t k = u.a1 + kc * V;
-  const int64_t si = t.srcStride * ES, dk = t.dk * ES;
-  const uint8_t *s0 = src + (so + k) * ES;
-  uint8_t *d0 = dst + d * ES + k * dk;
-  const int64_t kn = t.kExtent - k, g0 = u.b0 + ic * V;
-  const int64_t nblocks = g0 < u.b1 ? (u.b1 - g0 + sh.iStep - 1) / sh.iStep : 0;
-  auto slot = [&](int64_t m, int v) {
-    return slots + ((m % NS * V + v) * kThreads + threadIdx.x) * sizeof(W);
-  };
-  // Block m at g = g0 + m iStep of the unit's (outer, i) space: i = g where
-  // the unit has one outer index, else outer g / n (CudaTasks.h), whose
-  // blocks are whole in i (n a multiple of V).
-  const bool several = transposeUnitOuters(t, u) > 1;
-  const int64_t os = several ? t.outerSrc[t.nouter - 1] * ES : 0,
-                od = several ? t.outerDst[t.nouter - 1] * ES : 0;
-  const uint32_t n32 = static_cast<uint32_t>(t.n);
-  struct Block {
-    const uint8_t *s;
-    uint8_t *o;
-    int64_t vn; // i values of the block
-  };
-  auto block = [&](int64_t m) {
-    const int64_t g = g0 + m * sh.iStep;
-    if (!several)
-      return Block{s0 + g * si, d0 + g * ES, u.b1 - g < V ? u.b1 - g : V};
-    const uint32_t oo = static_cast<uint32_t>(g) / n32;
-    const int64_t i = g - int64_t(oo) * n32;
-    return Block{s0 + oo * os + i * si, d0 + oo * od + i * ES, V};
-  };
-  for (int64_t m = 0; m < nblocks + NS - 1; ++m) {
-    if (m < nblocks) {
-      const Block b = block(m);
-      if (kn >= V && b.vn == V) {
-        const uint8_t *s = b.s;
+/// Groups [p 256 B, (p + 1) 256 B) of a unit's flattened (row, group)
+/// space, B a thread, all loads in flight before the first store.
+template <int SS, int DS, int B, typename F>
+__device__ __forceinline__ void convertPart(const RowUnit &r, uint32_t groups,
+                                            uint32_t p, F f) {
+  constexpr int G = 16 / (SS > DS ? SS : DS);
+  using SW = typename Bits<G * SS>::T;
+  using DW = typename Bits<G * DS>::T;
+  const uint32_t total = static_cast<uint32_t>(r.rows) * groups;
+  const uint32_t rs = static_cast<uint32_t>(r.rs),
+                 rd = static_cast<uint32_t>(r.rd);
+  const uint32_t q0 = p * kThreads * B + threadIdx.x;
+  SW v[B];
 #pragma unroll
-        for (int v = 0; v < V; ++v) {
-          if constexpr (sizeof(W) == 16)
-            asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(
-                             smemAddress(slot(m, v))),
-                         "l"(s + v * si)
-                         : "memory");
-          else
-            asm volatile("cp.async.ca.shared.global [%0], [%1], 8;" ::"r"(
-                             smemAddress(slot(m, v))),
-                         "l"(s + v * si)
-                         : "memory");
-        }
-      }
-    }
-    asm volatile("cp.async.commit_group;" ::: "memory");
-    const int64_t mm = m - (NS - 1);
-    if (mm < 0)
-      continue;
-    asm volatile("cp.async.wait_group %0;" ::"n"(NS - 1) : "memory");
-    const Block b = block(mm);
-    uint8_t *o = b.o;
-    if (kn >= V && b.vn == V) {
-      W in[V];
+  for (int k = 0; k < B; ++k) {
+    const uint32_t q = q0 + k * kThreads;
+    if (q < total)
+      v[k] = *reinterpret_cast<const SW *>(
+          r.s0 + (q / groups * rs + q % groups * (G * SS)));
+  }
 #pragma unroll
-      for (int v = 0; v < V; ++v)
-        in[v] = *reinterpret_cast<const W *>(slot(mm, v));
+  for (int k = 0; k < B; ++k) {
+    const uint32_t q = q0 + k * kThreads;
+    if (q < total) {
+      DW o{};
 #pragma unroll
-      for (int c = 0; c < V; ++c)
-        *reinterpret_cast<W *>(o + c * dk) = column<ES>(in, c);
-    } else {
-      const uint8_t *sp = b.s;
-      const int64_t cn = kn < V ? kn : V, vn = b.vn;
-      for (int64_t c = 0; c < cn; ++c)
-        for (int64_t v = 0; v < vn; ++v)
-          *reinterpret_cast<E *>(o + c * dk + v * ES) =
-              *reinterpret_cast<const E *>(sp + v * si + c * ES);
+      for (int e = 0; e < G; ++e)
+        putElement<DS>(o, e, f(getElement<SS>(v[k], e)));
+      *reinterpret_cast<DW *>(r.d0 +
+                              (q / groups * rd + q % groups * (G * DS))) = o;
     }
   }
 }
 
-/// Bytes of shared memory of a staged transpose block: the largest slot
-/// set (2-byte elements: 8 rows of 16 bytes per thread per stage).
-constexpr int kStagedSmem = kStagesT * 8 * kThreads * 16;
-
-__global__ void __launch_bounds__(kThreads, 2) transposeUnits(Args a) {
-  extern __shared__ __align__(16) uint8_t slots[];
-  forEachUnit(a, [&](const Task &t, const Unit &u) {
-    const uint8_t *src = a.sources[t.source];
-    uint8_t *dst = a.targets[t.target];
-    switch (t.dstSize) {
-    case 1: transposeStaged<1>(t, u, src, dst, slots); break;
-    case 2: transposeStaged<2>(t, u, src, dst, slots); break;
-    case 4: transposeStaged<4>(t, u, src, dst, slots); break;
-    default: transposeStaged<8>(t, u, src, dst, slots);
+/// Converting rows as blocks of kConvertItems items a thread, not
+/// persistent: block b takes part b % parts of unit b / parts, as copyFlat.
+/// An item is a group of 4 elements of the common casts (Casts: the
+/// kernel of the four casts alone, its registers theirs), or a word group
+/// of the other float to float steps or one element (convertItemElements).
+template <bool Casts>
+__global__ void __launch_bounds__(kThreads) convertFlat(Args a, int parts) {
+  constexpr int B = kConvertItems;
+  const long long u = a.first + blockIdx.x / parts;
+  const uint32_t p = blockIdx.x % parts;
+  const Unit cur = a.units[u];
+  const Task &t = a.tasks[cur.task];
+  const RowUnit r = rowUnit(t, cur, source(t), target(t));
+  const uint32_t groups =
+      static_cast<uint32_t>((cur.b1 - cur.b0) / convertItemElements(t));
+  if constexpr (Casts) {
+    switch (fastCast(t)) {
+    case 1:
+      convertPart<4, 2, B>(r, groups, p, CastF32ToBF16Hw{});
+      break;
+    case 2:
+      convertPart<2, 4, B>(r, groups, p, Cast<kBF16, kF32>{});
+      break;
+    case 3:
+      convertPart<4, 2, B>(r, groups, p, Cast<kF32, kF16>{});
+      break;
+    default:
+      convertPart<2, 4, B>(r, groups, p, Cast<kF16, kF32>{});
     }
-  });
+  } else if (t.vec == 16) {
+    // Two halves of 4 groups a thread, so that the steps' registers are
+    // not spilled.
+    const Steps f{t.steps, t.nsteps};
+    for (uint32_t q = p * (B / 4); q < (p + 1) * (B / 4); ++q) {
+      const int ss = t.srcSize, ds = t.dstSize;
+      if (ss == 2 && ds == 4)
+        convertPart<2, 4, 4>(r, groups, q, f);
+      else if (ss == 2 && ds == 8)
+        convertPart<2, 8, 4>(r, groups, q, f);
+      else if (ss == 4 && ds == 2)
+        convertPart<4, 2, 4>(r, groups, q, f);
+      else if (ss == 4 && ds == 8)
+        convertPart<4, 8, 4>(r, groups, q, f);
+      else if (ss == 8 && ds == 2)
+        convertPart<8, 2, 4>(r, groups, q, f);
+      else if (ss == 8 && ds == 4)
+        convertPart<8, 4, 4>(r, groups, q, f);
+      else if (ss == 2)
+        convertPart<2, 2, 4>(r, groups, q, f);
+      else if (ss == 4)
+        convertPart<4, 4, 4>(r, groups, q, f);
+      else
+        convertPart<8, 8, 4>(r, groups, q, f);
+    }
+  } else {
+    const uint32_t n = groups, total = static_cast<uint32_t>(r.rows) * n;
+    for (int k = 0; k < B; ++k) {
+      const uint32_t q = p * kThreads * B + k * kThreads + threadIdx.x;
+      if (q >= total)
+        break;
+      uint64_t v =
+          loadElement(r.s0 + (q / n * r.rs + q % n * t.srcSize), t.srcSize);
+      for (int j = 0; j < t.nsteps; ++j)
+        v = applyStep(t.steps[j], v);
+      storeElement(r.d0 + (q / n * r.rd + q % n * t.dstSize), t.dstSize, v);
+    }
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// Transposes through a shared-memory tile, a block a tile (not persistent)
+//===----------------------------------------------------------------------===//
+//
+// Aligned transposes cut as copyFlat cuts rows: block b takes step p =
+// b % parts (one iStep of i) of transpose unit b / parts, so that the
+// hardware hands the tiles out in order, down the i of one strip of k
+// before the next strip. Thread (kc, ic) loads its V x V block (V words
+// along k: a warp reads 256 contiguous bytes of each of 2 source rows),
+// transposes it in registers and writes its V columns into a tile of the
+// strip's kStrip target rows, 16 words a row, the word index XORed with
+// kc % 8 so that a quarter warp's stores fall in different banks; after
+// one barrier the block stores the tile a row at a time, 16 consecutive
+// words of a target row from 16 consecutive threads (whole 128-byte
+// lines). Measured on an H200 (docs/cuda.md): 5120 x 25600 bf16 at 93% of
+// the device copy, where every persistent transpose (per-thread cp.async
+// stages, warp tiles, TMA tiles) stayed at about 80%.
+
+/// Bytes of a tile: 16 V rows of 16 words (8 KiB to 32 KiB).
+constexpr int kTileBytes = 32 << 10;
+
+template <int ES>
+__device__ __forceinline__ void transposeTile(const Task &t, const Unit u,
+                                              uint32_t p, const uint8_t *src,
+                                              uint8_t *dst, uint8_t *tile) {
+  constexpr TransposeShape sh = transposeShape(ES);
+  constexpr int V = sh.v, words = kThreads / sh.threadsK;
+  using W = typename RowWord<sh.wordBytes>::T;
+  using E = typename Word<ES>::T;
+  W *tw = reinterpret_cast<W *>(tile);
+  int64_t so, d;
+  outerOffsets(t, u.a0, so, d);
+  const int64_t si = t.srcStride * ES, dk = t.dk * ES;
+  const int64_t gp = u.b0 + int64_t(p) * sh.iStep;
+  const bool several = transposeUnitOuters(t, u) > 1;
+  const int64_t os = several ? t.outerSrc[t.nouter - 1] * ES : 0,
+                od = several ? t.outerDst[t.nouter - 1] * ES : 0;
+  const uint32_t n32 = static_cast<uint32_t>(t.n);
+  // The V x V block of word w (= thread ic) of the step: its first source
+  // row and target column at k = a1, and how many i it has (0: none).
+  struct Block {
+    int64_t s, o, vn;
+  };
+  auto block = [&](int w) {
+    const int64_t g = gp + int64_t(w) * V;
+    if (g >= u.b1)
+      return Block{0, 0, 0};
+    if (!several)
+      return Block{(so + u.a1) * ES + g * si, d * ES + u.a1 * dk + g * ES,
+                   u.b1 - g < V ? u.b1 - g : V};
+    const uint32_t oo = static_cast<uint32_t>(g) / n32;
+    const int64_t i = g - int64_t(oo) * n32;
+    return Block{(so + u.a1) * ES + oo * os + i * si,
+                 d * ES + u.a1 * dk + oo * od + i * ES, V};
+  };
+  const int kc = threadIdx.x % sh.threadsK, ic = threadIdx.x / sh.threadsK;
+  const int64_t kn = t.kExtent - u.a1 - kc * V; // k left from this thread's
+  const Block b = block(ic);
+  const uint8_t *s = src + b.s + kc * V * ES;
+  const bool whole = b.vn == V && kn >= V;
+  W in[V];
+  if (whole) {
+#pragma unroll
+    for (int v = 0; v < V; ++v)
+      in[v] = *reinterpret_cast<const W *>(s + v * si);
+  } else if (b.vn > 0 && kn > 0) { // cut by the end of k or i
+    uint8_t *o = dst + b.o + kc * V * dk;
+    const int64_t cn = kn < V ? kn : V;
+    for (int64_t c = 0; c < cn; ++c)
+      for (int64_t v = 0; v < b.vn; ++v)
+        *reinterpret_cast<E *>(o + c * dk + v * ES) =
+            *reinterpret_cast<const E *>(s + v * si + c * ES);
+  }
+  if (whole) {
+#pragma unroll
+    for (int c = 0; c < V; ++c)
+      tw[(kc * V + c) * words + (ic ^ (kc % 8))] = column<ES>(in, c);
+  }
+  __syncthreads();
+  // Word w of tile row r: target row k = a1 + r, from thread (r / V, w).
+#pragma unroll
+  for (int j = 0; j < V; ++j) {
+    const int q = j * kThreads + threadIdx.x, r = q / words, w = q % words;
+    const int g8 = r / V;
+    const Block b = block(w);
+    if (b.vn == V && t.kExtent - u.a1 - g8 * V >= V)
+      *reinterpret_cast<W *>(dst + b.o + r * dk) =
+          tw[r * words + (w ^ (g8 % 8))];
+  }
+}
+
+__global__ void __launch_bounds__(kThreads) transposeTiles(Args a, int parts) {
+  __shared__ __align__(16) uint8_t tile[kTileBytes];
+  const long long u = a.first + blockIdx.x / parts;
+  const uint32_t p = blockIdx.x % parts;
+  const Unit cur = a.units[u];
+  const Task &t = a.tasks[cur.task];
+  const int64_t istep = transposeShape(t.dstSize).iStep;
+  if (cur.b0 + int64_t(p) * istep >= cur.b1)
+    return; // a smaller unit's extra block (the same for the whole block)
+  const uint8_t *src = source(t);
+  uint8_t *dst = target(t);
+  switch (t.dstSize) {
+  case 1:
+    transposeTile<1>(t, cur, p, src, dst, tile);
+    break;
+  case 2:
+    transposeTile<2>(t, cur, p, src, dst, tile);
+    break;
+  case 4:
+    transposeTile<4>(t, cur, p, src, dst, tile);
+    break;
+  default:
+    transposeTile<8>(t, cur, p, src, dst, tile);
+  }
 }
 
 std::string cudaMessage(const char *what, cudaError_t e) {
@@ -860,10 +873,11 @@ struct DeviceBuffer {
   }
 };
 
-/// Counts the inputs on which the fast casts (Cast<kF32, kF16> over all 2^32
-/// f32 bit patterns, Cast<kF16, kF32> over all 2^16 f16 ones) differ from
-/// castFloatBits; `first` keeps the smallest such input of each (slot 0:
-/// f32 -> f16, slot 1: f16 -> f32).
+/// Counts the inputs on which the fast casts (Cast<kF32, kF16> and
+/// CastF32ToBF16Hw over all 2^32 f32 bit patterns, Cast<kF16, kF32> over
+/// all 2^16 f16 ones) differ from castFloatBits; `first` keeps the
+/// smallest such input of each (slot 0: f32 -> f16, 1: f16 -> f32, 2: f32
+/// -> bf16).
 __global__ void compareFastCasts(unsigned long long *count,
                                  unsigned long long *first) {
   const uint64_t stride = uint64_t(gridDim.x) * blockDim.x;
@@ -878,6 +892,10 @@ __global__ void compareFastCasts(unsigned long long *count,
       atomicAdd(&count[1], 1ull);
       atomicMin(&first[1], static_cast<unsigned long long>(i));
     }
+    if (CastF32ToBF16Hw{}(i) != castFloatBits(i, kF32, kBF16)) {
+      atomicAdd(&count[2], 1ull);
+      atomicMin(&first[2], static_cast<unsigned long long>(i));
+    }
   }
 }
 
@@ -886,17 +904,21 @@ __global__ void compareFastCasts(unsigned long long *count,
 /// The plan kernels, in launch order, and how each is launched.
 enum KernelGroup {
   kRowsGroup,
-  kStagedGroup,
+  kTransposeGroup,
+  kCastGroup,
   kConvertGroup,
   kGeneralGroup,
   kGroups
 };
 struct KernelLaunch {
   const void *fn;
-  int threads, smem;
-  int perSM = 1;         ///< resident blocks an SM (occupancy)
-  long long count = 0;   ///< units of the last run
-  int parts = 0; ///< > 0: not persistent, parts blocks a unit (copyFlat)
+  /// Bytes of work a block does in the non-persistent kernels (copyFlat:
+  /// target bytes; transposeTiles: steps of i; convertFlat: items); 0 for
+  /// the persistent general kernel.
+  int64_t perBlock;
+  int perSM = 1;       ///< resident blocks an SM (occupancy, persistent)
+  long long count = 0; ///< units of the last run
+  int parts = 0;       ///< blocks a unit (not persistent)
 };
 
 struct Executor::Impl {
@@ -904,33 +926,29 @@ struct Executor::Impl {
   cudaDeviceProp props{};
   bool ready = false;
   KernelLaunch kernels[kGroups] = {
-      {reinterpret_cast<const void *>(copyFlat<kRowWords>), kThreads, 0},
-      {reinterpret_cast<const void *>(transposeUnits), kThreads, kStagedSmem},
-      {reinterpret_cast<const void *>(convertUnits), kThreads, 0},
-      {reinterpret_cast<const void *>(runUnits), kThreads, 0}};
-  DeviceBuffer tasks, units, pointers;
+      {reinterpret_cast<const void *>(copyFlat<kRowWords>),
+       int64_t(kThreads) * 16 * kRowWords},
+      {reinterpret_cast<const void *>(transposeTiles), 1},
+      {reinterpret_cast<const void *>(convertFlat<true>),
+       int64_t(kThreads) * kConvertItems},
+      {reinterpret_cast<const void *>(convertFlat<false>),
+       int64_t(kThreads) * kConvertItems},
+      {reinterpret_cast<const void *>(runUnits), 0}};
+  DeviceBuffer tasks, units;
   /// The units in launch order, grouped by kernel.
   std::vector<Unit> ordered;
-  size_t nsources = 0;
   int64_t smallPlanBytes = kSmallPlanBytes;
-  BalanceOptions balance;
 
-  /// Shared-memory limits and occupancies, once.
+  /// The general kernel's occupancy, once.
   bool setUp(std::string &error) {
-    for (KernelLaunch &k : kernels) {
-      cudaError_t e = cudaSuccess;
-      if (k.smem > 0) // over 48 KiB with the static part: opt in
-        e = cudaFuncSetAttribute(
-            k.fn, cudaFuncAttributeMaxDynamicSharedMemorySize, k.smem);
-      if (e == cudaSuccess)
-        e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(&k.perSM, k.fn,
-                                                          k.threads, k.smem);
-      if (e != cudaSuccess) {
-        error = cudaMessage("setting up the plan kernels", e);
-        return false;
-      }
-      k.perSM = std::max(1, k.perSM);
+    KernelLaunch &k = kernels[kGeneralGroup];
+    cudaError_t e = cudaOccupancyMaxActiveBlocksPerMultiprocessor(
+        &k.perSM, k.fn, kThreads, 0);
+    if (e != cudaSuccess) {
+      error = cudaMessage("setting up the plan kernels", e);
+      return false;
     }
+    k.perSM = std::max(1, k.perSM);
     ready = true;
     return true;
   }
@@ -938,10 +956,6 @@ struct Executor::Impl {
 
 void Executor::setSmallPlanBytes(int64_t bytes) {
   impl_->smallPlanBytes = bytes;
-}
-
-void Executor::setBalance(const BalanceOptions &options) {
-  impl_->balance = options;
 }
 
 bool built() { return true; }
@@ -1000,9 +1014,10 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
   if (!impl_->ready && !impl_->setUp(error))
     return false;
   // Row copies and fills whose every address is 16-byte aligned go to
-  // copyFlat, transposes whose blocks are all aligned to the staged kernel,
-  // converting rows to theirs, the rest to the general kernel: up to four
-  // launches, in that order, on the stream. A small plan (a few norms,
+  // copyFlat, transposes whose blocks are all aligned to transposeTiles,
+  // converting rows to convertFlat (the four common casts in a kernel of
+  // their own), the rest to the general kernel: up to five launches, in
+  // that order, on the stream. A small plan (a few norms,
   // biases) is one launch of the general kernel: there launches, not
   // bytes, are the cost.
   const bool small = table.bytes < impl_->smallPlanBytes;
@@ -1010,22 +1025,15 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
     if ((t.kind == kCopyRows || t.kind == kFillRows) && t.vec == 16 && !small)
       return kRowsGroup;
     if (t.kind == kTranspose && t.vec > 1 && !small)
-      return kStagedGroup;
+      return kTransposeGroup;
     if (t.kind == kConvertRows)
-      return kConvertGroup;
+      return fastCast(t) != 0 ? kCastGroup : kConvertGroup;
     return kGeneralGroup;
   };
   // The units grouped by kernel, in table order within a group. A
   // transpose unit of several outer indices (CudaTasks.h) going to the
-  // general kernel becomes one unit per outer index: only the staged
-  // kernel pipelines across them, and the general kernel keeps its
-  // registers for its other paths. Then the last, partial round of the
-  // staged transposes' units is shared by all the blocks of their launch
-  // (balanceLastRound): that kernel keeps its loads in flight across
-  // units, so a block's extra part costs it little. The persistent general
-  // and converting kernels start each unit's loads afresh, a DRAM latency
-  // a unit: there the parts cost more than the idle end they save
-  // (measured on an H200, docs/cuda.md).
+  // general kernel becomes one unit per outer index: the general kernel
+  // takes a unit's i as one range.
   std::vector<int> taskGroup(table.tasks.size());
   for (size_t i = 0; i < table.tasks.size(); ++i)
     taskGroup[i] = group(table.tasks[i]);
@@ -1041,37 +1049,45 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
     for (int64_t o = 0; o < transposeUnitOuters(t, u); ++o)
       g.push_back({u.task, 0, u.a0 + o, u.a1, 0, t.n});
   }
+  // The non-persistent kernels' blocks a unit: as many as the largest
+  // unit of the launch needs (a smaller unit's extra blocks return at
+  // once).
+  auto work = [&](int g, const Unit &u) -> int64_t {
+    const Task &t = table.tasks[u.task];
+    switch (g) {
+    case kRowsGroup: // target bytes
+      return (u.a1 - u.a0) * (u.b1 - u.b0 + t.tail) * t.dstSize;
+    case kTransposeGroup: { // steps of i
+      const int64_t istep = transposeShape(t.dstSize).iStep;
+      return (u.b1 - u.b0 + istep - 1) / istep;
+    }
+    default: // items
+      return (u.a1 - u.a0) * (u.b1 - u.b0) / convertItemElements(t);
+    }
+  };
   std::vector<Unit> &ordered = impl_->ordered;
   ordered.clear();
-  long long count[kGroups] = {0, 0, 0, 0};
-  // copyFlat's blocks: as many a unit as the largest unit needs.
-  int64_t most = 1; // bytes a unit of copyFlat writes
-  for (const Unit &u : grouped[kRowsGroup]) {
-    const Task &t = table.tasks[u.task];
-    most = std::max(most, (u.a1 - u.a0) * (u.b1 - u.b0 + t.tail) * t.dstSize);
-  }
-  const int64_t flatBlock = int64_t(kThreads) * 16 * kRowWords;
-  impl_->kernels[kRowsGroup].parts =
-      static_cast<int>((most + flatBlock - 1) / flatBlock);
+  long long count[kGroups] = {};
   for (int g = 0; g < kGroups; ++g) {
-    if (g == kStagedGroup && impl_->balance.maxRounds > 0)
-      grouped[g] = balanceLastRound(
-          table, std::move(grouped[g]),
-          static_cast<int64_t>(impl_->props.multiProcessorCount) *
-              impl_->kernels[g].perSM,
-          impl_->balance);
+    KernelLaunch &k = impl_->kernels[g];
+    if (k.perBlock > 0) {
+      int64_t most = 1;
+      for (const Unit &u : grouped[g])
+        most = std::max(most, work(g, u));
+      k.parts = static_cast<int>((most + k.perBlock - 1) / k.perBlock);
+    }
     count[g] = static_cast<long long>(grouped[g].size());
     ordered.insert(ordered.end(), grouped[g].begin(), grouped[g].end());
   }
   cudaStream_t s = static_cast<cudaStream_t>(stream);
   size_t taskBytes = table.tasks.size() * sizeof(Task);
   size_t unitTableBytes = ordered.size() * sizeof(Unit);
-  std::vector<uint64_t> ptrs(sb);
-  ptrs.insert(ptrs.end(), tb.begin(), tb.end());
-  size_t ptrBytes = ptrs.size() * sizeof(uint64_t);
+  for (Task &t : table.tasks) {
+    t.srcAddress = t.source >= 0 ? sb[t.source] : 0;
+    t.dstAddress = tb[t.target];
+  }
   if (!impl_->tasks.reserve(taskBytes, error) ||
-      !impl_->units.reserve(unitTableBytes, error) ||
-      !impl_->pointers.reserve(ptrBytes, error))
+      !impl_->units.reserve(unitTableBytes, error))
     return false;
   // The table is small next to the data. Copied in stream order, and
   // waited for, so that the caller's table may change once run returns
@@ -1082,9 +1098,6 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
     e = cudaMemcpyAsync(impl_->units.p, ordered.data(), unitTableBytes,
                         cudaMemcpyHostToDevice, s);
   if (e == cudaSuccess)
-    e = cudaMemcpyAsync(impl_->pointers.p, ptrs.data(), ptrBytes,
-                        cudaMemcpyHostToDevice, s);
-  if (e == cudaSuccess)
     e = cudaStreamSynchronize(s);
   if (e != cudaSuccess) {
     error = cudaMessage("uploading the task table", e);
@@ -1092,7 +1105,6 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
   }
   for (int g = 0; g < kGroups; ++g)
     impl_->kernels[g].count = count[g];
-  impl_->nsources = sb.size();
   return launch(stream, error);
 }
 
@@ -1101,26 +1113,23 @@ bool Executor::launch(void *stream, std::string &error) {
   Args a;
   a.tasks = static_cast<const Task *>(impl_->tasks.p);
   a.units = static_cast<const Unit *>(impl_->units.p);
-  a.sources = static_cast<const uint8_t *const *>(impl_->pointers.p);
-  a.targets = reinterpret_cast<uint8_t *const *>(
-      static_cast<uint64_t *>(impl_->pointers.p) + impl_->nsources);
-  // Each kernel over its group: copyFlat as `parts` blocks a unit, the
-  // persistent ones as a wave of resident blocks at most.
+  // Each kernel over its group: the non-persistent ones as `parts` blocks
+  // a unit, the general kernel as a wave of resident blocks at most.
   a.first = 0;
   for (int g = 0; g < kGroups; ++g) {
     const KernelLaunch &k = impl_->kernels[g];
     a.count = k.count;
     if (a.count > 0 && k.parts > 0) { // not persistent: parts blocks a unit
       if (a.count * k.parts > 0x7fffffffll) {
-        error = "a plan of more than 2^31 blocks of 32 KiB: cut it into "
-                "smaller plans";
+        error = "a plan of more than 2^31 thread blocks in one launch: cut "
+                "it into smaller plans";
         return false;
       }
       int parts = k.parts;
       void *args[] = {&a, &parts};
       cudaError_t e =
           cudaLaunchKernel(k.fn, dim3(static_cast<unsigned>(a.count * parts)),
-                           dim3(k.threads), args, k.smem, s);
+                           dim3(kThreads), args, 0, s);
       if (e != cudaSuccess) {
         error = cudaMessage("launching the plan kernels", e);
         return false;
@@ -1131,7 +1140,7 @@ bool Executor::launch(void *stream, std::string &error) {
           a.count);
       void *args[] = {&a};
       cudaError_t e = cudaLaunchKernel(k.fn, dim3(static_cast<unsigned>(grid)),
-                                       dim3(k.threads), args, k.smem, s);
+                                       dim3(kThreads), args, 0, s);
       if (e != cudaSuccess) {
         error = cudaMessage("launching the plan kernels", e);
         return false;
@@ -1199,13 +1208,13 @@ bool checkCastFastPaths(std::string &report) {
     return false;
   }
   DeviceBuffer buf;
-  if (!buf.reserve(4 * sizeof(unsigned long long), report))
+  if (!buf.reserve(6 * sizeof(unsigned long long), report))
     return false;
-  unsigned long long init[4] = {0, 0, ~0ull, ~0ull}, out[4];
+  unsigned long long init[6] = {0, 0, 0, ~0ull, ~0ull, ~0ull}, out[6];
   auto *p = static_cast<unsigned long long *>(buf.p);
   cudaError_t e = cudaMemcpy(p, init, sizeof init, cudaMemcpyHostToDevice);
   if (e == cudaSuccess) {
-    compareFastCasts<<<1024, 256>>>(p, p + 2);
+    compareFastCasts<<<1024, 256>>>(p, p + 3);
     e = cudaGetLastError();
   }
   if (e == cudaSuccess)
@@ -1214,19 +1223,19 @@ bool checkCastFastPaths(std::string &report) {
     report = cudaMessage("comparing the fast casts", e);
     return false;
   }
-  char text[256];
-  if (out[0] || out[1]) {
+  char text[320];
+  if (out[0] || out[1] || out[2]) {
     std::snprintf(text, sizeof text,
                   "fast casts differ from the exact ones: f32 -> f16 on %llu "
                   "inputs (first 0x%08llx), f16 -> f32 on %llu (first "
-                  "0x%04llx)",
-                  out[0], out[0] ? out[2] : 0ull, out[1],
-                  out[1] ? out[3] : 0ull);
+                  "0x%04llx), f32 -> bf16 on %llu (first 0x%08llx)",
+                  out[0], out[0] ? out[3] : 0ull, out[1],
+                  out[1] ? out[4] : 0ull, out[2], out[2] ? out[5] : 0ull);
     report = text;
     return false;
   }
-  report = "the fast f32 -> f16 and f16 -> f32 casts equal the exact ones on "
-           "all 2^32 and 2^16 inputs";
+  report = "the fast f32 -> f16, f32 -> bf16 and f16 -> f32 casts equal the "
+           "exact ones on all 2^32, 2^32 and 2^16 inputs";
   return true;
 }
 

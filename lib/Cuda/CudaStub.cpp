@@ -28,7 +28,6 @@ bool Executor::launch(void *, std::string &error) {
   return deviceAvailable(error);
 }
 void Executor::setSmallPlanBytes(int64_t) {}
-void Executor::setBalance(const BalanceOptions &) {}
 bool Executor::synchronize(void *, std::string &error) {
   return deviceAvailable(error);
 }

@@ -1,7 +1,8 @@
-//===- SharedMemory.cuh - shared-memory addresses and mbarrier waits -------===//
+//===- SharedMemory.cuh - shared-memory addresses and mbarrier waits
+//-------===//
 //
-// The two PTX idioms the copy-engine kernel and the TMA transpose probe
-// (bench/cuda/tma_transpose_probe.cu) both need: a generic pointer into
+// The two PTX idioms the standalone probes (bench/cuda/copy_probe.cu,
+// tma_transpose_probe.cu) need: a generic pointer into
 // shared memory as the 32-bit address PTX takes, and waiting for an
 // mbarrier's phase of a given parity. CUDA only; no MLIR, no runtime types.
 //

@@ -11,7 +11,8 @@
 //   2. on a machine with a CUDA device, the kernel's output copied back
 //      equals the CPU executor's byte for byte (skipped, with the reason,
 //      where there is no device), and first the kernels' fast f16 <-> f32
-//      casts equal the exact ones on every input (checkCastFastPaths).
+//      and f32 -> bf16 casts equal the exact ones on every input
+//      (checkCastFastPaths).
 // Exit 0 when everything matched; 1 on a mismatch (naming the plan, the
 // target and the byte); 2 on bad input.
 //
@@ -164,8 +165,7 @@ struct Checker {
   int64_t bytes = 0;
   int64_t kinds[7] = {0, 0, 0, 0, 0, 0, 0};
   int64_t wordTransposes = 0, wideRows = 0, multiRowUnits = 0,
-          groupConverts = 0, multiOuterTransposeUnits = 0, tailRows = 0,
-          balanceParts = 0;
+          groupConverts = 0, multiOuterTransposeUnits = 0, tailRows = 0;
   /// Bytes by which the device tensors sit past their allocations' starts
   /// (an address not aligned to the words, or to the element size).
   int misalign = 0;
@@ -227,24 +227,6 @@ struct Checker {
     runtime::cuda::runTableOnHost(table, in, out);
     if (!same(name + " (task table on the host)", plan, want, host))
       return false;
-    // The units with their last round cut for a launch of a few blocks, in
-    // parts of a few bytes (balanceLastRound, as the executor cuts each
-    // launch's units for its blocks), write the same bytes.
-    {
-      runtime::cuda::TaskTable cut = table;
-      runtime::cuda::BalanceOptions balance;
-      balance.minPartBytes = 1 + static_cast<int64_t>(seed % 97);
-      balance.maxRounds = 1 + static_cast<int64_t>(seed % 4);
-      cut.units = runtime::cuda::balanceLastRound(
-          table, table.units, 2 + static_cast<int64_t>(seed % 11), balance);
-      balanceParts += static_cast<int64_t>(cut.units.size()) -
-                      static_cast<int64_t>(table.units.size());
-      for (plan::Buffer &b : host)
-        std::fill(b.bytes.begin(), b.bytes.end(), 0xA5);
-      runtime::cuda::runTableOnHost(cut, in, out);
-      if (!same(name + " (balanced units on the host)", plan, want, host))
-        return false;
-    }
     ++plans;
     for (const plan::Buffer &b : want)
       bytes += static_cast<int64_t>(b.bytes.size());
@@ -281,19 +263,10 @@ struct Checker {
       ddst.push_back(p);
     }
     std::vector<const void *> csrc(dsrc.begin(), dsrc.end());
-    // Every other plan as a small one (a single launch of the general
-    // kernel), the others through copyFlat and the staged transposes.
+    // Every other plan as a small one (its copies and transposes in a
+    // single launch of the general kernel), the others through copyFlat
+    // and transposeTiles.
     gpu->setSmallPlanBytes(seed % 2 ? 1ll << 62 : 0);
-    // The staged transposes' units: in a third of the plans as the table
-    // cut them, in a third with the last round cut as for a real plan, in
-    // a third cut into parts as small as 64 bytes (these plans have fewer
-    // units than blocks: every unit is in the last round).
-    runtime::cuda::BalanceOptions balance;
-    if (seed % 3 == 0)
-      balance.maxRounds = 0;
-    else if (seed % 3 == 1)
-      balance.minPartBytes = 64;
-    gpu->setBalance(balance);
     ok = ok && gpu->run(table, csrc, ddst, nullptr, error) &&
          gpu->synchronize(nullptr, error);
     std::vector<plan::Buffer> dev(cpu.size());
@@ -454,7 +427,7 @@ int main(int argc, char **argv) {
       return 2;
     }
     // Twice on a GPU (seeds of both parities): as a small plan, and
-    // through copyFlat and the staged transposes.
+    // through copyFlat and transposeTiles.
     if (!c.check(*plan, f, seed) || (c.gpu && !c.check(*plan, f, seed + 1)))
       return 1;
   }
@@ -464,12 +437,12 @@ int main(int argc, char **argv) {
       "rows (%lld in word groups), %lld strided conversions, %lld "
       "fills, %lld strided moves, %lld row fills; %lld units of "
       "several rows, %lld transpose units of several outer "
-      "indices; %lld more units from cutting last rounds\n",
+      "indices\n",
       (long long)c.kinds[0], (long long)c.wideRows, (long long)c.tailRows,
       (long long)c.kinds[1], (long long)c.wordTransposes, (long long)c.kinds[6],
       (long long)c.groupConverts, (long long)c.kinds[2], (long long)c.kinds[3],
       (long long)c.kinds[4], (long long)c.kinds[5], (long long)c.multiRowUnits,
-      (long long)c.multiOuterTransposeUnits, (long long)c.balanceParts);
+      (long long)c.multiOuterTransposeUnits);
   std::printf("%d plans (%d random, %zu files), %lld target bytes: the task "
               "table equals the reference executor; %d compared on the GPU "
               "with the CPU executor: equal\n",

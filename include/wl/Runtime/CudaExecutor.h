@@ -1,12 +1,13 @@
 //===- CudaExecutor.h - plans executed by CUDA kernels ----------*- C++ -*-===//
 //
 // Plain C++ (no CUDA header): the CUDA executor. A plan becomes a task table
-// (wl/Runtime/CudaTasks.h) and runs as up to four kernel launches over
+// (wl/Runtime/CudaTasks.h) and runs as up to five kernel launches over
 // its units, one after the other on the stream: aligned row copies and
-// fills as blocks of 32 KiB handed out in order (not persistent), aligned
-// transposes through registers with their loads staged in shared memory,
-// converting rows (exact casts and affines, wl/Runtime/DeviceConvert.h),
-// and everything else (docs/cuda.md). Without a CUDA toolkit at build
+// fills as blocks of 32 KiB, aligned transposes as blocks of one
+// shared-memory tile, converting rows (exact casts and affines,
+// wl/Runtime/DeviceConvert.h) as blocks of 2048 items, all handed out in
+// order (not persistent), and everything else in a persistent kernel
+// (docs/cuda.md). Without a CUDA toolkit at build
 // time, or without a device at run time, `create` fails with the reason.
 //
 //===----------------------------------------------------------------------===//
@@ -28,10 +29,11 @@ bool built();
 /// ("this build has no CUDA executor", "no CUDA device: ...").
 bool deviceAvailable(std::string &why);
 
-/// Compares, on the device, the kernels' fast f16 <-> f32 casts (hardware
-/// conversions) with the exact ones of wl/Runtime/DeviceConvert.h on every
-/// input; false with the differences, or the reason it could not run, in
-/// `report` (which otherwise says what was checked).
+/// Compares, on the device, the kernels' fast f16 <-> f32 and f32 -> bf16
+/// casts (hardware conversions) with the exact ones of
+/// wl/Runtime/DeviceConvert.h on every input; false with the differences, or
+/// the reason it could not run, in `report` (which otherwise says what was
+/// checked).
 bool checkCastFastPaths(std::string &report);
 
 class Executor {
@@ -48,8 +50,9 @@ public:
   /// Runs `table` (from buildTaskTable) over tensors at the given device
   /// addresses, on `stream` (a cudaStream_t; null for the default stream):
   /// one upload of the table (waited for), the launches (not waited for:
-  /// synchronize before reading the targets). The word sizes of row copies are chosen here from
-  /// the addresses.
+  /// synchronize before reading the targets). The word sizes of row copies
+  /// are chosen here from the addresses, and the tasks' device addresses
+  /// set (Task::srcAddress, dstAddress).
   bool run(TaskTable &table, const std::vector<const void *> &sources,
            const std::vector<void *> &targets, void *stream,
            std::string &error);
@@ -58,16 +61,11 @@ public:
   /// time the kernel alone.
   bool launch(void *stream, std::string &error);
 
-  /// Plans whose targets are smaller than this (16 MiB by default) run as
-  /// one launch of the general kernel rather than through the copy engine
-  /// and staged transposes (tests set 0 to send every plan their way).
+  /// Plans whose targets are smaller than this (16 MiB by default) run
+  /// their copies and transposes in one launch of the general kernel
+  /// rather than through copyFlat and transposeTiles (tests set 0 to send
+  /// every plan their way).
   void setSmallPlanBytes(int64_t bytes);
-
-  /// How `run` cuts the staged transposes' last, partial round of units
-  /// so that their blocks end together (balanceLastRound; maxRounds 0
-  /// leaves the units as the table cut them: benchmarks and tests compare
-  /// both).
-  void setBalance(const BalanceOptions &options);
 
   /// Waits for `stream`; reports an error of the work on it.
   bool synchronize(void *stream, std::string &error);

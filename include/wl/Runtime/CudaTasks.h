@@ -58,14 +58,19 @@ constexpr int kMaxSteps = 2;
 /// Threads of a block: every unit is the work of one block.
 constexpr int kBlockThreads = 256;
 
+/// Threads of a block along k in a transpose (the rest along i): 16 x 16
+/// threads make square tiles of 128 x 128 2-byte elements, measured faster
+/// than 8 x 32 (docs/cuda.md).
+constexpr int kTransposeThreadsK = 16;
+
 /// The shape of a transpose's work for an element size: each thread moves a
 /// block of V x V elements, V rows of `wordBytes` loaded along k (contiguous
 /// in the source) and V rows stored along i (contiguous in the target); the
-/// 256 threads of a block stand as 8 along k and 32 along i, so a unit is a
-/// strip of kStrip = 8 V values of k (128 bytes of each source row for
-/// 2-byte elements) by a range of i, taken iStep = 32 V at a time.
+/// 256 threads of a block stand as threadsK = 16 along k and 16 along i, so
+/// a unit is a strip of kStrip = 16 V values of k (256 bytes of each source
+/// row for 2-byte elements) by a range of i, taken iStep = 16 V at a time.
 struct TransposeShape {
-  int wordBytes, v, kStrip, iStep;
+  int wordBytes, v, kStrip, iStep, threadsK;
 };
 #ifdef __CUDACC__
 __host__ __device__
@@ -73,7 +78,8 @@ __host__ __device__
 constexpr TransposeShape transposeShape(int elementBytes) {
   int word = elementBytes == 1 ? 8 : 16;
   int v = word / elementBytes;
-  return {word, v, 8 * v, kBlockThreads / 8 * v};
+  return {word, v, kTransposeThreadsK * v,
+          kBlockThreads / kTransposeThreadsK * v, kTransposeThreadsK};
 }
 
 struct Task {
@@ -101,6 +107,9 @@ struct Task {
   /// padding, see TableOptions::fuseRowTailsBelowBytes); 0 otherwise.
   int64_t tail = 0;
   StepCode steps[kMaxSteps];
+  /// The device addresses of the source (0 for a fill) and the target, set
+  /// by Executor::run: a block finds its data one load after its unit.
+  uint64_t srcAddress = 0, dstAddress = 0;
 };
 
 /// The work of one thread block.
@@ -173,34 +182,6 @@ bool buildTaskTable(const layout::Plan &plan, TaskTable &table,
 /// aligned to it (else 1), given the tensors' base addresses.
 void chooseWords(TaskTable &table, const std::vector<uint64_t> &sourceBases,
                  const std::vector<uint64_t> &targetBases);
-
-/// The bytes unit `u` of `table` reads and writes.
-int64_t unitBytes(const TaskTable &table, const Unit &u);
-
-struct BalanceOptions {
-  /// Parts of fewer bytes (read and written) are not cut: below this a
-  /// part's fixed costs (its descriptor, the first load's latency) outweigh
-  /// the balance.
-  int64_t minPartBytes = 8 << 10;
-  /// Rounds of parts at most (each block takes about this many parts).
-  int64_t maxRounds = 4;
-};
-
-/// The units of one launch, in launch order, where block b of `blocks`
-/// takes units b, b + blocks, b + 2 blocks, ...: the last, partial round
-/// (count % blocks units) cut into parts that every block shares, so that
-/// the blocks end together. The parts cover exactly the elements of the
-/// units they are cut from, in the same order, and are cut only where the
-/// kernels allow (CudaTasks.h's Unit): whole rows of a several-row unit,
-/// 16-element steps of a single row without a tail, whole outer indices
-/// of a several-outer transpose unit, the shape's iStep along i of a
-/// single one, any element of element-by-element units. Postconditions:
-/// a unit of B bytes is cut into at most max(1, B / minPartBytes) parts
-/// (parts of minPartBytes or more on average: cuts fall on whole steps);
-/// units of whole rounds unchanged.
-std::vector<Unit> balanceLastRound(const TaskTable &table,
-                                   std::vector<Unit> units, int64_t blocks,
-                                   const BalanceOptions &options = {});
 
 /// Runs the table on the host exactly as the kernel partitions it (unit by
 /// unit, the same index arithmetic), for tests without a GPU.
