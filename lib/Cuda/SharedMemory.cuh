@@ -1,5 +1,4 @@
-//===- SharedMemory.cuh - shared-memory addresses and mbarrier waits
-//-------===//
+//===- SharedMemory.cuh - shared-memory addresses, mbarrier waits ---------===//
 //
 // The two PTX idioms the standalone probes (bench/cuda/copy_probe.cu,
 // tma_transpose_probe.cu) need: a generic pointer into
