@@ -1,18 +1,22 @@
 //===- copy_probe.cu - which plain copy kernel reaches cudaMemcpy? --------===//
 //
-//   copy_probe [MIB]     (default 1024)
-// A standalone experiment, not part of the executor (docs/cuda.md): a
-// contiguous device copy of MIB MiB by kernels of several shapes beside
-// cudaMemcpy of the same bytes (persistent grid-stride loops with cache
-// hints, persistent blocks over chunks in turn, contiguous ranges a block,
-// TMA bulk copies through shared-memory stages, and blocks of one 16-byte
-// word a thread or more, as many as there are pieces); whether the driver's
-// copy needs the SMs (issued beside a kernel that holds them all);
-// cudaMemcpy2D at several row widths and cudaMemcpy in several calls; and
-// 2-byte transposes of 5120 x 25600 by non-persistent blocks of register
-// transposes. Each kernel's output is checked against its input. GB/s
-// counts bytes read + written; median of 20 after 3 warm-ups, CUDA events
-// around one launch.
+//   copy_probe [MIB] [all|tiles]     (default 1024 all)
+// A standalone experiment, not part of the executor (docs/cuda.md): the
+// driver's copy at sizes from 16 MiB to MIB, one call and ten back to
+// back; with `all`, a contiguous device copy of MIB MiB by kernels of
+// several shapes beside cudaMemcpy of the same bytes (persistent
+// grid-stride loops with cache hints, persistent blocks over chunks in
+// turn, contiguous ranges a block, TMA bulk copies through shared-memory
+// stages, and blocks of one 16-byte word a thread or more, as many as
+// there are pieces), whether the driver's copy needs the SMs (issued beside
+// a kernel that holds them all), cudaMemcpy2D at several row widths,
+// cudaMemcpy in several calls, and 2-byte transposes of 5120 x 25600 by
+// non-persistent blocks of register transposes; with both, the same
+// transposes through a shared-memory tile a block, in several tile shapes
+// and orders (the executor's transposeTiles without its task table).
+// Each kernel's output is checked against its input. GB/s counts bytes
+// read + written; median of 20 after 3 warm-ups, CUDA events around one
+// launch.
 //
 //===----------------------------------------------------------------------===//
 #include <cuda_runtime.h>

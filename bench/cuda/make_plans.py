@@ -6,7 +6,8 @@ MLIR) only runs them.
 usage: make_plans.py WEIGHT_LAYOUT_OPT SRC_DIR OUT_DIR [--check-only]
 Writes OUT_DIR/bench/<case>.json, OUT_DIR/baselines/<case>.json (plain
 copies, fills and read:write mixes through the executor, beside which the
-cases read) and OUT_DIR/check/<spec>-<degrees>.json."""
+cases read), OUT_DIR/attn/<part>.json (MaxText attention's qkv_proj and
+o_proj apart) and OUT_DIR/check/<spec>-<degrees>.json."""
 import json
 import os
 import re
@@ -16,7 +17,7 @@ import sys
 opt, src, out = sys.argv[1], sys.argv[2], sys.argv[3]
 check_only = "--check-only" in sys.argv[4:]
 cfgdir = os.path.join(out, "configs")
-for d in ("bench", "baselines", "check", "configs", "convert"):
+for d in ("bench", "baselines", "attn", "check", "configs", "convert"):
     os.makedirs(os.path.join(out, d), exist_ok=True)
 
 
@@ -109,6 +110,8 @@ if not check_only:
     write("bench", "gdn-in-proj-tp4", merge(gdn, r"in_proj\.weight"))
     mt = plan("qwen3_moe/maxtext-to-vllm-tpu.json", a3b, "--set", "rollout_tp=4")
     write("bench", "maxtext-attn-tp4", merge([mt], r"(qkv_proj|o_proj)\.weight"))
+    write("attn", "attn-qkv", merge([mt], r"qkv_proj\.weight"))
+    write("attn", "attn-o", merge([mt], r"o_proj\.weight"))
     write("bench", "maxtext-w13-tp4", merge([mt], r"w13_weight"))
 
     # Many small tensors in one launch: the fused experts of one

@@ -5,7 +5,9 @@
 # (the GPU machine has no MLIR):
 #   gpu/cuda_bench, gpu/weight-layout-cuda-check, gpu/cuda_convert
 #                                                  (cmake --build build)
-#   gpu/plans/{bench,check,convert}/*.json         (bench/cuda/make_plans.py)
+#   gpu/copy_probe
+#   gpu/plans/{bench,baselines,attn,check,convert}/*.json
+#                                                  (bench/cuda/make_plans.py)
 # Writes the logs under $OUT (or ./gpu-out).
 set -uo pipefail
 out=${OUT:-gpu-out}
@@ -15,6 +17,10 @@ echo "== correctness: task table and kernels against the CPU executor"
 ./gpu/weight-layout-cuda-check --random 3000 gpu/plans/check 2>&1 | tail -3 | tee "$out/check.txt"
 echo "== weight-layout CUDA executor"
 ./gpu/cuda_bench gpu/plans/bench --runs 20 ${WL_BENCH_UNITS:+--units $WL_BENCH_UNITS} --json "$out/ours.json" 2>&1 | tee "$out/ours.md"
+echo "== MaxText attention in its parts (qkv_proj, o_proj)"
+./gpu/cuda_bench gpu/plans/attn --runs 20 2>&1 | tee "$out/attn.md"
+echo "== the driver's copy at several sizes, and transposes in the probe"
+./gpu/copy_probe 1024 tiles 2>&1 | tee "$out/probe.md"
 echo "== baselines through the executor: contiguous copy and fill, padding alone, 1:2 read:write mixes (tailfills=1024: fused)"
 ./gpu/cuda_bench gpu/plans/baselines --runs 20 --config tailfills=1024 2>&1 | tee "$out/baselines.md"
 [ -n "${WL_GPU_QUICK:-}" ] && exit 0 # kernels only
