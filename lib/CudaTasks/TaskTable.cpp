@@ -229,8 +229,8 @@ void addUnits(TaskTable &table, int32_t id, const TableOptions &options) {
         shape.iStep, elems / shape.kStrip / shape.iStep * shape.iStep);
     // An i extent shorter than the span (o_proj's head_dim under its
     // heads): several outer indices a unit, never across a run of the
-    // innermost outer dimension (evenly spaced there), so that each
-    // thread still has blocks to pipeline.
+    // innermost outer dimension (evenly spaced there), so that a unit is
+    // still several tiles.
     const int64_t run = t.nouter > 0 ? t.outerSize[t.nouter - 1] : 1;
     int64_t per = 1;
     if (t.n * 2 <= span && t.n % shape.v == 0 && run > 1)

@@ -3,9 +3,10 @@
 // Plain C++17 with no CUDA header, so that the table is built, checked and
 // emulated on machines without a GPU. A plan's pieces become tasks (one
 // kind each: row copies, transposes, converting rows, fills, element by
-// element moves) and each task is cut into units, the work of one thread
-// block; the executor's persistent kernels (a few launches a plan) take
-// the units in turn.
+// element moves) and each task is cut into units: the executor's
+// non-persistent kernels cut each unit again into parts of a block each,
+// its persistent general kernel has each block take units in turn (a few
+// launches a plan, docs/cuda.md).
 //
 //===----------------------------------------------------------------------===//
 #ifndef WL_RUNTIME_CUDATASKS_H
@@ -122,8 +123,10 @@ struct Task {
 ///              i in [b0, b1) (b0 a multiple of the shape's iStep); where
 ///              b1 > n, several outer indices: (b1 / n) of them from a0
 ///              on, all in one run of the innermost outer dimension, b0 = 0
-///              and n a multiple of the shape's v (so that a short i extent
-///              still gives a thread several blocks to pipeline);
+///              and n a multiple of the shape's v (so that a short i
+///              extent, one tile or less, still makes a unit of several
+///              tiles, the outer indices of one strip next to each other
+///              in the launch);
 ///   others: elements [a0, a1) of the flattened (outer, n) space.
 struct Unit {
   int32_t task = 0;
@@ -148,13 +151,15 @@ struct TaskTable {
 };
 
 struct TableOptions {
-  /// Target bytes per unit (row copies, fills, element moves): the blocks
-  /// of a launch take units in turn, so a unit is the grain of their
-  /// balance; 64 KiB measured best on an H200 (docs/benchmarks.md).
+  /// Target bytes per unit (row copies, fills, element moves): the grain
+  /// of the general kernel's balance, whose blocks take units in turn;
+  /// 64 KiB measured best on an H200 (docs/benchmarks.md). The
+  /// non-persistent kernels cut units into parts of a block each: for them
+  /// 32 KiB to 1 MiB measured the same (docs/cuda.md).
   int64_t unitBytes = 64 << 10;
-  /// Target bytes per transpose unit: each thread pipelines its blocks
-  /// within a unit, so transposes take longer units than the rest; 128 KiB
-  /// measured best on an H200 against 256 and 512 KiB.
+  /// Target bytes per transpose unit (a strip of k by a range of i, cut
+  /// into tiles by transposeTiles): 32 KiB to 512 KiB measured within a
+  /// point of each other on an H200.
   int64_t transposeUnitBytes = 128 << 10;
   /// Fuse a padding (row fills) into the row copy that ends where it
   /// starts in every target row, when the copy's rows are shorter than

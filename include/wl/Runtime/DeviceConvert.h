@@ -4,9 +4,9 @@
 // them) written once for both the CUDA kernels and the host, with no
 // library call and no intrinsic, so that the host unit test that compares
 // them with layout::castBits on every 16-bit value checks the code the GPU
-// runs (the kernels' hardware f16 <-> f32 casts are the one exception:
-// checkCastFastPaths compares them with this code on the device on every
-// input). Floats: bf16, f16, f32, f64 (round to nearest even, overflow to
+// runs (the kernels' hardware f16 <-> f32 and f32 -> bf16 casts are the
+// exception: checkCastFastPaths compares them with this code on the device
+// on every input). Floats: bf16, f16, f32, f64 (round to nearest even, overflow to
 // infinity, NaN kept quiet with its sign and leading payload); integers:
 // truncation and sign/zero extension. Pre: deviceCanApply(steps).
 //
