@@ -1,0 +1,237 @@
+//===- ConvertKernels.cuh - converting rows --------------------*- CUDA -*-===//
+//
+// convertFlat: converting rows as non-persistent blocks, the four common
+// casts (bf16 or f16 to and from f32; the hardware's conversions where
+// they equal the exact ones, compareFastCasts) in an instance of their
+// own, the other steps of wl/Runtime/DeviceConvert.h in another
+// (docs/cuda.md).
+//
+//===----------------------------------------------------------------------===//
+#ifndef WL_CUDA_CONVERTKERNELS_CUH
+#define WL_CUDA_CONVERTKERNELS_CUH
+
+#include "KernelCommon.cuh"
+#include "wl/Runtime/DeviceConvert.h"
+
+namespace wl::runtime::cuda::kernels {
+
+/// A task's steps, one after the other.
+struct Steps {
+  const StepCode *steps;
+  int n;
+  __device__ __forceinline__ uint64_t operator()(uint64_t x) const {
+    for (int k = 0; k < n; ++k)
+      x = applyStep(steps[k], x);
+    return x;
+  }
+};
+
+/// One float cast, its types constant (the common casts between bf16 or
+/// f16 and f32 compile to a few instructions instead of a step dispatch
+/// per element).
+template <int32_t From, int32_t To> struct Cast {
+  __device__ __forceinline__ uint64_t operator()(uint64_t x) const {
+    return castFloatBits(x, From, To);
+  }
+};
+
+// f16 <-> f32 by the hardware's conversions (cvt, IEEE round to nearest
+// even, subnormals kept: for every input but a NaN the same bits as
+// castFloatBits, in two instructions instead of the integer emulation's
+// thirty); a NaN lane takes castFloatBits' result (the payload kept and
+// quieted) instead of the hardware's canonical NaN. checkCastFastPaths
+// compares each with castFloatBits on every input, on the device.
+template <> struct Cast<kF32, kF16> {
+  __device__ __forceinline__ uint64_t operator()(uint64_t x) const {
+    const uint32_t w = static_cast<uint32_t>(x), a = w & 0x7fffffff;
+    unsigned short h;
+    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(__uint_as_float(w)));
+    const uint32_t nan = ((w >> 16) & 0x8000) | 0x7e00 | (a & 0x7fffff) >> 13;
+    return a > 0x7f800000 ? nan : h;
+  }
+};
+template <> struct Cast<kF16, kF32> {
+  __device__ __forceinline__ uint64_t operator()(uint64_t x) const {
+    const unsigned short h = static_cast<unsigned short>(x);
+    float f;
+    asm("cvt.f32.f16 %0, %1;" : "=f"(f) : "h"(h));
+    const uint32_t nan = (h & 0x8000u) << 16 | 0x7fc00000 | (h & 0x3ffu) << 13;
+    return (h & 0x7fff) > 0x7c00 ? nan : __float_as_uint(f);
+  }
+};
+
+/// f32 -> bf16 by the hardware's conversion (cvt.rn.bf16.f32: round to
+/// nearest even, subnormals kept), a NaN lane taking castFloatBits' result
+/// (its top payload bits, quieted); checkCastFastPaths compares it with
+/// castFloatBits on every input, on the device.
+struct CastF32ToBF16Hw {
+  __device__ __forceinline__ uint64_t operator()(uint64_t x) const {
+    const uint32_t w = static_cast<uint32_t>(x);
+    unsigned short h;
+    asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h) : "f"(__uint_as_float(w)));
+    return (w & 0x7fffffff) > 0x7f800000 ? (w >> 16) | 0x40 : h;
+  }
+};
+
+/// Which of the four common casts a converting-rows task is where its
+/// words allow groups (1 f32 -> bf16, 2 bf16 -> f32, 3 f32 -> f16, 4 f16 ->
+/// f32; each a group of 4 elements), else 0.
+__host__ __device__ inline int32_t fastCast(const Task &t) {
+  if (t.vec != 16 || t.nsteps != 1 || t.steps[0].kind != 0)
+    return 0;
+  const int32_t from = t.steps[0].from, to = t.steps[0].to;
+  return from == kF32 && to == kBF16   ? 1
+         : from == kBF16 && to == kF32 ? 2
+         : from == kF32 && to == kF16  ? 3
+         : from == kF16 && to == kF32  ? 4
+                                       : 0;
+}
+
+/// Elements of a converting-rows task that convertFlat moves as one item:
+/// 4 for the common casts, 16 / max(element sizes) for other word groups
+/// (t.vec 16: float to float, aligned), else 1 (element by element).
+__host__ __device__ inline int64_t convertItemElements(const Task &t) {
+  if (fastCast(t) != 0)
+    return 4;
+  if (t.vec == 16)
+    return 16 / (t.srcSize > t.dstSize ? t.srcSize : t.dstSize);
+  return 1;
+}
+
+/// Items (element groups, or elements) a thread of convertFlat converts:
+/// 8 measured best for the casts (4 and 16 lost 3 to 25 points on an
+/// H200, docs/cuda.md).
+constexpr int kConvertItems = 8;
+
+/// Groups [p 256 B, (p + 1) 256 B) of a unit's flattened (row, group)
+/// space, B a thread, all loads in flight before the first store.
+template <int SS, int DS, int B, typename F>
+__device__ __forceinline__ void convertPart(const RowUnit &r, uint32_t groups,
+                                            uint32_t p, F f) {
+  constexpr int G = 16 / (SS > DS ? SS : DS);
+  using SW = typename Bits<G * SS>::T;
+  using DW = typename Bits<G * DS>::T;
+  const uint32_t total = static_cast<uint32_t>(r.rows) * groups;
+  const uint32_t rs = static_cast<uint32_t>(r.rs),
+                 rd = static_cast<uint32_t>(r.rd);
+  const uint32_t q0 = p * kThreads * B + threadIdx.x;
+  SW v[B];
+#pragma unroll
+  for (int k = 0; k < B; ++k) {
+    const uint32_t q = q0 + k * kThreads;
+    if (q < total)
+      v[k] = *reinterpret_cast<const SW *>(
+          r.s0 + (q / groups * rs + q % groups * (G * SS)));
+  }
+#pragma unroll
+  for (int k = 0; k < B; ++k) {
+    const uint32_t q = q0 + k * kThreads;
+    if (q < total) {
+      DW o{};
+#pragma unroll
+      for (int e = 0; e < G; ++e)
+        putElement<DS>(o, e, f(getElement<SS>(v[k], e)));
+      *reinterpret_cast<DW *>(r.d0 +
+                              (q / groups * rd + q % groups * (G * DS))) = o;
+    }
+  }
+}
+
+/// Converting rows as blocks of kConvertItems items a thread, not
+/// persistent: block b takes part b % parts of unit b / parts, as copyFlat.
+/// An item is a group of 4 elements of the common casts (Casts: the
+/// kernel of the four casts alone, its registers theirs), or a word group
+/// of the other float to float steps or one element (convertItemElements).
+template <bool Casts>
+__global__ void __launch_bounds__(kThreads) convertFlat(Args a, int parts) {
+  constexpr int B = kConvertItems;
+  const long long u = a.first + blockIdx.x / parts;
+  const uint32_t p = blockIdx.x % parts;
+  const Unit cur = a.units[u];
+  const Task &t = a.tasks[cur.task];
+  const RowUnit r = rowUnit(t, cur, source(t), target(t));
+  const uint32_t groups =
+      static_cast<uint32_t>((cur.b1 - cur.b0) / convertItemElements(t));
+  if constexpr (Casts) {
+    switch (fastCast(t)) {
+    case 1:
+      convertPart<4, 2, B>(r, groups, p, CastF32ToBF16Hw{});
+      break;
+    case 2:
+      convertPart<2, 4, B>(r, groups, p, Cast<kBF16, kF32>{});
+      break;
+    case 3:
+      convertPart<4, 2, B>(r, groups, p, Cast<kF32, kF16>{});
+      break;
+    default:
+      convertPart<2, 4, B>(r, groups, p, Cast<kF16, kF32>{});
+    }
+  } else if (t.vec == 16) {
+    // Two halves of 4 groups a thread, so that the steps' registers are
+    // not spilled.
+    const Steps f{t.steps, t.nsteps};
+    for (uint32_t q = p * (B / 4); q < (p + 1) * (B / 4); ++q) {
+      const int ss = t.srcSize, ds = t.dstSize;
+      if (ss == 2 && ds == 4)
+        convertPart<2, 4, 4>(r, groups, q, f);
+      else if (ss == 2 && ds == 8)
+        convertPart<2, 8, 4>(r, groups, q, f);
+      else if (ss == 4 && ds == 2)
+        convertPart<4, 2, 4>(r, groups, q, f);
+      else if (ss == 4 && ds == 8)
+        convertPart<4, 8, 4>(r, groups, q, f);
+      else if (ss == 8 && ds == 2)
+        convertPart<8, 2, 4>(r, groups, q, f);
+      else if (ss == 8 && ds == 4)
+        convertPart<8, 4, 4>(r, groups, q, f);
+      else if (ss == 2)
+        convertPart<2, 2, 4>(r, groups, q, f);
+      else if (ss == 4)
+        convertPart<4, 4, 4>(r, groups, q, f);
+      else
+        convertPart<8, 8, 4>(r, groups, q, f);
+    }
+  } else {
+    const uint32_t n = groups, total = static_cast<uint32_t>(r.rows) * n;
+    for (int k = 0; k < B; ++k) {
+      const uint32_t q = p * kThreads * B + k * kThreads + threadIdx.x;
+      if (q >= total)
+        break;
+      uint64_t v =
+          loadElement(r.s0 + (q / n * r.rs + q % n * t.srcSize), t.srcSize);
+      for (int j = 0; j < t.nsteps; ++j)
+        v = applyStep(t.steps[j], v);
+      storeElement(r.d0 + (q / n * r.rd + q % n * t.dstSize), t.dstSize, v);
+    }
+  }
+}
+
+/// Counts the inputs on which the fast casts (Cast<kF32, kF16> and
+/// CastF32ToBF16Hw over all 2^32 f32 bit patterns, Cast<kF16, kF32> over
+/// all 2^16 f16 ones) differ from castFloatBits; `first` keeps the
+/// smallest such input of each (slot 0: f32 -> f16, 1: f16 -> f32, 2: f32
+/// -> bf16).
+__global__ void compareFastCasts(unsigned long long *count,
+                                 unsigned long long *first) {
+  const uint64_t stride = uint64_t(gridDim.x) * blockDim.x;
+  for (uint64_t i = uint64_t(blockIdx.x) * blockDim.x + threadIdx.x;
+       i < (1ull << 32); i += stride) {
+    if (Cast<kF32, kF16>{}(i) != castFloatBits(i, kF32, kF16)) {
+      atomicAdd(&count[0], 1ull);
+      atomicMin(&first[0], static_cast<unsigned long long>(i));
+    }
+    if (i < (1u << 16) &&
+        Cast<kF16, kF32>{}(i) != castFloatBits(i, kF16, kF32)) {
+      atomicAdd(&count[1], 1ull);
+      atomicMin(&first[1], static_cast<unsigned long long>(i));
+    }
+    if (CastF32ToBF16Hw{}(i) != castFloatBits(i, kF32, kBF16)) {
+      atomicAdd(&count[2], 1ull);
+      atomicMin(&first[2], static_cast<unsigned long long>(i));
+    }
+  }
+}
+
+} // namespace wl::runtime::cuda::kernels
+
+#endif // WL_CUDA_CONVERTKERNELS_CUH

@@ -1,0 +1,133 @@
+//===- TransposeKernel.cuh - tiled transposes ------------------*- CUDA -*-===//
+//
+// transposeTiles: aligned transposes as non-persistent blocks of one
+// shared-memory tile each (docs/cuda.md).
+//
+//===----------------------------------------------------------------------===//
+#ifndef WL_CUDA_TRANSPOSEKERNEL_CUH
+#define WL_CUDA_TRANSPOSEKERNEL_CUH
+
+#include "KernelCommon.cuh"
+
+namespace wl::runtime::cuda::kernels {
+
+//===----------------------------------------------------------------------===//
+// Transposes through a shared-memory tile, a block a tile (not persistent)
+//===----------------------------------------------------------------------===//
+//
+// Aligned transposes cut as copyFlat cuts rows: block b takes step p =
+// b % parts (one iStep of i) of transpose unit b / parts, so that the
+// hardware hands the tiles out in order, down the i of one strip of k
+// before the next strip. Thread (kc, ic) loads its V x V block (V words
+// along k: a warp reads 256 contiguous bytes of each of 2 source rows),
+// transposes it in registers and writes its V columns into a tile of the
+// strip's kStrip target rows, 16 words a row, the word index XORed with
+// kc % 8 so that a quarter warp's stores fall in different banks; after
+// one barrier the block stores the tile a row at a time, 16 consecutive
+// words of a target row from 16 consecutive threads (whole 128-byte
+// lines). Measured on an H200 (docs/cuda.md): 5120 x 25600 bf16 at 93% of
+// the device copy, where every persistent transpose (per-thread cp.async
+// stages, warp tiles, TMA tiles) stayed at about 80%.
+
+/// Bytes of a tile: 16 V rows of 16 words (8 KiB to 32 KiB).
+constexpr int kTileBytes = 32 << 10;
+
+template <int ES>
+__device__ __forceinline__ void transposeTile(const Task &t, const Unit u,
+                                              uint32_t p, const uint8_t *src,
+                                              uint8_t *dst, uint8_t *tile) {
+  constexpr TransposeShape sh = transposeShape(ES);
+  constexpr int V = sh.v, words = kThreads / sh.threadsK;
+  using W = typename RowWord<sh.wordBytes>::T;
+  using E = typename Word<ES>::T;
+  W *tw = reinterpret_cast<W *>(tile);
+  int64_t so, d;
+  outerOffsets(t, u.a0, so, d);
+  const int64_t si = t.srcStride * ES, dk = t.dk * ES;
+  const int64_t gp = u.b0 + int64_t(p) * sh.iStep;
+  const bool several = transposeUnitOuters(t, u) > 1;
+  const int64_t os = several ? t.outerSrc[t.nouter - 1] * ES : 0,
+                od = several ? t.outerDst[t.nouter - 1] * ES : 0;
+  const uint32_t n32 = static_cast<uint32_t>(t.n);
+  // The V x V block of word w (= thread ic) of the step: its first source
+  // row and target column at k = a1, and how many i it has (0: none).
+  struct Block {
+    int64_t s, o, vn;
+  };
+  auto block = [&](int w) {
+    const int64_t g = gp + int64_t(w) * V;
+    if (g >= u.b1)
+      return Block{0, 0, 0};
+    if (!several)
+      return Block{(so + u.a1) * ES + g * si, d * ES + u.a1 * dk + g * ES,
+                   u.b1 - g < V ? u.b1 - g : V};
+    const uint32_t oo = static_cast<uint32_t>(g) / n32;
+    const int64_t i = g - int64_t(oo) * n32;
+    return Block{(so + u.a1) * ES + oo * os + i * si,
+                 d * ES + u.a1 * dk + oo * od + i * ES, V};
+  };
+  const int kc = threadIdx.x % sh.threadsK, ic = threadIdx.x / sh.threadsK;
+  const int64_t kn = t.kExtent - u.a1 - kc * V; // k left from this thread's
+  const Block b = block(ic);
+  const uint8_t *s = src + b.s + kc * V * ES;
+  const bool whole = b.vn == V && kn >= V;
+  W in[V];
+  if (whole) {
+#pragma unroll
+    for (int v = 0; v < V; ++v)
+      in[v] = *reinterpret_cast<const W *>(s + v * si);
+  } else if (b.vn > 0 && kn > 0) { // cut by the end of k or i
+    uint8_t *o = dst + b.o + kc * V * dk;
+    const int64_t cn = kn < V ? kn : V;
+    for (int64_t c = 0; c < cn; ++c)
+      for (int64_t v = 0; v < b.vn; ++v)
+        *reinterpret_cast<E *>(o + c * dk + v * ES) =
+            *reinterpret_cast<const E *>(s + v * si + c * ES);
+  }
+  if (whole) {
+#pragma unroll
+    for (int c = 0; c < V; ++c)
+      tw[(kc * V + c) * words + (ic ^ (kc % 8))] = column<ES>(in, c);
+  }
+  __syncthreads();
+  // Word w of tile row r: target row k = a1 + r, from thread (r / V, w).
+#pragma unroll
+  for (int j = 0; j < V; ++j) {
+    const int q = j * kThreads + threadIdx.x, r = q / words, w = q % words;
+    const int g8 = r / V;
+    const Block b = block(w);
+    if (b.vn == V && t.kExtent - u.a1 - g8 * V >= V)
+      *reinterpret_cast<W *>(dst + b.o + r * dk) =
+          tw[r * words + (w ^ (g8 % 8))];
+  }
+}
+
+__global__ void __launch_bounds__(kThreads) transposeTiles(Args a, int parts) {
+  __shared__ __align__(16) uint8_t tile[kTileBytes];
+  const long long u = a.first + blockIdx.x / parts;
+  const uint32_t p = blockIdx.x % parts;
+  const Unit cur = a.units[u];
+  const Task &t = a.tasks[cur.task];
+  const int64_t istep = transposeShape(t.dstSize).iStep;
+  if (cur.b0 + int64_t(p) * istep >= cur.b1)
+    return; // a smaller unit's extra block (the same for the whole block)
+  const uint8_t *src = source(t);
+  uint8_t *dst = target(t);
+  switch (t.dstSize) {
+  case 1:
+    transposeTile<1>(t, cur, p, src, dst, tile);
+    break;
+  case 2:
+    transposeTile<2>(t, cur, p, src, dst, tile);
+    break;
+  case 4:
+    transposeTile<4>(t, cur, p, src, dst, tile);
+    break;
+  default:
+    transposeTile<8>(t, cur, p, src, dst, tile);
+  }
+}
+
+} // namespace wl::runtime::cuda::kernels
+
+#endif // WL_CUDA_TRANSPOSEKERNEL_CUH
