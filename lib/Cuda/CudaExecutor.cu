@@ -35,7 +35,7 @@ using namespace kernels;
 namespace {
 
 /// Plans writing less than this run their copies and transposes in the
-/// general kernel: one launch instead of two or three (Executor::
+/// general kernel: one launch instead of several (Executor::
 /// setSmallPlanBytes changes it).
 constexpr int64_t kSmallPlanBytes = 16 << 20;
 
@@ -81,9 +81,10 @@ enum KernelGroup {
 };
 struct KernelLaunch {
   const void *fn;
-  /// Bytes of work a block does in the non-persistent kernels (copyFlat:
-  /// target bytes; transposeTiles: steps of i; convertFlat: items); 0 for
-  /// the persistent general kernel.
+  /// The work a block does in the non-persistent kernels, in the units
+  /// run() measures each unit's work in (copyFlat: target bytes;
+  /// transposeTiles: steps of i; convertFlat: items); 0 for the persistent
+  /// general kernel.
   int64_t perBlock;
   int perSM = 1;       ///< resident blocks an SM (occupancy, persistent)
   long long count = 0; ///< units of the last run

@@ -15,6 +15,10 @@
 
 namespace wl::runtime::cuda::kernels {
 
+/// Words each thread has in flight in the general kernel's row copies and
+/// fills.
+constexpr int kBatch = 8;
+
 /// A single row of the unit (or a run of rows that are contiguous on both
 /// sides): thread x moves words x, x + 256, ..., kBatch at a time with
 /// every load in flight before the first store.

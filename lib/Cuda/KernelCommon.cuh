@@ -18,8 +18,6 @@
 namespace wl::runtime::cuda::kernels {
 
 constexpr int kThreads = kBlockThreads;
-/// Words each thread has in flight in row copies and fills.
-constexpr int kBatch = 8;
 
 /// One kernel's share of the table: units [first, first + count) of the
 /// (reordered) unit array; block b takes units b, b + grid, ...

@@ -29,8 +29,11 @@ namespace wl::runtime::cuda::kernels {
 // the device copy, where every persistent transpose (per-thread cp.async
 // stages, warp tiles, TMA tiles) stayed at about 80%.
 
-/// Bytes of a tile: 16 V rows of 16 words (8 KiB to 32 KiB).
-constexpr int kTileBytes = 32 << 10;
+/// Bytes of a tile: kStrip rows of kThreads / threadsK words, the most
+/// for 2-byte elements (32 KiB; 8 to 16 KiB for the other sizes).
+constexpr int kTileBytes = transposeShape(2).kStrip *
+                           (kThreads / kTransposeThreadsK) *
+                           transposeShape(2).wordBytes;
 
 template <int ES>
 __device__ __forceinline__ void transposeTile(const Task &t, const Unit u,
@@ -40,6 +43,7 @@ __device__ __forceinline__ void transposeTile(const Task &t, const Unit u,
   constexpr int V = sh.v, words = kThreads / sh.threadsK;
   using W = typename RowWord<sh.wordBytes>::T;
   using E = typename Word<ES>::T;
+  static_assert(sh.kStrip * words * sizeof(W) <= kTileBytes, "tile fits");
   W *tw = reinterpret_cast<W *>(tile);
   int64_t so, d;
   outerOffsets(t, u.a0, so, d);
@@ -66,16 +70,23 @@ __device__ __forceinline__ void transposeTile(const Task &t, const Unit u,
     return Block{(so + u.a1) * ES + oo * os + i * si,
                  d * ES + u.a1 * dk + oo * od + i * ES, V};
   };
+  // Whether the block of thread (kc, w) is whole: V values of i and of k
+  // (it goes through the tile), else it is moved element by element.
+  auto whole = [&](const Block &b, int kc) {
+    return b.vn == V && t.kExtent - u.a1 - kc * V >= V;
+  };
   const int kc = threadIdx.x % sh.threadsK, ic = threadIdx.x / sh.threadsK;
   const int64_t kn = t.kExtent - u.a1 - kc * V; // k left from this thread's
   const Block b = block(ic);
   const uint8_t *s = src + b.s + kc * V * ES;
-  const bool whole = b.vn == V && kn >= V;
-  W in[V];
-  if (whole) {
+  if (whole(b, kc)) {
+    W in[V];
 #pragma unroll
     for (int v = 0; v < V; ++v)
       in[v] = *reinterpret_cast<const W *>(s + v * si);
+#pragma unroll
+    for (int c = 0; c < V; ++c)
+      tw[(kc * V + c) * words + (ic ^ (kc % 8))] = column<ES>(in, c);
   } else if (b.vn > 0 && kn > 0) { // cut by the end of k or i
     uint8_t *o = dst + b.o + kc * V * dk;
     const int64_t cn = kn < V ? kn : V;
@@ -84,11 +95,6 @@ __device__ __forceinline__ void transposeTile(const Task &t, const Unit u,
         *reinterpret_cast<E *>(o + c * dk + v * ES) =
             *reinterpret_cast<const E *>(s + v * si + c * ES);
   }
-  if (whole) {
-#pragma unroll
-    for (int c = 0; c < V; ++c)
-      tw[(kc * V + c) * words + (ic ^ (kc % 8))] = column<ES>(in, c);
-  }
   __syncthreads();
   // Word w of tile row r: target row k = a1 + r, from thread (r / V, w).
 #pragma unroll
@@ -96,7 +102,7 @@ __device__ __forceinline__ void transposeTile(const Task &t, const Unit u,
     const int q = j * kThreads + threadIdx.x, r = q / words, w = q % words;
     const int g8 = r / V;
     const Block b = block(w);
-    if (b.vn == V && t.kExtent - u.a1 - g8 * V >= V)
+    if (whole(b, g8))
       *reinterpret_cast<W *>(dst + b.o + r * dk) =
           tw[r * words + (w ^ (g8 % 8))];
   }
