@@ -1,6 +1,6 @@
 //===- copy_probe.cu - which plain copy kernel reaches cudaMemcpy? --------===//
 //
-//   copy_probe [MIB] [all|tiles]     (default 1024 all)
+//   copy_probe [MIB] [all|tiles|sizes]     (default 1024 all)
 // A standalone experiment, not part of the executor (docs/cuda.md): the
 // driver's copy at sizes from 16 MiB to MIB, one call and ten back to
 // back; with `all`, a contiguous device copy of MIB MiB by kernels of
@@ -224,6 +224,35 @@ __global__ void __launch_bounds__(256)
       d[b + u * 256] = v[u];
 }
 
+/// One chunk of T U words a block, T threads a block, as many blocks as
+/// chunks; with DESC the block first reads the two pointers from memory
+/// (as the executor's blocks read their unit and task).
+struct Ends2 {
+  const uint4 *s;
+  uint4 *d;
+};
+template <int T, int U, bool DESC>
+__global__ void __launch_bounds__(T)
+    flatT(const uint4 *__restrict__ s0, uint4 *__restrict__ d0, int64_t n,
+          const Ends2 *ends) {
+  const uint4 *s = s0;
+  uint4 *d = d0;
+  if constexpr (DESC) {
+    s = ends->s;
+    d = ends->d;
+  }
+  const int64_t b = int64_t(blockIdx.x) * T * U + threadIdx.x;
+  uint4 v[U];
+#pragma unroll
+  for (int u = 0; u < U; ++u)
+    if (b + u * T < n)
+      v[u] = s[b + u * T];
+#pragma unroll
+  for (int u = 0; u < U; ++u)
+    if (b + u * T < n)
+      d[b + u * T] = v[u];
+}
+
 /// 8 x 8 2-byte elements transposed in registers: out[i] holds element i
 /// of each of in[0..7].
 __device__ __forceinline__ void transpose8x8(const uint4 (&in)[8],
@@ -368,8 +397,8 @@ int main(int argc, char **argv) {
   const int64_t mib = argc > 1 ? std::atoll(argv[1]) : 1024;
   // all: every experiment; tiles: the copy's size curve and the transposes.
   const std::string what = argc > 2 ? argv[2] : "all";
-  if (what != "all" && what != "tiles") {
-    std::fprintf(stderr, "usage: copy_probe [MIB] [all|tiles]\n");
+  if (what != "all" && what != "tiles" && what != "sizes") {
+    std::fprintf(stderr, "usage: copy_probe [MIB] [all|tiles|sizes]\n");
     return 2;
   }
   const int64_t bytes = mib << 20, n = bytes / 16;
@@ -448,6 +477,70 @@ int main(int argc, char **argv) {
                 100.0 * g10 / copyGBs);
   }
   std::fflush(stdout);
+  if (what == "sizes") {
+    // Non-persistent copy kernels against the driver's copy at the sizes
+    // of the benchmark's one-layer plans: can one launch of ~100 MiB beat
+    // cudaMemcpy of the same bytes?
+    Ends2 *ends2;
+    CHECK(cudaMalloc(&ends2, sizeof(Ends2)));
+    const Ends2 he{s, d};
+    CHECK(cudaMemcpy(ends2, &he, sizeof he, cudaMemcpyHostToDevice));
+    std::printf(
+        "| size MiB | kernel | one call GB/s | %% of 1 GiB copy | %% of "
+        "same-size copy | 10 calls GB/s | %% of same-size 10 |\n"
+        "|---:|---|---:|---:|---:|---:|---:|\n");
+    for (int64_t m : {32, 64, 100, 128, 256, 1024}) {
+      if (m > mib)
+        continue;
+      const int64_t b = m << 20, nw = b / 16;
+      auto timeBoth = [&](auto f, float &one, float &ten) {
+        one = medianMs(f);
+        ten = medianMs([&] {
+                for (int i = 0; i < 10; ++i)
+                  f();
+              }) /
+              10;
+      };
+      float c1, c10;
+      timeBoth(
+          [&] { CHECK(cudaMemcpyAsync(d, s, b, cudaMemcpyDeviceToDevice)); },
+          c1, c10);
+      auto line = [&](const char *name, float ms1, float ms10) {
+        const double g1 = 2.0 * b / (ms1 * 1e-3) / 1e9,
+                     g10 = 2.0 * b / (ms10 * 1e-3) / 1e9;
+        std::printf("| %lld | %s | %.0f | %.1f | %.1f | %.0f | %.1f |\n",
+                    (long long)m, name, g1, 100.0 * g1 / copyGBs,
+                    100.0 * c1 / ms1, g10, 100.0 * c10 / ms10);
+        std::fflush(stdout);
+      };
+      line("cudaMemcpy", c1, c10);
+      auto k = [&](const char *name, auto kernel, int t, int u) {
+        const int64_t blocks = (nw + int64_t(t) * u - 1) / (int64_t(t) * u);
+        CHECK(cudaMemset(d, 0, b));
+        float k1, k10;
+        timeBoth([&] { kernel<<<blocks, t>>>(s, d, nw, ends2); }, k1, k10);
+        CHECK(cudaGetLastError());
+        CHECK(cudaMemcpy(got.data(), reinterpret_cast<uint8_t *>(d) + bytes / 2,
+                         32768, cudaMemcpyDeviceToHost));
+        char full[96];
+        std::snprintf(full, sizeof full, "%s%s", name,
+                      m == mib && got != want ? " MISMATCH" : "");
+        line(full, k1, k10);
+      };
+      k("T 256 U 1", flatT<256, 1, false>, 256, 1);
+      k("T 256 U 2", flatT<256, 2, false>, 256, 2);
+      k("T 256 U 4", flatT<256, 4, false>, 256, 4);
+      k("T 256 U 8", flatT<256, 8, false>, 256, 8);
+      k("T 512 U 1", flatT<512, 1, false>, 512, 1);
+      k("T 1024 U 1", flatT<1024, 1, false>, 1024, 1);
+      k("T 1024 U 2", flatT<1024, 2, false>, 1024, 2);
+      k("T 256 U 1 desc", flatT<256, 1, true>, 256, 1);
+      k("T 256 U 8 desc", flatT<256, 8, true>, 256, 8);
+      k("T 1024 U 2 desc", flatT<1024, 2, true>, 1024, 2);
+    }
+    CHECK(cudaFree(ends2));
+    return 0;
+  }
   if (what == "all") {
     for (int u : {1, 2, 4, 8}) {
       const int64_t blocks = (n + 256 * u - 1) / (256 * u);

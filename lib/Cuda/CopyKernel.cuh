@@ -1,7 +1,7 @@
-//===- CopyKernel.cuh - rows by 32 KiB blocks ------------------*- CUDA -*-===//
+//===- CopyKernel.cuh - rows by 8 KiB blocks -------------------*- CUDA -*-===//
 //
 // copyFlat: aligned row copies and fills, with their fused padding, as
-// non-persistent blocks of 32 KiB (docs/cuda.md).
+// non-persistent blocks of 8 KiB (docs/cuda.md).
 //
 //===----------------------------------------------------------------------===//
 #ifndef WL_CUDA_COPYKERNEL_CUH
@@ -12,7 +12,7 @@
 namespace wl::runtime::cuda::kernels {
 
 //===----------------------------------------------------------------------===//
-// Row copies and fills, a block per 32 KiB (not persistent)
+// Row copies and fills, a block per 8 KiB (not persistent)
 //===----------------------------------------------------------------------===//
 //
 // As the driver's own copy moves memory: as many blocks as there are
@@ -23,48 +23,44 @@ namespace wl::runtime::cuda::kernels {
 // parts being the most pieces any unit of the launch has (a smaller
 // unit's extra blocks return at once).
 
-/// 16-byte words a thread of copyFlat moves: 32 KiB a block. Measured on an
-/// H200 (docs/cuda.md): 1 and 2 words a thread lose to the descriptor
-/// fetch every block begins with, 4 and 8 copy at 96 to 99% of cudaMemcpy,
-/// and fills (stores only) need 8.
-constexpr int kRowWords = 8;
+/// 16-byte words a thread of copyFlat moves: 8 KiB a block. Measured on an
+/// H200 with FlatRows (docs/cuda.md): 2 words 1 to 2 points ahead of 4 and
+/// 8 on the benchmark's plans, 1 word 8 to 12 points behind (each block
+/// waits for its descriptor before its loads go out).
+constexpr int kRowWords = 2;
 
-/// Each thread finds its unit's rows itself (the unit and task descriptors
-/// are the same for the whole block: broadcast loads, no barrier), then
-/// moves U words of the unit's flattened (row, word) space, q = p 256 U +
-/// k 256 + x for k < U, all loads in flight before the first store. A row
-/// is `words` words of the source (none for a fill) then `tail` words of
-/// the fill pattern.
+/// Block b moves part p = b % parts of unit b / parts (its FlatRows, read
+/// with three broadcast loads): words q = p 256 U + k 256 + x for k < U,
+/// all loads in flight before the first store.
 template <int U>
-__global__ void __launch_bounds__(kThreads) copyFlat(Args a, int parts) {
-  const long long u = a.first + blockIdx.x / parts;
+__global__ void __launch_bounds__(kThreads)
+    copyFlat(const FlatRows *units, int parts) {
+  const FlatRows *f = units + blockIdx.x / parts;
   const uint32_t p = blockIdx.x % parts;
-  const Unit cur = a.units[u];
-  const Task &t = a.tasks[cur.task];
-  const bool fill = t.kind == kFillRows;
-  const RowUnit r = rowUnit(t, cur, fill ? nullptr : source(t), target(t));
-  const uint32_t words =
-      static_cast<uint32_t>((cur.b1 - cur.b0) * t.dstSize / 16);
-  const uint32_t per = words + static_cast<uint32_t>(t.tail * t.dstSize / 16);
-  const uint32_t copied = fill ? 0 : words; // words of a row from the source
-  const uint32_t total = static_cast<uint32_t>(r.rows) * per;
-  const uint32_t rs = static_cast<uint32_t>(r.rs),
-                 rd = static_cast<uint32_t>(r.rd);
-  const uint4 pattern = fill || t.tail > 0 ? fillWord<uint4>(t) : uint4{};
+  const uint4 w0 = __ldg(reinterpret_cast<const uint4 *>(f)),
+              w1 = __ldg(reinterpret_cast<const uint4 *>(f) + 1),
+              w2 = __ldg(reinterpret_cast<const uint4 *>(f) + 2);
+  const uint8_t *s0 = reinterpret_cast<const uint8_t *>(
+      static_cast<uint64_t>(w0.y) << 32 | w0.x);
+  uint8_t *d0 =
+      reinterpret_cast<uint8_t *>(static_cast<uint64_t>(w0.w) << 32 | w0.z);
+  const uint4 pattern = make_uint4(w1.x, w1.y, w1.x, w1.y);
+  const uint32_t rs = w1.z, rd = w1.w, words = w2.x, copied = w2.y,
+                 total = w2.z;
   const uint32_t q0 = p * kThreads * U + threadIdx.x;
   uint4 v[U];
 #pragma unroll
   for (int k = 0; k < U; ++k) {
-    const uint32_t q = q0 + k * kThreads, row = q / per, c = q % per;
+    const uint32_t q = q0 + k * kThreads, row = q / words, c = q % words;
     v[k] = pattern;
     if (q < total && c < copied)
-      v[k] = *reinterpret_cast<const uint4 *>(r.s0 + (row * rs + c * 16));
+      v[k] = *reinterpret_cast<const uint4 *>(s0 + (row * rs + c * 16));
   }
 #pragma unroll
   for (int k = 0; k < U; ++k) {
-    const uint32_t q = q0 + k * kThreads, row = q / per, c = q % per;
+    const uint32_t q = q0 + k * kThreads, row = q / words, c = q % words;
     if (q < total)
-      *reinterpret_cast<uint4 *>(r.d0 + (row * rd + c * 16)) = v[k];
+      *reinterpret_cast<uint4 *>(d0 + (row * rd + c * 16)) = v[k];
   }
 }
 

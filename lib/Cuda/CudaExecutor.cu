@@ -104,9 +104,11 @@ struct Executor::Impl {
       {reinterpret_cast<const void *>(convertFlat<false>),
        int64_t(kThreads) * kConvertItems},
       {reinterpret_cast<const void *>(runUnits), 0}};
-  DeviceBuffer tasks, units;
-  /// The units in launch order, grouped by kernel.
+  DeviceBuffer tasks, units, flat;
+  /// The units in launch order, grouped by kernel (copyFlat's apart, as
+  /// FlatRows).
   std::vector<Unit> ordered;
+  std::vector<FlatRows> flatRows;
   int64_t smallPlanBytes = kSmallPlanBytes;
 
   /// The general kernel's occupancy, once.
@@ -247,17 +249,28 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
       k.parts = static_cast<int>((most + k.perBlock - 1) / k.perBlock);
     }
     count[g] = static_cast<long long>(grouped[g].size());
-    ordered.insert(ordered.end(), grouped[g].begin(), grouped[g].end());
+    if (g != kRowsGroup)
+      ordered.insert(ordered.end(), grouped[g].begin(), grouped[g].end());
+  }
+  // copyFlat's units with their addresses resolved (FlatRows).
+  std::vector<FlatRows> &flat = impl_->flatRows;
+  flat.clear();
+  for (const Unit &u : grouped[kRowsGroup]) {
+    const Task &t = table.tasks[u.task];
+    flat.push_back(runtime::cuda::flatRows(
+        t, u, t.source >= 0 ? sb[t.source] : 0, tb[t.target]));
   }
   cudaStream_t s = static_cast<cudaStream_t>(stream);
   size_t taskBytes = table.tasks.size() * sizeof(Task);
   size_t unitTableBytes = ordered.size() * sizeof(Unit);
+  size_t flatBytes = flat.size() * sizeof(FlatRows);
   for (Task &t : table.tasks) {
     t.srcAddress = t.source >= 0 ? sb[t.source] : 0;
     t.dstAddress = tb[t.target];
   }
   if (!impl_->tasks.reserve(taskBytes, error) ||
-      !impl_->units.reserve(unitTableBytes, error))
+      !impl_->units.reserve(unitTableBytes, error) ||
+      !impl_->flat.reserve(flatBytes, error))
     return false;
   // The table is small next to the data. Copied in stream order, and
   // waited for, so that the caller's table may change once run returns
@@ -266,6 +279,9 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
                                   cudaMemcpyHostToDevice, s);
   if (e == cudaSuccess)
     e = cudaMemcpyAsync(impl_->units.p, ordered.data(), unitTableBytes,
+                        cudaMemcpyHostToDevice, s);
+  if (e == cudaSuccess && flatBytes > 0)
+    e = cudaMemcpyAsync(impl_->flat.p, flat.data(), flatBytes,
                         cudaMemcpyHostToDevice, s);
   if (e == cudaSuccess)
     e = cudaStreamSynchronize(s);
@@ -296,7 +312,10 @@ bool Executor::launch(void *stream, std::string &error) {
         return false;
       }
       int parts = k.parts;
+      const FlatRows *flat = static_cast<const FlatRows *>(impl_->flat.p);
       void *args[] = {&a, &parts};
+      if (g == kRowsGroup)
+        args[0] = &flat;
       cudaError_t e =
           cudaLaunchKernel(k.fn, dim3(static_cast<unsigned>(a.count * parts)),
                            dim3(kThreads), args, 0, s);
@@ -316,7 +335,8 @@ bool Executor::launch(void *stream, std::string &error) {
         return false;
       }
     }
-    a.first += a.count;
+    if (g != kRowsGroup) // copyFlat's units are apart (FlatRows)
+      a.first += a.count;
   }
   cudaError_t e = cudaGetLastError();
   if (e != cudaSuccess) {

@@ -349,6 +349,33 @@ void chooseWords(TaskTable &table, const std::vector<uint64_t> &sourceBases,
   }
 }
 
+FlatRows flatRows(const Task &t, const Unit &u, uint64_t srcBase,
+                  uint64_t dstBase) {
+  int64_t so, d;
+  outerOffsets(t, u.a0, so, d);
+  const bool fill = t.kind == kFillRows;
+  FlatRows f;
+  f.src = fill ? 0 : srcBase + (so + u.b0) * t.srcSize;
+  f.dst = dstBase + (d + u.b0) * t.dstSize;
+  f.pattern = 0;
+  for (int b = 0; b < 8; ++b)
+    f.pattern |= ((t.fill >> (8 * (b % t.dstSize))) & 0xff) << (8 * b);
+  // Units are at most a few MiB, and the rows of a unit of several rows
+  // lie within 2^31 bytes (addUnits): every figure fits 32 bits (a unit of
+  // one row never uses its strides).
+  const int64_t rs = t.nouter > 0 && !fill ? t.outerSrc[t.nouter - 1] : 0;
+  const int64_t rd = t.nouter > 0 ? t.outerDst[t.nouter - 1] : 0;
+  const int64_t rows = u.a1 - u.a0;
+  const int64_t copied = (u.b1 - u.b0) * t.dstSize / 16;
+  const int64_t words = copied + t.tail * t.dstSize / 16;
+  f.srcStride = static_cast<uint32_t>(rs * t.srcSize);
+  f.dstStride = static_cast<uint32_t>(rd * t.dstSize);
+  f.words = static_cast<uint32_t>(words);
+  f.copied = static_cast<uint32_t>(fill ? 0 : copied);
+  f.total = static_cast<uint32_t>(rows * words);
+  return f;
+}
+
 void runTableOnHost(const TaskTable &table,
                     const std::vector<const uint8_t *> &sources,
                     const std::vector<uint8_t *> &targets) {
@@ -357,6 +384,27 @@ void runTableOnHost(const TaskTable &table,
     uint8_t *dst = targets[t.target];
     const uint8_t *src = t.source >= 0 ? sources[t.source] : nullptr;
     int64_t so, d;
+    if ((t.kind == kCopyRows || t.kind == kFillRows) && t.vec == 16) {
+      // As copyFlat: 16-byte word q of the unit is word q % words of row
+      // q / words, from the source below `copied`, else the pattern.
+      const FlatRows f = flatRows(t, u, reinterpret_cast<uint64_t>(src),
+                                  reinterpret_cast<uint64_t>(dst));
+      for (uint32_t q = 0; q < f.total; ++q) {
+        const uint32_t row = q / f.words, c = q % f.words;
+        uint8_t *o = reinterpret_cast<uint8_t *>(f.dst) +
+                     (uint64_t(row) * f.dstStride + uint64_t(c) * 16);
+        if (c < f.copied)
+          std::memcpy(o,
+                      reinterpret_cast<const uint8_t *>(f.src) +
+                          (uint64_t(row) * f.srcStride + uint64_t(c) * 16),
+                      16);
+        else {
+          std::memcpy(o, &f.pattern, 8);
+          std::memcpy(o + 8, &f.pattern, 8);
+        }
+      }
+      continue;
+    }
     switch (t.kind) {
     case kCopyRows:
     case kFillRows:

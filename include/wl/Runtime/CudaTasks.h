@@ -134,6 +134,31 @@ struct Unit {
   int64_t a0 = 0, a1 = 0, b0 = 0, b1 = 0;
 };
 
+/// A unit of row copies or fills whose every address is 16-byte aligned
+/// (kCopyRows, kFillRows with vec 16) as copyFlat reads it: 48 bytes, three
+/// 16-byte loads, so that a block reaches its data one load after its
+/// launch, with no task to look up and no outer index to divide out (a
+/// kernel of one word a thread that first reads its pointers runs level
+/// with cudaMemcpy, docs/cuda.md). Word q of the unit is word q % words of
+/// row q / words: the source's word if that is under `copied`, else the
+/// fill pattern.
+struct FlatRows {
+  uint64_t src;     ///< the unit's first source byte (0 for a fill)
+  uint64_t dst;     ///< its first target byte
+  uint64_t pattern; ///< the fill value repeated over 8 bytes (fills, tails)
+  uint32_t srcStride = 0, dstStride = 0; ///< bytes from a row to the next
+  uint32_t words = 0;  ///< 16-byte words of a target row (copied, then tail)
+  uint32_t copied = 0; ///< of which read from the source (0 for a fill)
+  uint32_t total = 0;  ///< words of the unit: its rows times `words`
+  uint32_t pad = 0;
+};
+static_assert(sizeof(FlatRows) == 48, "copyFlat loads it as three words");
+
+/// The FlatRows of unit `u` of task `t` (kCopyRows or kFillRows with vec 16)
+/// over tensors at `srcBase` (ignored for a fill) and `dstBase`.
+FlatRows flatRows(const Task &t, const Unit &u, uint64_t srcBase,
+                  uint64_t dstBase);
+
 /// The outer indices a kTranspose unit covers (above): b1 / n where
 /// b1 > n, else 1.
 #ifdef __CUDACC__
