@@ -105,10 +105,12 @@ struct Executor::Impl {
        int64_t(kThreads) * kConvertItems},
       {reinterpret_cast<const void *>(runUnits), 0}};
   DeviceBuffer tasks, units, flat;
-  /// The units in launch order, grouped by kernel (copyFlat's apart, as
-  /// FlatRows).
+  /// The units in launch order, grouped by kernel, but for copyFlat's and
+  /// transposeTiles': those are in `flatUnits`, as FlatRows then
+  /// FlatTranspose (flatTransposeAt bytes in), their addresses resolved.
   std::vector<Unit> ordered;
-  std::vector<FlatRows> flatRows;
+  std::vector<uint8_t> flatUnits;
+  size_t flatTransposeAt = 0;
   int64_t smallPlanBytes = kSmallPlanBytes;
 
   /// The general kernel's occupancy, once.
@@ -196,7 +198,7 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
   auto group = [&](const Task &t) {
     if ((t.kind == kCopyRows || t.kind == kFillRows) && t.vec == 16 && !small)
       return kRowsGroup;
-    if (t.kind == kTranspose && t.vec > 1 && !small)
+    if (t.kind == kTranspose && t.vec > 1 && !small && fitsFlatTranspose(t))
       return kTransposeGroup;
     if (t.kind == kConvertRows)
       return fastCast(t) != 0 ? kCastGroup : kConvertGroup;
@@ -249,21 +251,33 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
       k.parts = static_cast<int>((most + k.perBlock - 1) / k.perBlock);
     }
     count[g] = static_cast<long long>(grouped[g].size());
-    if (g != kRowsGroup)
+    if (g != kRowsGroup && g != kTransposeGroup)
       ordered.insert(ordered.end(), grouped[g].begin(), grouped[g].end());
   }
-  // copyFlat's units with their addresses resolved (FlatRows).
-  std::vector<FlatRows> &flat = impl_->flatRows;
-  flat.clear();
+  // copyFlat's and transposeTiles' units with their addresses resolved.
+  std::vector<uint8_t> &flat = impl_->flatUnits;
+  flat.resize(grouped[kRowsGroup].size() * sizeof(FlatRows) +
+              grouped[kTransposeGroup].size() * sizeof(FlatTranspose));
+  uint8_t *at = flat.data();
   for (const Unit &u : grouped[kRowsGroup]) {
     const Task &t = table.tasks[u.task];
-    flat.push_back(runtime::cuda::flatRows(
-        t, u, t.source >= 0 ? sb[t.source] : 0, tb[t.target]));
+    const FlatRows f = runtime::cuda::flatRows(
+        t, u, t.source >= 0 ? sb[t.source] : 0, tb[t.target]);
+    std::memcpy(at, &f, sizeof f);
+    at += sizeof f;
+  }
+  impl_->flatTransposeAt = static_cast<size_t>(at - flat.data());
+  for (const Unit &u : grouped[kTransposeGroup]) {
+    const Task &t = table.tasks[u.task];
+    const FlatTranspose f =
+        runtime::cuda::flatTranspose(t, u, sb[t.source], tb[t.target]);
+    std::memcpy(at, &f, sizeof f);
+    at += sizeof f;
   }
   cudaStream_t s = static_cast<cudaStream_t>(stream);
   size_t taskBytes = table.tasks.size() * sizeof(Task);
   size_t unitTableBytes = ordered.size() * sizeof(Unit);
-  size_t flatBytes = flat.size() * sizeof(FlatRows);
+  size_t flatBytes = flat.size();
   for (Task &t : table.tasks) {
     t.srcAddress = t.source >= 0 ? sb[t.source] : 0;
     t.dstAddress = tb[t.target];
@@ -312,9 +326,10 @@ bool Executor::launch(void *stream, std::string &error) {
         return false;
       }
       int parts = k.parts;
-      const FlatRows *flat = static_cast<const FlatRows *>(impl_->flat.p);
+      const void *flat = static_cast<const uint8_t *>(impl_->flat.p) +
+                         (g == kTransposeGroup ? impl_->flatTransposeAt : 0);
       void *args[] = {&a, &parts};
-      if (g == kRowsGroup)
+      if (g == kRowsGroup || g == kTransposeGroup)
         args[0] = &flat;
       cudaError_t e =
           cudaLaunchKernel(k.fn, dim3(static_cast<unsigned>(a.count * parts)),
@@ -335,7 +350,7 @@ bool Executor::launch(void *stream, std::string &error) {
         return false;
       }
     }
-    if (g != kRowsGroup) // copyFlat's units are apart (FlatRows)
+    if (g != kRowsGroup && g != kTransposeGroup) // theirs are apart
       a.first += a.count;
   }
   cudaError_t e = cudaGetLastError();

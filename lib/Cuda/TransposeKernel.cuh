@@ -36,47 +36,41 @@ constexpr int kTileBytes = transposeShape(2).kStrip *
                            transposeShape(2).wordBytes;
 
 template <int ES>
-__device__ __forceinline__ void transposeTile(const Task &t, const Unit u,
-                                              uint32_t p, const uint8_t *src,
-                                              uint8_t *dst, uint8_t *tile) {
+__device__ __forceinline__ void transposeTile(const FlatTranspose &f,
+                                              uint32_t p, uint8_t *tile) {
   constexpr TransposeShape sh = transposeShape(ES);
   constexpr int V = sh.v, words = kThreads / sh.threadsK;
   using W = typename RowWord<sh.wordBytes>::T;
   using E = typename Word<ES>::T;
   static_assert(sh.kStrip * words * sizeof(W) <= kTileBytes, "tile fits");
   W *tw = reinterpret_cast<W *>(tile);
-  int64_t so, d;
-  outerOffsets(t, u.a0, so, d);
-  const int64_t si = t.srcStride * ES, dk = t.dk * ES;
-  const int64_t gp = u.b0 + int64_t(p) * sh.iStep;
-  const bool several = transposeUnitOuters(t, u) > 1;
-  const int64_t os = several ? t.outerSrc[t.nouter - 1] * ES : 0,
-                od = several ? t.outerDst[t.nouter - 1] * ES : 0;
-  const uint32_t n32 = static_cast<uint32_t>(t.n);
+  const uint8_t *src = reinterpret_cast<const uint8_t *>(f.src);
+  uint8_t *dst = reinterpret_cast<uint8_t *>(f.dst);
+  const int64_t si = f.si, dk = f.dk;
+  const uint32_t gp = f.b0 + p * sh.iStep;
   // The V x V block of word w (= thread ic) of the step: its first source
-  // row and target column at k = a1, and how many i it has (0: none).
+  // row and target column at the strip's first k, and how many i it has
+  // (0: none).
   struct Block {
-    int64_t s, o, vn;
+    int64_t s, o;
+    uint32_t vn;
   };
   auto block = [&](int w) {
-    const int64_t g = gp + int64_t(w) * V;
-    if (g >= u.b1)
+    const uint32_t g = gp + w * V;
+    if (g >= f.b1)
       return Block{0, 0, 0};
-    if (!several)
-      return Block{(so + u.a1) * ES + g * si, d * ES + u.a1 * dk + g * ES,
-                   u.b1 - g < V ? u.b1 - g : V};
-    const uint32_t oo = static_cast<uint32_t>(g) / n32;
-    const int64_t i = g - int64_t(oo) * n32;
-    return Block{(so + u.a1) * ES + oo * os + i * si,
-                 d * ES + u.a1 * dk + oo * od + i * ES, V};
+    if (!f.several)
+      return Block{g * si, int64_t(g) * ES, f.b1 - g < V ? f.b1 - g : V};
+    const uint32_t oo = g / f.n, i = g - oo * f.n;
+    return Block{oo * f.os + i * si, oo * f.od + int64_t(i) * ES, V};
   };
   // Whether the block of thread (kc, w) is whole: V values of i and of k
   // (it goes through the tile), else it is moved element by element.
   auto whole = [&](const Block &b, int kc) {
-    return b.vn == V && t.kExtent - u.a1 - kc * V >= V;
+    return b.vn == V && int64_t(f.kLeft) - kc * V >= V;
   };
   const int kc = threadIdx.x % sh.threadsK, ic = threadIdx.x / sh.threadsK;
-  const int64_t kn = t.kExtent - u.a1 - kc * V; // k left from this thread's
+  const int64_t kn = int64_t(f.kLeft) - kc * V; // k left from this thread's
   const Block b = block(ic);
   const uint8_t *s = src + b.s + kc * V * ES;
   if (whole(b, kc)) {
@@ -91,7 +85,7 @@ __device__ __forceinline__ void transposeTile(const Task &t, const Unit u,
     uint8_t *o = dst + b.o + kc * V * dk;
     const int64_t cn = kn < V ? kn : V;
     for (int64_t c = 0; c < cn; ++c)
-      for (int64_t v = 0; v < b.vn; ++v)
+      for (uint32_t v = 0; v < b.vn; ++v)
         *reinterpret_cast<E *>(o + c * dk + v * ES) =
             *reinterpret_cast<const E *>(s + v * si + c * ES);
   }
@@ -108,29 +102,34 @@ __device__ __forceinline__ void transposeTile(const Task &t, const Unit u,
   }
 }
 
-__global__ void __launch_bounds__(kThreads) transposeTiles(Args a, int parts) {
+/// Block b moves step p = b % parts of unit b / parts (its FlatTranspose,
+/// read with five broadcast loads).
+__global__ void __launch_bounds__(kThreads)
+    transposeTiles(const FlatTranspose *units, int parts) {
   __shared__ __align__(16) uint8_t tile[kTileBytes];
-  const long long u = a.first + blockIdx.x / parts;
+  const uint4 *w = reinterpret_cast<const uint4 *>(units + blockIdx.x / parts);
+  FlatTranspose f;
+  uint4 *fw = reinterpret_cast<uint4 *>(&f);
+#pragma unroll
+  for (int j = 0; j < 5; ++j)
+    fw[j] = __ldg(w + j);
   const uint32_t p = blockIdx.x % parts;
-  const Unit cur = a.units[u];
-  const Task &t = a.tasks[cur.task];
-  const int64_t istep = transposeShape(t.dstSize).iStep;
-  if (cur.b0 + int64_t(p) * istep >= cur.b1)
-    return; // a smaller unit's extra block (the same for the whole block)
-  const uint8_t *src = source(t);
-  uint8_t *dst = target(t);
-  switch (t.dstSize) {
+  switch (f.elementBytes) {
   case 1:
-    transposeTile<1>(t, cur, p, src, dst, tile);
+    if (f.b0 + p * transposeShape(1).iStep < f.b1)
+      transposeTile<1>(f, p, tile);
     break;
   case 2:
-    transposeTile<2>(t, cur, p, src, dst, tile);
+    if (f.b0 + p * transposeShape(2).iStep < f.b1)
+      transposeTile<2>(f, p, tile);
     break;
   case 4:
-    transposeTile<4>(t, cur, p, src, dst, tile);
+    if (f.b0 + p * transposeShape(4).iStep < f.b1)
+      transposeTile<4>(f, p, tile);
     break;
   default:
-    transposeTile<8>(t, cur, p, src, dst, tile);
+    if (f.b0 + p * transposeShape(8).iStep < f.b1)
+      transposeTile<8>(f, p, tile);
   }
 }
 

@@ -376,6 +376,34 @@ FlatRows flatRows(const Task &t, const Unit &u, uint64_t srcBase,
   return f;
 }
 
+bool fitsFlatTranspose(const Task &t) {
+  // b1 is at most n times the outer indices of a unit (a few tiles' worth).
+  const int64_t limit = int64_t(1) << 31;
+  return t.n < limit && t.kExtent < limit;
+}
+
+FlatTranspose flatTranspose(const Task &t, const Unit &u, uint64_t srcBase,
+                            uint64_t dstBase) {
+  int64_t so, d;
+  outerOffsets(t, u.a0, so, d);
+  const int64_t es = t.dstSize;
+  const bool several = transposeUnitOuters(t, u) > 1;
+  FlatTranspose f;
+  f.src = srcBase + (so + u.a1) * es;
+  f.dst = dstBase + (d + u.a1 * t.dk) * es;
+  f.si = t.srcStride * es;
+  f.dk = t.dk * es;
+  f.os = several ? t.outerSrc[t.nouter - 1] * es : 0;
+  f.od = several ? t.outerDst[t.nouter - 1] * es : 0;
+  f.b0 = static_cast<uint32_t>(u.b0);
+  f.b1 = static_cast<uint32_t>(u.b1);
+  f.n = static_cast<uint32_t>(t.n);
+  f.kLeft = static_cast<uint32_t>(t.kExtent - u.a1);
+  f.elementBytes = static_cast<uint32_t>(es);
+  f.several = several ? 1 : 0;
+  return f;
+}
+
 void runTableOnHost(const TaskTable &table,
                     const std::vector<const uint8_t *> &sources,
                     const std::vector<uint8_t *> &targets) {
@@ -436,6 +464,25 @@ void runTableOnHost(const TaskTable &table,
       break;
     }
     case kTranspose: {
+      if (t.vec > 1 && fitsFlatTranspose(t)) {
+        // As transposeTiles: through the unit's FlatTranspose.
+        const FlatTranspose f =
+            flatTranspose(t, u, reinterpret_cast<uint64_t>(src),
+                          reinterpret_cast<uint64_t>(dst));
+        const int64_t kn =
+            std::min<int64_t>(f.kLeft, transposeShape(f.elementBytes).kStrip);
+        for (int64_t k = 0; k < kn; ++k)
+          for (uint32_t g = f.b0; g < f.b1; ++g) {
+            const uint32_t o = f.several ? g / f.n : 0,
+                           i = f.several ? g % f.n : g;
+            std::memcpy(reinterpret_cast<uint8_t *>(f.dst) + k * f.dk +
+                            o * f.od + int64_t(i) * f.elementBytes,
+                        reinterpret_cast<const uint8_t *>(f.src) +
+                            k * f.elementBytes + o * f.os + i * f.si,
+                        f.elementBytes);
+          }
+        break;
+      }
       outerOffsets(t, u.a0, so, d);
       const int64_t k1 = std::min<int64_t>(
           t.kExtent, u.a1 + transposeShape(t.dstSize).kStrip);

@@ -142,7 +142,7 @@ struct Unit {
 /// with cudaMemcpy, docs/cuda.md). Word q of the unit is word q % words of
 /// row q / words: the source's word if that is under `copied`, else the
 /// fill pattern.
-struct FlatRows {
+struct alignas(16) FlatRows {
   uint64_t src;     ///< the unit's first source byte (0 for a fill)
   uint64_t dst;     ///< its first target byte
   uint64_t pattern; ///< the fill value repeated over 8 bytes (fills, tails)
@@ -158,6 +158,38 @@ static_assert(sizeof(FlatRows) == 48, "copyFlat loads it as three words");
 /// over tensors at `srcBase` (ignored for a fill) and `dstBase`.
 FlatRows flatRows(const Task &t, const Unit &u, uint64_t srcBase,
                   uint64_t dstBase);
+
+/// A transpose unit whose rows are aligned to its word (kTranspose with vec
+/// > 1) as transposeTiles reads it: 80 bytes, five 16-byte loads, the
+/// addresses resolved on the host (as FlatRows). Element (k, g) of the unit,
+/// k < kLeft values of k from its strip's first and g in [b0, b1), is read
+/// at src + k ES + o os + i si and written at dst + k dk + o od + i ES,
+/// with o = g / n and i = g % n where the unit has several outer indices,
+/// else o = 0 and i = g.
+struct alignas(16) FlatTranspose {
+  uint64_t src;            ///< the strip's first source element, at i = 0
+  uint64_t dst;            ///< its target
+  int64_t si = 0;          ///< source bytes from an i to the next
+  int64_t dk = 0;          ///< target bytes from a k to the next
+  int64_t os = 0, od = 0;  ///< bytes from an outer index to the next (several)
+  uint32_t b0 = 0, b1 = 0; ///< the unit's i (over its outer indices)
+  uint32_t n = 0;          ///< i of an outer index
+  uint32_t kLeft = 0;      ///< k from the strip's first to the end of k
+  uint32_t elementBytes = 0;
+  uint32_t several = 0; ///< 1 where the unit has several outer indices
+  uint32_t pad[2] = {0, 0};
+};
+static_assert(sizeof(FlatTranspose) == 80,
+              "transposeTiles loads it as five words");
+
+/// Whether the unit figures of kTranspose task `t` fit a FlatTranspose's
+/// 32-bit fields (else its units go to the general kernel).
+bool fitsFlatTranspose(const Task &t);
+
+/// The FlatTranspose of unit `u` of task `t` (kTranspose, fitsFlatTranspose)
+/// over tensors at `srcBase` and `dstBase`.
+FlatTranspose flatTranspose(const Task &t, const Unit &u, uint64_t srcBase,
+                            uint64_t dstBase);
 
 /// The outer indices a kTranspose unit covers (above): b1 / n where
 /// b1 > n, else 1.
