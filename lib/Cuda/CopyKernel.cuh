@@ -25,9 +25,9 @@ namespace wl::runtime::cuda::kernels {
 
 /// 16-byte words a thread of copyFlat moves: 8 KiB a block. Measured on an
 /// H200 with FlatRows (docs/cuda.md): 2 words 1 to 2 points ahead of 4 and
-/// 8 on the benchmark's plans, 1 word 5 to 14 points behind (most likely
-/// the descriptor's latency, which a one-word block pays before its only
-/// load: docs/cuda.md).
+/// 8 on the benchmark's plans, 1 word 5 to 14 points behind: a one-word
+/// block pays its descriptor's latency (from L2) before its only load
+/// (docs/cuda.md).
 constexpr int kRowWords = 2;
 
 /// Block b moves part p = b % parts of unit b / parts (its FlatRows, read
