@@ -1,6 +1,6 @@
 //===- cuda_bench.cu - the CUDA executor's bandwidth, beside cudaMemcpy ---===//
 //
-//   cuda_bench PLAN_DIR [--runs N] [--json OUT.json]
+//   cuda_bench PLAN_DIR [--runs N] [--json OUT.json] [--queued]
 // Times, on the current GPU, a 1 GiB device-to-device cudaMemcpy (the
 // roofline) and every plan of PLAN_DIR (bench/cuda/make_plans.py writes
 // them) run by the CUDA executor: one launch per plan over all its pieces,
@@ -9,7 +9,10 @@
 // source element a piece reads plus every target byte written, as the
 // issue's table counts them. Every plan's output is spot-checked: 4096
 // random target elements against their source elements through the piece's
-// steps (wl/Runtime/DeviceConvert.h on the host).
+// steps (wl/Runtime/DeviceConvert.h on the host). --queued times every
+// figure (the copies too) with the work already queued when the first event
+// is reached, behind a 100 us spin kernel: the GPU's time alone, without
+// the gap between the event and a launch the host is still issuing.
 //
 //===----------------------------------------------------------------------===//
 #include "wl/Plan/Plan.h"
@@ -61,6 +64,18 @@ void *deviceRandom(size_t bytes, uint64_t seed) {
   return p;
 }
 
+/// Spins one warp for `ns` nanoseconds of the GPU's clock.
+__global__ void spin(unsigned long long ns) {
+  unsigned long long t0, t;
+  asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t0));
+  do
+    asm volatile("mov.u64 %0, %%globaltimer;" : "=l"(t));
+  while (t - t0 < ns);
+}
+
+/// --queued: each timed run waits behind a spin kernel (see above).
+bool queued = false;
+
 /// The median over `runs` of the time of `each` calls of f between two
 /// events, per call.
 template <typename F> double medianMs(int runs, F f, int each = 1) {
@@ -72,6 +87,8 @@ template <typename F> double medianMs(int runs, F f, int each = 1) {
   CHECK(cudaDeviceSynchronize());
   std::vector<float> ms;
   for (int i = 0; i < runs; ++i) {
+    if (queued)
+      spin<<<1, 32>>>(100000);
     CHECK(cudaEventRecord(a));
     for (int k = 0; k < each; ++k)
       f();
@@ -135,7 +152,7 @@ int main(int argc, char **argv) {
   if (argc < 2) {
     std::fprintf(
         stderr, "usage: cuda_bench PLAN_DIR [--runs N] [--json FILE] "
-                "[--units KIB,...] [--config KEY=VALUE,...]\n"
+                "[--units KIB,...] [--config KEY=VALUE,...] [--queued]\n"
                 "  --config keys: units=KiB, tunits=KiB (transposes), "
                 "tails=BYTES, tailfills=BYTES (fused padding; tails=0: off)\n");
     return 2;
@@ -154,6 +171,8 @@ int main(int argc, char **argv) {
   for (int i = 2; i < argc; ++i) {
     if (!std::strcmp(argv[i], "--runs") && i + 1 < argc)
       runs = std::atoi(argv[++i]);
+    else if (!std::strcmp(argv[i], "--queued"))
+      queued = true;
     else if (!std::strcmp(argv[i], "--json") && i + 1 < argc)
       jsonOut = argv[++i];
     else if (!std::strcmp(argv[i], "--units") && i + 1 < argc) {
@@ -216,8 +235,11 @@ int main(int argc, char **argv) {
   CHECK(cudaFree(a));
   CHECK(cudaFree(b));
   std::printf("\nEach: one launch between two events; back to back: 10 "
-              "launches between two events. Same-size copy: cudaMemcpy D2D of "
-              "the case's bytes moved, timed the same way.\n");
+              "launches between two events%s. Same-size copy: cudaMemcpy D2D "
+              "of the case's bytes moved, timed the same way.\n",
+              queued ? " (queued behind a 100 us spin kernel before the first "
+                       "event: the GPU's time alone)"
+                     : "");
   std::printf("\n| case | MB moved | ms | GB/s | %% of 1 GiB copy | %% of "
               "same-size copy | back to back GB/s | %% of same-size copy back "
               "to back | units | spot check |\n");
