@@ -207,26 +207,10 @@ __global__ void __launch_bounds__(32)
     asm volatile("cp.async.bulk.wait_group 0;" ::: "memory");
 }
 
-/// One chunk of 256 U words a block, as many blocks as chunks (not
-/// persistent: the hardware hands out the blocks in order).
-template <int U>
-__global__ void __launch_bounds__(256)
-    flat(const uint4 *__restrict__ s, uint4 *__restrict__ d, int64_t n) {
-  const int64_t b = int64_t(blockIdx.x) * 256 * U + threadIdx.x;
-  uint4 v[U];
-#pragma unroll
-  for (int u = 0; u < U; ++u)
-    if (b + u * 256 < n)
-      v[u] = s[b + u * 256];
-#pragma unroll
-  for (int u = 0; u < U; ++u)
-    if (b + u * 256 < n)
-      d[b + u * 256] = v[u];
-}
-
 /// One chunk of T U words a block, T threads a block, as many blocks as
-/// chunks; with DESC the block first reads the two pointers from memory
-/// (as the executor's blocks read their unit and task).
+/// chunks (not persistent: the hardware hands out the blocks in order);
+/// with DESC the block first reads the two pointers from memory (as the
+/// executor's blocks read their unit's descriptor).
 struct Ends2 {
   const uint4 *s;
   uint4 *d;
@@ -547,16 +531,16 @@ int main(int argc, char **argv) {
       row("flat U (blocks of 256 U words)", u, 0, 0, [&] {
         switch (u) {
         case 1:
-          flat<1><<<blocks, 256>>>(s, d, n);
+          flatT<256, 1, false><<<blocks, 256>>>(s, d, n, nullptr);
           break;
         case 2:
-          flat<2><<<blocks, 256>>>(s, d, n);
+          flatT<256, 2, false><<<blocks, 256>>>(s, d, n, nullptr);
           break;
         case 4:
-          flat<4><<<blocks, 256>>>(s, d, n);
+          flatT<256, 4, false><<<blocks, 256>>>(s, d, n, nullptr);
           break;
         default:
-          flat<8><<<blocks, 256>>>(s, d, n);
+          flatT<256, 8, false><<<blocks, 256>>>(s, d, n, nullptr);
         }
       });
     }

@@ -259,21 +259,18 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
   flat.resize(grouped[kRowsGroup].size() * sizeof(FlatRows) +
               grouped[kTransposeGroup].size() * sizeof(FlatTranspose));
   uint8_t *at = flat.data();
-  for (const Unit &u : grouped[kRowsGroup]) {
-    const Task &t = table.tasks[u.task];
-    const FlatRows f = runtime::cuda::flatRows(
-        t, u, t.source >= 0 ? sb[t.source] : 0, tb[t.target]);
-    std::memcpy(at, &f, sizeof f);
-    at += sizeof f;
-  }
+  auto append = [&](const std::vector<Unit> &units, auto describe) {
+    for (const Unit &u : units) {
+      const Task &t = table.tasks[u.task];
+      const auto f =
+          describe(t, u, t.source >= 0 ? sb[t.source] : 0, tb[t.target]);
+      std::memcpy(at, &f, sizeof f);
+      at += sizeof f;
+    }
+  };
+  append(grouped[kRowsGroup], runtime::cuda::flatRows);
   impl_->flatTransposeAt = static_cast<size_t>(at - flat.data());
-  for (const Unit &u : grouped[kTransposeGroup]) {
-    const Task &t = table.tasks[u.task];
-    const FlatTranspose f =
-        runtime::cuda::flatTranspose(t, u, sb[t.source], tb[t.target]);
-    std::memcpy(at, &f, sizeof f);
-    at += sizeof f;
-  }
+  append(grouped[kTransposeGroup], runtime::cuda::flatTranspose);
   cudaStream_t s = static_cast<cudaStream_t>(stream);
   size_t taskBytes = table.tasks.size() * sizeof(Task);
   size_t unitTableBytes = ordered.size() * sizeof(Unit);

@@ -48,6 +48,8 @@ __device__ __forceinline__ void transposeTile(const FlatTranspose &f,
   uint8_t *dst = reinterpret_cast<uint8_t *>(f.dst);
   const int64_t si = f.si, dk = f.dk;
   const uint32_t gp = f.b0 + p * sh.iStep;
+  if (gp >= f.b1)
+    return; // a smaller unit's extra block (the same for the whole block)
   // The V x V block of word w (= thread ic) of the step: its first source
   // row and target column at the strip's first k, and how many i it has
   // (0: none).
@@ -116,20 +118,16 @@ __global__ void __launch_bounds__(kThreads)
   const uint32_t p = blockIdx.x % parts;
   switch (f.elementBytes) {
   case 1:
-    if (f.b0 + p * transposeShape(1).iStep < f.b1)
-      transposeTile<1>(f, p, tile);
+    transposeTile<1>(f, p, tile);
     break;
   case 2:
-    if (f.b0 + p * transposeShape(2).iStep < f.b1)
-      transposeTile<2>(f, p, tile);
+    transposeTile<2>(f, p, tile);
     break;
   case 4:
-    if (f.b0 + p * transposeShape(4).iStep < f.b1)
-      transposeTile<4>(f, p, tile);
+    transposeTile<4>(f, p, tile);
     break;
   default:
-    if (f.b0 + p * transposeShape(8).iStep < f.b1)
-      transposeTile<8>(f, p, tile);
+    transposeTile<8>(f, p, tile);
   }
 }
 
