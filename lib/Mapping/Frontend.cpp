@@ -10,6 +10,9 @@
 #include "wl/Mapping/Frontend.h"
 
 #include "wl/IR/WLOps.h"
+#include "wl/Mapping/Instances.h"
+#include "wl/Support/Limits.h"
+#include "wl/Support/Quote.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/Builders.h"
@@ -45,6 +48,20 @@ Type elementType(MLIRContext *ctx, const std::string &name) {
   return {};
 }
 
+/// Whether a tensor of `shape` stays within limits::kMaxTensorElements,
+/// counting a zero dimension as 1: so that no stride of it overflows either
+/// (a [0, 2^40, 2^40] tensor is empty, but its first stride is 2^80).
+bool elementsFit(llvm::ArrayRef<int64_t> shape) {
+  int64_t n = 1;
+  for (int64_t d : shape) {
+    int64_t f = d == 0 ? 1 : d;
+    if (f < 0 || n > limits::kMaxTensorElements / f)
+      return false;
+    n *= f;
+  }
+  return true;
+}
+
 /// What a body sub-expression evaluates to.
 struct BodyValue {
   std::optional<mlir::Value> tensor;
@@ -61,7 +78,6 @@ public:
 
 private:
   bool buildRank(int64_t rank);
-  bool buildRule(const Rule &rule, size_t loop);
   bool buildInstance(const Rule &rule);
   std::optional<BodyValue> eval(const Expr &e);
   std::optional<mlir::Value> tensorOf(const Expr &e);
@@ -102,10 +118,17 @@ private:
   llvm::StringMap<mlir::Value> locals;
   llvm::StringMap<std::vector<mlir::Value>> listLocals;
   const Rule *currentRule = nullptr;
+  InstanceBudget budget; ///< rule instances and list inputs of this rank
+  /// Checks a count of an op's parts (results, groups, operands).
+  bool partsFit(const Expr &e, const std::string &what, int64_t n) {
+    if (n <= limits::kMaxOpParts)
+      return true;
+    return failAt(e, what + " is " + std::to_string(n) + ", more than the limit of " +
+                         std::to_string(limits::kMaxOpParts));
+  }
   bool declareInput(const InputDecl &in, const std::string &name,
                     mlir::Value &out);
-  bool declareList(const InputDecl &in, size_t loop,
-                   std::vector<mlir::Value> &out);
+  bool declareList(const InputDecl &in, std::vector<mlir::Value> &out);
 
 public:
   std::set<std::string> dropped;
@@ -133,6 +156,13 @@ std::optional<mlir::Value> Builder::finish(OpTy op, const Expr &e) {
     for (auto [r, t] : llvm::zip(op->getResults(), types))
       r.setType(t);
   }
+  for (Type t : op->getResultTypes())
+    if (!elementsFit(cast<RankedTensorType>(t).getShape())) {
+      op->erase();
+      failAt(e, "the result has more than " +
+                    std::to_string(limits::kMaxTensorElements) + " elements");
+      return std::nullopt;
+    }
   if (failed(mlir::verify(op))) {
     op->erase();
     failAt(e, diag);
@@ -316,6 +346,8 @@ std::optional<mlir::Value> Builder::call(const Expr &e) {
     failAt(e, op + ": takes one tensor");
     return std::nullopt;
   }
+  if (!partsFit(e, op + ": the number of operands", (int64_t)tensors.size()))
+    return std::nullopt;
   auto needInt = [&](const std::string &k) -> std::optional<int64_t> {
     auto it = named.find(k);
     if (it == named.end()) {
@@ -360,7 +392,7 @@ std::optional<mlir::Value> Builder::call(const Expr &e) {
   int64_t rank = xt.getRank();
   if (op == "shard") {
     auto d = needInt("dim"), c = needInt("count"), i = needInt("index");
-    if (!d || !c || !i)
+    if (!d || !c || !i || !partsFit(e, "shard: the count", *c))
       return std::nullopt;
     return finish(b.create<ShardOp>(loc, xt, x, *d, *c, *i), e);
   }
@@ -386,14 +418,15 @@ std::optional<mlir::Value> Builder::call(const Expr &e) {
     if (op == "stack")
       return finish(b.create<StackOp>(loc, xt, tensors, *d), e);
     auto g = needInt("groups");
-    if (!g)
+    if (!g || !partsFit(e, "interleave: the number of groups", *g))
       return std::nullopt;
     return finish(b.create<InterleaveOp>(loc, xt, tensors, *d, *g), e);
   }
   if (op == "split" || op == "deinterleave") {
     auto d = needInt("dim");
     auto s = needList("sizes");
-    if (!d || !s)
+    if (!d || !s ||
+        !partsFit(e, op + ": the number of results", (int64_t)s->size()))
       return std::nullopt;
     SmallVector<Type> types(s->size(), xt);
     if (op == "split") {
@@ -404,7 +437,7 @@ std::optional<mlir::Value> Builder::call(const Expr &e) {
       return mlir::Value();
     }
     auto g = needInt("groups");
-    if (!g)
+    if (!g || !partsFit(e, "deinterleave: the number of groups", *g))
       return std::nullopt;
     if (!finish(b.create<DeinterleaveOp>(loc, types, x, *d, *g,
                                          b.getDenseI64ArrayAttr(*s)),
@@ -421,6 +454,8 @@ std::optional<mlir::Value> Builder::call(const Expr &e) {
                     " is not one of the " + std::to_string(rank));
       return std::nullopt;
     }
+    if (!partsFit(e, "unstack: the number of results", xt.getDimSize(*d)))
+      return std::nullopt;
     SmallVector<Type> types(xt.getDimSize(*d), xt);
     if (!finish(b.create<UnstackOp>(loc, types, x, *d), e))
       return std::nullopt;
@@ -435,6 +470,11 @@ std::optional<mlir::Value> Builder::call(const Expr &e) {
         failAt(e, "reshape: negative size in the shape");
         return std::nullopt;
       }
+    if (!elementsFit(*s)) {
+      failAt(e, "reshape: the shape has more than " +
+                    std::to_string(limits::kMaxTensorElements) + " elements");
+      return std::nullopt;
+    }
     return finish(b.create<ReshapeOp>(
                       loc, RankedTensorType::get(*s, xt.getElementType()), x),
                   e);
@@ -530,6 +570,10 @@ bool Builder::declareInput(const InputDecl &in, const std::string &name,
     shape.push_back(*v);
   }
   path = in.path;
+  if (!elementsFit(shape))
+    return fail("the shape of " + quoteName(name) + " has more than " +
+                std::to_string(limits::kMaxTensorElements) + " elements");
+  path = in.path;
   std::string dt = in.dtype.empty() ? env.dtype() : in.dtype;
   Type et = elementType(ctx, dt);
   if (!et)
@@ -548,51 +592,22 @@ bool Builder::declareInput(const InputDecl &in, const std::string &name,
   return true;
 }
 
-bool Builder::declareList(const InputDecl &in, size_t loop,
+bool Builder::declareList(const InputDecl &in,
                           std::vector<mlir::Value> &out) {
-  if (loop == in.loops.size()) {
-    std::string err;
-    auto name = env.expand(in.pattern, in.path, err);
-    if (!name) {
-      path = in.path;
-      return fail(err);
-    }
+  return forEachInputName(env, in, budget, [&](const std::string &name) {
     mlir::Value v;
-    if (!declareInput(in, *name, v))
+    if (!declareInput(in, name, v))
       return false;
     if (v)
       out.push_back(v);
     return true;
-  }
-  const auto &[capture, count] = in.loops[loop];
-  std::string err;
-  auto n = env.evalInt(count, err);
-  if (!n) {
-    path = count.path;
-    return fail("'" + count.text + "': " + err);
-  }
-  for (int64_t i = 0; i < *n; ++i) {
-    env.setCapture(capture, i);
-    if (!declareList(in, loop + 1, out))
-      return false;
-  }
-  env.removeCapture(capture);
-  return true;
+  }, error);
 }
 
 bool Builder::buildInstance(const Rule &rule) {
   currentRule = &rule;
   path = rule.path;
   bodyText.clear();
-  if (rule.when) {
-    path = rule.when->path;
-    std::string err;
-    auto v = env.evalInt(*rule.when, err);
-    if (!v)
-      return fail("'" + rule.when->text + "': " + err);
-    if (*v == 0)
-      return true;
-  }
   locals.clear();
   listLocals.clear();
   for (const InputDecl &in : rule.inputs) {
@@ -600,12 +615,12 @@ bool Builder::buildInstance(const Rule &rule) {
     if (!in.loops.empty()) {
       if (rule.outputs.empty()) {
         std::vector<mlir::Value> unused;
-        if (!declareList(in, 0, unused))
+        if (!declareList(in, unused))
           return false;
         continue;
       }
       std::vector<mlir::Value> list;
-      if (!declareList(in, 0, list))
+      if (!declareList(in, list))
         return false;
       listLocals[in.local] = list;
       continue;
@@ -637,6 +652,11 @@ bool Builder::buildInstance(const Rule &rule) {
     auto name = env.expand(out.pattern, out.body.path, err);
     if (!name)
       return fail(err);
+    // Every target becomes a tensor of a safetensors header.
+    if (name->empty() || *name == "__metadata__")
+      return fail("a target cannot be named " + quoteName(*name) +
+                  (name->empty() ? "" : " (the key of the safetensors "
+                                        "header's metadata)"));
     bodyText = out.body.text;
     auto v = tensorOf(*out.body.expr);
     if (!v)
@@ -652,24 +672,6 @@ bool Builder::buildInstance(const Rule &rule) {
   return true;
 }
 
-bool Builder::buildRule(const Rule &rule, size_t loop) {
-  if (loop == rule.loops.size())
-    return buildInstance(rule);
-  const auto &[capture, count] = rule.loops[loop];
-  std::string err;
-  auto n = env.evalInt(count, err);
-  if (!n) {
-    path = count.path;
-    return fail("'" + count.text + "': " + err);
-  }
-  for (int64_t i = 0; i < *n; ++i) {
-    env.setCapture(capture, i);
-    if (!buildRule(rule, loop + 1))
-      return false;
-  }
-  return true;
-}
-
 bool Builder::buildRank(int64_t rank) {
   env.setRank(rank);
   if (!env.refresh(error))
@@ -681,11 +683,11 @@ bool Builder::buildRank(int64_t rank) {
   b.setInsertionPointToStart(fn.addEntryBlock());
   sources.clear();
   targets.clear();
-  for (const Rule &rule : env.spec().rules) {
-    env.clearCaptures();
-    if (!buildRule(rule, 0))
+  budget = InstanceBudget();
+  for (const Rule &rule : env.spec().rules)
+    if (!forEachInstance(env, rule, budget,
+                         [&] { return buildInstance(rule); }, error))
       return false;
-  }
   env.clearCaptures();
   b.create<func::ReturnOp>(b.getUnknownLoc());
   return true;
@@ -695,8 +697,8 @@ OwningOpRef<ModuleOp> Builder::run(const std::vector<int64_t> &ranks) {
   OwningOpRef<ModuleOp> m = ModuleOp::create(b.getUnknownLoc());
   module = *m;
   int64_t tp = env.option("tp"), ep = env.option("ep"), pp = env.option("pp");
-  if (tp < 1 || ep < 1 || pp < 1) {
-    error = env.spec().file + ": tp, ep and pp must be at least 1";
+  if (!checkDegrees({{"tp", tp}, {"ep", ep}, {"pp", pp}}, error)) {
+    error = env.spec().file + ": " + error;
     return nullptr;
   }
   for (int64_t r : ranks) {

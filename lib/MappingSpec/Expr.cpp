@@ -1,6 +1,8 @@
 //===- Expr.cpp - the expression language of mapping specs ----------------===//
 #include "wl/Mapping/Expr.h"
 
+#include "wl/Support/Limits.h"
+
 #include <algorithm>
 #include <cctype>
 #include <limits>
@@ -13,6 +15,7 @@ struct Parser {
   const std::string &s;
   size_t i = 0;
   std::string error;
+  int nesting = 0; ///< open parentheses, brackets, calls and prefix operators
 
   explicit Parser(const std::string &s) : s(s) {}
 
@@ -42,13 +45,46 @@ struct Parser {
     return e;
   }
 
+  /// Sets e's depth from its operands; null (with the error) past the cap,
+  /// so that evaluating (and freeing) a tree never recurses without bound.
+  ExprPtr deep(std::shared_ptr<Expr> e) {
+    int d = 0;
+    for (const ExprPtr &a : e->args)
+      d = std::max(d, a->depth);
+    for (const auto &kv : e->kwargs)
+      d = std::max(d, kv.second->depth);
+    e->depth = d + 1;
+    if (e->depth > limits::kMaxExprDepth) {
+      fail("the expression nests deeper than " +
+           std::to_string(limits::kMaxExprDepth) +
+           " levels (a sum or product of that many terms, or parentheses)");
+      return nullptr;
+    }
+    return e;
+  }
+  /// Enters a nested construct; false (with the error) past the cap.
+  bool enter() {
+    if (++nesting <= limits::kMaxExprDepth)
+      return true;
+    return fail("the expression nests deeper than " +
+                std::to_string(limits::kMaxExprDepth) + " levels");
+  }
+  /// A whole expression inside parentheses, brackets or arguments.
+  ExprPtr nested() {
+    if (!enter())
+      return nullptr;
+    ExprPtr e = parseOr();
+    --nesting;
+    return e;
+  }
+
   ExprPtr binary(ExprPtr lhs, const std::string &op, ExprPtr rhs, int col) {
     auto e = std::make_shared<Expr>();
     e->kind = Expr::Binary;
     e->text = op;
     e->args = {lhs, rhs};
     e->column = col;
-    return e;
+    return deep(e);
   }
 
   // or := and ('||' and)*
@@ -131,11 +167,14 @@ struct Parser {
     if (i < s.size() && (s[i] == '-' || s[i] == '!')) {
       auto e = node(Expr::Unary);
       e->text = std::string(1, s[i++]);
+      if (!enter())
+        return nullptr;
       ExprPtr a = parseUnary();
+      --nesting;
       if (!a)
         return nullptr;
       e->args = {a};
-      return e;
+      return deep(e);
     }
     return parsePostfix();
   }
@@ -144,7 +183,7 @@ struct Parser {
     while (e && peek("[")) {
       auto sub = node(e->kind == Expr::Name ? Expr::Index : Expr::Subscript);
       ++i;
-      ExprPtr idx = parseOr();
+      ExprPtr idx = nested();
       if (!idx)
         return nullptr;
       if (!eat("]")) {
@@ -154,7 +193,7 @@ struct Parser {
       if (sub->kind == Expr::Index)
         sub->text = e->text;
       sub->args = {e, idx};
-      e = sub;
+      e = deep(sub);
     }
     return e;
   }
@@ -193,7 +232,7 @@ struct Parser {
     }
     if (c == '(') {
       ++i;
-      ExprPtr e = parseOr();
+      ExprPtr e = nested();
       if (!e)
         return nullptr;
       if (!eat(")")) {
@@ -207,7 +246,7 @@ struct Parser {
       ++i;
       if (!eat("]")) {
         do {
-          ExprPtr a = parseOr();
+          ExprPtr a = nested();
           if (!a)
             return nullptr;
           e->args.push_back(a);
@@ -217,7 +256,7 @@ struct Parser {
           return nullptr;
         }
       }
-      return e;
+      return deep(e);
     }
     if (std::isalpha((unsigned char)c) || c == '_') {
       auto e = node(Expr::Name);
@@ -229,7 +268,7 @@ struct Parser {
       e->kind = Expr::Call;
       ++i;
       if (eat(")"))
-        return e;
+        return deep(e);
       do {
         skip();
         // keyword argument: name '=' (not '==')
@@ -241,7 +280,7 @@ struct Parser {
         if (!key.empty() && i < s.size() && s[i] == '=' &&
             (i + 1 >= s.size() || s[i + 1] != '=')) {
           ++i;
-          ExprPtr v = parseOr();
+          ExprPtr v = nested();
           if (!v)
             return nullptr;
           e->kwargs.push_back({key, v});
@@ -252,7 +291,7 @@ struct Parser {
           fail("positional argument after a keyword argument");
           return nullptr;
         }
-        ExprPtr a = parseOr();
+        ExprPtr a = nested();
         if (!a)
           return nullptr;
         e->args.push_back(a);
@@ -261,7 +300,7 @@ struct Parser {
         fail("expected ',' or ')' in the arguments of '" + e->text + "'");
         return nullptr;
       }
-      return e;
+      return deep(e);
     }
     fail(std::string("unexpected '") + c + "'");
     return nullptr;
@@ -275,6 +314,12 @@ std::string at(const Expr &e, const std::string &what) {
 } // namespace
 
 ExprPtr parseExpr(const std::string &text, std::string &error) {
+  if (text.size() > limits::kMaxExprChars) {
+    error = "the expression holds " + std::to_string(text.size()) +
+            " characters, more than the limit of " +
+            std::to_string(limits::kMaxExprChars);
+    return nullptr;
+  }
   Parser p(text);
   ExprPtr e = p.parseOr();
   if (e) {
@@ -317,19 +362,23 @@ std::optional<Value> evaluate(const Expr &e, const Lookup &lookup,
   case Expr::Str:
     return Value(e.text);
   case Expr::Name: {
-    auto v = lookup(e.text);
+    std::string why;
+    auto v = lookup(e.text, why);
     if (!v)
-      error = at(e, "unknown name '" + e.text + "'");
+      error = at(e, why.empty() ? "unknown name '" + e.text + "'"
+                                : "'" + e.text + "' " + why);
     return v;
   }
   case Expr::Index: {
     auto k = asInt(*e.args[1], ev(e.args[1]));
     if (!k)
       return std::nullopt;
-    auto v = index(e.text, *k);
+    std::string why;
+    auto v = index(e.text, *k, why);
+    std::string entry = e.text + "[" + std::to_string(*k) + "]";
     if (!v)
-      error = at(e, "'" + e.text + "[" + std::to_string(*k) +
-                        "]' is not a config entry");
+      error = at(e, why.empty() ? "'" + entry + "' is not a config entry"
+                                : "'" + entry + "' " + why);
     return v;
   }
   case Expr::List: {
@@ -346,6 +395,8 @@ std::optional<Value> evaluate(const Expr &e, const Lookup &lookup,
     auto v = asInt(*e.args[0], ev(e.args[0]));
     if (!v)
       return std::nullopt;
+    if (e.text == "-" && *v == std::numeric_limits<int64_t>::min())
+      return error = at(e, "integer overflow"), std::nullopt;
     return Value(e.text == "-" ? -*v : (int64_t)(*v == 0));
   }
   case Expr::Binary: {
@@ -397,7 +448,11 @@ std::optional<Value> evaluate(const Expr &e, const Lookup &lookup,
                           " by zero");
         return std::nullopt;
       }
-      out = op == "/" ? x / y : x % y;
+      // INT64_MIN / -1 does not fit (the division traps); every remainder
+      // by -1 is 0.
+      if (y == -1 && op == "/" && x == std::numeric_limits<int64_t>::min())
+        return error = at(e, "integer overflow"), std::nullopt;
+      out = y == -1 ? (op == "/" ? -x : 0) : op == "/" ? x / y : x % y;
     } else if (op == "<") {
       out = x < y;
     } else if (op == "<=") {
@@ -458,7 +513,11 @@ std::optional<Value> evaluate(const Expr &e, const Lookup &lookup,
         error = at(*e.args[0], "has() takes a name");
         return std::nullopt;
       }
-      return Value((int64_t)lookup(e.args[0]->text).has_value());
+      // A field bound to a value the language cannot hold (a float, an
+      // object) is there all the same.
+      std::string why;
+      bool bound = lookup(e.args[0]->text, why).has_value() || !why.empty();
+      return Value((int64_t)bound);
     }
     if ((e.text == "min" || e.text == "max") && e.kwargs.empty() &&
         !e.args.empty()) {

@@ -1,10 +1,16 @@
 //===- Spec.cpp - mapping specs: loading and evaluation -------------------===//
 #include "wl/Mapping/Spec.h"
 
+#include "wl/Support/InputFile.h"
+#include "wl/Support/Json.h"
+#include "wl/Support/Limits.h"
+#include "wl/Support/Quote.h"
+
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
-#include <fstream>
+#include <climits>
+#include <cstdlib>
 #include <set>
 #include <sstream>
 
@@ -183,34 +189,55 @@ Rule parseRule(const ojson &r, const std::string &path) {
 } // namespace
 
 namespace {
+/// What one loadSpec call has read so far: a spec and its includes are at
+/// most limits::kMaxSpecFiles files, and a file never includes itself.
+struct LoadState {
+  int files = 0;
+  std::vector<std::string> chain; ///< canonical paths being loaded
+};
+
 std::shared_ptr<Spec> loadSpecFile(const std::string &path, bool fragment,
-                                   int depth, std::string &error);
+                                   LoadState &state, std::string &error);
 } // namespace
 
 std::shared_ptr<const Spec> loadSpec(const std::string &path,
                                      std::string &error) {
-  return loadSpecFile(path, /*fragment=*/false, 0, error);
+  LoadState state;
+  return loadSpecFile(path, /*fragment=*/false, state, error);
 }
 
 namespace {
+std::string canonical(const std::string &path) {
+  char buf[PATH_MAX];
+  return ::realpath(path.c_str(), buf) ? std::string(buf) : path;
+}
+
 std::shared_ptr<Spec> loadSpecFile(const std::string &path, bool fragment,
-                                   int depth, std::string &error) {
-  std::ifstream in(path);
-  if (!in) {
-    error = path + ": cannot open the mapping spec";
+                                   LoadState &state, std::string &error) {
+  std::string content, why;
+  if (!readRegularFile(path, limits::kMaxSpecBytes, content, why)) {
+    error = path + ": cannot read the mapping spec: " + why;
     return nullptr;
   }
-  std::stringstream buf;
-  buf << in.rdbuf();
+  if (++state.files > limits::kMaxSpecFiles) {
+    error = path + ": the spec and its includes are more than " +
+            std::to_string(limits::kMaxSpecFiles) + " files";
+    return nullptr;
+  }
+  std::string self = canonical(path);
+  struct Pop {
+    std::vector<std::string> &chain;
+    ~Pop() { chain.pop_back(); }
+  };
+  state.chain.push_back(self);
+  Pop pop{state.chain};
   auto spec = std::make_shared<Spec>();
   spec->file = path;
   try {
-    ojson j;
-    try {
-      j = ojson::parse(buf.str());
-    } catch (const ojson::parse_error &e) {
-      fail("(json)", std::string("not valid JSON: ") + e.what());
-    }
+    std::optional<ojson> parsed = parseJson(content, why);
+    if (!parsed)
+      fail("(json)", "not valid JSON: " + why);
+    ojson &j = *parsed;
     checkKeys(j, "(top)",
               {"format", "model_type", "from", "to", "description", "options",
                "let", "require", "rules", "comment", "include"});
@@ -240,9 +267,11 @@ std::shared_ptr<Spec> loadSpecFile(const std::string &path, bool fragment,
         checkKeys(it.value(), p, {"default", "description"});
         OptionDecl d{it.key(), 0, ""};
         if (it.value().contains("default")) {
-          if (!it.value()["default"].is_number_integer())
-            fail(p + ".default", "expected an integer");
-          d.defaultValue = it.value()["default"].get<int64_t>();
+          std::string why;
+          auto v = jsonInteger(it.value()["default"], why);
+          if (!v)
+            fail(p + ".default", "expected an integer: it " + why);
+          d.defaultValue = *v;
         }
         if (it.value().contains("description"))
           d.description = text(it.value()["description"], p + ".description");
@@ -262,15 +291,21 @@ std::shared_ptr<Spec> loadSpecFile(const std::string &path, bool fragment,
       const ojson &inc = j["include"];
       if (!inc.is_array())
         fail("include", "expected a list of file names");
-      if (depth > 8)
-        fail("include", "includes nest too deep");
+      if ((int)state.chain.size() > limits::kMaxIncludeDepth)
+        fail("include", "includes nest deeper than " +
+                            std::to_string(limits::kMaxIncludeDepth) +
+                            " levels");
       std::string dir = path.substr(0, path.find_last_of('/') + 1);
       for (size_t i = 0; i < inc.size(); ++i) {
         std::string p = "include[" + std::to_string(i) + "]";
         std::string name = text(inc[i], p);
         std::string sub = name.size() && name[0] == '/' ? name : dir + name;
+        if (std::find(state.chain.begin(), state.chain.end(),
+                      canonical(sub)) != state.chain.end())
+          fail(p, quoteName(name) + " includes itself (through " +
+                      std::to_string(state.chain.size()) + " file(s))");
         std::string err;
-        auto part = loadSpecFile(sub, /*fragment=*/true, depth + 1, err);
+        auto part = loadSpecFile(sub, /*fragment=*/true, state, err);
         if (!part)
           throw SpecError{p + ": " + err};
         std::string tag = name + ": ";
@@ -350,34 +385,53 @@ std::shared_ptr<Spec> loadSpecFile(const std::string &path, bool fragment,
 //===----------------------------------------------------------------------===//
 
 struct Env::Config {
-  nlohmann::json json;
+  nlohmann::ordered_json json;
 };
 
 Env::~Env() = default;
 
 namespace {
 
-std::optional<Value> fromJson(const nlohmann::json &v) {
-  if (v.is_number_integer())
-    return Value(v.get<int64_t>());
+/// The value of a config field; nullopt with `why` empty for null (absent,
+/// as transformers writes unset fields), with `why` set for a value the
+/// expression language has no value for.
+std::optional<Value> fromJson(const nlohmann::ordered_json &v,
+                              std::string &why) {
+  if (v.is_null())
+    return std::nullopt;
+  if (v.is_number()) {
+    auto i = jsonInteger(v, why);
+    if (!i)
+      return std::nullopt;
+    return Value(*i);
+  }
   if (v.is_boolean())
     return Value((int64_t)v.get<bool>());
   if (v.is_string())
     return Value(v.get<std::string>());
   if (v.is_array()) {
     std::vector<int64_t> out;
-    for (const auto &x : v) {
-      if (!x.is_number_integer())
+    for (size_t k = 0; k < v.size(); ++k) {
+      std::string elementWhy;
+      auto x = v[k].is_boolean() ? std::optional<int64_t>(v[k].get<bool>())
+                                 : jsonInteger(v[k], elementWhy);
+      if (!x) {
+        why = "is a list whose element " + std::to_string(k) + " " +
+              elementWhy + " (lists of integers only)";
         return std::nullopt;
-      out.push_back(x.get<int64_t>());
+      }
+      out.push_back(*x);
     }
     return Value(out);
   }
+  why = std::string("is ") + jsonTypeName(v) +
+        ", which an expression cannot use (use one of its fields)";
   return std::nullopt;
 }
 
-const nlohmann::json *walk(const nlohmann::json &root, const std::string &name) {
-  const nlohmann::json *cur = &root;
+const nlohmann::ordered_json *walk(const nlohmann::ordered_json &root,
+                                   const std::string &name) {
+  const nlohmann::ordered_json *cur = &root;
   size_t start = 0;
   while (true) {
     size_t dot = name.find('.', start);
@@ -401,6 +455,35 @@ std::string wlDType(const std::string &torchName) {
 
 } // namespace
 
+bool checkDegrees(const std::map<std::string, int64_t> &options,
+                  std::string &error) {
+  int64_t ranks = 1;
+  for (const char *k : {"tp", "ep", "pp"}) {
+    auto it = options.find(k);
+    int64_t v = it == options.end() ? 1 : it->second;
+    if (v < 1 || v > limits::kMaxRanks) {
+      error = std::string(k) + " is " + std::to_string(v) +
+              ": a parallel degree is from 1 to " +
+              std::to_string(limits::kMaxRanks);
+      return false;
+    }
+    ranks *= v; // at most kMaxRanks^3 < 2^63
+  }
+  if (ranks > limits::kMaxRanks) {
+    error = "tp x ep x pp is " + std::to_string(ranks) +
+            " ranks, more than the limit of " +
+            std::to_string(limits::kMaxRanks);
+    return false;
+  }
+  auto rank = options.find("rank");
+  if (rank != options.end() && (rank->second < 0 || rank->second >= ranks)) {
+    error = "rank " + std::to_string(rank->second) + " is not one of the " +
+            std::to_string(ranks) + " ranks";
+    return false;
+  }
+  return true;
+}
+
 std::unique_ptr<Env> Env::create(std::shared_ptr<const Spec> spec,
                                  const std::string &configPath,
                                  const std::map<std::string, int64_t> &options,
@@ -408,18 +491,22 @@ std::unique_ptr<Env> Env::create(std::shared_ptr<const Spec> spec,
   std::unique_ptr<Env> env(new Env());
   env->spec_ = spec;
   env->config_ = std::make_unique<Config>();
-  std::ifstream in(configPath);
-  if (!in) {
-    error = configPath + ": cannot open the config";
+  std::string text, why;
+  if (!readRegularFile(configPath, limits::kMaxConfigBytes, text, why)) {
+    error = configPath + ": cannot read the config: " + why;
     return nullptr;
   }
-  std::stringstream buf;
-  buf << in.rdbuf();
-  env->config_->json = nlohmann::json::parse(buf.str(), nullptr, false);
-  if (env->config_->json.is_discarded() || !env->config_->json.is_object()) {
-    error = configPath + ": not a JSON object";
+  std::optional<nlohmann::ordered_json> parsed = parseJson(text, why);
+  if (!parsed) {
+    error = configPath + ": not valid JSON: " + why;
     return nullptr;
   }
+  if (!parsed->is_object()) {
+    error = configPath + ": is " + jsonTypeName(*parsed) +
+            ", not a JSON object";
+    return nullptr;
+  }
+  env->config_->json = std::move(*parsed);
   for (const OptionDecl &o : spec->options)
     env->options_[o.name] = o.defaultValue;
   for (auto &[k, v] : options) {
@@ -427,19 +514,21 @@ std::unique_ptr<Env> Env::create(std::shared_ptr<const Spec> spec,
       std::string known;
       for (const OptionDecl &o : spec->options)
         known += (known.empty() ? "" : ", ") + o.name;
-      error = spec->file + ": unknown option '" + k + "' (this spec has " +
-              known + ")";
+      error = spec->file + ": unknown option " + quoteName(k) +
+              " (this spec has " + known + ")";
       return nullptr;
     }
     env->options_[k] = v;
   }
+  if (!checkDegrees(env->options_, error))
+    return nullptr;
   env->setRank(env->options_["rank"]);
   env->dtype_ = dtype;
   if (env->dtype_.empty()) {
-    const nlohmann::json &c = env->config_->json;
+    const nlohmann::ordered_json &c = env->config_->json;
     for (const char *f :
          {"dtype", "torch_dtype", "text_config.dtype", "text_config.torch_dtype"})
-      if (const nlohmann::json *v = walk(c, f); v && v->is_string()) {
+      if (const nlohmann::ordered_json *v = walk(c, f); v && v->is_string()) {
         env->dtype_ = wlDType(v->get<std::string>());
         break;
       }
@@ -529,28 +618,43 @@ std::string Env::describeCaptures() const {
   return out;
 }
 
-std::optional<Value> Env::lookup(const std::string &name) const {
+std::optional<Value> Env::lookup(const std::string &name,
+                                 std::string &why) const {
   if (auto it = captures_.find(name); it != captures_.end())
     return Value(it->second);
   if (auto it = lets_.find(name); it != lets_.end())
     return it->second;
   if (auto it = options_.find(name); it != options_.end())
     return Value(it->second);
-  if (const nlohmann::json *v = walk(config_->json, name))
-    return fromJson(*v);
+  if (const nlohmann::ordered_json *v = walk(config_->json, name)) {
+    std::optional<Value> out = fromJson(*v, why);
+    if (!why.empty())
+      why = "(config field) " + why;
+    return out;
+  }
   return std::nullopt;
 }
 
+std::optional<Value> Env::lookup(const std::string &name) const {
+  std::string why;
+  return lookup(name, why);
+}
+
 std::optional<Value> Env::eval(const Located &e, std::string &error) const {
-  auto idx = [&](const std::string &name,
-                 int64_t i) -> std::optional<Value> {
-    const nlohmann::json *v = walk(config_->json, name);
+  auto idx = [&](const std::string &name, int64_t i,
+                 std::string &why) -> std::optional<Value> {
+    const nlohmann::ordered_json *v = walk(config_->json, name);
     if (!v || !v->is_array() || i < 0 || i >= (int64_t)v->size())
       return std::nullopt;
-    return fromJson((*v)[i]);
+    std::optional<Value> out = fromJson((*v)[i], why);
+    if (!why.empty())
+      why = "(config entry) " + why;
+    return out;
   };
-  return evaluate(*e.expr, [&](const std::string &n) { return lookup(n); },
-                  idx, error);
+  return evaluate(
+      *e.expr,
+      [&](const std::string &n, std::string &why) { return lookup(n, why); },
+      idx, error);
 }
 
 std::optional<int64_t> Env::evalInt(const Located &e,

@@ -80,21 +80,27 @@ struct OutFile {
 
 } // namespace
 
-std::vector<PlannedFile> planFiles(const Plan &plan,
-                                   const WriteOptions &options) {
+bool planFiles(const Plan &plan, const WriteOptions &options,
+               std::vector<PlannedFile> &files, std::string &error) {
   std::vector<OutTensor> outs;
   for (const layout::TensorInfo &t : plan.targets)
     outs.push_back({t.name, t.dtype, t.shape});
-  std::vector<PlannedFile> files;
+  // Names, sizes and metadata of the whole list first: layoutFile takes
+  // only what can be written.
+  if (!checkOutTensors(outs, options.metadata, error))
+    return false;
+  files.clear();
   for (const FileGroup &g : splitFiles(outs, options.maxFileBytes)) {
     PlannedFile f{g.name, g.tensors, 0};
     std::vector<OutTensor> sub;
     for (size_t i : g.tensors)
       sub.push_back(outs[i]);
+    if (!checkOutTensors(sub, options.metadata, error))
+      return false;
     f.bytes = layoutFile(sub, options.metadata).fileSize;
     files.push_back(std::move(f));
   }
-  return files;
+  return true;
 }
 
 bool writeCheckpoint(const Plan &plan, const std::vector<SourceTensor> &sources,
@@ -116,6 +122,8 @@ bool writeCheckpoint(const Plan &plan, const std::vector<SourceTensor> &sources,
   std::vector<OutTensor> outs;
   for (const layout::TensorInfo &t : plan.targets)
     outs.push_back({t.name, t.dtype, t.shape});
+  if (!checkOutTensors(outs, options.metadata, error))
+    return false;
   std::vector<FileGroup> groups = splitFiles(outs, options.maxFileBytes);
   std::vector<OutFile> files(groups.size());
   std::vector<int> fileOf(plan.targets.size(), 0);
@@ -133,6 +141,11 @@ bool writeCheckpoint(const Plan &plan, const std::vector<SourceTensor> &sources,
       sub.push_back(outs[i]);
     OutFile &f = files[g];
     f.path = dir + "/" + groups[g].name;
+    if (!checkOutTensors(sub, options.metadata, error)) {
+      error = f.path + ": " + error;
+      closeAll();
+      return false;
+    }
     f.layout = layoutFile(sub, options.metadata);
     for (size_t k = 0; k < groups[g].tensors.size(); ++k) {
       fileOf[groups[g].tensors[k]] = static_cast<int>(g);

@@ -10,6 +10,11 @@
 //===----------------------------------------------------------------------===//
 #include "wl/Runtime/Safetensors.h"
 
+#include "MappingGuard.h"
+#include "wl/Support/InputFile.h"
+#include "wl/Support/Limits.h"
+#include "wl/Support/Quote.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
@@ -34,38 +39,8 @@ namespace {
 // Messages
 //===----------------------------------------------------------------------===//
 
-/// `s` between single quotes for a one-line message: control characters are
-/// escaped, and very long names are cut (at a UTF-8 boundary).
-std::string quoted(std::string_view s) {
-  constexpr size_t kMaxShown = 200;
-  bool cut = false;
-  if (s.size() > kMaxShown) {
-    size_t n = kMaxShown;
-    while (n > 0 && ((uint8_t)s[n] & 0xC0) == 0x80)
-      --n;
-    s = s.substr(0, n);
-    cut = true;
-  }
-  std::string out = "'";
-  for (char ch : s) {
-    uint8_t c = (uint8_t)ch;
-    if (c == '\n') {
-      out += "\\n";
-    } else if (c == '\t') {
-      out += "\\t";
-    } else if (c == '\r') {
-      out += "\\r";
-    } else if (c < 0x20 || c == 0x7F) {
-      char buf[8];
-      std::snprintf(buf, sizeof buf, "\\x%02X", c);
-      out += buf;
-    } else {
-      out += ch;
-    }
-  }
-  out += cut ? "...'" : "'";
-  return out;
-}
+/// Names from the file, safe in a one-line message (wl/Support/Quote.h).
+std::string quoted(std::string_view s) { return quoteName(s); }
 
 std::string tensorPrefix(std::string_view name) {
   return "tensor " + quoted(name) + ": ";
@@ -872,52 +847,15 @@ std::string joinPath(const std::string &folder, const std::string &name) {
   return folder + "/" + name;
 }
 
-/// Reads a whole (small) file.
-bool readFile(const std::string &path, uint64_t maxBytes, std::string &out,
-              std::string &error) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    error = errnoString("cannot open");
-    return false;
-  }
-  struct stat st;
-  if (fstat(fd, &st) != 0) {
-    error = errnoString("cannot stat");
-    ::close(fd);
-    return false;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    error = "not a regular file";
-    ::close(fd);
-    return false;
-  }
-  if ((uint64_t)st.st_size > maxBytes) {
-    error = "the file holds " + std::to_string((uint64_t)st.st_size) +
-            " bytes, more than the limit of " + std::to_string(maxBytes);
-    ::close(fd);
-    return false;
-  }
-  out.assign((size_t)st.st_size, '\0');
-  size_t done = 0;
-  while (done < out.size()) {
-    ssize_t got = ::read(fd, &out[done], out.size() - done);
-    if (got < 0 && errno == EINTR)
-      continue;
-    if (got <= 0) {
-      error =
-          got < 0 ? errnoString("cannot read") : "the file shrank while read";
-      ::close(fd);
-      return false;
-    }
-    done += (size_t)got;
-  }
-  ::close(fd);
-  return true;
-}
-
 /// The names of the index: weight_map in file order.
+/// The file names are kept once each (an index names each of a few files
+/// thousands of times), so that the index costs about its own size.
 struct Index {
-  std::vector<std::pair<std::string, std::string>> weightMap;
+  std::vector<std::pair<std::string, uint32_t>> weightMap; ///< name, file
+  std::vector<std::string> files;
+  const std::string &fileOf(size_t k) const {
+    return files[weightMap[k].second];
+  }
 };
 
 bool parseIndex(const std::string &text, Index &index, std::string &error) {
@@ -928,7 +866,7 @@ bool parseIndex(const std::string &text, Index &index, std::string &error) {
   }
   Reader r(text.data(), text.size(), "the index");
   bool haveMap = false, haveMetadata = false;
-  std::unordered_set<std::string> names;
+  std::map<std::string, uint32_t, std::less<>> fileIds;
   auto top = [&]() -> bool {
     r.skipWs();
     if (r.peek() != '{') {
@@ -946,14 +884,16 @@ bool parseIndex(const std::string &text, Index &index, std::string &error) {
               "\"weight_map\" must map tensor names to file names, ");
         std::string file;
         return r.members(2, [&](const std::string &name) {
-          if (!names.insert(name).second)
-            return r.fail("\"weight_map\" lists " + quoted(name) + " twice");
           if (r.peek() != '"')
             return r.wrongType("\"weight_map\": the file of " + quoted(name) +
                                " must be a string, ");
           if (!r.parseString(file))
             return false;
-          index.weightMap.emplace_back(name, file);
+          auto [it, added] =
+              fileIds.emplace(file, (uint32_t)index.files.size());
+          if (added)
+            index.files.push_back(file);
+          index.weightMap.emplace_back(name, it->second);
           return true;
         });
       }
@@ -993,6 +933,22 @@ bool parseIndex(const std::string &text, Index &index, std::string &error) {
   };
   if (!top()) {
     error = r.error();
+    return false;
+  }
+  // A name listed twice: the first, in the index's order, of those that are.
+  std::vector<uint32_t> order(index.weightMap.size());
+  for (size_t k = 0; k < order.size(); ++k)
+    order[k] = (uint32_t)k;
+  std::stable_sort(order.begin(), order.end(), [&](uint32_t a, uint32_t b) {
+    return index.weightMap[a].first < index.weightMap[b].first;
+  });
+  size_t firstTwice = SIZE_MAX;
+  for (size_t k = 1; k < order.size(); ++k)
+    if (index.weightMap[order[k]].first == index.weightMap[order[k - 1]].first)
+      firstTwice = std::min<size_t>(firstTwice, order[k]);
+  if (firstTwice != SIZE_MAX) {
+    error = "\"weight_map\" lists " + quoted(index.weightMap[firstTwice].first) +
+            " twice";
     return false;
   }
   return true;
@@ -1262,23 +1218,15 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path,
                                                        std::string &error) {
   std::unique_ptr<SafetensorsFile> f(new SafetensorsFile());
   f->path_ = path;
-  f->fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (f->fd_ < 0) {
-    error = path + ": " + errnoString("cannot open");
-    return nullptr;
-  }
   struct stat st;
-  if (fstat(f->fd_, &st) != 0) {
-    error = path + ": " + errnoString("cannot stat");
-    return nullptr;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    error = path + ": not a regular file";
+  std::string why;
+  f->fd_ = openRegularFile(path, st, why);
+  if (f->fd_ < 0) {
+    error = path + ": " + why;
     return nullptr;
   }
   f->fileSize_ = (uint64_t)st.st_size;
   if (f->fileSize_ < 8) {
-    std::string why;
     parseHeader(nullptr, 0, f->fileSize_, why);
     error = path + ": " + why;
     return nullptr;
@@ -1296,18 +1244,49 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path,
     return nullptr;
   }
   f->map_ = (const uint8_t *)m;
-  std::string why;
+  f->guardSlot_ = guard::watch(m, (size_t)f->fileSize_);
+  f->mtimeNs_ = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+  f->ctimeNs_ = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
   std::optional<Header> h =
       parseHeader(f->map_, (size_t)f->fileSize_, f->fileSize_, why);
   if (!h) {
+    if (!f->unchanged(error))
+      return nullptr;
     error = path + ": " + why;
     return nullptr;
   }
   f->header_ = std::move(*h);
+  if (!f->unchanged(error))
+    return nullptr;
   return f;
 }
 
+bool SafetensorsFile::unchanged(std::string &error) const {
+  struct stat st;
+  if (::fstat(fd_, &st) != 0) {
+    error = path_ + ": " + errnoString("cannot stat");
+    return false;
+  }
+  uint64_t size = (uint64_t)st.st_size;
+  int64_t mtime = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
+  int64_t ctime = (int64_t)st.st_ctim.tv_sec * 1000000000 + st.st_ctim.tv_nsec;
+  std::string what;
+  if (size != fileSize_)
+    what = "it held " + std::to_string(fileSize_) + " bytes, now " +
+           std::to_string(size);
+  else if (guard::faulted(guardSlot_))
+    what = "a read of its mapping found the file shorter";
+  else if (mtime != mtimeNs_ || ctime != ctimeNs_)
+    what = "it was modified";
+  if (what.empty())
+    return true;
+  error = path_ + ": changed while it was read (" + what +
+          "); nothing read from it is kept";
+  return false;
+}
+
 SafetensorsFile::~SafetensorsFile() {
+  guard::unwatch(guardSlot_);
   if (map_)
     munmap(const_cast<uint8_t *>(map_), (size_t)fileSize_);
   if (fd_ >= 0)
@@ -1371,7 +1350,6 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string &path,
                                              std::string &error) {
   constexpr const char *kSingle = "model.safetensors";
   constexpr const char *kIndex = "model.safetensors.index.json";
-  constexpr uint64_t kMaxIndexBytes = uint64_t(1) << 30;
 
   std::unique_ptr<Checkpoint> ck(new Checkpoint());
   struct stat st;
@@ -1470,35 +1448,45 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string &path,
   std::string indexPath = joinPath(ck->folder_, index);
   std::string text, why;
   Index idx;
-  if (!readFile(indexPath, kMaxIndexBytes, text, why) ||
+  if (!readRegularFile(indexPath, limits::kMaxIndexBytes, text, why) ||
       !parseIndex(text, idx, why)) {
     error = indexPath + ": " + why;
     return nullptr;
   }
+  text.clear();
+  text.shrink_to_fit();
   // The files, sorted, each with the first tensor the map gives it.
-  std::map<std::string, std::string> fileFirstName;
-  for (const auto &[name, file] : idx.weightMap) {
+  std::vector<size_t> firstUse(idx.files.size(), SIZE_MAX);
+  for (size_t k = 0; k < idx.weightMap.size(); ++k) {
+    const std::string &file = idx.fileOf(k);
     std::string bad = badFileName(file);
     if (!bad.empty()) {
       error = indexPath + ": the file name " + quoted(file) + " of " +
-              quoted(name) + " " + bad;
+              quoted(idx.weightMap[k].first) + " " + bad;
       return nullptr;
     }
-    fileFirstName.emplace(file, name);
+    uint32_t id = idx.weightMap[k].second;
+    firstUse[id] = std::min(firstUse[id], k);
   }
-  std::map<std::string, size_t> fileIndex;
-  for (const auto &[file, name] : fileFirstName) {
+  std::vector<uint32_t> byFileName(idx.files.size());
+  for (size_t k = 0; k < byFileName.size(); ++k)
+    byFileName[k] = (uint32_t)k;
+  std::sort(byFileName.begin(), byFileName.end(),
+            [&](uint32_t a, uint32_t b) { return idx.files[a] < idx.files[b]; });
+  std::vector<size_t> fileIndex(idx.files.size()); ///< id -> files_ index
+  for (uint32_t id : byFileName) {
+    const std::string &file = idx.files[id];
     std::string full = joinPath(ck->folder_, file);
     struct stat fst;
     if (::stat(full.c_str(), &fst) != 0 && errno == ENOENT) {
-      error = indexPath + ": " + file + ", named for " + quoted(name) +
-              ", is missing";
+      error = indexPath + ": " + quoted(file) + ", named for " +
+              quoted(idx.weightMap[firstUse[id]].first) + ", is missing";
       return nullptr;
     }
     auto f = SafetensorsFile::open(full, error);
     if (!f)
       return nullptr;
-    fileIndex.emplace(file, ck->files_.size());
+    fileIndex[id] = ck->files_.size();
     ck->files_.push_back(std::move(f));
     if (std::find(ck->weightFileNames_.begin(), ck->weightFileNames_.end(),
                   file) == ck->weightFileNames_.end())
@@ -1508,7 +1496,7 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string &path,
   auto fileName = [&](const SafetensorsFile *f) {
     std::string p = f->path();
     size_t slash = p.rfind('/');
-    return slash == std::string::npos ? p : p.substr(slash + 1);
+    return quoted(slash == std::string::npos ? p : p.substr(slash + 1));
   };
   for (const auto &f : ck->files_) {
     for (const TensorEntry &t : f->header().tensors) {
@@ -1520,30 +1508,48 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string &path,
       }
     }
   }
-  std::map<std::string_view, std::string_view> mapped;
-  for (const auto &[name, file] : idx.weightMap) {
-    mapped.emplace(name, file);
+  // Every name the map gives is where it says; since names are unique on
+  // both sides, equal counts then mean every tensor is in the map.
+  for (size_t k = 0; k < idx.weightMap.size(); ++k) {
+    const std::string &name = idx.weightMap[k].first;
+    const std::string &file = idx.fileOf(k);
     auto it = ck->byName_.find(name);
     if (it == ck->byName_.end()) {
       error = indexPath + ": \"weight_map\" maps " + quoted(name) + " to " +
-              file + ", which does not hold it";
+              quoted(file) + ", which does not hold it";
       return nullptr;
     }
-    const SafetensorsFile *want = ck->files_[fileIndex.at(file)].get();
+    const SafetensorsFile *want =
+        ck->files_[fileIndex[idx.weightMap[k].second]].get();
     if (it->second.file != want) {
       error = indexPath + ": \"weight_map\" maps " + quoted(name) + " to " +
-              file + ", but it is in " + fileName(it->second.file);
+              quoted(file) + ", but it is in " + fileName(it->second.file);
       return nullptr;
     }
   }
-  for (const auto &f : ck->files_)
-    for (const TensorEntry &t : f->header().tensors)
-      if (!mapped.count(t.name)) {
-        error = indexPath + ": tensor " + quoted(t.name) + " of " +
-                fileName(f.get()) + " is not in \"weight_map\"";
-        return nullptr;
-      }
+  if (ck->byName_.size() != idx.weightMap.size()) {
+    std::vector<std::string_view> mapped;
+    mapped.reserve(idx.weightMap.size());
+    for (const auto &entry : idx.weightMap)
+      mapped.push_back(entry.first);
+    std::sort(mapped.begin(), mapped.end());
+    for (const auto &f : ck->files_)
+      for (const TensorEntry &t : f->header().tensors)
+        if (!std::binary_search(mapped.begin(), mapped.end(),
+                                std::string_view(t.name))) {
+          error = indexPath + ": tensor " + quoted(t.name) + " of " +
+                  fileName(f.get()) + " is not in \"weight_map\"";
+          return nullptr;
+        }
+  }
   return ck;
+}
+
+bool Checkpoint::unchanged(std::string &error) const {
+  for (const auto &f : files_)
+    if (!f->unchanged(error))
+      return false;
+  return true;
 }
 
 Checkpoint::Located Checkpoint::find(std::string_view name) const {

@@ -1,6 +1,9 @@
 //===- ConvertOptions.cpp - weight-layout-convert's command line ----------===//
 #include "ConvertOptions.h"
 
+#include "wl/Support/Limits.h"
+#include "wl/Support/Quote.h"
+
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -83,11 +86,12 @@ bool parseConvertOptions(int argc, char **argv, ConvertOptions &out, bool &help,
       }
       return false;
     };
-    auto integer = [&](const char *name, int64_t min) {
+    auto integer = [&](const char *name, int64_t min, int64_t max) {
       int64_t n;
-      if (!parseInt(value, n) || n < min) {
-        error = std::string("--") + name + " needs an integer of at least " +
-                std::to_string(min) + ", not '" + value + "'";
+      if (!parseInt(value, n) || n < min || n > max) {
+        error = std::string("--") + name + " needs an integer from " +
+                std::to_string(min) + " to " + std::to_string(max) +
+                ", not " + quoteName(value);
         return false;
       }
       out.options[name] = n;
@@ -104,15 +108,15 @@ bool parseConvertOptions(int argc, char **argv, ConvertOptions &out, bool &help,
     } else if (takes("--to")) {
       out.to = value;
     } else if (takes("--tp")) {
-      if (!hasValue || !integer("tp", 1))
+      if (!hasValue || !integer("tp", 1, limits::kMaxRanks))
         return false;
       out.parallelGiven = true;
     } else if (takes("--ep")) {
-      if (!hasValue || !integer("ep", 1))
+      if (!hasValue || !integer("ep", 1, limits::kMaxRanks))
         return false;
       out.parallelGiven = true;
     } else if (takes("--pp")) {
-      if (!hasValue || !integer("pp", 1))
+      if (!hasValue || !integer("pp", 1, limits::kMaxRanks))
         return false;
       out.parallelGiven = true;
     } else if (takes("--set")) {
@@ -122,14 +126,14 @@ bool parseConvertOptions(int argc, char **argv, ConvertOptions &out, bool &help,
       int64_t n;
       if (eq == std::string::npos || eq == 0 ||
           !parseInt(value.substr(eq + 1), n)) {
-        error = "--set needs KEY=INTEGER, not '" + value + "'";
+        error = "--set needs KEY=INTEGER, not " + quoteName(value);
         return false;
       }
       std::string key = value.substr(0, eq);
       if (key == "tp" || key == "ep" || key == "pp" || key == "rank" ||
           key == "tp_rank" || key == "ep_rank" || key == "pp_rank") {
-        error = "'" + key +
-                "' is not a --set option (use --tp, --ep, --pp; "
+        error = quoteName(key) +
+                " is not a --set option (use --tp, --ep, --pp; "
                 "every rank is written)";
         return false;
       }
@@ -139,7 +143,7 @@ bool parseConvertOptions(int argc, char **argv, ConvertOptions &out, bool &help,
       if (!hasValue || !parseInt(value, n) || n < 1 || n > 1024) {
         if (error.empty())
           error =
-              "--threads needs an integer from 1 to 1024, not '" + value + "'";
+              "--threads needs an integer from 1 to 1024, not " + quoteName(value);
         return false;
       }
       out.threads = static_cast<int>(n);
@@ -151,8 +155,8 @@ bool parseConvertOptions(int argc, char **argv, ConvertOptions &out, bool &help,
       if (!hasValue || !parseSize(value, out.maxShardBytes)) {
         if (error.empty())
           error = "--max-shard-size needs a size such as 5GB, 500MB or "
-                  "2GiB, not '" +
-                  value + "'";
+                  "2GiB, not " +
+                  quoteName(value);
         return false;
       }
     } else if (!error.empty()) {
@@ -172,7 +176,7 @@ bool parseConvertOptions(int argc, char **argv, ConvertOptions &out, bool &help,
     } else if (a == "--quiet" || a == "-q") {
       out.quiet = true;
     } else {
-      error = "unknown argument '" + a + "'";
+      error = "unknown argument " + quoteName(a);
       return false;
     }
     if (!error.empty())
@@ -187,7 +191,7 @@ bool parseConvertOptions(int argc, char **argv, ConvertOptions &out, bool &help,
     return false;
   }
   if (out.device != "cpu" && out.device != "cuda") {
-    error = "--device is cpu or cuda, not '" + out.device + "'";
+    error = "--device is cpu or cuda, not " + quoteName(out.device);
     return false;
   }
   return true;

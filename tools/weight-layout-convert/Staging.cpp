@@ -2,6 +2,9 @@
 #include "Staging.h"
 
 #include "Progress.h"
+#include "StagingMarker.h"
+
+#include "wl/Support/InputFile.h"
 
 #include <cerrno>
 #include <csignal>
@@ -76,48 +79,50 @@ void installSignalCleanup() {
   }).detach();
 }
 
-std::unique_ptr<Staging> Staging::create(const std::string &finalPath,
-                                         bool force, bool durable,
+std::unique_ptr<Staging> Staging::create(const TargetPath &target, bool force,
+                                         bool durable,
+                                         std::vector<std::string> &notes,
                                          std::string &error) {
+  if (target.exists && !force) {
+    error = target.full + " exists (use --force to replace it)";
+    return nullptr;
+  }
+  // Leftover staging folders of processes that are gone (kill -9).
+  std::string stem = target.name + kStagingInfix;
   std::error_code ec;
-  fs::path target = fs::path(finalPath).lexically_normal();
-  if (target.filename().empty())
-    target = target.parent_path();
-  if (fs::exists(fs::symlink_status(target, ec)) && !force) {
-    error = target.string() + " exists (use --force to replace it)";
-    return nullptr;
-  }
-  fs::path parent = target.parent_path();
-  if (parent.empty())
-    parent = ".";
-  if (!fs::is_directory(parent, ec)) {
-    error = parent.string() + " is not a folder";
-    return nullptr;
-  }
-  // Stale staging folders of processes that no longer run (kill -9).
-  std::string stem = target.filename().string() + ".wl-tmp-";
-  for (auto it = fs::directory_iterator(parent, ec);
+  for (auto it = fs::directory_iterator(target.parent, ec);
        !ec && it != fs::directory_iterator(); it.increment(ec)) {
     std::string name = it->path().filename().string();
-    if (name.rfind(stem, 0) != 0)
+    if (name.compare(0, stem.size(), stem) != 0)
       continue;
-    long pid = std::strtol(name.c_str() + stem.size(), nullptr, 10);
-    if (pid > 0 && ::kill(static_cast<pid_t>(pid), 0) != 0 && errno == ESRCH) {
+    std::string why;
+    if (isLeftoverStaging(it->path().string(), name, stem, why)) {
       std::error_code rm;
       fs::remove_all(it->path(), rm);
+      notes.push_back(rm ? "cannot remove the leftover staging folder " +
+                               it->path().string() + ": " + rm.message()
+                         : "removed " + it->path().string() +
+                               ", left by a conversion that is gone");
+    } else if (!why.empty()) {
+      notes.push_back("left " + it->path().string() + " alone: " + why);
     }
   }
   auto s = std::unique_ptr<Staging>(new Staging());
-  s->final_ = target.string();
+  s->target_ = target;
   s->force_ = force;
   s->durable_ = durable;
-  s->tmp_ = (parent / (stem + std::to_string(::getpid()))).string();
+  s->tmp_ = target.parent + (target.parent == "/" ? "" : "/") + stem +
+            std::to_string(::getpid());
   if (::mkdir(s->tmp_.c_str(), 0755) != 0) {
     error = errnoText("cannot create", s->tmp_);
     return nullptr;
   }
-  std::lock_guard<std::mutex> lock(cleanupMutex);
-  cleanupPath = s->tmp_;
+  {
+    std::lock_guard<std::mutex> lock(cleanupMutex);
+    cleanupPath = s->tmp_;
+  }
+  if (!writeStagingMarker(s->tmp_, durable, error))
+    return nullptr; // the destructor removes the folder
   return s;
 }
 
@@ -139,37 +144,87 @@ bool Staging::makeDir(const std::string &relative, std::string &error) {
   return true;
 }
 
-bool Staging::commit(std::string &error) {
+namespace {
+
+/// rename(2) that neither replaces nor is replaced: RENAME_NOREPLACE, or an
+/// exchange of the two (RENAME_EXCHANGE). Falls back to a check and a plain
+/// rename where the filesystem has neither (errno EINVAL).
+int renameFlags(const std::string &from, const std::string &to,
+                unsigned flags) {
+  return ::renameat2(AT_FDCWD, from.c_str(), AT_FDCWD, to.c_str(), flags);
+}
+
+} // namespace
+
+bool Staging::commit(const std::vector<std::string> &inputs,
+                     std::string &error) {
   if (durable_)
     syncTree(tmp_);
   std::lock_guard<std::mutex> lock(cleanupMutex);
-  std::error_code ec;
-  std::string old;
-  if (fs::exists(fs::symlink_status(final_, ec))) {
-    if (!force_) {
-      error =
-          final_ + " appeared while converting; the result is left in " + tmp_;
+  const std::string &final = target_.full;
+  struct stat st;
+  bool exists = ::lstat(final.c_str(), &st) == 0;
+  if (exists && !force_) {
+    error = final + " appeared while converting; the result is left in " +
+            tmp_;
+    cleanupPath.clear();
+    return false;
+  }
+  if (!exists) {
+    if (renameFlags(tmp_, final, RENAME_NOREPLACE) != 0) {
+      if (errno == EEXIST) {
+        error = final + " appeared while converting; the result is left in " +
+                tmp_;
+        cleanupPath.clear();
+        return false;
+      }
+      if (errno != EINVAL || ::rename(tmp_.c_str(), final.c_str()) != 0) {
+        error = errnoText("cannot rename " + tmp_ + " to", final);
+        return false;
+      }
+    }
+  } else {
+    // Still the folder that was checked, and still one that may go.
+    TargetPath now = target_;
+    now.exists = true;
+    if ((unsigned long long)st.st_dev != target_.dev ||
+        (unsigned long long)st.st_ino != target_.ino) {
+      error = final + " was replaced by something else while converting; "
+                      "the result is left in " + tmp_;
       cleanupPath.clear();
       return false;
     }
-    old = final_ + ".wl-old-" + std::to_string(::getpid());
-    if (::rename(final_.c_str(), old.c_str()) != 0) {
-      error = errnoText("cannot move the old folder aside", final_);
+    if (!checkReplaceable(now, inputs, error))
+      return false;
+    if (renameFlags(tmp_, final, RENAME_EXCHANGE) == 0) {
+      // The temporary name now holds the old folder: it goes.
+      std::error_code ec;
+      fs::remove_all(tmp_, ec);
+    } else if (errno == EINVAL) {
+      std::string old = final + ".wl-old-" + std::to_string(::getpid());
+      if (renameFlags(final, old, RENAME_NOREPLACE) != 0 &&
+          (errno != EINVAL || ::rename(final.c_str(), old.c_str()) != 0)) {
+        error = errnoText("cannot move the old folder aside", final);
+        return false;
+      }
+      if (::rename(tmp_.c_str(), final.c_str()) != 0) {
+        error = errnoText("cannot rename " + tmp_ + " to", final);
+        ::rename(old.c_str(), final.c_str());
+        return false;
+      }
+      std::error_code ec;
+      fs::remove_all(old, ec);
+    } else {
+      error = errnoText("cannot replace the old folder by " + tmp_, final);
       return false;
     }
   }
-  if (::rename(tmp_.c_str(), final_.c_str()) != 0) {
-    error = errnoText("cannot rename " + tmp_ + " to", final_);
-    if (!old.empty())
-      ::rename(old.c_str(), final_.c_str());
-    return false;
-  }
   cleanupPath.clear();
-  fs::path parent = fs::path(final_).parent_path();
-  if (durable_)
-    fsyncPath(parent.empty() ? "." : parent.string());
-  if (!old.empty())
-    fs::remove_all(old, ec);
+  ::unlink((final + "/" + kStagingMarker).c_str());
+  if (durable_) {
+    fsyncPath(final);
+    fsyncPath(target_.parent);
+  }
   return true;
 }
 
@@ -188,11 +243,39 @@ bool checkFreeSpace(const std::string &folder, unsigned long long bytes,
   return true;
 }
 
+bool writeTextFile(const std::string &text, const std::string &path,
+                   bool durable, std::string &error) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) {
+    error = errnoText("cannot create", path);
+    return false;
+  }
+  size_t done = 0;
+  while (done < text.size()) {
+    ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    if (n < 0 && errno == EINTR)
+      continue;
+    if (n <= 0) {
+      error = errnoText("cannot write", path);
+      ::close(fd);
+      return false;
+    }
+    done += (size_t)n;
+  }
+  bool ok = !durable || ::fsync(fd) == 0;
+  if (!ok)
+    error = errnoText("cannot sync", path);
+  ::close(fd);
+  return ok;
+}
+
 bool copyFile(const std::string &from, const std::string &to, bool durable,
               std::string &error) {
-  int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  std::string why;
+  int in = openRegularFile(from, st, why);
   if (in < 0) {
-    error = errnoText("cannot read", from);
+    error = from + ": cannot copy: " + why;
     return false;
   }
   int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);

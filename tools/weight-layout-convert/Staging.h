@@ -1,28 +1,38 @@
-//===- Staging.h - output written under a temporary name, then renamed -*- C++
-//-*-===//
+//===- Staging.h - output written under a temporary name, then renamed -*- C++ -*-===//
 //
 // weight-layout-convert never leaves a partial checkpoint under the name the
-// user asked for: everything is written into `<to>.wl-tmp-<pid>` beside it,
-// fsync'ed (unless --no-fsync), and renamed to `<to>` at the end. An error, SIGINT, SIGTERM or
-// SIGHUP removes the temporary folder; after a kill -9 it is left under its
-// temporary name only, and the next run beside it removes it.
+// user asked for: everything is written into `<to>.wl-tmp-<pid>` beside the
+// resolved --to (TargetPath.h), marked as this process's (StagingMarker.h),
+// fsync'ed (unless --no-fsync), and renamed to --to at the end: atomically,
+// without replacing anything that appeared meanwhile, and with --force by
+// exchanging it with the folder it replaces, which is removed afterwards.
+// An error, SIGINT, SIGTERM or SIGHUP removes the temporary folder; after a
+// kill -9 it is left under its temporary name only, and a later run beside
+// it removes it once its marker proves the process gone.
 //
 //===----------------------------------------------------------------------===//
 #ifndef WL_TOOLS_STAGING_H
 #define WL_TOOLS_STAGING_H
 
+#include "TargetPath.h"
+
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace wl::tool {
 
 class Staging {
 public:
-  /// Refuses an existing `finalPath` unless `force`. Removes stale staging
-  /// folders of dead processes beside it. Creates the temporary folder and
-  /// arranges for signals to remove it.
-  static std::unique_ptr<Staging> create(const std::string &finalPath,
-                                         bool force, bool durable,
+  /// `target` as resolveTarget gives it; when it exists, `force` must be
+  /// set and checkReplaceable must have accepted it. Removes the leftover
+  /// staging folders of gone processes beside it (`notes` says which, and
+  /// which look like staging folders but are left alone), creates the
+  /// temporary folder with its marker, and arranges for signals to remove
+  /// it.
+  static std::unique_ptr<Staging> create(const TargetPath &target, bool force,
+                                         bool durable,
+                                         std::vector<std::string> &notes,
                                          std::string &error);
   /// Removes the temporary folder unless committed.
   ~Staging();
@@ -30,13 +40,16 @@ public:
   const std::string &path() const { return tmp_; }
   /// Makes `relative` (a sub-folder) inside the temporary folder.
   bool makeDir(const std::string &relative, std::string &error);
-  /// fsyncs the folders and renames the temporary folder to the final name
-  /// (replacing an existing one with --force).
-  bool commit(std::string &error);
+  /// fsyncs the files and folders and moves the temporary folder to the
+  /// target: a target that appeared meanwhile is an error (the result stays
+  /// in the temporary folder, named in the message); with --force the old
+  /// folder is replaced only if it is still the one checked at the start.
+  bool commit(const std::vector<std::string> &inputs, std::string &error);
 
 private:
   Staging() = default;
-  std::string final_, tmp_;
+  TargetPath target_;
+  std::string tmp_;
   bool force_ = false;
   bool durable_ = true;
 };
@@ -50,8 +63,13 @@ void installSignalCleanup();
 bool checkFreeSpace(const std::string &folder, unsigned long long bytes,
                     std::string &error);
 
-/// Copies the regular file `from` to `to` (created new), by the kernel where
-/// it can; fsyncs it when `durable`.
+/// Writes `text` into the new file `path`; fsyncs it when `durable`.
+bool writeTextFile(const std::string &text, const std::string &path,
+                   bool durable, std::string &error);
+
+/// Copies the regular file `from` (opened without blocking: a FIFO is an
+/// error) to `to` (created new), by the kernel where it can; fsyncs it
+/// when `durable`.
 bool copyFile(const std::string &from, const std::string &to, bool durable,
               std::string &error);
 

@@ -4,35 +4,45 @@
 //   weight-layout-convert --mapping FILE --from DIR --to DIR [--tp N] [--ep N]
 //     [--reverse] [--set KEY=VALUE ...] [--threads N] [--dry-run] [--verify]
 //     [--force] [--quiet]
-// It compiles the spec for the checkpoint's config.json (all ranks, coverage
-// proven), checks the checkpoint's tensors against what the spec reads,
-// writes each rank's checkpoint through the streaming writer into a staging
-// folder, and renames it to --to at the end.
+// In this order, so that bad input costs little and nothing is written
+// before all of it is checked: resolve --to (TargetPath.h); open the
+// checkpoint(s) and compare their tensor names with what the spec reads or
+// writes for the config (CheckNames.h); compile the spec (all ranks,
+// coverage proven); check dtypes, shapes and, on the way back, each rank
+// file's provenance (Provenance.h); then write each rank's checkpoint
+// through the streaming writer into a staging folder (Staging.h) and
+// rename it to --to, unless a source changed meanwhile.
 //
 //===----------------------------------------------------------------------===//
+#include "CheckNames.h"
 #include "ConvertOptions.h"
+#include "OtherFiles.h"
 #include "Progress.h"
+#include "Provenance.h"
 #include "Staging.h"
+#include "TargetPath.h"
 
 #include "wl/Compile/CompileMapping.h"
+#include "wl/Convert/Manifest.h"
+#include "wl/Mapping/Spec.h"
 #include "wl/Plan/Plan.h"
 #include "wl/Runtime/CpuExecutor.h"
 #include "wl/Runtime/CudaRenderer.h"
 #include "wl/Runtime/Safetensors.h"
 #include "wl/Runtime/StreamWriter.h"
-
-#include <nlohmann/json.hpp>
+#include "wl/Support/Quote.h"
 
 #include <algorithm>
 #include <chrono>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <fcntl.h>
 #include <filesystem>
-#include <fstream>
 #include <set>
-#include <sstream>
+#include <sys/stat.h>
 #include <thread>
+#include <unistd.h>
 
 namespace fs = std::filesystem;
 using namespace wl;
@@ -41,11 +51,14 @@ using namespace wl::tool;
 namespace {
 
 constexpr const char *kTool = "weight-layout-convert";
-constexpr const char *kManifest = "weight-layout.json";
 
 int fail(const std::string &message) {
   std::fprintf(stderr, "%s: error: %s\n", kTool, message.c_str());
   return 1;
+}
+
+void note(const std::string &message) {
+  std::fprintf(stderr, "%s: note: %s\n", kTool, message.c_str());
 }
 
 /// One checkpoint to write: its folder under --to ("" for --to itself), its
@@ -57,16 +70,54 @@ struct Output {
   std::string options; ///< "tp=2,ep=1,pp=1,rank=1" for provenance
 };
 
-/// Lists names under a heading, at most 20 of them.
+/// Lists entries (already quoted) under a heading, at most 20 of them.
 std::string listNames(const std::string &heading,
-                      const std::vector<std::string> &names) {
-  std::string s = std::to_string(names.size()) + " " + heading + ":";
+                      const std::vector<std::string> &names, bool atLeast) {
+  std::string s = (atLeast ? "at least " : "") + std::to_string(names.size()) +
+                  " " + heading + ":";
   for (size_t i = 0; i < names.size() && i < 20; ++i)
     s += "\n  " + names[i];
   if (names.size() > 20)
     s += "\n  ... and " + std::to_string(names.size() - 20) + " more";
   return s;
 }
+
+/// Collects the problems found in the inputs, reported together.
+struct Problems {
+  std::vector<std::string> unused, missing, wrong;
+  bool missingStopped = false;
+
+  void addNames(const NameProblems &p, const std::string &where) {
+    for (const std::string &n : p.missing)
+      missing.push_back(where + quoteName(n));
+    for (const std::string &n : p.unused)
+      unused.push_back(where + quoteName(n));
+    missingStopped |= p.stopped;
+  }
+  /// The whole message, or "" when there is no problem.
+  std::string text() const {
+    std::string out;
+    auto add = [&](std::vector<std::string> names, const std::string &h,
+                   bool atLeast) {
+      // Several ranks read the same tensor: name it once.
+      std::sort(names.begin(), names.end());
+      names.erase(std::unique(names.begin(), names.end()), names.end());
+      if (!names.empty())
+        out += (out.empty() ? "" : "\n") + listNames(h, names, atLeast);
+    };
+    add(unused,
+        "checkpoint tensor(s) that the mapping neither reads nor drops (a "
+        "spec for another model or version?)",
+        false);
+    add(missing, "tensor(s) the mapping reads that the checkpoint lacks",
+        missingStopped);
+    add(wrong,
+        "tensor(s) whose dtype or shape contradicts the config and the "
+        "mapping (--dtype T picks another dtype)",
+        false);
+    return out;
+  }
+};
 
 std::string describe(const layout::DType &t, const layout::Shape &shape) {
   std::string s(layout::safetensorsName(t));
@@ -76,64 +127,52 @@ std::string describe(const layout::DType &t, const layout::Shape &shape) {
   return s + "]";
 }
 
-/// Binds each plan source (a checkpoint tensor named `prefix + name`) to the
-/// checkpoint's tensor, reporting missing ones and dtype/shape mismatches.
-bool bindSources(const layout::Plan &plan, const runtime::Checkpoint &ckpt,
-                 const std::string &prefix,
-                 std::vector<runtime::SourceTensor> &out,
-                 std::vector<std::string> &missing,
-                 std::vector<std::string> &wrong) {
-  out.clear();
-  bool ok = true;
-  for (const layout::TensorInfo &t : plan.sources) {
-    std::string name = t.name.substr(prefix.size());
-    runtime::Checkpoint::Located l = ckpt.find(name);
-    if (!l.entry) {
-      missing.push_back(name);
-      ok = false;
-    } else if (l.entry->dtype != t.dtype || l.entry->shape != t.shape) {
-      wrong.push_back(l.file->path() + ": " + name + " is " +
-                      describe(l.entry->dtype, l.entry->shape) +
-                      ", the mapping reads " + describe(t.dtype, t.shape));
-      ok = false;
-    }
-    out.push_back({l.file, l.entry});
-  }
-  return ok;
-}
-
-/// Copies the files of `from` that are not weights (config.json, tokenizer,
-/// generation config, ...) into `to`.
-bool copyOtherFiles(const runtime::Checkpoint &ckpt, const std::string &to,
-                    bool durable, std::string &error) {
-  std::set<std::string> weights(ckpt.weightFileNames().begin(),
-                                ckpt.weightFileNames().end());
-  std::error_code ec;
-  std::vector<fs::path> files;
-  for (auto it = fs::directory_iterator(ckpt.folder(), ec);
-       !ec && it != fs::directory_iterator(); it.increment(ec)) {
-    std::string name = it->path().filename().string();
-    if (!it->is_regular_file(ec) || weights.count(name) || name == kManifest ||
-        name[0] == '.')
-      continue;
-    files.push_back(it->path());
-  }
-  if (ec) {
-    error = ckpt.folder() + ": cannot list: " + ec.message();
-    return false;
-  }
-  std::sort(files.begin(), files.end());
-  for (const fs::path &f : files) {
-    if (!copyFile(f.string(), to + "/" + f.filename().string(), durable, error))
-      return false;
-  }
-  return true;
+/// Binds the plan source `t` (a tensor named `name` in `ckpt`), reporting a
+/// missing one or a dtype/shape mismatch.
+runtime::SourceTensor bindSource(const layout::TensorInfo &t, const std::string &name,
+                           const runtime::Checkpoint &ckpt,
+                           const std::string &where, Problems &problems) {
+  runtime::Checkpoint::Located l = ckpt.find(name);
+  if (!l.entry)
+    problems.missing.push_back(where + quoteName(name));
+  else if (l.entry->dtype != t.dtype || l.entry->shape != t.shape)
+    problems.wrong.push_back(l.file->path() + ": " + quoteName(name) + " is " +
+                             describe(l.entry->dtype, l.entry->shape) +
+                             ", the mapping reads " +
+                             describe(t.dtype, t.shape));
+  return {l.file, l.entry};
 }
 
 std::string hex64(uint64_t v) {
   char buf[24];
   std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
   return buf;
+}
+
+bool isFolder(const std::string &p) {
+  struct stat st;
+  return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+bool exists(const std::string &p) {
+  struct stat st;
+  return ::lstat(p.c_str(), &st) == 0;
+}
+
+/// Every path a conversion reads: the folders and their files, for the
+/// checks of --to against the inputs.
+std::vector<std::string> inputPaths(
+    const std::string &from,
+    const std::vector<std::unique_ptr<runtime::Checkpoint>> &inputs,
+    const std::string &config, const std::vector<std::string> &others) {
+  std::vector<std::string> out = {from, config};
+  for (const auto &ckpt : inputs) {
+    out.push_back(ckpt->folder());
+    for (const auto &f : ckpt->files())
+      out.push_back(f->path());
+  }
+  out.insert(out.end(), others.begin(), others.end());
+  return out;
 }
 
 } // namespace
@@ -151,59 +190,58 @@ int main(int argc, char **argv) {
     return 0;
   }
   auto start = std::chrono::steady_clock::now();
-  std::error_code ec;
-  if (!fs::is_directory(opt.from, ec))
+  if (!isFolder(opt.from))
     return fail(opt.from + " is not a folder");
+  TargetPath target;
+  if (!resolveTarget(opt.to, target, error))
+    return fail(error);
+  if (target.exists && !opt.force && !opt.dryRun)
+    return fail(target.full + " exists (use --force to replace it)");
+  std::string mappingName =
+      fs::path(opt.mapping).parent_path().filename().string() + "/" +
+      fs::path(opt.mapping).filename().string();
 
   // A reverse conversion reads what the forward one wrote: rank folders and
   // its manifest (which also says the degrees when none are given).
-  fs::path manifestPath = fs::path(opt.from) / kManifest;
-  if (opt.reverse && !opt.parallelGiven && fs::exists(manifestPath, ec)) {
-    std::ifstream in(manifestPath);
-    std::stringstream text;
-    text << in.rdbuf();
-    auto m = nlohmann::json::parse(text.str(), nullptr, false);
-    if (m.is_discarded() || !m.is_object() || !m.contains("options") ||
-        !m["options"].is_object())
-      return fail(manifestPath.string() + ": not a weight-layout manifest");
-    for (const char *k : {"tp", "ep", "pp"})
-      if (m["options"].contains(k) && m["options"][k].is_number_integer())
-        opt.options[k] = m["options"][k].get<int64_t>();
+  std::string manifestPath = opt.from + "/" + convert::kManifestName;
+  if (opt.reverse && exists(manifestPath)) {
+    std::optional<convert::Manifest> m =
+        convert::readManifest(manifestPath, error);
+    if (!m)
+      return fail(error);
+    if (m->reverse)
+      return fail(manifestPath + ": " + opt.from +
+                  " was written by a --reverse conversion: it is in the "
+                  "mapping's source layout already");
+    if (m->mapping != mappingName)
+      return fail(manifestPath + ": " + opt.from + " was converted with " +
+                  quoteName(m->mapping) + ", not " + quoteName(mappingName));
+    if (!opt.parallelGiven)
+      for (const char *k : {"tp", "ep", "pp"})
+        opt.options[k] = m->options[k];
   }
-  bool rankFolders = fs::is_directory(fs::path(opt.from) / "rank-0", ec);
-  fs::path configPath = fs::path(opt.from) / "config.json";
-  if (!fs::exists(configPath, ec) && opt.reverse && rankFolders)
-    configPath = fs::path(opt.from) / "rank-0" / "config.json";
-  if (!fs::exists(configPath, ec))
-    return fail(configPath.string() + " is missing (the model's config.json)");
+  bool rankFolders = isFolder(opt.from + "/rank-0");
+  std::string configPath = opt.from + "/config.json";
+  if (!exists(configPath) && opt.reverse && rankFolders)
+    configPath = opt.from + "/rank-0/config.json";
+  if (!exists(configPath))
+    return fail(configPath + " is missing (the model's config.json)");
 
-  MappingRequest request;
-  request.spec = opt.mapping;
-  request.config = configPath.string();
-  request.options = opt.options;
-  request.dtype = opt.dtype;
-  request.reverse = opt.reverse;
-  request.exact = opt.exact;
-  std::unique_ptr<CompiledMapping> compiled = compileMapping(request, error);
-  if (!compiled)
+  // The spec and config alone (no IR yet): errors in them, the degrees.
+  std::shared_ptr<const mapping::Spec> spec =
+      mapping::loadSpec(opt.mapping, error);
+  if (!spec)
     return fail(error);
-  const int64_t nranks = compiled->ranks();
-  if (!compiled->rounded.empty())
-    std::fprintf(stderr,
-                 "%s: note: %zu tensor(s) come back through the inverse of an "
-                 "affine or narrowing cast, which can round (not bit for bit; "
-                 "--exact refuses), e.g. '%s'\n",
-                 kTool, compiled->rounded.size(),
-                 compiled->rounded.front().c_str());
-
-  // Open the checkpoint(s) and check their tensors against the mapping.
-  std::vector<std::unique_ptr<runtime::Checkpoint>> inputs;
-  std::vector<Output> outputs;
-  std::vector<std::string> missing, wrong, unused;
+  std::unique_ptr<mapping::Env> env =
+      mapping::Env::create(spec, configPath, opt.options, opt.dtype, error);
+  if (!env)
+    return fail(error);
+  const int64_t tp = env->option("tp"), ep = env->option("ep"),
+                pp = env->option("pp");
+  const int64_t nranks = tp * ep * pp; // at most limits::kMaxRanks
   auto options = [&](int64_t rank) {
-    std::string s = "tp=" + std::to_string(compiled->tp) +
-                    ",ep=" + std::to_string(compiled->ep) +
-                    ",pp=" + std::to_string(compiled->pp);
+    std::string s = "tp=" + std::to_string(tp) + ",ep=" + std::to_string(ep) +
+                    ",pp=" + std::to_string(pp);
     if (rank >= 0)
       s += ",rank=" + std::to_string(rank);
     for (auto &[k, v] : opt.options)
@@ -211,92 +249,106 @@ int main(int argc, char **argv) {
         s += "," + k + "=" + std::to_string(v);
     return s;
   };
+
+  // Open the checkpoint(s) and compare their names with the spec's before
+  // compiling: the work stays proportional to what is really there.
+  std::vector<std::unique_ptr<runtime::Checkpoint>> inputs;
+  std::vector<std::string> rankDirs;
+  Problems problems;
   if (!opt.reverse) {
     auto ckpt = runtime::Checkpoint::open(opt.from, error);
     if (!ckpt)
       return fail(error);
-    std::set<std::string> read;
-    for (int64_t r = 0; r < nranks; ++r) {
-      Output o;
-      o.folder = nranks == 1 ? "" : "rank-" + std::to_string(r);
-      o.plan = &compiled->rankPlans[r];
-      o.options = options(nranks == 1 ? -1 : r);
-      bindSources(*o.plan, *ckpt, "", o.sources, missing, wrong);
-      for (const layout::TensorInfo &t : o.plan->sources)
-        read.insert(t.name);
-      outputs.push_back(std::move(o));
-    }
-    std::set<std::string> dropped(compiled->dropped.begin(),
-                                  compiled->dropped.end());
-    for (const runtime::Checkpoint::Located &l : ckpt->tensors())
-      if (!read.count(l.entry->name) && !dropped.count(l.entry->name))
-        unused.push_back(l.entry->name);
+    NameProblems names;
+    if (!checkSourceNames(*env, nranks, *ckpt, names, error))
+      return fail(error);
+    problems.addNames(names, "");
     inputs.push_back(std::move(ckpt));
   } else {
     if (nranks > 1 && !rankFolders)
       return fail(opt.from + " has no rank-0/ folder: a conversion at " +
                   options(-1) + " writes rank-0 .. rank-" +
                   std::to_string(nranks - 1));
+    for (int64_t r = 0; r < nranks; ++r) {
+      std::string dir =
+          nranks == 1 ? opt.from : opt.from + "/rank-" + std::to_string(r);
+      if (nranks > 1 && !isFolder(dir))
+        return fail(dir + " is missing: the conversion at " + options(-1) +
+                    " has " + std::to_string(nranks) + " ranks");
+      rankDirs.push_back(dir);
+    }
+    for (int64_t r = 0; r < nranks; ++r) {
+      auto ckpt = runtime::Checkpoint::open(rankDirs[r], error);
+      if (!ckpt)
+        return fail(error);
+      NameProblems names;
+      if (!checkRankNames(*env, r, *ckpt, names, error))
+        return fail(error);
+      problems.addNames(names, rankDirs[r] + ": ");
+      inputs.push_back(std::move(ckpt));
+    }
+  }
+  if (!problems.text().empty())
+    return fail(opt.from + ": " + problems.text());
+
+  MappingRequest request;
+  request.spec = opt.mapping;
+  request.config = configPath;
+  request.options = opt.options;
+  request.dtype = opt.dtype;
+  request.reverse = opt.reverse;
+  request.exact = opt.exact;
+  std::unique_ptr<CompiledMapping> compiled = compileMapping(request, error);
+  if (!compiled)
+    return fail(error);
+  if (!compiled->rounded.empty())
+    note(std::to_string(compiled->rounded.size()) +
+         " tensor(s) come back through the inverse of an affine or narrowing "
+         "cast, which can round (not bit for bit; --exact refuses), e.g. " +
+         quoteName(compiled->rounded.front()));
+
+  // Bind every plan source; on the way back, check each rank file's
+  // provenance before any tensor is read.
+  std::vector<Output> outputs;
+  if (!opt.reverse) {
+    const runtime::Checkpoint &ckpt = *inputs.front();
+    for (int64_t r = 0; r < nranks; ++r) {
+      Output o;
+      o.folder = nranks == 1 ? "" : "rank-" + std::to_string(r);
+      o.plan = &compiled->rankPlans[r];
+      o.options = options(nranks == 1 ? -1 : r);
+      for (const layout::TensorInfo &t : o.plan->sources)
+        o.sources.push_back(bindSource(t, t.name, ckpt, "", problems));
+      outputs.push_back(std::move(o));
+    }
+  } else {
     Output o;
     o.plan = &compiled->inverse;
     o.options = options(-1) + ",reverse=1";
     o.sources.resize(o.plan->sources.size());
+    int foreign = 0;
     for (int64_t r = 0; r < nranks; ++r) {
-      std::string dir =
-          nranks == 1 ? opt.from : opt.from + "/rank-" + std::to_string(r);
-      if (nranks > 1 && !fs::is_directory(dir, ec))
-        return fail(dir + " is missing: the conversion at " + options(-1) +
-                    " has " + std::to_string(nranks) + " ranks");
-      auto ckpt = runtime::Checkpoint::open(dir, error);
-      if (!ckpt)
+      Provenance want{mappingName, options(nranks == 1 ? -1 : r),
+                      hex64(plan::planHash(compiled->rankPlans[r])),
+                      nranks == 1 ? -1 : r};
+      if (!checkProvenance(*inputs[r], want, foreign, error))
         return fail(error);
-      // The rank's folder holds exactly the rank's tensors.
       std::string prefix = nranks == 1 ? "" : "rank-" + std::to_string(r) + "/";
-      std::set<std::string> expected;
-      for (const layout::TensorInfo &t : compiled->rankPlans[r].targets)
-        expected.insert(t.name);
-      for (const runtime::Checkpoint::Located &l : ckpt->tensors())
-        if (!expected.count(l.entry->name))
-          unused.push_back(l.file->path() + ": " + l.entry->name);
       for (size_t s = 0; s < o.plan->sources.size(); ++s) {
         const layout::TensorInfo &t = o.plan->sources[s];
-        if (t.name.rfind(prefix, 0) != 0)
-          continue;
-        std::string name = t.name.substr(prefix.size());
-        runtime::Checkpoint::Located l = ckpt->find(name);
-        if (!l.entry)
-          missing.push_back(dir + ": " + name);
-        else if (l.entry->dtype != t.dtype || l.entry->shape != t.shape)
-          wrong.push_back(l.file->path() + ": " + name + " is " +
-                          describe(l.entry->dtype, l.entry->shape) +
-                          ", the mapping reads " + describe(t.dtype, t.shape));
-        o.sources[s] = {l.file, l.entry};
+        if (t.name.compare(0, prefix.size(), prefix) == 0)
+          o.sources[s] = bindSource(t, t.name.substr(prefix.size()), *inputs[r],
+                              rankDirs[r] + ": ", problems);
       }
-      // Tensors the inverse does not read (replicas) must still be there.
-      for (const std::string &name : expected)
-        if (!ckpt->find(name).entry &&
-            std::find(missing.begin(), missing.end(), dir + ": " + name) ==
-                missing.end())
-          missing.push_back(dir + ": " + name);
-      inputs.push_back(std::move(ckpt));
     }
+    if (foreign > 0)
+      note(std::to_string(foreign) +
+           " input file(s) carry no weight_layout provenance (not written by "
+           "this tool): their rank is taken from their folder");
     outputs.push_back(std::move(o));
   }
-  std::string problems;
-  auto add = [&](std::vector<std::string> names, const std::string &h) {
-    // Several ranks read the same tensor: name it once.
-    std::sort(names.begin(), names.end());
-    names.erase(std::unique(names.begin(), names.end()), names.end());
-    if (!names.empty())
-      problems += (problems.empty() ? "" : "\n") + listNames(h, names);
-  };
-  add(unused, "checkpoint tensor(s) that the mapping neither reads nor drops "
-              "(a spec for another model or version?)");
-  add(missing, "tensor(s) the mapping reads that the checkpoint lacks");
-  add(wrong, "tensor(s) whose dtype or shape contradicts the config and the "
-             "mapping (--dtype T picks another dtype)");
-  if (!problems.empty())
-    return fail(opt.from + ": " + problems);
+  if (!problems.text().empty())
+    return fail(opt.from + ": " + problems.text());
 
   // What will be written.
   runtime::WriteOptions wopts;
@@ -304,28 +356,56 @@ int main(int argc, char **argv) {
   wopts.durable = opt.fsync;
   if (const char *stall = std::getenv("WL_CONVERT_TEST_STALL_MS"))
     wopts.stallMillis = std::atoi(stall); // tests interrupt a conversion
+  auto metadataOf = [&](const Output &o) {
+    return std::map<std::string, std::string>{
+        {"format", "pt"},
+        {"weight_layout.mapping", mappingName},
+        {"weight_layout.options", o.options},
+        {"weight_layout.plan_hash", hex64(plan::planHash(*o.plan))},
+        {"weight_layout.version", WL_VERSION}};
+  };
   uint64_t total = 0;
   int64_t tensors = 0;
-  for (const Output &o : outputs) {
-    for (const runtime::PlannedFile &f : runtime::planFiles(*o.plan, wopts))
-      total += f.bytes;
-    tensors += static_cast<int64_t>(o.plan->targets.size());
+  std::vector<std::vector<runtime::PlannedFile>> planned(outputs.size());
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    wopts.metadata = metadataOf(outputs[k]);
+    if (!runtime::planFiles(*outputs[k].plan, wopts, planned[k], error))
+      return fail(opt.mapping + ": " +
+                  (outputs[k].folder.empty() ? "" : outputs[k].folder + ": ") +
+                  "cannot be written as safetensors files: " + error);
+    for (const runtime::PlannedFile &f : planned[k])
+      if (__builtin_add_overflow(total, f.bytes, &total))
+        return fail(opt.mapping + ": the output would hold more than 2^64 bytes");
+    tensors += static_cast<int64_t>(outputs[k].plan->targets.size());
   }
-  const runtime::Checkpoint &meta = *inputs.front();
+  std::vector<std::string> others, skipped;
+  if (!listOtherFiles(*inputs.front(), others, skipped, error))
+    return fail(error);
+  std::vector<std::string> readPaths =
+      inputPaths(opt.from, inputs, configPath, others);
+  if (target.exists && opt.force &&
+      !checkReplaceable(target, readPaths, error))
+    return fail(error);
   if (opt.dryRun) {
     std::printf("%s: dry run: %s -> %s (%lld rank%s), nothing written\n", kTool,
-                opt.from.c_str(), opt.to.c_str(),
+                opt.from.c_str(), target.full.c_str(),
                 static_cast<long long>(nranks), nranks == 1 ? "" : "s");
-    for (const Output &o : outputs) {
+    if (target.exists)
+      std::printf("  %s exists: %s\n", target.full.c_str(),
+                  opt.force ? "--force would replace it"
+                            : "the conversion would refuse (no --force)");
+    for (size_t k = 0; k < outputs.size(); ++k) {
+      const Output &o = outputs[k];
       int64_t read = 0;
       for (const layout::Piece &p : o.plan->pieces)
         if (!p.isFill())
           read += p.numElements() *
                   layout::dtypeSize(o.plan->sources[p.source].dtype);
       std::printf("  %s/%s: %zu tensors from %zu source tensors (%s read)\n",
-                  opt.to.c_str(), o.folder.c_str(), o.plan->targets.size(),
-                  o.plan->sources.size(), formatBytes(read).c_str());
-      for (const runtime::PlannedFile &f : runtime::planFiles(*o.plan, wopts))
+                  target.full.c_str(), o.folder.c_str(),
+                  o.plan->targets.size(), o.plan->sources.size(),
+                  formatBytes(read).c_str());
+      for (const runtime::PlannedFile &f : planned[k])
         std::printf("    %s: %zu tensors, %s\n", f.name.c_str(),
                     f.targets.size(), formatBytes(f.bytes).c_str());
     }
@@ -333,6 +413,10 @@ int main(int argc, char **argv) {
                 formatBytes(total).c_str());
     return 0;
   }
+  if (!skipped.empty())
+    note("not copying " + std::to_string(skipped.size()) +
+         " file(s) of weights in other formats into the output, e.g. " +
+         quoteName(fs::path(skipped.front()).filename().string()));
 
   // A file-size limit must fail the write (and clean up), not kill us.
   std::signal(SIGXFSZ, SIG_IGN);
@@ -344,22 +428,19 @@ int main(int argc, char **argv) {
     wopts.renderer = gpu.get();
   }
   installSignalCleanup();
-  auto staging = Staging::create(opt.to, opt.force, opt.fsync, error);
+  std::vector<std::string> notes;
+  auto staging = Staging::create(target, opt.force, opt.fsync, notes, error);
+  for (const std::string &n : notes)
+    note(n);
   if (!staging)
     return fail(error);
-  {
-    fs::path parent = fs::path(staging->path()).parent_path();
-    if (!checkFreeSpace(parent.empty() ? "." : parent.string(), total, error))
-      return fail(error);
-  }
+  if (!checkFreeSpace(target.parent, total, error))
+    return fail(error);
   int threads = opt.threads > 0
                     ? opt.threads
                     : std::max(1u, std::thread::hardware_concurrency());
   runtime::ThreadPool pool(threads);
   runtime::WriteStats stats;
-  std::string mappingName =
-      fs::path(opt.mapping).parent_path().filename().string() + "/" +
-      fs::path(opt.mapping).filename().string();
   {
     ProgressLine progress(static_cast<int64_t>(total), !opt.quiet);
     wopts.progress = &progress.counter();
@@ -374,14 +455,9 @@ int main(int argc, char **argv) {
       if (outputs.size() > 1)
         progress.setStage("rank " + std::to_string(k + 1) + "/" +
                           std::to_string(outputs.size()));
-      if (!copyOtherFiles(meta, dir, opt.fsync, error))
+      if (!copyOtherFiles(others, dir, opt.fsync, error))
         return fail(error);
-      wopts.metadata = {
-          {"format", "pt"},
-          {"weight_layout.mapping", mappingName},
-          {"weight_layout.options", o.options},
-          {"weight_layout.plan_hash", hex64(plan::planHash(*o.plan))},
-          {"weight_layout.version", WL_VERSION}};
+      wopts.metadata = metadataOf(o);
       runtime::WriteStats one;
       if (!runtime::writeCheckpoint(*o.plan, o.sources, dir, wopts, pool, one,
                                     error))
@@ -393,32 +469,37 @@ int main(int argc, char **argv) {
       stats.sourceBytes += one.sourceBytes;
       if (opt.verify) {
         progress.setStage("verifying " +
-                          (o.folder.empty() ? opt.to : o.folder));
+                          (o.folder.empty() ? target.full : o.folder));
         if (!runtime::verifyCheckpoint(*o.plan, o.sources, dir, error))
           return fail(error);
       }
+      // A source that changed under the writer makes its output wrong.
+      for (const auto &ckpt : inputs)
+        if (!ckpt->unchanged(error))
+          return fail(error);
     }
   }
-  if (nranks > 1 && !opt.reverse) {
-    nlohmann::ordered_json m;
-    m["format"] = "weight-layout-ranks/1";
-    m["mapping"] = mappingName;
-    m["model_type"] = compiled->modelType;
-    m["from"] = compiled->from;
-    m["to"] = compiled->to;
-    m["options"] = {
-        {"tp", compiled->tp}, {"ep", compiled->ep}, {"pp", compiled->pp}};
-    for (auto &[k, v] : opt.options)
-      if (k != "tp" && k != "ep" && k != "pp")
-        m["options"][k] = v;
-    m["ranks"] = nranks;
-    m["rank_order"] = "rank = (pp_rank * ep + ep_rank) * tp + tp_rank";
-    std::ofstream out(staging->path() + "/" + kManifest);
-    out << m.dump(1) << "\n";
-    if (!out)
-      return fail(staging->path() + "/" + kManifest + ": cannot write");
+  convert::Manifest manifest;
+  manifest.mapping = mappingName;
+  manifest.modelType = compiled->modelType;
+  manifest.from = opt.reverse ? compiled->to : compiled->from;
+  manifest.to = opt.reverse ? compiled->from : compiled->to;
+  manifest.reverse = opt.reverse;
+  if (opt.reverse) { // one checkpoint, in the spec's source layout
+    manifest.options = {{"tp", 1}, {"ep", 1}, {"pp", 1}};
+    manifest.ranks = 1;
+  } else {
+    manifest.options = opt.options;
+    manifest.options["tp"] = tp;
+    manifest.options["ep"] = ep;
+    manifest.options["pp"] = pp;
+    manifest.ranks = nranks;
   }
-  if (!staging->commit(error))
+  if (!writeTextFile(convert::manifestJson(manifest),
+                staging->path() + "/" + convert::kManifestName, opt.fsync,
+                error))
+    return fail(error);
+  if (!staging->commit(readPaths, error))
     return fail(error);
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)

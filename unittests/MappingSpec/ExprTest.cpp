@@ -22,13 +22,14 @@ std::optional<Value> run(const std::string &text, std::string &error) {
     return std::nullopt;
   return evaluate(
       *e,
-      [&](const std::string &n) -> std::optional<Value> {
+      [&](const std::string &n, std::string &) -> std::optional<Value> {
         auto it = names.find(n);
         if (it == names.end())
           return std::nullopt;
         return it->second;
       },
-      [&](const std::string &n, int64_t i) -> std::optional<Value> {
+      [&](const std::string &n, int64_t i,
+          std::string &) -> std::optional<Value> {
         if (n != "layer_types" || i < 0 || i >= (int64_t)types.size())
           return std::nullopt;
         return Value(types[i]);

@@ -12,6 +12,9 @@
 //   op calls     concat(shard(q, 0, tp, rank), k, dim=0), split(x, 0, [a, b])[1]
 // Integer division and % require exact operands: `/` by zero is an error, and
 // the spec states divisibility with `require` (a / b truncates toward zero).
+// Arithmetic is checked: a result outside int64 is an error, never a wrap or
+// a trap. An expression holds at most limits::kMaxExprChars characters and
+// nests at most limits::kMaxExprDepth levels (wl/Support/Limits.h).
 //
 //===----------------------------------------------------------------------===//
 #ifndef WL_MAPPING_EXPR_H
@@ -38,6 +41,7 @@ struct Expr {
   std::vector<ExprPtr> args;                               ///< operands
   std::vector<std::pair<std::string, ExprPtr>> kwargs;     ///< Call only
   int column = 0;      ///< 1-based position in the source string
+  int depth = 1;       ///< 1 + the depth of the deepest operand
 };
 
 /// Parses `text`; on failure returns null and sets `error` to
@@ -47,11 +51,15 @@ ExprPtr parseExpr(const std::string &text, std::string &error);
 /// A value of the non-tensor part of the language.
 using Value = std::variant<int64_t, std::string, std::vector<int64_t>>;
 
-/// Looks a name up (captures, lets, options, config); nullopt when unknown.
-using Lookup = std::function<std::optional<Value>(const std::string &name)>;
-/// Looks up `name[index]` (e.g. layer_types[L]).
-using IndexLookup = std::function<std::optional<Value>(const std::string &name,
-                                                       int64_t index)>;
+/// Looks a name up (captures, lets, options, config). nullopt with `why`
+/// empty when the name is unknown (or null in the config); nullopt with
+/// `why` set when it is bound to something the language has no value for
+/// ("is 128.0, a number with a fraction ...").
+using Lookup = std::function<std::optional<Value>(const std::string &name,
+                                                  std::string &why)>;
+/// Looks up `name[index]` (e.g. layer_types[L]); `why` as for Lookup.
+using IndexLookup = std::function<std::optional<Value>(
+    const std::string &name, int64_t index, std::string &why)>;
 
 /// Evaluates an expression without op calls (only min/max). On failure
 /// returns nullopt and sets `error` to "column N: what".

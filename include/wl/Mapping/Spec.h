@@ -71,12 +71,20 @@ struct Spec {
 std::shared_ptr<const Spec> loadSpec(const std::string &path,
                                      std::string &error);
 
+/// Checks the parallel degrees among `options` (tp, ep, pp; 1 when absent):
+/// each from 1 to limits::kMaxRanks, their product at most kMaxRanks, and
+/// `rank`, when given, one of those ranks. Sets `error` ("tp is 0: a
+/// parallel degree is from 1 to 65536") on failure.
+bool checkDegrees(const std::map<std::string, int64_t> &options,
+                  std::string &error);
+
 /// One evaluation context: a config, option values, lets and captures.
 class Env {
 public:
-  /// Loads the config (JSON file) and evaluates the spec's lets and
-  /// requirements with `options` (names from the spec's options; unknown
-  /// names are an error). The dtype of the tensors is the config's `dtype`
+  /// Loads the config (a regular file of at most limits::kMaxConfigBytes,
+  /// strict JSON: a key given twice is an error) and evaluates the spec's
+  /// lets and requirements with `options` (names from the spec's options;
+  /// unknown names are an error; degrees as checkDegrees checks them). The dtype of the tensors is the config's `dtype`
   /// (or `torch_dtype`, also under text_config), unless options give one.
   static std::unique_ptr<Env> create(std::shared_ptr<const Spec> spec,
                                      const std::string &configPath,
@@ -102,6 +110,8 @@ public:
   const std::string &dtype() const { return dtype_; }
 
   std::optional<Value> lookup(const std::string &name) const;
+  /// As lookup; `why` says what a bound name holds that is not a value.
+  std::optional<Value> lookup(const std::string &name, std::string &why) const;
   std::optional<Value> eval(const Located &e, std::string &error) const;
   std::optional<int64_t> evalInt(const Located &e, std::string &error) const;
   /// Replaces each {expr} of a name pattern by its integer value.

@@ -116,6 +116,13 @@ public:
   /// bounded while streaming.
   void willNeed(uint64_t begin, uint64_t end) const;
   void release(uint64_t begin, uint64_t end) const;
+  /// Whether the file is still what was opened: no read of the mapping
+  /// faulted (a page past a new, shorter end reads as zeros instead of
+  /// killing the process with SIGBUS: lib/Safetensors/MappingGuard.h), and
+  /// its size, modification and status-change times are those seen at
+  /// open. Otherwise false with `error` ("<path>: changed while it was
+  /// read (...)"): what was read from it must not be kept.
+  bool unchanged(std::string &error) const;
 
 private:
   SafetensorsFile() = default;
@@ -123,6 +130,8 @@ private:
   int fd_ = -1;
   const uint8_t *map_ = nullptr;
   uint64_t fileSize_ = 0;
+  int guardSlot_ = -1;
+  int64_t mtimeNs_ = 0, ctimeNs_ = 0;
   Header header_;
 };
 
@@ -153,6 +162,9 @@ public:
   };
   /// The tensor `name`, or {null, null}.
   Located find(std::string_view name) const;
+  /// Whether every file is still what was opened
+  /// (SafetensorsFile::unchanged); else false with the first changed one.
+  bool unchanged(std::string &error) const;
   /// Every tensor, in file order then data order.
   std::vector<Located> tensors() const;
   const std::vector<std::unique_ptr<SafetensorsFile>> &files() const {

@@ -94,14 +94,17 @@ struct WriteStats {
 };
 
 /// The files `writeCheckpoint` would write, without writing: per file its
-/// name, tensors (indices into plan.targets) and size.
+/// name, tensors (indices into plan.targets) and size. False, with `error`,
+/// when the targets cannot be written as safetensors files (a name given
+/// twice or "__metadata__", a size past 2^64 bytes, a header past the
+/// limit: checkOutTensors).
 struct PlannedFile {
   std::string name;
   std::vector<size_t> targets;
   uint64_t bytes = 0;
 };
-std::vector<PlannedFile> planFiles(const layout::Plan &plan,
-                                   const WriteOptions &options);
+bool planFiles(const layout::Plan &plan, const WriteOptions &options,
+               std::vector<PlannedFile> &files, std::string &error);
 
 /// Writes the targets of `plan` as a safetensors checkpoint into the
 /// existing folder `dir`: `model.safetensors`, or shards and
