@@ -41,7 +41,8 @@ def main():
     if a.jobs:
         os.environ["MAX_JOBS"] = str(a.jobs)
     lib = lambda *p: os.path.join(ROOT, "lib", *p)
-    sources = (sorted(glob.glob(lib("Layout", "*.cpp"))) + [
+    sources = (sorted(glob.glob(lib("Layout", "*.cpp"))) +
+               sorted(glob.glob(lib("Support", "*.cpp"))) + [
         lib("Plan", "Plan.cpp"),
         lib("Runtime", "CpuExecutor.cpp"),
         lib("Runtime", "ElementSteps.cpp"),

@@ -92,7 +92,7 @@ private:
     if (error.empty()) {
       error = env.spec().file + ": " + path + ": ";
       if (!bodyText.empty())
-        error += "'" + bodyText + "': ";
+        error += quoteText(bodyText) + ": ";
       error += what;
       std::string caps = env.describeCaptures();
       if (!caps.empty())
@@ -245,7 +245,7 @@ std::optional<mlir::Value> Builder::tensorOf(const Expr &e) {
     if (!v->results.empty())
       failAt(e, "this op has several results: pick one with [index]");
     else if (e.kind == Expr::Name)
-      failAt(e, "'" + e.text + "' is not an input of this rule");
+      failAt(e, quoteText(e.text) + " is not an input of this rule");
     else
       failAt(e, "expected a tensor");
     return std::nullopt;
@@ -522,9 +522,9 @@ std::optional<mlir::Value> Builder::call(const Expr &e) {
     }
     Type et = elementType(ctx, std::get<std::string>(it->second.first));
     if (!et) {
-      failAt(*it->second.second, "cast: unknown dtype '" +
-                                     std::get<std::string>(it->second.first) +
-                                     "'");
+      failAt(*it->second.second,
+             "cast: unknown dtype " +
+                 quoteText(std::get<std::string>(it->second.first)));
       return std::nullopt;
     }
     return finish(b.create<CastOp>(loc, RankedTensorType::get(xt.getShape(), et),
@@ -563,9 +563,9 @@ bool Builder::declareInput(const InputDecl &in, const std::string &name,
     path = d.path;
     auto v = env.evalInt(d, err);
     if (!v)
-      return fail("'" + d.text + "': " + err);
+      return fail(quoteText(d.text) + ": " + err);
     if (*v < 0)
-      return fail("'" + d.text + "' is " + std::to_string(*v) +
+      return fail(quoteText(d.text) + " is " + std::to_string(*v) +
                   ", a negative size");
     shape.push_back(*v);
   }
@@ -577,12 +577,12 @@ bool Builder::declareInput(const InputDecl &in, const std::string &name,
   std::string dt = in.dtype.empty() ? env.dtype() : in.dtype;
   Type et = elementType(ctx, dt);
   if (!et)
-    return fail("unknown dtype '" + dt + "'");
+    return fail("unknown dtype " + quoteText(dt));
   auto type = RankedTensorType::get(shape, et);
   auto it = sources.find(name);
   if (it != sources.end()) {
     if (it->second.getType() != type)
-      return fail("'" + name + "' is read with two different shapes or dtypes");
+      return fail(quoteName(name) + " is read with two different shapes or dtypes");
     out = it->second;
     return true;
   }
@@ -641,8 +641,8 @@ bool Builder::buildInstance(const Rule &rule) {
   for (const InputDecl &in : rule.inputs)
     if (!rule.outputs.empty() && !used.count(in.local)) {
       path = in.path;
-      return fail("input '" + in.local +
-                  "' is not used by any output (drop tensors with a 'drop' "
+      return fail("input " + quoteName(in.local) +
+                  " is not used by any output (drop tensors with a 'drop' "
                   "rule, so that nothing is lost silently)");
     }
   for (const OutputDecl &out : rule.outputs) {
@@ -664,7 +664,7 @@ bool Builder::buildInstance(const Rule &rule) {
     auto [it, inserted] = targets.try_emplace(*name, out.body.path);
     if (!inserted) {
       bodyText.clear();
-      return fail("target '" + *name + "' is also written by " + it->second);
+      return fail("target " + quoteName(*name) + " is also written by " + it->second);
     }
     b.create<SinkOp>(here(), *v, *name, nullptr, nullptr);
   }

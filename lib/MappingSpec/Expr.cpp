@@ -2,6 +2,7 @@
 #include "wl/Mapping/Expr.h"
 
 #include "wl/Support/Limits.h"
+#include "wl/Support/Quote.h"
 
 #include <algorithm>
 #include <cctype>
@@ -302,7 +303,7 @@ struct Parser {
       }
       return deep(e);
     }
-    fail(std::string("unexpected '") + c + "'");
+    fail("unexpected " + quoteText(std::string(1, c)));
     return nullptr;
   }
 };
@@ -325,7 +326,8 @@ ExprPtr parseExpr(const std::string &text, std::string &error) {
   if (e) {
     p.skip();
     if (p.i != text.size()) {
-      p.fail("unexpected '" + text.substr(p.i, 1) + "' after the expression");
+      p.fail("unexpected " + quoteText(text.substr(p.i, 1)) +
+             " after the expression");
       e = nullptr;
     }
   }
@@ -365,8 +367,8 @@ std::optional<Value> evaluate(const Expr &e, const Lookup &lookup,
     std::string why;
     auto v = lookup(e.text, why);
     if (!v)
-      error = at(e, why.empty() ? "unknown name '" + e.text + "'"
-                                : "'" + e.text + "' " + why);
+      error = at(e, why.empty() ? "unknown name " + quoteText(e.text)
+                                : quoteText(e.text) + " " + why);
     return v;
   }
   case Expr::Index: {
@@ -377,8 +379,8 @@ std::optional<Value> evaluate(const Expr &e, const Lookup &lookup,
     auto v = index(e.text, *k, why);
     std::string entry = e.text + "[" + std::to_string(*k) + "]";
     if (!v)
-      error = at(e, why.empty() ? "'" + entry + "' is not a config entry"
-                                : "'" + entry + "' " + why);
+      error = at(e, why.empty() ? quoteText(entry) + " is not a config entry"
+                                : quoteText(entry) + " " + why);
     return v;
   }
   case Expr::List: {
@@ -531,8 +533,8 @@ std::optional<Value> evaluate(const Expr &e, const Lookup &lookup,
       }
       return Value(*best);
     }
-    error = at(e, "unknown op or function '" + e.text +
-                      "' (wl ops: slice, shard, concat, split, interleave, "
+    error = at(e, "unknown op or function " + quoteText(e.text) +
+                      " (wl ops: slice, shard, concat, split, interleave, "
                       "deinterleave, reshape, permute, transpose, stack, "
                       "unstack, pad, cast, affine; functions: min, max, if, "
                       "has, contains, len)");

@@ -2,6 +2,7 @@
 #include "wl/Mapping/Instances.h"
 
 #include "wl/Support/Limits.h"
+#include "wl/Support/Quote.h"
 
 namespace wl::mapping {
 
@@ -32,12 +33,12 @@ bool loopCount(Env &env, const Located &count, int64_t &n,
   std::string err;
   auto v = env.evalInt(count, err);
   if (!v) {
-    error = message(env, count.path, "'" + count.text + "': " + err);
+    error = message(env, count.path, quoteText(count.text) + ": " + err);
     return false;
   }
   if (*v < 0 || *v > limits::kMaxLoopCount) {
     error = message(env, count.path,
-                    "'" + count.text + "' is " + std::to_string(*v) +
+                    quoteText(count.text) + " is " + std::to_string(*v) +
                         ": a loop count is from 0 to " +
                         std::to_string(limits::kMaxLoopCount));
     return false;
@@ -77,7 +78,7 @@ bool forEachInstance(Env &env, const Rule &rule, InstanceBudget &budget,
       auto v = env.evalInt(*rule.when, err);
       if (!v) {
         error = message(env, rule.when->path,
-                        "'" + rule.when->text + "': " + err);
+                        quoteText(rule.when->text) + ": " + err);
         return false;
       }
       if (*v == 0)

@@ -30,12 +30,8 @@ struct SpecError {
   throw SpecError{path + ": " + what};
 }
 
-std::string quoteKey(const std::string &k) {
-  for (char c : k)
-    if (!(std::isalnum((unsigned char)c) || c == '_'))
-      return "[\"" + k + "\"]";
-  return "." + k;
-}
+/// "a.b" + key as a JSON path (wl/Support/Json.h).
+std::string quoteKey(const std::string &k) { return jsonPathKey("_", k).substr(1); }
 
 Located located(const ojson &v, const std::string &path) {
   Located l;
@@ -50,7 +46,7 @@ Located located(const ojson &v, const std::string &path) {
   std::string err;
   l.expr = parseExpr(l.text, err);
   if (!l.expr)
-    fail(path, "'" + l.text + "': " + err);
+    fail(path, quoteText(l.text) + ": " + err);
   return l;
 }
 
@@ -90,7 +86,8 @@ void checkKeys(const ojson &obj, const std::string &path,
       std::string list;
       for (const char *a : allowed)
         list += std::string(list.empty() ? "" : ", ") + a;
-      fail(path, "unknown field '" + it.key() + "' (expected " + list + ")");
+      fail(path, "unknown field " + quoteName(it.key()) + " (expected " + list +
+                     ")");
     }
   }
 }
@@ -121,7 +118,7 @@ Rule parseRule(const ojson &r, const std::string &path) {
     dtype = text(r["dtype"], path + ".dtype");
   auto shorthandInput = [&](const std::string &pattern) {
     if (!r.contains("shape"))
-      fail(path, "needs 'shape', the shape of '" + pattern + "'");
+      fail(path, "needs 'shape', the shape of " + quoteText(pattern));
     InputDecl in{"x", pattern, {}, shapeOf(r["shape"], path + ".shape"), dtype,
                  path};
     rule.inputs.push_back(in);
@@ -565,7 +562,7 @@ bool Env::refresh(std::string &error) {
     std::string err;
     auto v = eval(e, err);
     if (!v) {
-      error = spec_->file + ": " + e.path + ": '" + e.text + "': " + err;
+      error = spec_->file + ": " + e.path + ": " + quoteText(e.text) + ": " + err;
       return false;
     }
     lets_[name] = *v;
@@ -574,13 +571,14 @@ bool Env::refresh(std::string &error) {
     std::string err;
     auto v = evalInt(check, err);
     if (!v) {
-      error = spec_->file + ": " + check.path + ": '" + check.text + "': " + err;
+      error = spec_->file + ": " + check.path + ": " + quoteText(check.text) +
+              ": " + err;
       return false;
     }
     if (*v == 0) {
       std::ostringstream os;
-      os << spec_->file << ": " << check.path << ": " << message << " (`"
-         << check.text << "` is false with";
+      os << spec_->file << ": " << check.path << ": " << escapeText(message)
+         << " (`" << escapeText(check.text) << "` is false with";
       for (const OptionDecl &o : spec_->options)
         if (o.name != "rank")
           os << " " << o.name << "=" << option(o.name);
@@ -681,7 +679,7 @@ std::optional<std::string> Env::expand(const std::string &pattern,
     }
     size_t close = pattern.find('}', i);
     if (close == std::string::npos) {
-      error = "'" + pattern + "': unclosed '{'";
+      error = quoteText(pattern) + ": unclosed '{'";
       return std::nullopt;
     }
     Located l;
@@ -690,12 +688,12 @@ std::optional<std::string> Env::expand(const std::string &pattern,
     std::string err;
     l.expr = parseExpr(l.text, err);
     if (!l.expr) {
-      error = "'" + pattern + "': {" + l.text + "}: " + err;
+      error = quoteText(pattern) + ": {" + escapeText(l.text) + "}: " + err;
       return std::nullopt;
     }
     auto v = evalInt(l, err);
     if (!v) {
-      error = "'" + pattern + "': {" + l.text + "}: " + err;
+      error = quoteText(pattern) + ": {" + escapeText(l.text) + "}: " + err;
       return std::nullopt;
     }
     out += std::to_string(*v);

@@ -1,6 +1,8 @@
 //===- Plan.cpp - plan JSON, validation and the reference executor --------===//
 #include "wl/Plan/Plan.h"
 
+#include "wl/Support/Json.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cmath>
@@ -291,11 +293,14 @@ std::string toJson(const Plan &plan, int indent) {
 }
 
 std::optional<Plan> fromJson(std::string_view text, std::string &error) {
-  json j = json::parse(text.begin(), text.end(), nullptr, false);
-  if (j.is_discarded()) {
-    error = "plan: not valid JSON";
+  std::string why;
+  std::optional<nlohmann::ordered_json> parsed =
+      parseJson(std::string(text), why);
+  if (!parsed) {
+    error = "plan: not valid JSON: " + why;
     return std::nullopt;
   }
+  const json j(*parsed);
   Plan plan;
   try {
     const json &v = field(j, "plan", "version");

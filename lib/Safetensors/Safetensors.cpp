@@ -1110,6 +1110,19 @@ bool buildHeader(const std::vector<OutTensor> &tensors,
 
 } // namespace
 
+bool parseIndexText(const std::string &text,
+                    std::vector<std::pair<std::string, std::string>> &weightMap,
+                    std::string &error) {
+  Index index;
+  weightMap.clear();
+  if (!parseIndex(text, index, error))
+    return false;
+  weightMap.reserve(index.weightMap.size());
+  for (size_t k = 0; k < index.weightMap.size(); ++k)
+    weightMap.emplace_back(index.weightMap[k].first, index.fileOf(k));
+  return true;
+}
+
 //===----------------------------------------------------------------------===//
 // parseHeader
 //===----------------------------------------------------------------------===//

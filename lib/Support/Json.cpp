@@ -86,7 +86,11 @@ std::string jsonPathKey(const std::string &parent, const std::string &key) {
     plain &= std::isalnum((unsigned char)c) || c == '_';
   if (plain)
     return parent.empty() ? key : parent + "." + key;
-  return parent + "[" + quoteName(key) + "]";
+  // ["key"], the key escaped and cut as quoteText shows text.
+  std::string inner;
+  for (char c : escapeText(key))
+    inner += c == '"' ? std::string("\\\"") : std::string(1, c);
+  return parent + "[\"" + inner + "\"]";
 }
 
 std::optional<ojson> parseJson(const std::string &text, std::string &error) {

@@ -67,9 +67,7 @@ void appendHex(std::string &out, std::string_view bytes) {
   }
 }
 
-} // namespace
-
-std::string quoteName(std::string_view s) {
+std::string quote(std::string_view s, bool escapeQuotes) {
   std::string out = "'";
   size_t i = 0;
   while (i < s.size()) {
@@ -88,9 +86,9 @@ std::string quoteName(std::string_view s) {
       out += "\\t";
     } else if (n == 1 && ch[0] == '\r') {
       out += "\\r";
-    } else if (n == 1 && ch[0] == '\\') {
+    } else if (escapeQuotes && n == 1 && ch[0] == '\\') {
       out += "\\\\";
-    } else if (n == 1 && ch[0] == '\'') {
+    } else if (escapeQuotes && n == 1 && ch[0] == '\'') {
       out += "\\'";
     } else if (shownEscaped(codePoint(s, i, n))) {
       appendHex(out, ch);
@@ -101,6 +99,17 @@ std::string quoteName(std::string_view s) {
   }
   out += "'";
   return out;
+}
+
+} // namespace
+
+std::string quoteName(std::string_view s) { return quote(s, true); }
+
+std::string quoteText(std::string_view s) { return quote(s, false); }
+
+std::string escapeText(std::string_view s) {
+  std::string q = quote(s, false);
+  return q.substr(1, q.size() - 2);
 }
 
 } // namespace wl

@@ -10,12 +10,15 @@
 #include "PlanData.h"
 
 #include "wl/Compile/CompileMapping.h"
+#include "wl/Support/InputFile.h"
+#include "wl/Support/Limits.h"
 
 #include <nlohmann/json.hpp>
 
 #include <climits>
 #include <cstdio>
 #include <cstdlib>
+#include <set>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -35,16 +38,13 @@ bool isDir(const std::string &p) {
   return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
 }
 
-std::optional<std::string> readFile(const std::string &p) {
-  std::FILE *f = std::fopen(p.c_str(), "rb");
-  if (!f)
-    return std::nullopt;
+/// A spec or config file, read as the compiler reads it (a regular file,
+/// without blocking, at most `cap` bytes); nullopt with `why` otherwise.
+std::optional<std::string> readFile(const std::string &p, uint64_t cap,
+                                    std::string &why) {
   std::string out;
-  char buf[1 << 16];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0)
-    out.append(buf, n);
-  std::fclose(f);
+  if (!readRegularFile(p, cap, out, why))
+    return std::nullopt;
   return out;
 }
 
@@ -76,8 +76,8 @@ std::string canonicalPath(const std::string &p) {
 /// made canonical absolute paths, then recursively each include's, for the
 /// cache key. Unreadable or malformed parts are keyed as they are (the
 /// compile reports them).
-void keySpec(const std::string &text, const std::string &dir, int depth,
-             std::string &key) {
+void keySpec(const std::string &text, const std::string &dir,
+             std::set<std::string> &seen, std::string &key) {
   ojson j = ojson::parse(text, nullptr, /*allow_exceptions=*/false);
   if (j.is_discarded() || !j.is_object()) {
     key += text;
@@ -97,11 +97,15 @@ void keySpec(const std::string &text, const std::string &dir, int depth,
     }
   key += j.dump();
   key += '\0';
-  if (depth > 8)
-    return;
-  for (const std::string &sub : subs)
-    if (auto t = readFile(sub))
-      keySpec(*t, dirOf(sub), depth + 1, key);
+  // Each file once, and no more of them than the compiler reads: a spec
+  // whose includes fan out or loop is keyed quickly and refused by compile.
+  for (const std::string &sub : subs) {
+    if ((int)seen.size() >= limits::kMaxSpecFiles || !seen.insert(sub).second)
+      continue;
+    std::string why;
+    if (auto t = readFile(sub, limits::kMaxSpecBytes, why))
+      keySpec(*t, dirOf(sub), seen, key);
+  }
 }
 
 uint64_t fnv1a(const std::string &s) {
@@ -229,10 +233,11 @@ Resolved resolve(const std::string &mapping, const std::string &config,
     r.configText = config;
   } else {
     std::string p = isDir(config) ? config + "/config.json" : config;
-    auto t = readFile(p);
+    std::string why;
+    auto t = readFile(p, limits::kMaxConfigBytes, why);
     if (!t)
       throw Error(Error::Invalid, "config '" + config +
-                                      "': cannot read " + p +
+                                      "': cannot read " + p + ": " + why +
                                       " (give a config.json, its folder, or "
                                       "the config as JSON text)");
     r.configText = *t;
@@ -337,10 +342,12 @@ std::string makeKey(const Resolved &r,
                     const std::map<std::string, int64_t> &options,
                     const std::string &dtype, bool reverse, bool exact) {
   std::string key = "spec\0"; // contents, not paths
+  std::set<std::string> seen;
+  std::string why;
   if (r.specPath.empty())
-    keySpec(r.specText, r.specDir, 0, key);
-  else if (auto t = readFile(r.specPath))
-    keySpec(*t, r.specDir, 0, key);
+    keySpec(r.specText, r.specDir, seen, key);
+  else if (auto t = readFile(r.specPath, limits::kMaxSpecBytes, why))
+    keySpec(*t, r.specDir, seen, key);
   key += "config";
   key += '\0';
   // The config as parsed, so that whitespace does not matter.

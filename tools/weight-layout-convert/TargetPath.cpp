@@ -121,7 +121,8 @@ bool holdsInput(const TargetPath &target,
     // The input is the target or inside it; or the target is inside the
     // input (a folder).
     if (contains(inChain, id) || contains(above, inChain.front())) {
-      which = in;
+      std::string real = realPath(in);
+      which = real.empty() ? in : real;
       return true;
     }
   }

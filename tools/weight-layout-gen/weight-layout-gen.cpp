@@ -15,6 +15,9 @@
 #include "wl/Compile/CompileMapping.h"
 #include "wl/Runtime/ElementSteps.h"
 #include "wl/Runtime/Safetensors.h"
+#include "wl/Support/InputFile.h"
+#include "wl/Support/Json.h"
+#include "wl/Support/Limits.h"
 
 #include <nlohmann/json.hpp>
 
@@ -149,25 +152,32 @@ int main(int argc, char **argv) {
   }
   if (config.empty() || to.empty())
     return fail("--config and --to are required");
-  std::ifstream in(config);
-  std::stringstream text;
-  text << in.rdbuf();
-  nlohmann::json cfg = nlohmann::json::parse(text.str(), nullptr, false);
-  if (!in || cfg.is_discarded() || !cfg.is_object())
-    return fail(config + ": not a JSON object");
-  nlohmann::json *body =
-      cfg.contains("text_config") ? &cfg["text_config"] : &cfg;
+  std::string text, why;
+  if (!readRegularFile(config, limits::kMaxConfigBytes, text, why))
+    return fail(config + ": cannot read the config: " + why);
+  std::optional<nlohmann::ordered_json> parsed = parseJson(text, why);
+  if (!parsed || !parsed->is_object())
+    return fail(config + (parsed ? ": not a JSON object" : ": not valid JSON: " + why));
+  nlohmann::ordered_json &cfg = *parsed;
+  nlohmann::ordered_json *body =
+      cfg.contains("text_config") && cfg["text_config"].is_object()
+          ? &cfg["text_config"]
+          : &cfg;
   if (layers > 0) {
     (*body)["num_hidden_layers"] = layers;
-    if (body->contains("layer_types") && (*body)["layer_types"].is_array()) {
+    if (body->contains("layer_types") && (*body)["layer_types"].is_array() &&
+        !(*body)["layer_types"].empty()) {
       auto &lt = (*body)["layer_types"];
-      nlohmann::json cut = nlohmann::json::array();
+      nlohmann::ordered_json cut = nlohmann::ordered_json::array();
       for (int64_t l = 0; l < layers; ++l)
         cut.push_back(lt[l % lt.size()]);
       lt = cut;
     }
   }
-  std::string modelType = cfg.value("model_type", "");
+  std::string modelType =
+      cfg.contains("model_type") && cfg["model_type"].is_string()
+          ? cfg["model_type"].get<std::string>()
+          : "";
   if (mapping.empty()) {
     if (modelType.empty())
       return fail(config + ": no model_type; give --mapping");
@@ -204,6 +214,10 @@ int main(int argc, char **argv) {
     std::vector<runtime::OutTensor> sub;
     for (size_t k : g.tensors)
       sub.push_back(tensors[k]);
+    if (!runtime::checkOutTensors(sub, {{"format", "pt"}}, why)) {
+      fs::remove_all(tmp, ec);
+      return fail(mapping + ": cannot be written as safetensors: " + why);
+    }
     runtime::FileLayout fl = runtime::layoutFile(sub, {{"format", "pt"}});
     std::string path = tmp + "/" + g.name;
     int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);

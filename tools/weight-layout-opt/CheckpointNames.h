@@ -15,11 +15,10 @@ struct TensorHeader {
   std::string file;
 };
 
-/// Reads the tensor names, dtypes and shapes of a safetensors checkpoint:
-/// a .safetensors file, or a folder with model.safetensors or
-/// model.safetensors.index.json. Only the headers are read; the runtime's
-/// reader (which validates the whole file) is separate. Returns false with a
-/// message naming the file on error.
+/// Reads the tensor names, dtypes and shapes of a safetensors checkpoint as
+/// runtime::Checkpoint::open opens and validates it (a .safetensors file,
+/// an index, or a folder holding either). Returns false with a message
+/// naming the file on error.
 bool readCheckpointNames(const std::string &path,
                          std::map<std::string, TensorHeader> &out,
                          std::string &error);

@@ -25,6 +25,7 @@
 #include "wl/Plan/Plan.h"
 #include "wl/Transforms/LowerToPlan.h"
 #include "wl/Transforms/Passes.h"
+#include "wl/Support/Quote.h"
 
 #include "mlir/IR/MLIRContext.h"
 #include "mlir/Pass/PassManager.h"
@@ -32,6 +33,7 @@
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
 
+#include <cerrno>
 #include <cstdlib>
 #include <map>
 #include <set>
@@ -53,8 +55,9 @@ static bool parseInt(const std::string &s, int64_t &out) {
   if (s.empty())
     return false;
   char *end = nullptr;
+  errno = 0;
   long long v = std::strtoll(s.c_str(), &end, 10);
-  if (*end != 0)
+  if (*end != 0 || errno != 0)
     return false;
   out = v;
   return true;
@@ -96,25 +99,25 @@ int mappingMain(const std::vector<char *> &args, DialectRegistry &registry) {
       checkpoint = *v;
     else if (auto v = value("--tp")) {
       if (!intOption("tp", *v))
-        return usage("--tp needs an integer, not '" + *v + "'");
+        return usage("--tp needs an integer, not " + quoteName(*v));
     } else if (auto v = value("--ep")) {
       if (!intOption("ep", *v))
-        return usage("--ep needs an integer, not '" + *v + "'");
+        return usage("--ep needs an integer, not " + quoteName(*v));
     } else if (auto v = value("--pp")) {
       if (!intOption("pp", *v))
-        return usage("--pp needs an integer, not '" + *v + "'");
+        return usage("--pp needs an integer, not " + quoteName(*v));
     } else if (auto v = value("--rank")) {
       if (!parseInt(*v, rank))
-        return usage("--rank needs an integer, not '" + *v + "'");
+        return usage("--rank needs an integer, not " + quoteName(*v));
     } else if (auto v = value("--set")) {
       size_t eq = v->find('=');
       int64_t n;
       if (eq == std::string::npos || !parseInt(v->substr(eq + 1), n))
-        return usage("--set needs KEY=INTEGER, not '" + *v + "'");
+        return usage("--set needs KEY=INTEGER, not " + quoteName(*v));
       std::string key = v->substr(0, eq);
       if (key == "rank" || key == "tp_rank" || key == "ep_rank" ||
           key == "pp_rank")
-        return usage("'" + key + "' is chosen with --rank");
+        return usage(quoteName(key) + " is chosen with --rank");
       options[key] = n;
     } else if (a == "--reverse")
       reverse = true;
@@ -123,7 +126,7 @@ int mappingMain(const std::vector<char *> &args, DialectRegistry &registry) {
     else if (a == "--all-ranks")
       allRanks = true;
     else
-      return usage("unknown argument '" + a + "'");
+      return usage("unknown argument " + quoteName(a));
   }
   if (mapping.empty() || config.empty())
     return usage("--mapping and --config are required");
@@ -207,7 +210,7 @@ int mappingMain(const std::vector<char *> &args, DialectRegistry &registry) {
     for (auto &[name, type] : read) {
       auto it = present.find(name);
       if (it == present.end()) {
-        missing.push_back(name);
+        missing.push_back(quoteName(name));
         continue;
       }
       std::string want(layout::safetensorsName(*toDType(type.getElementType())));
@@ -215,7 +218,7 @@ int mappingMain(const std::vector<char *> &args, DialectRegistry &registry) {
       if (it->second.dtype != want || it->second.shape != shape) {
         std::string s;
         llvm::raw_string_ostream os(s);
-        os << name << " is " << it->second.dtype << " [";
+        os << quoteName(name) << " is " << it->second.dtype << " [";
         llvm::interleaveComma(it->second.shape, os);
         os << "], the spec reads " << want << " [";
         llvm::interleaveComma(shape, os);
@@ -226,7 +229,7 @@ int mappingMain(const std::vector<char *> &args, DialectRegistry &registry) {
     std::set<std::string> droppedSet(dropped.begin(), dropped.end());
     for (auto &[name, h] : present)
       if (!read.count(name) && !droppedSet.count(name))
-        unused.push_back(name);
+        unused.push_back(quoteName(name));
     auto report = [&](const std::vector<std::string> &names,
                       const std::string &what) {
       if (names.empty())

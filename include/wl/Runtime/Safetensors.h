@@ -188,6 +188,19 @@ private:
   std::map<std::string, Located, std::less<>> byName_;
 };
 
+/// Parses the text of a `model.safetensors.index.json` as Checkpoint::open
+/// does before it opens any file: UTF-8, one JSON object with a
+/// "weight_map" of tensor names (each once) to file names (strings), an
+/// optional "metadata" object whose "total_size", when present, is a number;
+/// other members are skipped. The file names are not checked here
+/// (Checkpoint::open refuses a name with '/', '\\' or '..' afterwards). On
+/// success fills `weightMap` with (tensor name, file name) in the index's
+/// order; else returns false with one line in `error`, without the file's
+/// path. What the fuzzer of the index (tools/fuzz-inputs) calls.
+bool parseIndexText(const std::string &text,
+                    std::vector<std::pair<std::string, std::string>> &weightMap,
+                    std::string &error);
+
 //===----------------------------------------------------------------------===//
 // Writing
 //===----------------------------------------------------------------------===//

@@ -30,7 +30,8 @@ std::optional<nlohmann::ordered_json> parseJson(const std::string &text,
                                                 std::string &error);
 
 /// A path inside a JSON document as messages print it: `parent` followed
-/// by `.key` (or `["key"]` for a key that is not a plain identifier).
+/// by `.key`, or `["key"]` for a key that is not a plain identifier (then
+/// escaped and cut as quoteText shows text, `"` as `\"`).
 std::string jsonPathKey(const std::string &parent, const std::string &key);
 
 /// `v` as an int64 when it is a JSON integer in [INT64_MIN, INT64_MAX].

@@ -26,6 +26,16 @@ namespace wl {
 ///     character boundary, then "..." inside the quotes.
 std::string quoteName(std::string_view s);
 
+/// As quoteName, for text that users write (spec expressions and name
+/// patterns): quotes and backslashes are shown as they are, so that
+/// `layer_types[L] == 'full_attention'` reads as written; everything else
+/// (escapes, the cut) is the same.
+std::string quoteText(std::string_view s);
+
+/// quoteText without the quotes around it, for text a message shows
+/// inside its own delimiters.
+std::string escapeText(std::string_view s);
+
 } // namespace wl
 
 #endif // WL_SUPPORT_QUOTE_H
