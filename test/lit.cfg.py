@@ -22,7 +22,8 @@ tool_dirs = [config.wl_tools_dir, config.llvm_tools_dir]
 llvm_config.add_tool_substitutions(
     ["weight-layout-opt", "weight-layout-convert", "weight-layout-gen",
      "weight-layout-diff", "weight-layout-cuda-check", "split-file", "not",
-     "count"], tool_dirs)
+     "count", "fuzz-spec-replay", "fuzz-expr-replay", "fuzz-config-replay",
+     "fuzz-index-replay", "fuzz-manifest-replay"], tool_dirs)
 
 config.substitutions.append(("%wl_src", config.wl_src_root))
 config.substitutions.append(("%wl_obj", config.wl_obj_root))

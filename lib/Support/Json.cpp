@@ -62,7 +62,9 @@ std::string syntaxMessage(const ojson::parse_error &e, const std::string &text) 
   std::string where = colon == std::string::npos ? "" : m.substr(0, colon);
   std::string why = colon == std::string::npos ? m : m.substr(colon + 2);
   // The token that failed starts at or just before the byte nlohmann gives.
-  for (size_t back = 0; back < 2 && e.byte >= 1 + back; ++back) {
+  for (size_t back = 2; back-- > 0;) {
+    if (e.byte < 1 + back)
+      continue;
     std::string lit = nonJsonLiteral(text, e.byte - 1 - back);
     if (!lit.empty()) {
       why = lit + " is not JSON (JSON has no NaN or Infinity)";

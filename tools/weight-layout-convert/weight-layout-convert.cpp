@@ -216,9 +216,11 @@ int main(int argc, char **argv) {
     if (m->mapping != mappingName)
       return fail(manifestPath + ": " + opt.from + " was converted with " +
                   quoteName(m->mapping) + ", not " + quoteName(mappingName));
-    if (!opt.parallelGiven)
-      for (const char *k : {"tp", "ep", "pp"})
-        opt.options[k] = m->options[k];
+    for (const auto &[k, v] : m->options) {
+      bool degree = k == "tp" || k == "ep" || k == "pp";
+      if (degree ? !opt.parallelGiven : !opt.options.count(k))
+        opt.options[k] = v; // what the forward run was given
+    }
   }
   bool rankFolders = isFolder(opt.from + "/rank-0");
   std::string configPath = opt.from + "/config.json";

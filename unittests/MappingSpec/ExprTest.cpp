@@ -1,5 +1,6 @@
 //===- ExprTest.cpp - the spec expression language ------------------------===//
 #include "wl/Mapping/Expr.h"
+#include "wl/Support/Limits.h"
 
 #include <gtest/gtest.h>
 
@@ -115,6 +116,88 @@ TEST(Expr, OpCallsParseWithKeywords) {
   EXPECT_EQ(call.kwargs[0].first, "dim");
   EXPECT_FALSE(parseExpr("f(dim=0, x)", error));
   EXPECT_EQ(error, "column 10: positional argument after a keyword argument");
+}
+
+} // namespace
+
+namespace {
+
+TEST(Expr, ArithmeticIsChecked) {
+  const std::string min = "(-9223372036854775807 - 1)";
+  EXPECT_EQ(failure(min + " / -1"), "column 28: integer overflow");
+  EXPECT_EQ(integer(min + " % -1"), 0);
+  EXPECT_EQ(integer("-7 % -1"), 0);
+  EXPECT_EQ(integer("7 / -1"), -7);
+  EXPECT_EQ(failure("-" + min), "column 1: integer overflow");
+  EXPECT_EQ(failure("9223372036854775807 + 1"), "column 21: integer overflow");
+  EXPECT_EQ(failure(min + " - 1"), "column 28: integer overflow");
+  EXPECT_EQ(failure("4294967296 * 4294967296"), "column 12: integer overflow");
+  EXPECT_EQ(failure("1 % 0"), "column 3: remainder by zero");
+  EXPECT_EQ(failure("9223372036854775808"), "column 20: integer too large");
+}
+
+TEST(Expr, DepthAndLengthAreCapped) {
+  using wl::limits::kMaxExprChars;
+  using wl::limits::kMaxExprDepth;
+  // Right at the caps: fine.
+  std::string sum = "1";
+  for (int k = 1; k < kMaxExprDepth; ++k)
+    sum += "+1";
+  EXPECT_EQ(integer(sum), kMaxExprDepth);
+  EXPECT_EQ(integer(std::string(kMaxExprDepth - 1, '(') + "5" +
+                    std::string(kMaxExprDepth - 1, ')')),
+            5);
+  // Past them: an error, not a stack overflow.
+  EXPECT_EQ(failure(sum + "+1").substr(0, 44),
+            "column 258: the expression nests deeper than");
+  for (const std::string &deep :
+       {std::string(2000, '(') + "1" + std::string(2000, ')'),
+        std::string(2000, '-') + "1", std::string(2000, '!') + "1",
+        "f(" + std::string(2000, '[') + std::string(2000, ']') + ")",
+        "x" + std::string(1000, '[') + "1" + std::string(1000, ']')})
+    EXPECT_NE(failure(deep).find("nests deeper than 128 levels"),
+              std::string::npos)
+        << deep.substr(0, 20);
+  std::string longSum = "1";
+  while (longSum.size() <= kMaxExprChars)
+    longSum += "+1";
+  EXPECT_EQ(failure(longSum),
+            "the expression holds " + std::to_string(longSum.size()) +
+                " characters, more than the limit of 8192");
+}
+
+TEST(Expr, NamesBoundToNonValuesSayWhat) {
+  std::string error;
+  ExprPtr e = parseExpr("hidden + 1", error);
+  ASSERT_TRUE(e);
+  auto v = evaluate(
+      *e,
+      [](const std::string &, std::string &why) -> std::optional<Value> {
+        why = "is 128.0, a number with a fraction or an exponent, not an "
+              "integer";
+        return std::nullopt;
+      },
+      [](const std::string &, int64_t, std::string &) -> std::optional<Value> {
+        return std::nullopt;
+      },
+      error);
+  EXPECT_FALSE(v);
+  EXPECT_EQ(error, "column 1: 'hidden' is 128.0, a number with a fraction or "
+                   "an exponent, not an integer");
+  // has() says the name is there, all the same.
+  e = parseExpr("has(hidden)", error);
+  v = evaluate(
+      *e,
+      [](const std::string &, std::string &why) -> std::optional<Value> {
+        why = "is an object";
+        return std::nullopt;
+      },
+      [](const std::string &, int64_t, std::string &) -> std::optional<Value> {
+        return std::nullopt;
+      },
+      error);
+  ASSERT_TRUE(v);
+  EXPECT_EQ(std::get<int64_t>(*v), 1);
 }
 
 } // namespace
