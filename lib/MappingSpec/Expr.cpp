@@ -50,10 +50,15 @@ struct Parser {
   /// so that evaluating (and freeing) a tree never recurses without bound.
   ExprPtr deep(std::shared_ptr<Expr> e) {
     int d = 0;
-    for (const ExprPtr &a : e->args)
+    e->size = 1;
+    for (const ExprPtr &a : e->args) {
       d = std::max(d, a->depth);
-    for (const auto &kv : e->kwargs)
+      e->size += a->size;
+    }
+    for (const auto &kv : e->kwargs) {
       d = std::max(d, kv.second->depth);
+      e->size += kv.second->size;
+    }
     e->depth = d + 1;
     if (e->depth > limits::kMaxExprDepth) {
       fail("the expression nests deeper than " +

@@ -211,13 +211,15 @@ std::string canonical(const std::string &path) {
 
 std::shared_ptr<Spec> loadSpecFile(const std::string &path, bool fragment,
                                    LoadState &state, std::string &error) {
+  // An included file's path comes from the spec: shown escaped.
+  const std::string shown = escapeText(path);
   std::string content, why;
   if (!readRegularFile(path, limits::kMaxSpecBytes, content, why)) {
-    error = path + ": cannot read the mapping spec: " + why;
+    error = shown + ": cannot read the mapping spec: " + why;
     return nullptr;
   }
   if (++state.files > limits::kMaxSpecFiles) {
-    error = path + ": the spec and its includes are more than " +
+    error = shown + ": the spec and its includes are more than " +
             std::to_string(limits::kMaxSpecFiles) + " files";
     return nullptr;
   }
@@ -229,7 +231,7 @@ std::shared_ptr<Spec> loadSpecFile(const std::string &path, bool fragment,
   state.chain.push_back(self);
   Pop pop{state.chain};
   auto spec = std::make_shared<Spec>();
-  spec->file = path;
+  spec->file = shown;
   try {
     std::optional<ojson> parsed = parseJson(content, why);
     if (!parsed)
@@ -305,7 +307,7 @@ std::shared_ptr<Spec> loadSpecFile(const std::string &path, bool fragment,
         auto part = loadSpecFile(sub, /*fragment=*/true, state, err);
         if (!part)
           throw SpecError{p + ": " + err};
-        std::string tag = name + ": ";
+        std::string tag = escapeText(name) + ": ";
         for (auto &[n, l] : part->lets) {
           Located x = l;
           x.path = tag + x.path;
@@ -370,7 +372,7 @@ std::shared_ptr<Spec> loadSpecFile(const std::string &path, bool fragment,
         spec->rules.push_back(
             parseRule(j["rules"][i], "rules[" + std::to_string(i) + "]"));
   } catch (const SpecError &e) {
-    error = path + ": " + e.message;
+    error = shown + ": " + e.message;
     return nullptr;
   }
   return spec;
@@ -547,6 +549,7 @@ void Env::setOption(const std::string &name, int64_t value) {
 }
 
 void Env::setRank(int64_t rank) {
+  terms_ = 0;
   // rank = (pp_rank * ep + ep_rank) * tp + tp_rank
   int64_t tp = std::max<int64_t>(options_["tp"], 1);
   int64_t ep = std::max<int64_t>(options_["ep"], 1);
@@ -639,6 +642,13 @@ std::optional<Value> Env::lookup(const std::string &name) const {
 }
 
 std::optional<Value> Env::eval(const Located &e, std::string &error) const {
+  terms_ += e.expr->size;
+  if (terms_ > limits::kMaxEvalTerms) {
+    error = "the spec evaluates more than " +
+            std::to_string(limits::kMaxEvalTerms) +
+            " expression terms for one rank";
+    return std::nullopt;
+  }
   auto idx = [&](const std::string &name, int64_t i,
                  std::string &why) -> std::optional<Value> {
     const nlohmann::ordered_json *v = walk(config_->json, name);

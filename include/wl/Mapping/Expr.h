@@ -42,6 +42,7 @@ struct Expr {
   std::vector<std::pair<std::string, ExprPtr>> kwargs;     ///< Call only
   int column = 0;      ///< 1-based position in the source string
   int depth = 1;       ///< 1 + the depth of the deepest operand
+  int64_t size = 1;    ///< nodes in this tree (what evaluating it costs)
 };
 
 /// Parses `text`; on failure returns null and sets `error` to

@@ -58,7 +58,7 @@ struct OptionDecl {
 };
 
 struct Spec {
-  std::string file;
+  std::string file; ///< its path as messages show it (escaped)
   std::string modelType, from, to, description;
   std::vector<OptionDecl> options; ///< tp, rank, ep first, then the spec's
   std::vector<std::pair<std::string, Located>> lets;
@@ -97,7 +97,8 @@ public:
   int64_t option(const std::string &name) const;
   void setOption(const std::string &name, int64_t value);
   /// Sets rank and the derived tp_rank, ep_rank, pp_rank:
-  /// rank = (pp_rank * ep + ep_rank) * tp + tp_rank.
+  /// rank = (pp_rank * ep + ep_rank) * tp + tp_rank. Starts the rank's
+  /// budget of evaluated terms (limits::kMaxEvalTerms) afresh.
   void setRank(int64_t rank);
   /// Re-evaluates the lets and requirements (after setOption).
   bool refresh(std::string &error);
@@ -127,6 +128,8 @@ private:
   std::map<std::string, int64_t> options_;
   std::map<std::string, Value> lets_;
   std::map<std::string, int64_t> captures_;
+  /// Expression terms evaluated since the rank was set (kMaxEvalTerms).
+  mutable int64_t terms_ = 0;
   std::vector<std::string> captureOrder_;
   std::string dtype_;
 };

@@ -38,8 +38,14 @@ constexpr int kMaxExprDepth = 128;
 /// The count of one `for` capture of a spec (layers, experts).
 constexpr int64_t kMaxLoopCount = 1'000'000;
 /// Rule instances (every value of every rule's captures, with the inputs
-/// of list inputs) evaluated for one rank.
-constexpr int64_t kMaxRuleInstances = 10'000'000;
+/// of list inputs) evaluated for one rank (Kimi-K2's largest rule has
+/// 61 x 384 x 3 = 70,272).
+constexpr int64_t kMaxRuleInstances = 1'000'000;
+/// Expression terms evaluated for one rank, every evaluation of an
+/// expression costing its number of terms (a real spec evaluates under a
+/// million for the largest models): what bounds the time of a walk whose
+/// instances are few but whose expressions are long (about a second).
+constexpr int64_t kMaxEvalTerms = 20'000'000;
 /// Parts of one op: unstack and split results, interleave and deinterleave
 /// groups, stack, concat and interleave operands, shard counts.
 constexpr int64_t kMaxOpParts = 65'536;
