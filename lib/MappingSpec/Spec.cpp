@@ -506,6 +506,7 @@ std::unique_ptr<Env> Env::create(std::shared_ptr<const Spec> spec,
     return nullptr;
   }
   env->config_->json = std::move(*parsed);
+  env->configShown_ = escapeText(configPath);
   for (const OptionDecl &o : spec->options)
     env->options_[o.name] = o.defaultValue;
   for (auto &[k, v] : options) {
@@ -630,7 +631,7 @@ std::optional<Value> Env::lookup(const std::string &name,
   if (const nlohmann::ordered_json *v = walk(config_->json, name)) {
     std::optional<Value> out = fromJson(*v, why);
     if (!why.empty())
-      why = "(config field) " + why;
+      why = "(in " + configShown_ + ") " + why;
     return out;
   }
   return std::nullopt;
@@ -656,7 +657,7 @@ std::optional<Value> Env::eval(const Located &e, std::string &error) const {
       return std::nullopt;
     std::optional<Value> out = fromJson((*v)[i], why);
     if (!why.empty())
-      why = "(config entry) " + why;
+      why = "(in " + configShown_ + ") " + why;
     return out;
   };
   return evaluate(

@@ -172,8 +172,8 @@ bool isLeftoverStaging(const std::string &folder, const std::string &name,
                                           "(another container)");
       return false;
     }
-  if (pid == std::to_string(::getpid()))
-    return false; // ours, from this very run (not expected)
+  // A PID in use (ours included: an old run's PID reused) is the same
+  // process only if it started at the time the marker says.
   errno = 0;
   bool gone = ::kill((pid_t)std::atoll(pid.c_str()), 0) != 0 && errno == ESRCH;
   if (!gone) {

@@ -383,6 +383,16 @@ int main(int argc, char **argv) {
   std::vector<std::string> others, skipped;
   if (!listOtherFiles(*inputs.front(), others, skipped, error))
     return fail(error);
+  // The disk must hold the weights and, in each output checkpoint, a copy
+  // of the other files.
+  uint64_t needed = total;
+  for (const std::string &f : others) {
+    struct stat st;
+    if (::stat(f.c_str(), &st) == 0 &&
+        __builtin_add_overflow(needed, (uint64_t)st.st_size * outputs.size(),
+                               &needed))
+      return fail(f + ": too large to copy");
+  }
   std::vector<std::string> readPaths =
       inputPaths(opt.from, inputs, configPath, others);
   if (target.exists && opt.force &&
@@ -436,7 +446,7 @@ int main(int argc, char **argv) {
     note(n);
   if (!staging)
     return fail(error);
-  if (!checkFreeSpace(target.parent, total, error))
+  if (!checkFreeSpace(target.parent, needed, error))
     return fail(error);
   int threads = opt.threads > 0
                     ? opt.threads

@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "wl/Runtime/Safetensors.h"
+#include "wl/Support/Quote.h"
 
 #include <cstdio>
 #include <cstring>
@@ -79,12 +80,12 @@ int main(int argc, char **argv) {
   for (auto &[name, l] : ta) {
     auto it = tb.find(name);
     if (it == tb.end()) {
-      problems.push_back(name + ": only in " + paths[0]);
+      problems.push_back(wl::quoteName(name) + ": only in " + paths[0]);
       continue;
     }
     const TensorEntry &x = *l.entry, &y = *it->second.entry;
     if (x.dtype != y.dtype || x.shape != y.shape) {
-      problems.push_back(name + ": another dtype or shape");
+      problems.push_back(wl::quoteName(name) + ": another dtype or shape");
       continue;
     }
     uint64_t n = x.end - x.begin;
@@ -93,7 +94,7 @@ int main(int argc, char **argv) {
       uint64_t k = 0;
       while (p[k] == q[k])
         ++k;
-      problems.push_back(name + ": bytes differ from byte " +
+      problems.push_back(wl::quoteName(name) + ": bytes differ from byte " +
                          std::to_string(k) + " of " + std::to_string(n));
       continue;
     }
@@ -101,7 +102,7 @@ int main(int argc, char **argv) {
   }
   for (auto &[name, l] : tb)
     if (!ta.count(name))
-      problems.push_back(name + ": only in " + paths[1]);
+      problems.push_back(wl::quoteName(name) + ": only in " + paths[1]);
   if (!problems.empty()) {
     for (size_t i = 0; i < problems.size() && i < 20; ++i)
       std::printf("%s\n", problems[i].c_str());

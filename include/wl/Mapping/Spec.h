@@ -132,6 +132,7 @@ private:
   mutable int64_t terms_ = 0;
   std::vector<std::string> captureOrder_;
   std::string dtype_;
+  std::string configShown_; ///< the config's path, escaped, for messages
 };
 
 } // namespace wl::mapping
