@@ -10,6 +10,7 @@
 // with its message. Runs release the GIL.
 //
 //===----------------------------------------------------------------------===//
+#include "wl/Runtime/Safetensors.h"
 #include "wl/Torch/Embedding.h"
 
 #include <csignal>
@@ -196,6 +197,26 @@ PYBIND11_MODULE(_C, m) {
       py::arg("rank") = 0, py::arg("dtype") = "", py::arg("reverse") = false,
       py::arg("exact") = false, py::arg("spec_base_dir") = "",
       py::call_guard<py::gil_scoped_release>());
+  // The tensors of a checkpoint as the validated reader sees them
+  // (docs/safetensors.md): (file, name, dtype, shape, file offset, bytes).
+  m.def("checkpoint_tensors", [](const std::string &path) {
+    std::string error;
+    std::unique_ptr<wl::runtime::Checkpoint> ckpt;
+    {
+      py::gil_scoped_release release;
+      ckpt = wl::runtime::Checkpoint::open(path, error);
+    }
+    if (!ckpt)
+      throw py::value_error(error);
+    py::list out;
+    for (const wl::runtime::Checkpoint::Located &l : ckpt->tensors())
+      out.append(py::make_tuple(
+          l.file->path(), l.entry->name,
+          std::string(wl::layout::safetensorsName(l.entry->dtype)),
+          py::tuple(py::cast(l.entry->shape)), l.file->fileOffset(*l.entry),
+          l.entry->end - l.entry->begin));
+    return out;
+  });
   m.def("last_run_stats", [] { return statsDict(lastRunStats()); });
   m.def("cache_stats", [] {
     CacheStats s = cacheStats();

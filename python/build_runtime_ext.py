@@ -42,7 +42,8 @@ def main():
         os.environ["MAX_JOBS"] = str(a.jobs)
     lib = lambda *p: os.path.join(ROOT, "lib", *p)
     sources = (sorted(glob.glob(lib("Layout", "*.cpp"))) +
-               sorted(glob.glob(lib("Support", "*.cpp"))) + [
+               sorted(glob.glob(lib("Support", "*.cpp"))) +
+               sorted(glob.glob(lib("Safetensors", "*.cpp"))) + [
         lib("Plan", "Plan.cpp"),
         lib("Runtime", "CpuExecutor.cpp"),
         lib("Runtime", "ElementSteps.cpp"),

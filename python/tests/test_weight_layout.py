@@ -418,6 +418,41 @@ def test_source_ranges_read_only_rank_bytes():
         assert_same(whole, hf)
 
 
+def test_read_safetensors_refuses_what_the_validated_reader_refuses():
+    hf = {"a": torch.arange(6, dtype=torch.int32).reshape(2, 3)}
+    with tempfile.TemporaryDirectory() as d:
+        good = os.path.join(d, "good")
+        os.mkdir(good)
+        write_safetensors(os.path.join(good, "model.safetensors"), hf)
+        # A shard that is a FIFO: refused at once, not waited on.
+        fifo = os.path.join(d, "fifo")
+        os.mkdir(fifo)
+        os.mkfifo(os.path.join(fifo, "model-00001-of-00001.safetensors"))
+        with open(os.path.join(fifo, "model.safetensors.index.json"), "w") as f:
+            json.dump({"weight_map": {"a": "model-00001-of-00001.safetensors"}}, f)
+        msg = raises(ValueError, wl.read_safetensors, fifo)
+        assert "is a FIFO, not a regular file" in msg, msg
+        # An index that names a file outside its folder.
+        out = os.path.join(d, "outside")
+        os.mkdir(out)
+        with open(os.path.join(out, "model.safetensors.index.json"), "w") as f:
+            json.dump({"weight_map": {"a": "../good/model.safetensors"}}, f)
+        msg = raises(ValueError, wl.read_safetensors, out)
+        assert "contains '..'" in msg, msg
+        # A header whose shape claims more than its data holds: refused
+        # before anything is allocated for it.
+        bad = os.path.join(d, "bad.safetensors")
+        h = json.dumps({"a": {"dtype": "F32", "shape": [1 << 40],
+                              "data_offsets": [0, 8]}}).encode()
+        h += b" " * (-len(h) % 8)
+        with open(bad, "wb") as f:
+            f.write(struct.pack("<Q", len(h)) + h + bytes(8))
+        msg = raises(ValueError, wl.read_safetensors, bad)
+        assert "tensor 'a'" in msg, msg
+        got, _ = wl.read_safetensors(good)
+        assert_same(got, hf)
+
+
 # --- CUDA -------------------------------------------------------------------
 
 

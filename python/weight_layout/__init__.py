@@ -15,7 +15,6 @@ raise ValueError with one message naming it; failures of the work itself
 import collections.abc
 import json
 import os
-import struct
 import warnings
 
 import torch  # before _C: the extension links libtorch
@@ -323,22 +322,6 @@ def cuda_executor():
 # --- safetensors, read by ranges ------------------------------------------
 
 
-def _safetensors_files(path):
-    path = os.fspath(path)
-    if os.path.isdir(path):
-        single = os.path.join(path, "model.safetensors")
-        index = os.path.join(path, "model.safetensors.index.json")
-        if os.path.exists(single):
-            return [single]
-        if os.path.exists(index):
-            with open(index) as f:
-                files = sorted(set(json.load(f)["weight_map"].values()))
-            return [os.path.join(path, f) for f in files]
-        raise ValueError("%s: no model.safetensors or "
-                         "model.safetensors.index.json" % path)
-    return [path]
-
-
 def read_safetensors(path, names=None, ranges=None):
     """Reads tensors of a safetensors file (or a checkpoint folder) with
     pread, without mapping the file: every byte that comes back was read.
@@ -356,39 +339,43 @@ def read_safetensors(path, names=None, ranges=None):
     elif ranges is not None:
         want = set(ranges)
     out, stats = {}, {"bytes_read": 0, "bytes_total": 0, "reads": 0}
-    for file in _safetensors_files(path):
-        with open(file, "rb") as f:
-            n = struct.unpack("<Q", f.read(8))[0]
-            header = json.loads(f.read(n))
-            base = 8 + n
-            fd = f.fileno()
-            for name, info in header.items():
-                if name == "__metadata__" or (want is not None
-                                              and name not in want):
-                    continue
-                dtype = _DTYPES.get(info["dtype"])
+    # Headers, index and files as the validated reader accepts them
+    # (docs/safetensors.md): every offset and size checked, no FIFO waited
+    # on, no file outside the checkpoint's folder.
+    by_file = {}
+    for file, name, dtype, shape, offset, nbytes in _C.checkpoint_tensors(
+            os.fspath(path)):
+        if want is None or name in want:
+            by_file.setdefault(file, []).append(
+                (name, dtype, shape, offset, nbytes))
+    for file, entries in by_file.items():
+        fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+        try:
+            for name, dtype_name, shape, offset, nbytes in entries:
+                dtype = _DTYPES.get(dtype_name)
                 if dtype is None:
-                    raise ValueError("tensor '%s': dtype %s has no torch "
-                                     "dtype here" % (name, info["dtype"]))
-                shape = info["shape"]
-                b, e = info["data_offsets"]
+                    raise ValueError("tensor %r: dtype %s has no torch dtype "
+                                     "here" % (name, dtype_name))
                 t = torch.empty(shape, dtype=dtype)
                 es = t.element_size()
-                stats["bytes_total"] += e - b
+                stats["bytes_total"] += nbytes
                 raw = t.view(-1).view(torch.uint8).numpy() if t.numel() else None
                 spans = ([(0, t.numel())] if ranges is None
                          or name not in ranges else ranges[name])
                 for lo, hi in spans:
+                    lo, hi = max(0, lo), min(hi, t.numel())
                     if hi <= lo:
                         continue
                     view = memoryview(raw[lo * es:hi * es])
-                    got = os.preadv(fd, [view], base + b + lo * es)
+                    got = os.preadv(fd, [view], offset + lo * es)
                     if got != (hi - lo) * es:
-                        raise ValueError("%s: tensor '%s' is truncated"
+                        raise ValueError("%s: tensor %r is truncated"
                                          % (file, name))
                     stats["bytes_read"] += got
                     stats["reads"] += 1
                 out[name] = t
+        finally:
+            os.close(fd)
     if want is not None:
         missing = sorted(want - set(out))
         if missing:
