@@ -20,7 +20,7 @@ flags=(-std=c++17 -O2 -g -fno-omit-frame-pointer -I"$root/include")
 fuzz=(-fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all)
 
 mkdir -p "$out/corpus" "$out/seeds" "$out/artifacts"
-srcs=("$root/lib/Safetensors/Safetensors.cpp" "$root"/lib/Layout/*.cpp)
+srcs=("$root"/lib/Safetensors/*.cpp "$root"/lib/Support/*.cpp "$root"/lib/Layout/*.cpp)
 
 echo "== building $out/fuzz-safetensors-header"
 "$cxx" "${flags[@]}" "${fuzz[@]}" "${srcs[@]}" \

@@ -166,9 +166,17 @@ Rule parseRule(const ojson &r, const std::string &path) {
         const ojson &f = it.value()["for"];
         if (!f.is_object())
           fail(ip + ".for", "expected an object of capture: count");
-        for (auto jt = f.begin(); jt != f.end(); ++jt)
+        for (auto jt = f.begin(); jt != f.end(); ++jt) {
+          // Its loop would hide, then remove, the rule's capture.
+          for (const auto &outer : rule.loops)
+            if (outer.first == jt.key())
+              fail(ip + ".for" + quoteKey(jt.key()),
+                   "capture " + quoteName(jt.key()) +
+                       " is already a capture of the rule (name it "
+                       "differently)");
           in.loops.push_back(
               {jt.key(), located(jt.value(), ip + ".for" + quoteKey(jt.key()))});
+        }
       }
       rule.inputs.push_back(in);
     }
