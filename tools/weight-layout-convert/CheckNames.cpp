@@ -9,16 +9,26 @@ namespace wl::tool {
 
 using mapping::NameKind;
 
+namespace {
+
+/// Walks the names of `rank` (its lets and requirements evaluated first).
+bool walkRank(mapping::Env &env, int64_t rank,
+              const std::function<bool(NameKind, const std::string &)> &visit,
+              bool &stopped, std::string &error) {
+  env.setRank(rank);
+  return env.refresh(error) &&
+         mapping::forEachName(env, visit, stopped, error);
+}
+
+} // namespace
+
 bool checkSourceNames(mapping::Env &env, int64_t ranks,
                       const runtime::Checkpoint &ckpt, NameProblems &out,
                       std::string &error) {
   std::set<std::string> needed, missing;
   for (int64_t r = 0; r < ranks && !out.stopped; ++r) {
-    env.setRank(r);
-    if (!env.refresh(error))
-      return false;
     bool stopped = false;
-    bool ok = mapping::forEachName(env, [&](NameKind kind, const std::string &name) {
+    bool ok = walkRank(env, r, [&](NameKind kind, const std::string &name) {
       if (kind == NameKind::Written)
         return true;
       if (!ckpt.find(name).entry && kind == NameKind::Read) {
@@ -43,12 +53,9 @@ bool checkSourceNames(mapping::Env &env, int64_t ranks,
 bool checkRankNames(mapping::Env &env, int64_t rank,
                     const runtime::Checkpoint &ckpt, NameProblems &out,
                     std::string &error) {
-  env.setRank(rank);
-  if (!env.refresh(error))
-    return false;
   std::set<std::string> written, missing;
   bool stopped = false;
-  bool ok = mapping::forEachName(env, [&](NameKind kind, const std::string &name) {
+  bool ok = walkRank(env, rank, [&](NameKind kind, const std::string &name) {
     if (kind != NameKind::Written)
       return true;
     written.insert(name);
