@@ -20,6 +20,8 @@
 #include "mlir/IR/Verifier.h"
 #include "llvm/ADT/StringMap.h"
 
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <set>
@@ -506,10 +508,28 @@ std::optional<mlir::Value> Builder::call(const Expr &e) {
       if (!v)
         return std::nullopt;
       Type et = xt.getElementType();
-      if (isa<FloatType>(et))
+      if (isa<FloatType>(et)) {
         value = b.getFloatAttr(et, *v);
-      else
-        value = b.getIntegerAttr(et, (int64_t)*v);
+      } else {
+        // An integer element holds the value exactly, or it is refused
+        // (never truncated, wrapped or cast from NaN).
+        auto it = cast<IntegerType>(et);
+        unsigned w = it.getWidth();
+        bool isUnsigned = it.isUnsigned() || w == 1;
+        double lo = isUnsigned ? 0.0 : -std::ldexp(1.0, (int)w - 1);
+        double hi = isUnsigned ? std::ldexp(1.0, (int)w) - 1
+                               : std::ldexp(1.0, (int)w - 1) - 1;
+        if (!(*v >= lo && *v <= hi) || *v != std::floor(*v)) {
+          char shown[32];
+          std::snprintf(shown, sizeof shown, "%.17g", *v);
+          failAt(*named.at("value").second,
+                 std::string("pad: value ") + shown + " is not a value of the " +
+                     std::to_string(w) + "-bit integer elements");
+          return std::nullopt;
+        }
+        value = isUnsigned ? b.getIntegerAttr(et, (uint64_t)*v)
+                           : b.getIntegerAttr(et, (int64_t)*v);
+      }
     }
     return finish(b.create<PadOp>(loc, xt, x, *d, *lo, *hi, value), e);
   }
