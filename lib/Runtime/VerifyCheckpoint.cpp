@@ -59,14 +59,14 @@ bool verifyCheckpoint(const layout::Plan &plan,
     }
     if (out[t].entry->dtype != info.dtype ||
         out[t].entry->shape != info.shape) {
-      error = "verify: " + out[t].file->path() + ": tensor '" + info.name +
+      error = "verify: " + out[t].file->shownPath() + ": tensor '" + info.name +
               "' has another dtype or shape than the plan's";
       return false;
     }
   }
   for (const Checkpoint::Located &l : ckpt->tensors())
     if (!expected.count(l.entry->name)) {
-      error = "verify: " + l.file->path() + ": tensor '" + l.entry->name +
+      error = "verify: " + l.file->shownPath() + ": tensor '" + l.entry->name +
               "' is not a target of the plan";
       return false;
     }
@@ -128,7 +128,7 @@ bool verifyCheckpoint(const layout::Plan &plan,
           uint64_t got = loadBits(dst, et, di);
           if (got != want) {
             std::ostringstream os;
-            os << "verify: " << out[p.target].file->path() << ": tensor '"
+            os << "verify: " << out[p.target].file->shownPath() << ": tensor '"
                << info.name << "' element " << di << " is " << hex(got, et)
                << ", the plan gives " << hex(want, et);
             if (!p.isFill())

@@ -1231,21 +1231,23 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path,
                                                        std::string &error) {
   std::unique_ptr<SafetensorsFile> f(new SafetensorsFile());
   f->path_ = path;
+  f->shownPath_ = escapeText(path);
+  const std::string &shown = f->shownPath_;
   struct stat st;
   std::string why;
   f->fd_ = openRegularFile(path, st, why);
   if (f->fd_ < 0) {
-    error = path + ": " + why;
+    error = shown + ": " + why;
     return nullptr;
   }
   f->fileSize_ = (uint64_t)st.st_size;
   if (f->fileSize_ < 8) {
     parseHeader(nullptr, 0, f->fileSize_, why);
-    error = path + ": " + why;
+    error = shown + ": " + why;
     return nullptr;
   }
   if (f->fileSize_ > (uint64_t)SIZE_MAX) {
-    error = path + ": the file is too large to map";
+    error = shown + ": the file is too large to map";
     return nullptr;
   }
   // The whole file, which holds at least the 8 bytes of the length, so the
@@ -1253,7 +1255,7 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path,
   void *m =
       mmap(nullptr, (size_t)f->fileSize_, PROT_READ, MAP_SHARED, f->fd_, 0);
   if (m == MAP_FAILED) {
-    error = path + ": " + errnoString("cannot map");
+    error = shown + ": " + errnoString("cannot map");
     return nullptr;
   }
   f->map_ = (const uint8_t *)m;
@@ -1265,7 +1267,7 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path,
   if (!h) {
     if (!f->unchanged(error))
       return nullptr;
-    error = path + ": " + why;
+    error = shown + ": " + why;
     return nullptr;
   }
   f->header_ = std::move(*h);
@@ -1277,7 +1279,7 @@ std::unique_ptr<SafetensorsFile> SafetensorsFile::open(const std::string &path,
 bool SafetensorsFile::unchanged(std::string &error) const {
   struct stat st;
   if (::fstat(fd_, &st) != 0) {
-    error = path_ + ": " + errnoString("cannot stat");
+    error = shownPath_ + ": " + errnoString("cannot stat");
     return false;
   }
   uint64_t size = (uint64_t)st.st_size;
@@ -1293,7 +1295,7 @@ bool SafetensorsFile::unchanged(std::string &error) const {
     what = "it was modified";
   if (what.empty())
     return true;
-  error = path_ + ": changed while it was read (" + what +
+  error = shownPath_ + ": changed while it was read (" + what +
           "); nothing read from it is kept";
   return false;
 }
@@ -1365,9 +1367,10 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string &path,
   constexpr const char *kIndex = "model.safetensors.index.json";
 
   std::unique_ptr<Checkpoint> ck(new Checkpoint());
+  const std::string shown = escapeText(path);
   struct stat st;
   if (::stat(path.c_str(), &st) != 0) {
-    error = path + ": " + errnoString("cannot open");
+    error = shown + ": " + errnoString("cannot open");
     return nullptr;
   }
   std::string single; // a file name in folder_, or ""
@@ -1378,7 +1381,7 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string &path,
       ck->folder_.pop_back();
     DIR *dir = opendir(path.c_str());
     if (!dir) {
-      error = path + ": " + errnoString("cannot list");
+      error = shown + ": " + errnoString("cannot list");
       return nullptr;
     }
     std::vector<std::string> weightFiles, indexFiles;
@@ -1399,7 +1402,7 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string &path,
     auto list = [](const std::vector<std::string> &v) {
       std::string s;
       for (size_t k = 0; k < v.size() && k < 4; ++k)
-        s += (k ? ", " : "") + v[k];
+        s += (k ? ", " : "") + quoted(v[k]);
       if (v.size() > 4)
         s += ", ...";
       return s;
@@ -1411,17 +1414,17 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string &path,
     } else if (indexFiles.size() == 1) {
       index = indexFiles[0];
     } else if (indexFiles.size() > 1) {
-      error = path + ": " + std::to_string(indexFiles.size()) +
+      error = shown + ": " + std::to_string(indexFiles.size()) +
               " index files (" + list(indexFiles) + "), none of them " +
               kIndex + ", and no " + kSingle;
       return nullptr;
     } else if (weightFiles.size() == 1) {
       single = weightFiles[0];
     } else if (weightFiles.empty()) {
-      error = path + ": no .safetensors file";
+      error = shown + ": no .safetensors file";
       return nullptr;
     } else {
-      error = path + ": " + std::to_string(weightFiles.size()) +
+      error = shown + ": " + std::to_string(weightFiles.size()) +
               " .safetensors files (" + list(weightFiles) + ") but no " +
               kIndex + " to say which tensor is where";
       return nullptr;
@@ -1443,7 +1446,7 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string &path,
       single = name;
     ck->weightFileNames_.push_back(name);
   } else {
-    error = path + ": not a file or a folder";
+    error = shown + ": not a file or a folder";
     return nullptr;
   }
 
@@ -1458,10 +1461,11 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string &path,
   }
 
   // With an index.
-  std::string indexPath = joinPath(ck->folder_, index);
+  std::string indexPath = escapeText(joinPath(ck->folder_, index));
   std::string text, why;
   Index idx;
-  if (!readRegularFile(indexPath, limits::kMaxIndexBytes, text, why) ||
+  if (!readRegularFile(joinPath(ck->folder_, index), limits::kMaxIndexBytes,
+                       text, why) ||
       !parseIndex(text, idx, why)) {
     error = indexPath + ": " + why;
     return nullptr;

@@ -46,7 +46,7 @@ bool checkProvenance(const runtime::Checkpoint &ckpt, const Provenance &want,
       ++foreign;
       continue;
     }
-    const std::string &path = file->path();
+    const std::string &path = file->shownPath();
     if (present != 3) {
       error = path + ": its __metadata__ has only some of " + kMapping + ", " +
               kOptions + " and " + kPlanHash +

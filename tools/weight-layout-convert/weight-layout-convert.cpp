@@ -136,7 +136,7 @@ runtime::SourceTensor bindSource(const layout::TensorInfo &t, const std::string 
   if (!l.entry)
     problems.missing.push_back(where + quoteName(name));
   else if (l.entry->dtype != t.dtype || l.entry->shape != t.shape)
-    problems.wrong.push_back(l.file->path() + ": " + quoteName(name) + " is " +
+    problems.wrong.push_back(l.file->shownPath() + ": " + quoteName(name) + " is " +
                              describe(l.entry->dtype, l.entry->shape) +
                              ", the mapping reads " +
                              describe(t.dtype, t.shape));

@@ -15,7 +15,7 @@ bool readCheckpointNames(const std::string &path,
   for (const runtime::Checkpoint::Located &l : ckpt->tensors())
     out.emplace(l.entry->name,
                 TensorHeader{std::string(layout::safetensorsName(l.entry->dtype)),
-                             l.entry->shape, l.file->path()});
+                             l.entry->shape, l.file->shownPath()});
   return true;
 }
 

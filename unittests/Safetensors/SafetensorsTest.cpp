@@ -859,9 +859,20 @@ TEST(CheckpointTest, FolderErrors) {
   writeFile(two / "b.safetensors", makeFile({{"y", DType::U8, {3}}}));
   EXPECT_FALSE(Checkpoint::open(two.path(), error));
   EXPECT_EQ(error, two.path() +
-                       ": 2 .safetensors files (a.safetensors, b.safetensors) "
+                       ": 2 .safetensors files ('a.safetensors', 'b.safetensors') "
                        "but no model.safetensors.index.json to say which "
                        "tensor is where");
+  // File names of the folder are shown escaped: no forged line.
+  TempDir evil;
+  writeFile(evil / "a\nerror: forged.safetensors", makeFile({{"x", DType::U8, {3}}}));
+  writeFile(evil / "b.safetensors", makeFile({{"y", DType::U8, {3}}}));
+  EXPECT_FALSE(Checkpoint::open(evil.path(), error));
+  EXPECT_EQ(error.find('\n'), std::string::npos) << error;
+  EXPECT_NE(error.find("'a\\nerror: forged.safetensors'"), std::string::npos)
+      << error;
+  writeFile(evil / "short\nfile", "x");
+  EXPECT_FALSE(SafetensorsFile::open(evil / "short\nfile", error));
+  EXPECT_EQ(error.find('\n'), std::string::npos) << error;
   TempDir none;
   writeFile(none / "config.json", "{}");
   EXPECT_FALSE(Checkpoint::open(none.path(), error));

@@ -96,6 +96,9 @@ public:
   SafetensorsFile &operator=(const SafetensorsFile &) = delete;
 
   const std::string &path() const { return path_; }
+  /// The path as messages show it: escaped (a file name in a folder or an
+  /// index may hold control characters).
+  const std::string &shownPath() const { return shownPath_; }
   const Header &header() const { return header_; }
   uint64_t fileSize() const { return fileSize_; }
   /// The file descriptor (for copy_file_range), open for reading.
@@ -126,7 +129,7 @@ public:
 
 private:
   SafetensorsFile() = default;
-  std::string path_;
+  std::string path_, shownPath_;
   int fd_ = -1;
   const uint8_t *map_ = nullptr;
   uint64_t fileSize_ = 0;
