@@ -5,6 +5,7 @@
 #include "StagingMarker.h"
 
 #include "wl/Support/InputFile.h"
+#include "wl/Support/Quote.h"
 
 #include <cerrno>
 #include <csignal>
@@ -31,7 +32,7 @@ std::mutex cleanupMutex;
 std::string cleanupPath;
 
 std::string errnoText(const std::string &what, const std::string &path) {
-  return path + ": " + what + ": " + std::strerror(errno);
+  return escapeText(path) + ": " + what + ": " + std::strerror(errno);
 }
 
 bool fsyncPath(const std::string &path) {
@@ -96,15 +97,17 @@ std::unique_ptr<Staging> Staging::create(const TargetPath &target, bool force,
     if (name.compare(0, stem.size(), stem) != 0)
       continue;
     std::string why;
+    // The name comes from the folder's listing: shown escaped.
+    std::string shown = escapeText(it->path().string());
     if (isLeftoverStaging(it->path().string(), name, stem, why)) {
       std::error_code rm;
       fs::remove_all(it->path(), rm);
       notes.push_back(rm ? "cannot remove the leftover staging folder " +
-                               it->path().string() + ": " + rm.message()
-                         : "removed " + it->path().string() +
+                               shown + ": " + rm.message()
+                         : "removed " + shown +
                                ", left by a conversion that is gone");
     } else if (!why.empty()) {
-      notes.push_back("left " + it->path().string() + " alone: " + why);
+      notes.push_back("left " + shown + " alone: " + why);
     }
   }
   auto s = std::unique_ptr<Staging>(new Staging());
@@ -275,7 +278,7 @@ bool copyFile(const std::string &from, const std::string &to, bool durable,
   std::string why;
   int in = openRegularFile(from, st, why);
   if (in < 0) {
-    error = from + ": cannot copy: " + why;
+    error = escapeText(from) + ": cannot copy: " + why;
     return false;
   }
   int out = ::open(to.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);

@@ -2,6 +2,7 @@
 #include "TargetPath.h"
 
 #include "wl/Convert/Manifest.h"
+#include "wl/Support/Quote.h"
 
 #include <cerrno>
 #include <climits>
@@ -122,7 +123,7 @@ bool holdsInput(const TargetPath &target,
     // input (a folder).
     if (contains(inChain, id) || contains(above, inChain.front())) {
       std::string real = realPath(in);
-      which = real.empty() ? in : real;
+      which = escapeText(real.empty() ? in : real);
       return true;
     }
   }
