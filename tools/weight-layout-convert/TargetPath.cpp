@@ -92,8 +92,13 @@ bool resolveTarget(const std::string &to, TargetPath &out,
   }
   std::string parent = realPath(dir);
   struct stat st;
-  if (parent.empty() || ::stat(parent.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    error = dir + " is not a folder (the folder --to goes in)";
+  if (parent.empty() || ::stat(parent.c_str(), &st) != 0) {
+    error = escapeText(dir) + ", the folder --to goes in, does not exist "
+                              "(create it first)";
+    return false;
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    error = escapeText(dir) + ", where --to would go, is not a folder";
     return false;
   }
   out.parent = parent;
