@@ -11,7 +11,8 @@
 // (named rank-<r>/<name> when there are several) back to the sources, derived by
 // the layout algebra from the same spec; where the forward direction rounds
 // (an affine such as Megatron's w - 1, a narrowing cast), the way back undoes
-// it as the framework does, with a note, or refuses with --exact.
+// it as the framework does, with a note, or refuses with --exact. The stages
+// run in wl::compileMapping, as for every other caller.
 //
 //===----------------------------------------------------------------------===//
 #include "MappingMain.h"
@@ -19,16 +20,10 @@
 #include "CheckpointNames.h"
 #include "EmitPlan.h"
 
-#include "wl/IR/WLOps.h"
-#include "wl/Mapping/Frontend.h"
-#include "wl/Mapping/PlanToIR.h"
+#include "wl/Compile/CompileMapping.h"
 #include "wl/Plan/Plan.h"
-#include "wl/Transforms/LowerToPlan.h"
-#include "wl/Transforms/Passes.h"
 #include "wl/Support/Quote.h"
 
-#include "mlir/IR/MLIRContext.h"
-#include "mlir/Pass/PassManager.h"
 #include "mlir/Support/FileUtilities.h"
 #include "llvm/Support/ToolOutputFile.h"
 #include "llvm/Support/raw_ostream.h"
@@ -38,7 +33,6 @@
 #include <map>
 #include <set>
 
-using namespace mlir;
 
 namespace wl::tool {
 
@@ -63,7 +57,7 @@ static bool parseInt(const std::string &s, int64_t &out) {
   return true;
 }
 
-int mappingMain(const std::vector<char *> &args, DialectRegistry &registry) {
+int mappingMain(const std::vector<char *> &args) {
   std::string mapping, config, emit, output = "-", dtype, checkpoint;
   std::map<std::string, int64_t> options;
   bool reverse = false, allRanks = false, exact = false;
@@ -133,102 +127,92 @@ int mappingMain(const std::vector<char *> &args, DialectRegistry &registry) {
   if (emit != "ir" && emit != "plan")
     return usage("--emit=ir or --emit=plan is required");
 
-  std::string error;
-  auto spec = mapping::loadSpec(mapping, error);
-  if (!spec) {
-    llvm::errs() << error << "\n";
-    return 1;
+  // The stages run in compileMapping; this driver picks what to print.
+  MappingRequest request;
+  request.spec = mapping;
+  request.config = config;
+  request.options = options;
+  request.dtype = dtype;
+  request.reverse = reverse;
+  request.exact = exact;
+  request.diagnostic = [](const std::string &where, bool isError,
+                          const std::string &message) {
+    llvm::errs() << (where.empty() ? "" : where + ": ")
+                 << (isError ? "error: " : "note: ") << message << "\n";
+  };
+  bool irOnly = emit == "ir" && !reverse;
+  if (irOnly) {
+    request.stage = MappingRequest::Stage::IR;
+    if (!allRanks)
+      request.irRanks = {rank};
+  } else {
+    request.onlyRank = reverse ? -1 : rank;
   }
-  auto env = mapping::Env::create(spec, config, options, dtype, error);
-  if (!env) {
-    llvm::errs() << error << "\n";
-    return 1;
-  }
-  int64_t tp = env->option("tp"), ep = env->option("ep"), pp = env->option("pp");
-  if (tp < 1 || ep < 1 || pp < 1)
-    return usage("--tp, --ep and --pp must be at least 1");
-  int64_t nranks = tp * ep * pp;
-  if (rank < 0 || rank >= nranks)
-    return usage("--rank " + std::to_string(rank) +
-                 " is not one of the tp x ep x pp = " + std::to_string(nranks) +
-                 " ranks");
-  std::vector<int64_t> ranks;
-  if (emit == "ir" && !allRanks && !reverse)
-    ranks = {rank};
-  else
-    for (int64_t r = 0; r < nranks; ++r)
-      ranks.push_back(r);
-
-  MLIRContext context(registry);
-  context.loadAllAvailableDialects();
-  context.printOpOnDiagnostic(false);
-  // Ops carry their rule as a name location; print it as the place.
-  ScopedDiagnosticHandler handler(&context, [](Diagnostic &d) {
-    std::string where;
-    if (auto n = dyn_cast<NameLoc>(d.getLocation()))
-      where = n.getName().str() + ": ";
-    llvm::errs() << where
-                 << (d.getSeverity() == DiagnosticSeverity::Error ? "error: "
-                                                                  : "note: ")
-                 << d.str() << "\n";
-    return success();
-  });
-  std::vector<std::string> dropped;
-  OwningOpRef<ModuleOp> module =
-      mapping::buildMapping(*env, &context, ranks, error, &dropped);
-  if (!module) {
-    llvm::errs() << error << "\n";
-    return 1;
-  }
+  request.printIR = emit == "ir";
+  int failed = 1; // the exit code of a failed compile
+  auto compile = [&](const MappingRequest &r) {
+    std::string error;
+    CompileFailure why;
+    std::unique_ptr<CompiledMapping> c = compileMapping(r, error, &why);
+    if (!c) {
+      if (why == CompileFailure::Request)
+        failed = usage("--" + error);
+      else if (!error.empty())
+        llvm::errs() << error << "\n";
+    }
+    return c;
+  };
+  if (rank < 0) // refused by compileMapping, with the ranks there are
+    request.irRanks = {rank};
+  std::unique_ptr<CompiledMapping> compiled = compile(request);
+  if (!compiled)
+    return failed;
 
   if (!checkpoint.empty()) {
-    // Every checkpoint tensor is read or dropped by a rule, and every tensor
-    // a rule reads is in the checkpoint with that dtype and shape.
-    std::vector<int64_t> all;
-    for (int64_t r = 0; r < nranks; ++r)
-      all.push_back(r);
-    OwningOpRef<ModuleOp> others;
-    ModuleOp everything = *module;
-    if (ranks.size() != all.size()) {
-      others = mapping::buildMapping(*env, &context, all, error);
-      if (!others) {
-        llvm::errs() << error << "\n";
-        return 1;
-      }
-      everything = *others;
+    // Every checkpoint tensor is read or dropped by a rule of some rank, and
+    // every tensor a rule reads is in the checkpoint with that dtype and
+    // shape.
+    std::unique_ptr<CompiledMapping> everyRank;
+    const CompiledMapping *all = compiled.get();
+    if (irOnly && !allRanks) {
+      MappingRequest r = request;
+      r.irRanks.clear();
+      r.printIR = false;
+      everyRank = compile(r);
+      if (!everyRank)
+        return failed;
+      all = everyRank.get();
     }
+    std::string error;
     std::map<std::string, TensorHeader> present;
     if (!readCheckpointNames(checkpoint, present, error)) {
       llvm::errs() << error << "\n";
       return 1;
     }
-    std::map<std::string, RankedTensorType> read;
-    everything.walk([&](SourceOp op) {
-      read.emplace(op.getName().str(), cast<RankedTensorType>(op.getType()));
-    });
     std::vector<std::string> missing, unused, wrong;
-    for (auto &[name, type] : read) {
-      auto it = present.find(name);
+    std::set<std::string> read;
+    for (const layout::TensorInfo &t : all->sources) {
+      read.insert(t.name);
+      auto it = present.find(t.name);
       if (it == present.end()) {
-        missing.push_back(quoteName(name));
+        missing.push_back(quoteName(t.name));
         continue;
       }
-      std::string want(layout::safetensorsName(*toDType(type.getElementType())));
-      std::vector<int64_t> shape(type.getShape().begin(), type.getShape().end());
-      if (it->second.dtype != want || it->second.shape != shape) {
+      std::string want(layout::safetensorsName(t.dtype));
+      if (it->second.dtype != want || it->second.shape != t.shape) {
         std::string s;
         llvm::raw_string_ostream os(s);
-        os << quoteName(name) << " is " << it->second.dtype << " [";
+        os << quoteName(t.name) << " is " << it->second.dtype << " [";
         llvm::interleaveComma(it->second.shape, os);
         os << "], the spec reads " << want << " [";
-        llvm::interleaveComma(shape, os);
+        llvm::interleaveComma(t.shape, os);
         os << "]";
         wrong.push_back(os.str());
       }
     }
-    std::set<std::string> droppedSet(dropped.begin(), dropped.end());
+    std::set<std::string> dropped(all->dropped.begin(), all->dropped.end());
     for (auto &[name, h] : present)
-      if (!read.count(name) && !droppedSet.count(name))
+      if (!read.count(name) && !dropped.count(name))
         unused.push_back(quoteName(name));
     auto report = [&](const std::vector<std::string> &names,
                       const std::string &what) {
@@ -252,59 +236,13 @@ int mappingMain(const std::vector<char *> &args, DialectRegistry &registry) {
       return 1;
   }
 
-  std::string text;
-  if (emit == "ir" && !reverse) {
-    llvm::raw_string_ostream os(text);
-    module->print(os);
-  } else {
-    // All ranks together: every target element once, every source element
-    // read by some rank (nothing lost silently).
-    PassManager pm(&context);
-    pm.addPass(createWLCheckCoverage());
-    if (failed(pm.run(*module)))
-      return 1;
-    layout::Plan plan;
-    if (!reverse) {
-      auto fn = module->lookupSymbol<func::FuncOp>("rank" + std::to_string(rank));
-      FailureOr<LoweredFunction> lowered = lowerFunction(fn);
-      if (failed(lowered))
-        return 1;
-      plan = std::move(lowered->plan);
-    } else {
-      // One plan over every rank's targets, then its inverse.
-      FailureOr<layout::Plan> all = lowerAllRanks(*module);
-      if (failed(all))
-        return 1;
-      plan = std::move(*all);
-      layout::normalize(plan);
-      layout::InvertOptions inv;
-      std::vector<std::string> rounded;
-      inv.dropReplicas = true;
-      inv.allowInexact = !exact;
-      inv.rounded = &rounded;
-      auto inverse = layout::invert(plan, error, inv);
-      if (!inverse) {
-        llvm::errs() << mapping << ": " << error << "\n";
-        return 1;
-      }
-      noteRounded(mapping, rounded);
-      plan = std::move(*inverse);
-    }
-    layout::normalize(plan);
-    if (emit == "plan") {
-      text = plan::toJson(plan);
-    } else {
-      // The way back as IR: the inverse plan written with wl ops.
-      OwningOpRef<ModuleOp> back = mapping::planToIR(plan, &context, "reverse");
-      if (!back) {
-        llvm::errs() << mapping << ": the inverse cannot be written as IR\n";
-        return 1;
-      }
-      llvm::raw_string_ostream os(text);
-      back->print(os);
-    }
-  }
-  auto out = openOutputFile(output, &error);
+  if (reverse)
+    noteRounded(mapping, compiled->rounded);
+  std::string text = emit == "ir"  ? compiled->ir
+                     : reverse     ? plan::toJson(compiled->inverse)
+                                   : plan::toJson(compiled->rankPlans.at(0));
+  std::string error;
+  auto out = mlir::openOutputFile(output, &error);
   if (!out) {
     llvm::errs() << "weight-layout-opt: " << error << "\n";
     return 1;

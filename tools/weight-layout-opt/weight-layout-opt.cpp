@@ -31,8 +31,7 @@ int main(int argc, char **argv) {
   bool emitPlan = false;
   for (int i = 0; i < argc; ++i)
     if (std::strncmp(argv[i], "--mapping", 9) == 0)
-      return wl::tool::mappingMain(std::vector<char *>(argv, argv + argc),
-                                   registry);
+      return wl::tool::mappingMain(std::vector<char *>(argv, argv + argc));
   for (int i = 0; i < argc; ++i) {
     if (std::strcmp(argv[i], "--emit=plan") == 0)
       emitPlan = true;

@@ -14,6 +14,7 @@
 #include "wl/Layout/Piece.h"
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -30,7 +31,31 @@ struct MappingRequest {
   std::string dtype;    ///< empty: the config's
   bool reverse = false; ///< also derive the inverse plan
   bool exact = false;   ///< reverse: refuse rounding inverses
+
+  /// How far the stages go. Plans (the default): the IR of every rank, the
+  /// coverage proof over all of them, the plans (and with `reverse` the
+  /// inverse). IR: the IR of `irRanks` (every rank when empty) and no more:
+  /// no proof, no plans (`weight-layout-opt --mapping --emit=ir`).
+  enum class Stage { IR, Plans };
+  Stage stage = Stage::Plans;
+  std::vector<int64_t> irRanks;
+  /// Plans: lower only this rank's plan (rankPlans then holds it alone);
+  /// -1: every rank's.
+  int64_t onlyRank = -1;
+  /// Hand back the IR as text: the module built (Stage::IR), or with
+  /// `reverse` the inverse plan written with wl ops (CompiledMapping::ir).
+  bool printIR = false;
+  /// Where the compiler's diagnostics go as they are emitted: the place
+  /// (spec file, rule path, captures), whether it is an error, the text.
+  /// Unset, they are collected into the error text of a failure.
+  std::function<void(const std::string &where, bool error,
+                     const std::string &message)>
+      diagnostic;
 };
+
+/// Why a compile failed: a request the spec's degrees do not allow (a rank
+/// that is not one of them), or anything else.
+enum class CompileFailure { Request, Other };
 
 struct CompiledMapping {
   int64_t tp = 1, ep = 1, pp = 1;
@@ -47,12 +72,21 @@ struct CompiledMapping {
   std::vector<std::string> dropped;
   /// The spec's from/to/model_type, for provenance.
   std::string from, to, modelType;
+  /// Every source tensor the built ranks read (name, dtype, shape), in name
+  /// order: what a checkpoint must hold.
+  std::vector<layout::TensorInfo> sources;
+  /// The IR asked for with printIR.
+  std::string ir;
 };
 
-/// Compiles `request`; on failure returns null and sets `error` to the
-/// messages (spec file, JSON path, rule, captures), one per line.
-std::unique_ptr<CompiledMapping> compileMapping(const MappingRequest &request,
-                                                std::string &error);
+/// Compiles `request`: the one place that runs the stages (spec and config,
+/// IR, coverage, lowering, inverse), for weight-layout-opt --mapping,
+/// weight-layout-convert, weight-layout-gen and the embedding API. On
+/// failure returns null and sets `error` to the messages (spec file, JSON
+/// path, rule, captures), one per line, and `failure` (when given) to why.
+std::unique_ptr<CompiledMapping>
+compileMapping(const MappingRequest &request, std::string &error,
+               CompileFailure *failure = nullptr);
 
 } // namespace wl
 
