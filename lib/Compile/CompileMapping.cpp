@@ -66,6 +66,8 @@ std::unique_ptr<CompiledMapping> compileMapping(const MappingRequest &request,
   out->to = spec->to;
   out->modelType = spec->modelType;
   const int64_t nranks = out->ranks(); // Env::create checked the degrees
+  if (request.beforeIR && !request.beforeIR(*env, error))
+    return nullptr;
   std::vector<int64_t> asked = request.irRanks;
   if (request.onlyRank >= 0 || request.onlyRank < -1)
     asked.push_back(request.onlyRank);

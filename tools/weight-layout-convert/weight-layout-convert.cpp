@@ -24,7 +24,6 @@
 
 #include "wl/Compile/CompileMapping.h"
 #include "wl/Convert/Manifest.h"
-#include "wl/Mapping/Spec.h"
 #include "wl/Plan/Plan.h"
 #include "wl/Runtime/CpuExecutor.h"
 #include "wl/Runtime/CudaRenderer.h"
@@ -175,6 +174,78 @@ std::vector<std::string> inputPaths(
   return out;
 }
 
+/// The checkpoint(s) a conversion reads, and the degrees it runs at.
+struct Inputs {
+  int64_t tp = 1, ep = 1, pp = 1, ranks = 1;
+  std::vector<std::unique_ptr<runtime::Checkpoint>> ckpts;
+  std::vector<std::string> rankDirs; ///< --reverse: one folder per rank
+  /// "tp=2,ep=1,pp=1[,rank=1][,key=value...]", as the metadata records it.
+  std::string options(const ConvertOptions &opt, int64_t rank) const {
+    std::string s = "tp=" + std::to_string(tp) + ",ep=" + std::to_string(ep) +
+                    ",pp=" + std::to_string(pp);
+    if (rank >= 0)
+      s += ",rank=" + std::to_string(rank);
+    for (auto &[k, v] : opt.options)
+      if (k != "tp" && k != "ep" && k != "pp")
+        s += "," + k + "=" + std::to_string(v);
+    return s;
+  }
+};
+
+/// Opens the checkpoint (or, with --reverse, every rank folder) and compares
+/// its tensor names with what the spec reads (writes) for the config: the
+/// work stays proportional to what is really there.
+bool openInputs(const ConvertOptions &opt, bool rankFolders, mapping::Env &env,
+                Inputs &in, std::string &error) {
+  in.tp = env.option("tp");
+  in.ep = env.option("ep");
+  in.pp = env.option("pp");
+  in.ranks = in.tp * in.ep * in.pp; // at most limits::kMaxRanks
+  Problems problems;
+  if (!opt.reverse) {
+    auto ckpt = runtime::Checkpoint::open(opt.from, error);
+    if (!ckpt)
+      return false;
+    NameProblems names;
+    if (!checkSourceNames(env, in.ranks, *ckpt, names, error))
+      return false;
+    problems.addNames(names, "");
+    in.ckpts.push_back(std::move(ckpt));
+  } else {
+    if (in.ranks > 1 && !rankFolders) {
+      error = opt.from + " has no rank-0/ folder: a conversion at " +
+              in.options(opt, -1) + " writes rank-0 .. rank-" +
+              std::to_string(in.ranks - 1);
+      return false;
+    }
+    for (int64_t r = 0; r < in.ranks; ++r) {
+      std::string dir =
+          in.ranks == 1 ? opt.from : opt.from + "/rank-" + std::to_string(r);
+      if (in.ranks > 1 && !isFolder(dir)) {
+        error = dir + " is missing: the conversion at " + in.options(opt, -1) +
+                " has " + std::to_string(in.ranks) + " ranks";
+        return false;
+      }
+      in.rankDirs.push_back(dir);
+    }
+    for (int64_t r = 0; r < in.ranks; ++r) {
+      auto ckpt = runtime::Checkpoint::open(in.rankDirs[r], error);
+      if (!ckpt)
+        return false;
+      NameProblems names;
+      if (!checkRankNames(env, r, *ckpt, names, error))
+        return false;
+      problems.addNames(names, in.rankDirs[r] + ": ");
+      in.ckpts.push_back(std::move(ckpt));
+    }
+  }
+  if (!problems.text().empty()) {
+    error = opt.from + ": " + problems.text();
+    return false;
+  }
+  return true;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -229,70 +300,9 @@ int main(int argc, char **argv) {
   if (!exists(configPath))
     return fail(configPath + " is missing (the model's config.json)");
 
-  // The spec and config alone (no IR yet): errors in them, the degrees.
-  std::shared_ptr<const mapping::Spec> spec =
-      mapping::loadSpec(opt.mapping, error);
-  if (!spec)
-    return fail(error);
-  std::unique_ptr<mapping::Env> env =
-      mapping::Env::create(spec, configPath, opt.options, opt.dtype, error);
-  if (!env)
-    return fail(error);
-  const int64_t tp = env->option("tp"), ep = env->option("ep"),
-                pp = env->option("pp");
-  const int64_t nranks = tp * ep * pp; // at most limits::kMaxRanks
-  auto options = [&](int64_t rank) {
-    std::string s = "tp=" + std::to_string(tp) + ",ep=" + std::to_string(ep) +
-                    ",pp=" + std::to_string(pp);
-    if (rank >= 0)
-      s += ",rank=" + std::to_string(rank);
-    for (auto &[k, v] : opt.options)
-      if (k != "tp" && k != "ep" && k != "pp")
-        s += "," + k + "=" + std::to_string(v);
-    return s;
-  };
-
-  // Open the checkpoint(s) and compare their names with the spec's before
-  // compiling: the work stays proportional to what is really there.
-  std::vector<std::unique_ptr<runtime::Checkpoint>> inputs;
-  std::vector<std::string> rankDirs;
-  Problems problems;
-  if (!opt.reverse) {
-    auto ckpt = runtime::Checkpoint::open(opt.from, error);
-    if (!ckpt)
-      return fail(error);
-    NameProblems names;
-    if (!checkSourceNames(*env, nranks, *ckpt, names, error))
-      return fail(error);
-    problems.addNames(names, "");
-    inputs.push_back(std::move(ckpt));
-  } else {
-    if (nranks > 1 && !rankFolders)
-      return fail(opt.from + " has no rank-0/ folder: a conversion at " +
-                  options(-1) + " writes rank-0 .. rank-" +
-                  std::to_string(nranks - 1));
-    for (int64_t r = 0; r < nranks; ++r) {
-      std::string dir =
-          nranks == 1 ? opt.from : opt.from + "/rank-" + std::to_string(r);
-      if (nranks > 1 && !isFolder(dir))
-        return fail(dir + " is missing: the conversion at " + options(-1) +
-                    " has " + std::to_string(nranks) + " ranks");
-      rankDirs.push_back(dir);
-    }
-    for (int64_t r = 0; r < nranks; ++r) {
-      auto ckpt = runtime::Checkpoint::open(rankDirs[r], error);
-      if (!ckpt)
-        return fail(error);
-      NameProblems names;
-      if (!checkRankNames(*env, r, *ckpt, names, error))
-        return fail(error);
-      problems.addNames(names, rankDirs[r] + ": ");
-      inputs.push_back(std::move(ckpt));
-    }
-  }
-  if (!problems.text().empty())
-    return fail(opt.from + ": " + problems.text());
-
+  // The spec compiled; before any IR, the checkpoint(s) opened and their
+  // names compared with the spec's (CheckNames.h).
+  Inputs in;
   MappingRequest request;
   request.spec = opt.mapping;
   request.config = configPath;
@@ -300,9 +310,17 @@ int main(int argc, char **argv) {
   request.dtype = opt.dtype;
   request.reverse = opt.reverse;
   request.exact = opt.exact;
+  request.beforeIR = [&](mapping::Env &env, std::string &why) {
+    return openInputs(opt, rankFolders, env, in, why);
+  };
   std::unique_ptr<CompiledMapping> compiled = compileMapping(request, error);
   if (!compiled)
     return fail(error);
+  const int64_t nranks = in.ranks;
+  auto options = [&](int64_t rank) { return in.options(opt, rank); };
+  std::vector<std::unique_ptr<runtime::Checkpoint>> &inputs = in.ckpts;
+  const std::vector<std::string> &rankDirs = in.rankDirs;
+  Problems problems;
   if (!compiled->rounded.empty())
     note(std::to_string(compiled->rounded.size()) +
          " tensor(s) come back through the inverse of an affine or narrowing "
@@ -502,9 +520,9 @@ int main(int argc, char **argv) {
     manifest.ranks = 1;
   } else {
     manifest.options = opt.options;
-    manifest.options["tp"] = tp;
-    manifest.options["ep"] = ep;
-    manifest.options["pp"] = pp;
+    manifest.options["tp"] = in.tp;
+    manifest.options["ep"] = in.ep;
+    manifest.options["pp"] = in.pp;
     manifest.ranks = nranks;
   }
   if (!writeTextFile(convert::manifestJson(manifest),

@@ -12,6 +12,7 @@
 #define WL_COMPILE_COMPILEMAPPING_H
 
 #include "wl/Layout/Piece.h"
+#include "wl/Mapping/Spec.h"
 
 #include <cstdint>
 #include <functional>
@@ -51,6 +52,12 @@ struct MappingRequest {
   std::function<void(const std::string &where, bool error,
                      const std::string &message)>
       diagnostic;
+  /// Runs once the spec and config are read and evaluated, before any IR
+  /// is built; false (with `error` set) stops the compile. A converter
+  /// compares a checkpoint's tensor names with the spec's here, so that a
+  /// mismatch costs time in proportion to the checkpoint, not to what the
+  /// config claims.
+  std::function<bool(mapping::Env &env, std::string &error)> beforeIR;
 };
 
 /// Why a compile failed: a request the spec's degrees do not allow (a rank
