@@ -38,6 +38,7 @@
 #include <cstdlib>
 #include <fcntl.h>
 #include <filesystem>
+#include <functional>
 #include <set>
 #include <sys/stat.h>
 #include <thread>
@@ -246,6 +247,256 @@ bool openInputs(const ConvertOptions &opt, bool rankFolders, mapping::Env &env,
   return true;
 }
 
+/// Binds every plan source of the outputs: forward, one output per rank
+/// reading the checkpoint; reverse, one output reading every rank folder,
+/// whose files' provenance is checked first (Provenance.h). Missing tensors
+/// and dtype/shape mismatches go to `problems`; a provenance mismatch fails.
+bool bindOutputs(const ConvertOptions &opt, const std::string &mappingName,
+                 const CompiledMapping &compiled, const Inputs &in,
+                 std::vector<Output> &outputs, Problems &problems,
+                 std::string &error) {
+  const int64_t nranks = in.ranks;
+  if (!opt.reverse) {
+    const runtime::Checkpoint &ckpt = *in.ckpts.front();
+    for (int64_t r = 0; r < nranks; ++r) {
+      Output o;
+      o.folder = nranks == 1 ? "" : "rank-" + std::to_string(r);
+      o.plan = &compiled.rankPlans[r];
+      o.options = in.options(opt, nranks == 1 ? -1 : r);
+      for (const layout::TensorInfo &t : o.plan->sources)
+        o.sources.push_back(bindSource(t, t.name, ckpt, "", problems));
+      outputs.push_back(std::move(o));
+    }
+    return true;
+  }
+  Output o;
+  o.plan = &compiled.inverse;
+  o.options = in.options(opt, -1) + ",reverse=1";
+  o.sources.resize(o.plan->sources.size());
+  int foreign = 0;
+  for (int64_t r = 0; r < nranks; ++r) {
+    Provenance want{mappingName, in.options(opt, nranks == 1 ? -1 : r),
+                    hex64(plan::planHash(compiled.rankPlans[r])),
+                    nranks == 1 ? -1 : r};
+    if (!checkProvenance(*in.ckpts[r], want, foreign, error))
+      return false;
+    std::string prefix = nranks == 1 ? "" : "rank-" + std::to_string(r) + "/";
+    for (size_t s = 0; s < o.plan->sources.size(); ++s) {
+      const layout::TensorInfo &t = o.plan->sources[s];
+      if (t.name.compare(0, prefix.size(), prefix) == 0)
+        o.sources[s] = bindSource(t, t.name.substr(prefix.size()),
+                                  *in.ckpts[r], in.rankDirs[r] + ": ",
+                                  problems);
+    }
+  }
+  if (foreign > 0)
+    note(std::to_string(foreign) +
+         " input file(s) carry no weight_layout provenance (not written by "
+         "this tool): their rank is taken from their folder");
+  outputs.push_back(std::move(o));
+  return true;
+}
+
+/// --dry-run: what would be read and written, per output and file.
+void printDryRun(const ConvertOptions &opt, const TargetPath &target,
+                 int64_t nranks, const std::vector<Output> &outputs,
+                 const std::vector<std::vector<runtime::PlannedFile>> &planned,
+                 int64_t tensors, uint64_t total) {
+  std::printf("%s: dry run: %s -> %s (%lld rank%s), nothing written\n", kTool,
+              opt.from.c_str(), target.full.c_str(),
+              static_cast<long long>(nranks), nranks == 1 ? "" : "s");
+  if (target.exists)
+    std::printf("  %s exists: %s\n", target.full.c_str(),
+                opt.force ? "--force would replace it"
+                          : "the conversion would refuse (no --force)");
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    const Output &o = outputs[k];
+    int64_t read = 0;
+    for (const layout::Piece &p : o.plan->pieces)
+      if (!p.isFill())
+        read += p.numElements() *
+                layout::dtypeSize(o.plan->sources[p.source].dtype);
+    std::printf("  %s/%s: %zu tensors from %zu source tensors (%s read)\n",
+                target.full.c_str(), o.folder.c_str(), o.plan->targets.size(),
+                o.plan->sources.size(), formatBytes(read).c_str());
+    for (const runtime::PlannedFile &f : planned[k])
+      std::printf("    %s: %zu tensors, %s\n", f.name.c_str(),
+                  f.targets.size(), formatBytes(f.bytes).c_str());
+  }
+  std::printf("  %lld tensors, %s in all\n", static_cast<long long>(tensors),
+              formatBytes(total).c_str());
+}
+
+/// Writes every output checkpoint into the staging folder (with the other
+/// files, and re-read against its plan with --verify), then checks that no
+/// source changed while it was read.
+bool writeOutputs(
+    const ConvertOptions &opt, const TargetPath &target,
+    const std::vector<Output> &outputs, const std::vector<std::string> &others,
+    const std::vector<std::unique_ptr<runtime::Checkpoint>> &inputs,
+    Staging &staging, runtime::WriteOptions &wopts,
+    const std::function<std::map<std::string, std::string>(const Output &)>
+        &metadataOf,
+    uint64_t total, runtime::WriteStats &stats, std::string &error) {
+  int threads = opt.threads > 0
+                    ? opt.threads
+                    : std::max(1u, std::thread::hardware_concurrency());
+  runtime::ThreadPool pool(threads);
+  ProgressLine progress(static_cast<int64_t>(total), !opt.quiet);
+  wopts.progress = &progress.counter();
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    const Output &o = outputs[k];
+    std::string dir = staging.path();
+    if (!o.folder.empty()) {
+      if (!staging.makeDir(o.folder, error))
+        return false;
+      dir += "/" + o.folder;
+    }
+    if (outputs.size() > 1)
+      progress.setStage("rank " + std::to_string(k + 1) + "/" +
+                        std::to_string(outputs.size()));
+    if (!copyOtherFiles(others, dir, opt.fsync, error))
+      return false;
+    wopts.metadata = metadataOf(o);
+    runtime::WriteStats one;
+    if (!runtime::writeCheckpoint(*o.plan, o.sources, dir, wopts, pool, one,
+                                  error))
+      return false;
+    stats.tensors += one.tensors;
+    stats.files += one.files;
+    stats.bytes += one.bytes;
+    stats.zeroCopyBytes += one.zeroCopyBytes;
+    stats.sourceBytes += one.sourceBytes;
+    if (opt.verify) {
+      progress.setStage("verifying " +
+                        (o.folder.empty() ? target.full : o.folder));
+      if (!runtime::verifyCheckpoint(*o.plan, o.sources, dir, error))
+        return false;
+    }
+    // A source that changed under the writer makes its output wrong.
+    for (const auto &ckpt : inputs)
+      if (!ckpt->unchanged(error))
+        return false;
+  }
+  return true;
+}
+
+/// --reverse: checks the manifest of the folder read (if any) against the
+/// mapping, and takes the options the forward run was given where none are.
+bool readForwardManifest(ConvertOptions &opt, const std::string &mappingName,
+                         std::string &error) {
+  std::string manifestPath = opt.from + "/" + convert::kManifestName;
+  if (!exists(manifestPath))
+    return true;
+  std::optional<convert::Manifest> m = convert::readManifest(manifestPath, error);
+  if (!m)
+    return false;
+  if (m->reverse) {
+    error = manifestPath + ": " + opt.from +
+            " was written by a --reverse conversion: it is in the mapping's "
+            "source layout already";
+    return false;
+  }
+  if (m->mapping != mappingName) {
+    error = manifestPath + ": " + opt.from + " was converted with " +
+            quoteName(m->mapping) + ", not " + quoteName(mappingName);
+    return false;
+  }
+  for (const auto &[k, v] : m->options) {
+    bool degree = k == "tp" || k == "ep" || k == "pp";
+    if (degree ? !opt.parallelGiven : !opt.options.count(k))
+      opt.options[k] = v; // what the forward run was given
+  }
+  return true;
+}
+
+/// Splits each output's targets into safetensors files; `total` is the bytes
+/// of all of them and `tensors` their number.
+bool planOutputFiles(
+    const ConvertOptions &opt, const std::vector<Output> &outputs,
+    runtime::WriteOptions &wopts,
+    const std::function<std::map<std::string, std::string>(const Output &)>
+        &metadataOf,
+    std::vector<std::vector<runtime::PlannedFile>> &planned, uint64_t &total,
+    int64_t &tensors, std::string &error) {
+  planned.assign(outputs.size(), {});
+  for (size_t k = 0; k < outputs.size(); ++k) {
+    wopts.metadata = metadataOf(outputs[k]);
+    if (!runtime::planFiles(*outputs[k].plan, wopts, planned[k], error)) {
+      error = opt.mapping + ": " +
+              (outputs[k].folder.empty() ? "" : outputs[k].folder + ": ") +
+              "cannot be written as safetensors files: " + error;
+      return false;
+    }
+    for (const runtime::PlannedFile &f : planned[k])
+      if (__builtin_add_overflow(total, f.bytes, &total)) {
+        error = opt.mapping + ": the output would hold more than 2^64 bytes";
+        return false;
+      }
+    tensors += static_cast<int64_t>(outputs[k].plan->targets.size());
+  }
+  return true;
+}
+
+/// The manifest of the folder written: forward, the options and degrees
+/// given; reverse, one checkpoint in the spec's source layout.
+convert::Manifest outputManifest(const ConvertOptions &opt,
+                                 const std::string &mappingName,
+                                 const CompiledMapping &compiled,
+                                 const Inputs &in) {
+  convert::Manifest manifest;
+  manifest.mapping = mappingName;
+  manifest.modelType = compiled.modelType;
+  manifest.from = opt.reverse ? compiled.to : compiled.from;
+  manifest.to = opt.reverse ? compiled.from : compiled.to;
+  manifest.reverse = opt.reverse;
+  if (opt.reverse) {
+    manifest.options = {{"tp", 1}, {"ep", 1}, {"pp", 1}};
+    manifest.ranks = 1;
+  } else {
+    manifest.options = opt.options;
+    manifest.options["tp"] = in.tp;
+    manifest.options["ep"] = in.ep;
+    manifest.options["pp"] = in.pp;
+    manifest.ranks = in.ranks;
+  }
+  return manifest;
+}
+
+/// The disk must hold the weights (`total` bytes) and, in each of the
+/// `outputs` checkpoints, a copy of the other files.
+bool bytesNeeded(uint64_t total, const std::vector<std::string> &others,
+                 size_t outputs, uint64_t &needed, std::string &error) {
+  needed = total;
+  for (const std::string &f : others) {
+    struct stat st;
+    if (::stat(f.c_str(), &st) == 0 &&
+        __builtin_add_overflow(needed, (uint64_t)st.st_size * outputs,
+                               &needed)) {
+      error = f + ": too large to copy";
+      return false;
+    }
+  }
+  return true;
+}
+
+/// The one line said at the end (unless --quiet).
+void printSummary(const ConvertOptions &opt, int64_t nranks,
+                  const runtime::WriteStats &stats, double seconds) {
+  std::printf("%s: %s -> %s: %lld tensors in %lld files (%lld rank%s), %s "
+              "in %.2f s (%s/s); %.0f%% copied by the kernel; peak memory "
+              "%s%s\n",
+              kTool, opt.from.c_str(), opt.to.c_str(),
+              static_cast<long long>(stats.tensors),
+              static_cast<long long>(stats.files),
+              static_cast<long long>(nranks), nranks == 1 ? "" : "s",
+              formatBytes(stats.bytes).c_str(), seconds,
+              formatBytes(stats.bytes / std::max(seconds, 1e-9)).c_str(),
+              stats.bytes ? 100.0 * stats.zeroCopyBytes / stats.bytes : 0.0,
+              formatBytes(peakResidentBytes()).c_str(),
+              opt.verify ? "; verified" : "");
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
@@ -274,25 +525,8 @@ int main(int argc, char **argv) {
 
   // A reverse conversion reads what the forward one wrote: rank folders and
   // its manifest (which also says the degrees when none are given).
-  std::string manifestPath = opt.from + "/" + convert::kManifestName;
-  if (opt.reverse && exists(manifestPath)) {
-    std::optional<convert::Manifest> m =
-        convert::readManifest(manifestPath, error);
-    if (!m)
-      return fail(error);
-    if (m->reverse)
-      return fail(manifestPath + ": " + opt.from +
-                  " was written by a --reverse conversion: it is in the "
-                  "mapping's source layout already");
-    if (m->mapping != mappingName)
-      return fail(manifestPath + ": " + opt.from + " was converted with " +
-                  quoteName(m->mapping) + ", not " + quoteName(mappingName));
-    for (const auto &[k, v] : m->options) {
-      bool degree = k == "tp" || k == "ep" || k == "pp";
-      if (degree ? !opt.parallelGiven : !opt.options.count(k))
-        opt.options[k] = v; // what the forward run was given
-    }
-  }
+  if (opt.reverse && !readForwardManifest(opt, mappingName, error))
+    return fail(error);
   bool rankFolders = isFolder(opt.from + "/rank-0");
   std::string configPath = opt.from + "/config.json";
   if (!exists(configPath) && opt.reverse && rankFolders)
@@ -317,9 +551,7 @@ int main(int argc, char **argv) {
   if (!compiled)
     return fail(error);
   const int64_t nranks = in.ranks;
-  auto options = [&](int64_t rank) { return in.options(opt, rank); };
   std::vector<std::unique_ptr<runtime::Checkpoint>> &inputs = in.ckpts;
-  const std::vector<std::string> &rankDirs = in.rankDirs;
   Problems problems;
   if (!compiled->rounded.empty())
     note(std::to_string(compiled->rounded.size()) +
@@ -330,43 +562,8 @@ int main(int argc, char **argv) {
   // Bind every plan source; on the way back, check each rank file's
   // provenance before any tensor is read.
   std::vector<Output> outputs;
-  if (!opt.reverse) {
-    const runtime::Checkpoint &ckpt = *inputs.front();
-    for (int64_t r = 0; r < nranks; ++r) {
-      Output o;
-      o.folder = nranks == 1 ? "" : "rank-" + std::to_string(r);
-      o.plan = &compiled->rankPlans[r];
-      o.options = options(nranks == 1 ? -1 : r);
-      for (const layout::TensorInfo &t : o.plan->sources)
-        o.sources.push_back(bindSource(t, t.name, ckpt, "", problems));
-      outputs.push_back(std::move(o));
-    }
-  } else {
-    Output o;
-    o.plan = &compiled->inverse;
-    o.options = options(-1) + ",reverse=1";
-    o.sources.resize(o.plan->sources.size());
-    int foreign = 0;
-    for (int64_t r = 0; r < nranks; ++r) {
-      Provenance want{mappingName, options(nranks == 1 ? -1 : r),
-                      hex64(plan::planHash(compiled->rankPlans[r])),
-                      nranks == 1 ? -1 : r};
-      if (!checkProvenance(*inputs[r], want, foreign, error))
-        return fail(error);
-      std::string prefix = nranks == 1 ? "" : "rank-" + std::to_string(r) + "/";
-      for (size_t s = 0; s < o.plan->sources.size(); ++s) {
-        const layout::TensorInfo &t = o.plan->sources[s];
-        if (t.name.compare(0, prefix.size(), prefix) == 0)
-          o.sources[s] = bindSource(t, t.name.substr(prefix.size()), *inputs[r],
-                              rankDirs[r] + ": ", problems);
-      }
-    }
-    if (foreign > 0)
-      note(std::to_string(foreign) +
-           " input file(s) carry no weight_layout provenance (not written by "
-           "this tool): their rank is taken from their folder");
-    outputs.push_back(std::move(o));
-  }
+  if (!bindOutputs(opt, mappingName, *compiled, in, outputs, problems, error))
+    return fail(error);
   if (!problems.text().empty())
     return fail(opt.from + ": " + problems.text());
 
@@ -386,61 +583,23 @@ int main(int argc, char **argv) {
   };
   uint64_t total = 0;
   int64_t tensors = 0;
-  std::vector<std::vector<runtime::PlannedFile>> planned(outputs.size());
-  for (size_t k = 0; k < outputs.size(); ++k) {
-    wopts.metadata = metadataOf(outputs[k]);
-    if (!runtime::planFiles(*outputs[k].plan, wopts, planned[k], error))
-      return fail(opt.mapping + ": " +
-                  (outputs[k].folder.empty() ? "" : outputs[k].folder + ": ") +
-                  "cannot be written as safetensors files: " + error);
-    for (const runtime::PlannedFile &f : planned[k])
-      if (__builtin_add_overflow(total, f.bytes, &total))
-        return fail(opt.mapping + ": the output would hold more than 2^64 bytes");
-    tensors += static_cast<int64_t>(outputs[k].plan->targets.size());
-  }
+  std::vector<std::vector<runtime::PlannedFile>> planned;
+  if (!planOutputFiles(opt, outputs, wopts, metadataOf, planned, total,
+                       tensors, error))
+    return fail(error);
   std::vector<std::string> others, skipped;
   if (!listOtherFiles(*inputs.front(), others, skipped, error))
     return fail(error);
-  // The disk must hold the weights and, in each output checkpoint, a copy
-  // of the other files.
-  uint64_t needed = total;
-  for (const std::string &f : others) {
-    struct stat st;
-    if (::stat(f.c_str(), &st) == 0 &&
-        __builtin_add_overflow(needed, (uint64_t)st.st_size * outputs.size(),
-                               &needed))
-      return fail(f + ": too large to copy");
-  }
+  uint64_t needed = 0;
+  if (!bytesNeeded(total, others, outputs.size(), needed, error))
+    return fail(error);
   std::vector<std::string> readPaths =
       inputPaths(opt.from, inputs, configPath, others);
   if (target.exists && opt.force &&
       !checkReplaceable(target, readPaths, error))
     return fail(error);
   if (opt.dryRun) {
-    std::printf("%s: dry run: %s -> %s (%lld rank%s), nothing written\n", kTool,
-                opt.from.c_str(), target.full.c_str(),
-                static_cast<long long>(nranks), nranks == 1 ? "" : "s");
-    if (target.exists)
-      std::printf("  %s exists: %s\n", target.full.c_str(),
-                  opt.force ? "--force would replace it"
-                            : "the conversion would refuse (no --force)");
-    for (size_t k = 0; k < outputs.size(); ++k) {
-      const Output &o = outputs[k];
-      int64_t read = 0;
-      for (const layout::Piece &p : o.plan->pieces)
-        if (!p.isFill())
-          read += p.numElements() *
-                  layout::dtypeSize(o.plan->sources[p.source].dtype);
-      std::printf("  %s/%s: %zu tensors from %zu source tensors (%s read)\n",
-                  target.full.c_str(), o.folder.c_str(),
-                  o.plan->targets.size(), o.plan->sources.size(),
-                  formatBytes(read).c_str());
-      for (const runtime::PlannedFile &f : planned[k])
-        std::printf("    %s: %zu tensors, %s\n", f.name.c_str(),
-                    f.targets.size(), formatBytes(f.bytes).c_str());
-    }
-    std::printf("  %lld tensors, %s in all\n", static_cast<long long>(tensors),
-                formatBytes(total).c_str());
+    printDryRun(opt, target, nranks, outputs, planned, tensors, total);
     return 0;
   }
   if (!skipped.empty())
@@ -466,65 +625,11 @@ int main(int argc, char **argv) {
     return fail(error);
   if (!checkFreeSpace(target.parent, needed, error))
     return fail(error);
-  int threads = opt.threads > 0
-                    ? opt.threads
-                    : std::max(1u, std::thread::hardware_concurrency());
-  runtime::ThreadPool pool(threads);
   runtime::WriteStats stats;
-  {
-    ProgressLine progress(static_cast<int64_t>(total), !opt.quiet);
-    wopts.progress = &progress.counter();
-    for (size_t k = 0; k < outputs.size(); ++k) {
-      const Output &o = outputs[k];
-      std::string dir = staging->path();
-      if (!o.folder.empty()) {
-        if (!staging->makeDir(o.folder, error))
-          return fail(error);
-        dir += "/" + o.folder;
-      }
-      if (outputs.size() > 1)
-        progress.setStage("rank " + std::to_string(k + 1) + "/" +
-                          std::to_string(outputs.size()));
-      if (!copyOtherFiles(others, dir, opt.fsync, error))
-        return fail(error);
-      wopts.metadata = metadataOf(o);
-      runtime::WriteStats one;
-      if (!runtime::writeCheckpoint(*o.plan, o.sources, dir, wopts, pool, one,
-                                    error))
-        return fail(error);
-      stats.tensors += one.tensors;
-      stats.files += one.files;
-      stats.bytes += one.bytes;
-      stats.zeroCopyBytes += one.zeroCopyBytes;
-      stats.sourceBytes += one.sourceBytes;
-      if (opt.verify) {
-        progress.setStage("verifying " +
-                          (o.folder.empty() ? target.full : o.folder));
-        if (!runtime::verifyCheckpoint(*o.plan, o.sources, dir, error))
-          return fail(error);
-      }
-      // A source that changed under the writer makes its output wrong.
-      for (const auto &ckpt : inputs)
-        if (!ckpt->unchanged(error))
-          return fail(error);
-    }
-  }
-  convert::Manifest manifest;
-  manifest.mapping = mappingName;
-  manifest.modelType = compiled->modelType;
-  manifest.from = opt.reverse ? compiled->to : compiled->from;
-  manifest.to = opt.reverse ? compiled->from : compiled->to;
-  manifest.reverse = opt.reverse;
-  if (opt.reverse) { // one checkpoint, in the spec's source layout
-    manifest.options = {{"tp", 1}, {"ep", 1}, {"pp", 1}};
-    manifest.ranks = 1;
-  } else {
-    manifest.options = opt.options;
-    manifest.options["tp"] = in.tp;
-    manifest.options["ep"] = in.ep;
-    manifest.options["pp"] = in.pp;
-    manifest.ranks = nranks;
-  }
+  if (!writeOutputs(opt, target, outputs, others, inputs, *staging, wopts,
+                    metadataOf, total, stats, error))
+    return fail(error);
+  convert::Manifest manifest = outputManifest(opt, mappingName, *compiled, in);
   if (!writeTextFile(convert::manifestJson(manifest),
                 staging->path() + "/" + convert::kManifestName, opt.fsync,
                 error))
@@ -535,17 +640,6 @@ int main(int argc, char **argv) {
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
           .count();
   if (!opt.quiet)
-    std::printf("%s: %s -> %s: %lld tensors in %lld files (%lld rank%s), %s "
-                "in %.2f s (%s/s); %.0f%% copied by the kernel; peak memory "
-                "%s%s\n",
-                kTool, opt.from.c_str(), opt.to.c_str(),
-                static_cast<long long>(stats.tensors),
-                static_cast<long long>(stats.files),
-                static_cast<long long>(nranks), nranks == 1 ? "" : "s",
-                formatBytes(stats.bytes).c_str(), seconds,
-                formatBytes(stats.bytes / std::max(seconds, 1e-9)).c_str(),
-                stats.bytes ? 100.0 * stats.zeroCopyBytes / stats.bytes : 0.0,
-                formatBytes(peakResidentBytes()).c_str(),
-                opt.verify ? "; verified" : "");
+    printSummary(opt, nranks, stats, seconds);
   return 0;
 }
