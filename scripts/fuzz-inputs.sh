@@ -20,6 +20,8 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+# The tiny real checkpoints beside the checkout (or $WL_SHARED), as seeds.
+shared=${WL_SHARED:-$root/../shared}
 target=${1:-}
 case "$target" in
   spec | expr | config | index | manifest | build) ;;
@@ -108,15 +110,15 @@ case "$target" in
     ;;
   config)
     for c in "$root"/test/Mapping/Inputs/*config*.json "$root"/examples/*config*.json \
-             /work/shared/checkpoints/*/*/config.json /work/shared/checkpoints/*/config.json; do
+             "$shared"/checkpoints/*/*/config.json "$shared"/checkpoints/*/config.json; do
       cp "$c" "$dir/seeds/$(echo "${c#/}" | tr / _)"
     done
     maxLen=65536
     ;;
   index)
     "$out/fuzz-inputs-make-seeds" index "$dir/seeds" \
-      /work/shared/checkpoints/hf/*/model.safetensors
-    for c in /work/shared/checkpoints/*/*/*.index.json /work/shared/checkpoints/*/*.index.json; do
+      "$shared"/checkpoints/hf/*/model.safetensors
+    for c in "$shared"/checkpoints/*/*/*.index.json "$shared"/checkpoints/*/*.index.json; do
       cp "$c" "$dir/seeds/$(echo "${c#/}" | tr / _)"
     done
     maxLen=65536

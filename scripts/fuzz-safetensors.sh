@@ -12,6 +12,8 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
+# The tiny real checkpoints beside the checkout (or $WL_SHARED), as seeds.
+shared=${WL_SHARED:-$root/../shared}
 seconds=${1:-60}
 [ $# -gt 0 ] && shift
 out=${WL_FUZZ_BUILD:-$root/build-fuzz}
@@ -31,7 +33,7 @@ echo "== building $out/fuzz-safetensors-header"
 echo "== seeds"
 rm -f "$out"/seeds/seed-*
 shopt -s nullglob
-"$out/make-seeds" "$out/seeds" /work/shared/checkpoints/hf/*/model.safetensors
+"$out/make-seeds" "$out/seeds" "$shared"/checkpoints/hf/*/model.safetensors
 
 echo "== fuzzing for $seconds s"
 log="$out/fuzz.log"

@@ -31,8 +31,6 @@ config.substitutions.append(("%python", config.python_executable))
 
 # The real tiny checkpoints beside the checkout (../shared), when present.
 shared = os.environ.get("WL_SHARED") or os.path.join(config.wl_src_root, "..", "shared")
-if not os.path.isdir(os.path.join(shared, "checkpoints")) and os.path.isdir("/work/shared/checkpoints"):
-    shared = "/work/shared"
 if os.path.isdir(os.path.join(shared, "checkpoints")):
     config.available_features.add("shared-checkpoints")
     config.substitutions.append(("%shared", os.path.abspath(shared)))

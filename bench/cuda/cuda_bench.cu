@@ -2,7 +2,7 @@
 //
 //   cuda_bench PLAN_DIR [--runs N] [--json OUT.json] [--queued]
 // Times, on the current GPU, a 1 GiB device-to-device cudaMemcpy (the
-// roofline) and every plan of PLAN_DIR (bench/cuda/make_plans.py writes
+// roofline) and every plan of PLAN_DIR (scripts/make_plans.py writes
 // them) run by the CUDA executor: one launch per plan over all its pieces,
 // sources filled with random bits on the device. Each figure is the median
 // of N timed runs (CUDA events) after 3 warm-up runs. Bytes counted: every

@@ -1,5 +1,5 @@
 """The peers of the CUDA benchmark, as the frameworks write them, at the
-sizes of bench/cuda/make_plans.py's plans (docs/benchmarks.md).
+sizes of scripts/make_plans.py's plans (docs/benchmarks.md).
 
 usage: python3 peers.py torch|jax OURS.json
 OURS.json (cuda_bench --json) gives the bytes each case moves (source

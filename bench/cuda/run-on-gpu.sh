@@ -7,7 +7,7 @@
 #                                                  (cmake --build build)
 #   gpu/copy_probe
 #   gpu/plans/{bench,baselines,attn,check,convert}/*.json
-#                                                  (bench/cuda/make_plans.py)
+#                                                  (scripts/make_plans.py)
 # Writes the logs under $OUT (or ./gpu-out).
 set -uo pipefail
 out=${OUT:-gpu-out}

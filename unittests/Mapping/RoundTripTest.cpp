@@ -11,9 +11,10 @@
 //   - where the framework forbids the degree, the spec refuses it with its
 //     message.
 // Skipped, with a message, when no checkpoints are found (../shared beside
-// the checkout, $WL_SHARED, or /work/shared).
+// the checkout, or $WL_SHARED: SharedCheckpoints.h).
 //
 //===----------------------------------------------------------------------===//
+#include "SharedCheckpoints.h"
 #include "wl/IR/WLDialect.h"
 #include "wl/Mapping/Frontend.h"
 #include "wl/Mapping/PlanToIR.h"
@@ -144,12 +145,7 @@ std::vector<Case> cases() {
 }
 
 TEST(Mappings, EveryMappingRoundTripsEveryCheckpointByte) {
-  // ../shared beside the checkout, or WL_SHARED, or the workplace's copy.
-  fs::path shared = fs::path(kSource) / ".." / "shared" / "checkpoints";
-  if (const char *env = std::getenv("WL_SHARED"))
-    shared = fs::path(env) / "checkpoints";
-  else if (!fs::exists(shared) && fs::exists("/work/shared/checkpoints"))
-    shared = "/work/shared/checkpoints";
+  fs::path shared = test::sharedCheckpoints();
   if (!fs::exists(shared))
     GTEST_SKIP() << shared << " is absent: no real checkpoints to convert";
   mlir::MLIRContext ctx;

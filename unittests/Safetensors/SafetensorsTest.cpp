@@ -6,6 +6,7 @@
 // shared example checkpoints when they are present.
 //
 //===----------------------------------------------------------------------===//
+#include "SharedCheckpoints.h"
 #include "wl/Runtime/Safetensors.h"
 
 #include <gtest/gtest.h>
@@ -1077,7 +1078,7 @@ TEST(CheckpointTest, IndexErrors) {
 //===----------------------------------------------------------------------===//
 
 TEST(SharedCheckpoints, OpenAndCheck) {
-  const fs::path root = "/work/shared/checkpoints/hf";
+  const fs::path root = wl::test::sharedCheckpoints() / "hf";
   std::vector<fs::path> folders;
   std::error_code ec;
   if (fs::is_directory(root, ec))
