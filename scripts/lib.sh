@@ -38,13 +38,22 @@ wl_install_deps() {
   DEBIAN_FRONTEND=noninteractive "${sudo[@]}" apt-get install -y -qq "${missing[@]}"
 }
 
+# Configures once. CMake's output goes to $WL_BUILD/configure.log; one line
+# is said (the project's own summary), or the whole log if it fails.
 wl_configure() {
   if [ ! -f "$WL_BUILD/build.ninja" ]; then
-    wl_log "configuring in $WL_BUILD"
-    cmake -G Ninja -S "$WL_ROOT" -B "$WL_BUILD" \
+    mkdir -p "$WL_BUILD"
+    local log="$WL_BUILD/configure.log"
+    wl_log "configuring in $WL_BUILD (log: $log)"
+    if ! cmake -G Ninja -S "$WL_ROOT" -B "$WL_BUILD" \
       -DCMAKE_BUILD_TYPE=Release \
       -DMLIR_DIR=/usr/lib/llvm-19/lib/cmake/mlir \
-      -DWL_SANITIZE="${WL_SANITIZE:-}"
+      -DWL_SANITIZE="${WL_SANITIZE:-}" >"$log" 2>&1; then
+      cat "$log" >&2
+      wl_log "configure failed (log: $log)"
+      return 1
+    fi
+    wl_log "$(grep -m1 -- '-- weight-layout ' "$log" | sed 's/^-- //')"
   fi
 }
 

@@ -491,6 +491,39 @@ bool checkDegrees(const std::map<std::string, int64_t> &options,
   return true;
 }
 
+/// A model's config.json: a regular file of at most kMaxConfigBytes holding
+/// one strict JSON object.
+static std::optional<nlohmann::ordered_json>
+readConfig(const std::string &configPath, std::string &error) {
+  std::string text, why;
+  if (!readRegularFile(configPath, limits::kMaxConfigBytes, text, why)) {
+    error = configPath + ": cannot read the config: " + why;
+    return std::nullopt;
+  }
+  std::optional<nlohmann::ordered_json> parsed = parseJson(text, why);
+  if (!parsed) {
+    error = configPath + ": not valid JSON: " + why;
+    return std::nullopt;
+  }
+  if (!parsed->is_object()) {
+    error = configPath + ": is " + jsonTypeName(*parsed) +
+            ", not a JSON object";
+    return std::nullopt;
+  }
+  return parsed;
+}
+
+bool configModelType(const std::string &configPath, std::string &modelType,
+                     std::string &error) {
+  std::optional<nlohmann::ordered_json> config = readConfig(configPath, error);
+  if (!config)
+    return false;
+  auto it = config->find("model_type");
+  modelType = it != config->end() && it->is_string() ? it->get<std::string>()
+                                                     : std::string();
+  return true;
+}
+
 std::unique_ptr<Env> Env::create(std::shared_ptr<const Spec> spec,
                                  const std::string &configPath,
                                  const std::map<std::string, int64_t> &options,
@@ -498,21 +531,9 @@ std::unique_ptr<Env> Env::create(std::shared_ptr<const Spec> spec,
   std::unique_ptr<Env> env(new Env());
   env->spec_ = spec;
   env->config_ = std::make_unique<Config>();
-  std::string text, why;
-  if (!readRegularFile(configPath, limits::kMaxConfigBytes, text, why)) {
-    error = configPath + ": cannot read the config: " + why;
+  std::optional<nlohmann::ordered_json> parsed = readConfig(configPath, error);
+  if (!parsed)
     return nullptr;
-  }
-  std::optional<nlohmann::ordered_json> parsed = parseJson(text, why);
-  if (!parsed) {
-    error = configPath + ": not valid JSON: " + why;
-    return nullptr;
-  }
-  if (!parsed->is_object()) {
-    error = configPath + ": is " + jsonTypeName(*parsed) +
-            ", not a JSON object";
-    return nullptr;
-  }
   env->config_->json = std::move(*parsed);
   env->configShown_ = escapeText(configPath);
   for (const OptionDecl &o : spec->options)

@@ -10,6 +10,7 @@
 #include "PlanData.h"
 
 #include "wl/Compile/CompileMapping.h"
+#include "wl/Compile/MappingLibrary.h"
 #include "wl/Support/InputFile.h"
 #include "wl/Support/Limits.h"
 
@@ -202,24 +203,7 @@ Resolved resolve(const std::string &mapping, const std::string &config,
     r.specDir = base;
   } else {
     std::vector<std::string> tried;
-    auto consider = [&](const std::string &p) {
-      tried.push_back(p);
-      return isFile(p);
-    };
-    if (consider(mapping))
-      r.specPath = mapping;
-    else if (mapping.empty() || mapping[0] != '/')
-      for (const std::string &dir : mappingSearchPath()) {
-        std::string base = dir + "/" + mapping;
-        if (consider(base)) {
-          r.specPath = base;
-          break;
-        }
-        if (consider(base + ".json")) {
-          r.specPath = base + ".json";
-          break;
-        }
-      }
+    r.specPath = findMapping(mapping, tried);
     if (r.specPath.empty())
       throw Error(Error::Invalid,
                   "mapping '" + mapping +
@@ -246,26 +230,6 @@ Resolved resolve(const std::string &mapping, const std::string &config,
 }
 
 } // namespace
-
-std::vector<std::string> mappingSearchPath() {
-  std::vector<std::string> out;
-  if (const char *env = std::getenv("WL_MAPPINGS_PATH")) {
-    std::string s = env;
-    size_t a = 0;
-    while (a <= s.size()) {
-      size_t b = s.find(':', a);
-      if (b == std::string::npos)
-        b = s.size();
-      if (b > a)
-        out.push_back(s.substr(a, b - a));
-      a = b + 1;
-    }
-  }
-#ifdef WL_MAPPINGS_DIR
-  out.push_back(WL_MAPPINGS_DIR);
-#endif
-  return out;
-}
 
 CacheStats cacheStats() {
   Cache &c = cache();

@@ -12,15 +12,51 @@
 namespace wl::tool {
 
 const char *convertUsage() {
-  return "usage: weight-layout-convert --mapping FILE --from DIR --to DIR\n"
-         "         [--tp N] [--ep N] [--pp N] [--reverse [--exact]]\n"
-         "         [--set KEY=VALUE ...] [--threads N] [--dry-run] [--verify]\n"
-         "         [--force] [--quiet] [--no-fsync] [--dtype T]\n"
-         "         [--max-shard-size SIZE] [--device cpu|cuda]\n"
-         "Converts the checkpoint in --from with the mapping spec; with\n"
-         "tp x ep x pp > 1, --to holds rank-<r>/ for each rank r, where\n"
-         "rank = (pp_rank * ep + ep_rank) * tp + tp_rank. --reverse reads\n"
-         "those rank folders back. See docs/convert.md.\n";
+  return "usage: weight-layout-convert --mapping FILE --from DIR --to DIR "
+         "[options]\n"
+         "       weight-layout-convert --to-format FORMAT --from DIR --to DIR "
+         "[options]\n"
+         "       weight-layout-convert --list-mappings | --version | --help\n"
+         "Converts the checkpoint in --from with a mapping spec and writes it\n"
+         "to --to; with tp x ep x pp > 1, --to holds rank-<r>/ for each rank r,\n"
+         "where rank = (pp_rank * ep + ep_rank) * tp + tp_rank. See\n"
+         "docs/convert.md.\n"
+         "\n"
+         "  --mapping FILE       a spec file, or a library name such as\n"
+         "                       qwen3/hf-to-vllm ($WL_MAPPINGS_PATH, then\n"
+         "                       the mappings/ folder; --list-mappings)\n"
+         "  --to-format FORMAT   instead of --mapping: the library's one spec\n"
+         "                       for the checkpoint's model_type that writes\n"
+         "                       FORMAT (vllm, megatron, ...; with --reverse\n"
+         "                       the format written back, e.g. hf)\n"
+         "  --from DIR           the checkpoint read (config.json and\n"
+         "                       safetensors files; rank-<r>/ with --reverse)\n"
+         "  --to DIR             the folder written; it must not exist\n"
+         "  --tp N, --ep N, --pp N\n"
+         "                       tensor, expert and pipeline parallel degrees\n"
+         "                       (default 1; --reverse reads them from the\n"
+         "                       manifest)\n"
+         "  --set KEY=VALUE      an integer option of the spec (repeatable)\n"
+         "  --reverse            convert back: read the rank folders a forward\n"
+         "                       conversion wrote, write one checkpoint\n"
+         "  --exact              with --reverse: refuse an inverse that can\n"
+         "                       round (an affine or narrowing cast)\n"
+         "  --dtype T            the weights' dtype when the config's is not\n"
+         "                       theirs (bf16, f16, f32, ...)\n"
+         "  --dry-run            check everything and say what would be\n"
+         "                       written; write nothing\n"
+         "  --verify             re-read every file written against its plan\n"
+         "  --force              replace --to if it is empty or a folder this\n"
+         "                       tool wrote (never an input)\n"
+         "  --threads N          worker threads (default: one per core)\n"
+         "  --max-shard-size S   largest safetensors file (default 5GB; 500MB,\n"
+         "                       2GiB, ...)\n"
+         "  --device cpu|cuda    where tensors are rearranged (default cpu)\n"
+         "  --no-fsync           do not flush files to disk before the rename\n"
+         "  --quiet, -q          no progress line and no summary\n"
+         "  --list-mappings      list the library's mappings and stop\n"
+         "  --version            print the version and stop\n"
+         "  --help, -h           print this text and stop\n";
 }
 
 static bool parseInt(const std::string &s, int64_t &out) {
@@ -61,9 +97,9 @@ bool parseSize(const std::string &text, uint64_t &bytes) {
   return true;
 }
 
-bool parseConvertOptions(int argc, char **argv, ConvertOptions &out, bool &help,
+bool parseConvertOptions(int argc, char **argv, ConvertOptions &out,
                          std::string &error) {
-  help = false;
+  using Action = ConvertOptions::Action;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     std::string value;
@@ -97,12 +133,17 @@ bool parseConvertOptions(int argc, char **argv, ConvertOptions &out, bool &help,
       out.options[name] = n;
       return true;
     };
-    if (a == "--help" || a == "-h") {
-      help = true;
+    if (a == "--help" || a == "-h" || a == "--version" ||
+        a == "--list-mappings") {
+      out.action = a == "--version"         ? Action::Version
+                   : a == "--list-mappings" ? Action::ListMappings
+                                            : Action::Help;
       return true;
     }
     if (takes("--mapping")) {
       out.mapping = value;
+    } else if (takes("--to-format")) {
+      out.toFormat = value;
     } else if (takes("--from")) {
       out.from = value;
     } else if (takes("--to")) {
@@ -182,8 +223,11 @@ bool parseConvertOptions(int argc, char **argv, ConvertOptions &out, bool &help,
     if (!error.empty())
       return false;
   }
-  if (out.mapping.empty() || out.from.empty() || out.to.empty()) {
-    error = "--mapping, --from and --to are required";
+  if (out.from.empty() || out.to.empty() ||
+      out.mapping.empty() == out.toFormat.empty()) {
+    error = !out.mapping.empty() && !out.toFormat.empty()
+                ? "--mapping and --to-format are alternatives: give one"
+                : "--mapping (or --to-format), --from and --to are required";
     return false;
   }
   if (out.exact && !out.reverse) {

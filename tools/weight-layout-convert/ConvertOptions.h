@@ -9,7 +9,13 @@
 namespace wl::tool {
 
 struct ConvertOptions {
-  std::string mapping, from, to;
+  /// What the command line asks for: a conversion, or one of the
+  /// informational options that stop there.
+  enum class Action { Convert, Help, Version, ListMappings };
+  Action action = Action::Convert;
+  std::string mapping;  ///< a spec file or a library name
+  std::string toFormat; ///< without --mapping: the library picks the spec
+  std::string from, to;
   std::map<std::string, int64_t> options; ///< tp, ep, pp and --set values
   bool parallelGiven = false; ///< --tp, --ep or --pp on the command line
   std::string dtype;
@@ -24,8 +30,9 @@ struct ConvertOptions {
 const char *convertUsage();
 
 /// Parses argv. Returns false with `error` set for a usage error (the caller
-/// prints it with the usage and exits 2). `help` is set by --help.
-bool parseConvertOptions(int argc, char **argv, ConvertOptions &out, bool &help,
+/// prints it with the usage and exits 2). --help, --version and
+/// --list-mappings set `out.action` and need nothing else.
+bool parseConvertOptions(int argc, char **argv, ConvertOptions &out,
                          std::string &error);
 
 /// "5GB", "500MB", "2GiB", "1048576" -> bytes (decimal units as Hugging

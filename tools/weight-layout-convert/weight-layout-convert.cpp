@@ -23,6 +23,8 @@
 #include "TargetPath.h"
 
 #include "wl/Compile/CompileMapping.h"
+#include "wl/Compile/MappingLibrary.h"
+#include "wl/Mapping/Spec.h"
 #include "wl/Convert/Manifest.h"
 #include "wl/Plan/Plan.h"
 #include "wl/Runtime/CpuExecutor.h"
@@ -497,19 +499,99 @@ void printSummary(const ConvertOptions &opt, int64_t nranks,
               opt.verify ? "; verified" : "");
 }
 
+/// --list-mappings: the library's whole mappings, one per line.
+void printLibrary() {
+  std::vector<std::string> skipped;
+  std::vector<LibraryMapping> all = listMappings(skipped);
+  for (const std::string &why : skipped)
+    note("not listed: " + why);
+  size_t width = 0;
+  for (const LibraryMapping &m : all)
+    width = std::max(width, escapeText(m.name).size());
+  for (const LibraryMapping &m : all) {
+    std::string direction = escapeText(m.modelType) + ": " +
+                            escapeText(m.from) + " -> " + escapeText(m.to);
+    std::printf("%-*s  %-36s  %s\n", static_cast<int>(width),
+                escapeText(m.name).c_str(), direction.c_str(),
+                escapeText(m.summary).c_str());
+  }
+  std::vector<std::string> path = mappingSearchPath();
+  std::printf("%zu mapping(s) in", all.size());
+  for (size_t i = 0; i < path.size(); ++i)
+    std::printf("%s %s", i ? "," : "", escapeText(path[i]).c_str());
+  std::printf(" ($WL_MAPPINGS_PATH, then the built-in library)\n");
+}
+
+/// Sets opt.mapping to the spec file: the one --mapping names (a file, or a
+/// library name), or with --to-format the library's one spec for the
+/// config's model_type (said in a note).
+bool findSpec(ConvertOptions &opt, const std::string &configPath,
+              std::string &error) {
+  if (!opt.mapping.empty()) {
+    opt.mapping = resolveMappingArgument(opt.mapping, error);
+    return !opt.mapping.empty();
+  }
+  if (!exists(configPath)) {
+    error = configPath + " is missing (the model's config.json)";
+    return false;
+  }
+  // On the way back, the manifest names the mapping the forward run used.
+  std::string manifestPath = opt.from + "/" + convert::kManifestName;
+  if (opt.reverse && exists(manifestPath)) {
+    std::optional<convert::Manifest> m =
+        convert::readManifest(manifestPath, error);
+    if (!m)
+      return false;
+    std::vector<std::string> tried;
+    std::string found = findMapping(m->mapping, tried);
+    if (!m->reverse && m->from == opt.toFormat && !found.empty()) {
+      note("--to-format " + quoteName(opt.toFormat) + ": using " +
+           quoteName(found) + ", which " + manifestPath + " names");
+      opt.mapping = found;
+      return true;
+    }
+  }
+  std::string modelType;
+  if (!mapping::configModelType(configPath, modelType, error))
+    return false;
+  if (modelType.empty()) {
+    error = configPath + ": has no model_type, so --to-format cannot pick a "
+                         "mapping (give --mapping)";
+    return false;
+  }
+  std::string why;
+  opt.mapping = pickMapping(modelType, opt.toFormat, opt.reverse, why);
+  if (opt.mapping.empty()) {
+    error = configPath + ": --to-format " + quoteName(opt.toFormat) + ": " +
+            why;
+    return false;
+  }
+  note("--to-format " + quoteName(opt.toFormat) + ": using " +
+       quoteName(opt.mapping) + " for model_type " + quoteName(modelType));
+  return true;
+}
+
 } // namespace
 
 int main(int argc, char **argv) {
   ConvertOptions opt;
-  bool help = false;
   std::string error;
-  if (!parseConvertOptions(argc, argv, opt, help, error)) {
+  if (!parseConvertOptions(argc, argv, opt, error)) {
     std::fprintf(stderr, "%s: %s\n%s", kTool, error.c_str(), convertUsage());
     return 2;
   }
-  if (help) {
+  switch (opt.action) {
+  case ConvertOptions::Action::Help:
     std::fputs(convertUsage(), stdout);
     return 0;
+  case ConvertOptions::Action::Version:
+    std::printf("%s %s\n", kTool, WL_VERSION);
+    return 0;
+  case ConvertOptions::Action::ListMappings:
+    printLibrary();
+    return 0;
+  case ConvertOptions::Action::Convert:
+    break;
   }
   auto start = std::chrono::steady_clock::now();
   if (!isFolder(opt.from))
@@ -519,6 +601,12 @@ int main(int argc, char **argv) {
     return fail(error);
   if (target.exists && !opt.force && !opt.dryRun)
     return fail(target.full + " exists (use --force to replace it)");
+  bool rankFolders = isFolder(opt.from + "/rank-0");
+  std::string configPath = opt.from + "/config.json";
+  if (!exists(configPath) && opt.reverse && rankFolders)
+    configPath = opt.from + "/rank-0/config.json";
+  if (!findSpec(opt, configPath, error))
+    return fail(error);
   std::string mappingName =
       fs::path(opt.mapping).parent_path().filename().string() + "/" +
       fs::path(opt.mapping).filename().string();
@@ -527,10 +615,6 @@ int main(int argc, char **argv) {
   // its manifest (which also says the degrees when none are given).
   if (opt.reverse && !readForwardManifest(opt, mappingName, error))
     return fail(error);
-  bool rankFolders = isFolder(opt.from + "/rank-0");
-  std::string configPath = opt.from + "/config.json";
-  if (!exists(configPath) && opt.reverse && rankFolders)
-    configPath = opt.from + "/rank-0/config.json";
   if (!exists(configPath))
     return fail(configPath + " is missing (the model's config.json)");
 

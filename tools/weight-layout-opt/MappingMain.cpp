@@ -21,6 +21,7 @@
 #include "EmitPlan.h"
 
 #include "wl/Compile/CompileMapping.h"
+#include "wl/Compile/MappingLibrary.h"
 #include "wl/Plan/Plan.h"
 #include "wl/Support/Quote.h"
 
@@ -38,7 +39,7 @@ namespace wl::tool {
 
 static int usage(const std::string &problem) {
   llvm::errs() << "weight-layout-opt --mapping: " << problem << "\n"
-               << "usage: weight-layout-opt --mapping FILE --config FILE "
+               << "usage: weight-layout-opt --mapping FILE|NAME --config FILE "
                   "[--tp N] [--ep N] [--pp N] [--rank R] [--set KEY=VALUE ...] "
                   "[--dtype T] [--checkpoint PATH] [--reverse [--exact]] [--all-ranks] "
                   "--emit=ir|plan [-o FILE]\n";
@@ -127,9 +128,17 @@ int mappingMain(const std::vector<char *> &args) {
   if (emit != "ir" && emit != "plan")
     return usage("--emit=ir or --emit=plan is required");
 
+  // A spec file or a library name ("qwen3/hf-to-vllm").
+  std::string resolveError;
+  std::string specPath = resolveMappingArgument(mapping, resolveError);
+  if (specPath.empty()) {
+    llvm::errs() << "weight-layout-opt: error: " << resolveError << "\n";
+    return 1;
+  }
+
   // The stages run in compileMapping; this driver picks what to print.
   MappingRequest request;
-  request.spec = mapping;
+  request.spec = specPath;
   request.config = config;
   request.options = options;
   request.dtype = dtype;

@@ -20,6 +20,9 @@
 #include "mlir/Tools/mlir-opt/MlirOptMain.h"
 #include "mlir/Transforms/Passes.h"
 
+#include "llvm/Support/CommandLine.h"
+#include "llvm/Support/raw_ostream.h"
+
 #include <cstring>
 #include <vector>
 
@@ -41,6 +44,9 @@ int main(int argc, char **argv) {
   if (emitPlan)
     return wl::tool::emitPlanMain(args, registry);
 
+  llvm::cl::AddExtraVersionPrinter([](llvm::raw_ostream &os) {
+    os << "weight-layout " << WL_VERSION << "\n";
+  });
   mlir::registerCanonicalizerPass();
   mlir::registerCSEPass();
   mlir::registerSymbolDCEPass();

@@ -71,6 +71,12 @@ struct Spec {
 std::shared_ptr<const Spec> loadSpec(const std::string &path,
                                      std::string &error);
 
+/// The `model_type` of the config.json at `configPath`, read as Env reads the
+/// config (empty when it has none, or it is not a string). False with
+/// `error` ("FILE: not valid JSON: ...") when the file cannot be read.
+bool configModelType(const std::string &configPath, std::string &modelType,
+                     std::string &error);
+
 /// Checks the parallel degrees among `options` (tp, ep, pp; 1 when absent):
 /// each from 1 to limits::kMaxRanks, their product at most kMaxRanks, and
 /// `rank`, when given, one of those ranks. Sets `error` ("tp is 0: a

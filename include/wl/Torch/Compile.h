@@ -8,6 +8,7 @@
 #ifndef WL_TORCH_COMPILE_H
 #define WL_TORCH_COMPILE_H
 
+#include "wl/Compile/MappingLibrary.h"
 #include "wl/Layout/Piece.h"
 
 #include <cstdint>
@@ -96,9 +97,9 @@ struct CacheStats {
 CacheStats cacheStats();
 void clearCache();
 
-/// The library folders searched for mapping names, in order:
-/// $WL_MAPPINGS_PATH (colon-separated), then this source tree's mappings/.
-std::vector<std::string> mappingSearchPath();
+/// The library folders searched for mapping names
+/// (wl/Compile/MappingLibrary.h).
+using wl::mappingSearchPath;
 
 } // namespace wl::embed
 
