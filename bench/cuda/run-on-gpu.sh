@@ -5,7 +5,7 @@
 # (the GPU machine has no MLIR):
 #   gpu/cuda_bench, gpu/weight-layout-cuda-check, gpu/cuda_convert
 #                                                  (cmake --build build)
-#   gpu/copy_probe
+#   gpu/copy_probe (optional: built with -DWL_BUILD_CUDA_EXPERIMENTS=ON)
 #   gpu/plans/{bench,baselines,attn,check,convert}/*.json
 #                                                  (scripts/make_plans.py)
 # Writes the logs under $OUT (or ./gpu-out).
@@ -22,7 +22,11 @@ echo "== the same, each run queued behind a spin kernel (the GPU's time alone, n
 echo "== MaxText attention in its parts (qkv_proj, o_proj)"
 ./gpu/cuda_bench gpu/plans/attn --runs 20 2>&1 | tee "$out/attn.md"
 echo "== the driver's copy at several sizes, and transposes in the probe"
-./gpu/copy_probe 1024 tiles 2>&1 | tee "$out/probe.md"
+if [ -x ./gpu/copy_probe ]; then
+  ./gpu/copy_probe 1024 tiles 2>&1 | tee "$out/probe.md"
+else
+  echo "skipped: no gpu/copy_probe (build with -DWL_BUILD_CUDA_EXPERIMENTS=ON)" | tee "$out/probe.md"
+fi
 echo "== baselines through the executor: contiguous copy and fill, padding alone, 1:2 read:write mixes (tailfills=1024: fused)"
 ./gpu/cuda_bench gpu/plans/baselines --runs 20 --config tailfills=1024 2>&1 | tee "$out/baselines.md"
 [ -n "${WL_GPU_QUICK:-}" ] && exit 0 # kernels only

@@ -99,8 +99,8 @@ __host__ __device__ inline int64_t convertItemElements(const Task &t) {
 }
 
 /// Items (element groups, or elements) a thread of convertFlat converts:
-/// 8 measured best for the casts (4 and 16 lost 3 to 25 points on an
-/// H200, docs/cuda.md).
+/// 8, because 4 keep half as many loads in flight and 16 run short of
+/// registers (docs/cuda.md).
 constexpr int kConvertItems = 8;
 
 /// Groups [p 256 B, (p + 1) 256 B) of a unit's flattened (row, group)

@@ -17,16 +17,14 @@ namespace wl::runtime::cuda::kernels {
 //
 // As the driver's own copy moves memory: as many blocks as there are
 // pieces, handed out in order by the hardware, so that the bytes in flight
-// at any moment are one short stretch of the table (every persistent copy
-// tried stayed at 88 to 94% of cudaMemcpy; this runs at 96 to 99%,
-// docs/cuda.md). Block b moves piece p = b % parts of unit b / parts,
-// parts being the most pieces any unit of the launch has (a smaller
-// unit's extra blocks return at once).
+// at any moment are one short stretch of the table, where persistent
+// blocks drift apart over the address space (docs/cuda.md). Block b moves
+// piece p = b % parts of unit b / parts, parts being the most pieces any
+// unit of the launch has (a smaller unit's extra blocks return at once).
 
-/// 16-byte words a thread of copyFlat moves: 8 KiB a block. Measured on an
-/// H200 with FlatRows (docs/cuda.md): 2 words 1 to 2 points ahead of 4 and
-/// 8 on the benchmark's plans, 1 word 5 to 14 points behind: a one-word
-/// block pays its descriptor's latency (from L2) before its only load
+/// 16-byte words a thread of copyFlat moves: 8 KiB a block. Two, because a
+/// one-word block pays its descriptor's latency (from L2) before its only
+/// load, and four or eight make fewer, larger blocks for no gain
 /// (docs/cuda.md).
 constexpr int kRowWords = 2;
 

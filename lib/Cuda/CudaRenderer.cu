@@ -46,8 +46,9 @@ public:
         return false;
     }
     int threads = options.readThreads;
-    // All cores but two (the writer threads'), at most 16: 14 readers
-    // uploaded at 27.6 GB/s on a 16-core H200 machine, 8 at 21.5.
+    // All cores but two (the writer threads'), at most 16: one thread
+    // reading from the page cache is far slower than the host-to-device
+    // copy, and the upload rate grows with the readers (docs/cuda.md).
     if (threads <= 0)
       threads = std::clamp(
           static_cast<int>(std::thread::hardware_concurrency()) - 2, 1, 16);

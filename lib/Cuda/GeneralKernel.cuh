@@ -221,8 +221,8 @@ __device__ __forceinline__ void prefetchL1(const void *p) {
 
 /// Every block takes units b, b + grid, b + 2 grid, ...: the blocks sweep
 /// the table together, so the memory they touch at any moment is close
-/// together (measured faster than contiguous shares per block, and free of
-/// their imbalance when units differ in size).
+/// together (contiguous shares per block would drift apart, and be
+/// unbalanced when units differ in size).
 __global__ void __launch_bounds__(kThreads, 4) runUnits(Args a) {
   const long long step = gridDim.x, end = a.first + a.count;
   for (long long u = a.first + blockIdx.x; u < end; u += step) {

@@ -1,9 +1,10 @@
 //===- SharedMemory.cuh - shared-memory addresses, mbarrier waits ---------===//
 //
-// The two PTX idioms the standalone probes (bench/cuda/copy_probe.cu,
-// tma_transpose_probe.cu) need: a generic pointer into
-// shared memory as the 32-bit address PTX takes, and waiting for an
-// mbarrier's phase of a given parity. CUDA only; no MLIR, no runtime types.
+// The two PTX idioms the standalone probes
+// (bench/cuda/experiments/copy_probe.cu, tma_transpose_probe.cu) need: a
+// generic pointer into shared memory as the 32-bit address PTX takes, and
+// waiting for an mbarrier's phase of a given parity. CUDA only; no MLIR,
+// no runtime types.
 //
 //===----------------------------------------------------------------------===//
 #ifndef WL_CUDA_SHAREDMEMORY_CUH

@@ -25,9 +25,10 @@ namespace wl::runtime::cuda::kernels {
 // kc % 8 so that a quarter warp's stores fall in different banks; after
 // one barrier the block stores the tile a row at a time, 16 consecutive
 // words of a target row from 16 consecutive threads (whole 128-byte
-// lines). Measured on an H200 (docs/cuda.md): 5120 x 25600 bf16 at 93% of
-// the device copy, where every persistent transpose (per-thread cp.async
-// stages, warp tiles, TMA tiles) stayed at about 80%.
+// lines). Not persistent, for copyFlat's reason: the tiles in flight are
+// neighbours in memory, where the blocks of a persistent transpose
+// (per-thread cp.async stages, warp tiles, TMA tiles) drift apart
+// (docs/cuda.md).
 
 /// Bytes of a tile: kStrip rows of kThreads / threadsK words, the most
 /// for 2-byte elements (32 KiB; 8 to 16 KiB for the other sizes).

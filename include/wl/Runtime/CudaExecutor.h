@@ -3,7 +3,7 @@
 // Plain C++ (no CUDA header): the CUDA executor. A plan becomes a task table
 // (wl/Runtime/CudaTasks.h) and runs as up to five kernel launches over
 // its units, one after the other on the stream: aligned row copies and
-// fills as blocks of 32 KiB, aligned transposes as blocks of one
+// fills as blocks of 8 KiB, aligned transposes as blocks of one
 // shared-memory tile, converting rows (exact casts and affines,
 // wl/Runtime/DeviceConvert.h) as blocks of 2048 items, all handed out in
 // order (not persistent), and everything else in a persistent kernel

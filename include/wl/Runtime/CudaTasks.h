@@ -60,8 +60,9 @@ constexpr int kMaxSteps = 2;
 constexpr int kBlockThreads = 256;
 
 /// Threads of a block along k in a transpose (the rest along i): 16 x 16
-/// threads make square tiles of 128 x 128 2-byte elements, measured faster
-/// than 8 x 32 (docs/cuda.md).
+/// threads make square tiles of 128 x 128 2-byte elements, which read and
+/// write segments of the same length (256 bytes of a row) on both sides
+/// (docs/cuda.md).
 constexpr int kTransposeThreadsK = 16;
 
 /// The shape of a transpose's work for an element size: each thread moves a
@@ -137,9 +138,8 @@ struct Unit {
 /// A unit of row copies or fills whose every address is 16-byte aligned
 /// (kCopyRows, kFillRows with vec 16) as copyFlat reads it: 48 bytes, three
 /// 16-byte loads, so that a block reaches its data one load after its
-/// launch, with no task to look up and no outer index to divide out (a
-/// kernel of one word a thread that first reads its pointers runs level
-/// with cudaMemcpy, docs/cuda.md). Word q of the unit is word q % words of
+/// launch, with no task to look up and no outer index to divide out
+/// (docs/cuda.md). Word q of the unit is word q % words of
 /// row q / words: the source's word if that is under `copied`, else the
 /// fill pattern.
 struct alignas(16) FlatRows {
@@ -210,24 +210,22 @@ struct TaskTable {
 struct TableOptions {
   /// Target bytes per unit (row copies, fills, element moves): the grain
   /// of the general kernel's balance, whose blocks take units in turn;
-  /// 64 KiB measured best on an H200 (docs/benchmarks.md). The
-  /// non-persistent kernels cut units into parts of a block each: for them
-  /// 32 KiB to 1 MiB measured the same (docs/cuda.md).
+  /// 64 KiB, because smaller units cost it more per unit and larger ones
+  /// gained nothing (docs/cuda.md). The non-persistent kernels cut units
+  /// into parts of a block each, so the unit size matters little to them.
   int64_t unitBytes = 64 << 10;
   /// Target bytes per transpose unit (a strip of k by a range of i, cut
-  /// into tiles by transposeTiles): 32 KiB to 512 KiB measured within a
-  /// point of each other on an H200.
+  /// into tiles by transposeTiles, a block each, so that its size matters
+  /// little; docs/cuda.md).
   int64_t transposeUnitBytes = 128 << 10;
   /// Fuse a padding (row fills) into the row copy that ends where it
   /// starts in every target row, when the copy's rows are shorter than
   /// fuseRowTailsBelowBytes (0 turns fusing off) and
   /// the padding's rows shorter than fuseFillsBelowBytes (a warp stores
   /// 512 contiguous bytes at a time: shorter fill rows on their own write
-  /// scattered pieces). Measured on an H200 (docs/cuda.md): MaxText's w13,
-  /// rows of 384 bytes and 128 of padding, 81 -> 87% of the device copy
-  /// fused; rows of 512 bytes and 512 of padding 84-86 -> 82-83% (both
-  /// in the general kernel; since row copies run as copyFlat, w13 runs at
-  /// 97% fused and 90% apart).
+  /// scattered pieces). Fusing gains where the rows are short (MaxText's
+  /// w13: 384 bytes copied, 128 of padding) and loses where the padding's
+  /// rows are long enough to be stored well on their own (docs/cuda.md).
   int64_t fuseRowTailsBelowBytes = 1024;
   int64_t fuseFillsBelowBytes = 512;
 };

@@ -1,7 +1,8 @@
 //===- copy_probe.cu - which plain copy kernel reaches cudaMemcpy? --------===//
 //
 //   copy_probe [MIB] [all|tiles|sizes]     (default 1024 all)
-// A standalone experiment, not part of the executor (docs/cuda.md): the
+// A standalone experiment, not part of the executor (built with
+// -DWL_BUILD_CUDA_EXPERIMENTS=ON; docs/history/cuda-tuning.md): the
 // driver's copy at sizes from 16 MiB to MIB, one call and ten back to
 // back; with `all`, a contiguous device copy of MIB MiB by kernels of
 // several shapes beside cudaMemcpy of the same bytes (persistent
