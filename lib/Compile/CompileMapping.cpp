@@ -2,6 +2,7 @@
 #include "wl/Compile/CompileMapping.h"
 
 #include "wl/IR/WLDialect.h"
+#include "wl/Layout/RankNames.h"
 #include "wl/IR/WLOps.h"
 #include "wl/Mapping/Frontend.h"
 #include "wl/Mapping/PlanToIR.h"
@@ -144,7 +145,7 @@ std::unique_ptr<CompiledMapping> compileMapping(const MappingRequest &request,
   for (int64_t r : ranks) {
     if (request.onlyRank >= 0 && r != request.onlyRank)
       continue;
-    auto fn = module->lookupSymbol<func::FuncOp>("rank" + std::to_string(r));
+    auto fn = module->lookupSymbol<func::FuncOp>(layout::rankFunction(r));
     FailureOr<LoweredFunction> lowered = lowerFunction(fn);
     if (failed(lowered))
       return failStage(request.spec + ": rank " + std::to_string(r) +

@@ -114,49 +114,6 @@ OpFoldResult CastOp::fold(FoldAdaptor) {
   return {};
 }
 
-bool wl::isExactConversion(Type from, Type to) {
-  if (from == to)
-    return true;
-  auto fromInt = llvm::dyn_cast<IntegerType>(from);
-  auto toInt = llvm::dyn_cast<IntegerType>(to);
-  // i1 and uiN hold non-negative values, iN (N > 1) signed ones.
-  auto isUnsigned = [](IntegerType t) {
-    return t.isUnsigned() || t.getWidth() == 1;
-  };
-  if (fromInt && toInt) {
-    unsigned fw = fromInt.getWidth(), tw = toInt.getWidth();
-    if (isUnsigned(fromInt))
-      return isUnsigned(toInt) ? tw >= fw : tw > fw;
-    return !isUnsigned(toInt) && tw >= fw;
-  }
-  auto toFloat = llvm::dyn_cast<FloatType>(to);
-  if (!toFloat)
-    return false;
-  const llvm::fltSemantics &ts = toFloat.getFloatSemantics();
-  int tp = llvm::APFloat::semanticsPrecision(ts);
-  if (fromInt) {
-    // Magnitudes below 2^bits are exact when the significand holds bits.
-    unsigned bits = fromInt.getWidth() - (isUnsigned(fromInt) ? 0 : 1);
-    return static_cast<unsigned>(tp) >= bits &&
-           llvm::APFloat::semanticsMaxExponent(ts) >= static_cast<int>(bits);
-  }
-  auto fromFloat = llvm::dyn_cast<FloatType>(from);
-  if (!fromFloat)
-    return false;
-  // f8E4M3FN has no infinity, so no other type converts into it exactly.
-  if (toFloat.isFloat8E4M3FN())
-    return false;
-  const llvm::fltSemantics &fs = fromFloat.getFloatSemantics();
-  int fp = llvm::APFloat::semanticsPrecision(fs);
-  // Wider significand, wider exponent range, and a smallest subnormal at
-  // least as small.
-  return tp >= fp &&
-         llvm::APFloat::semanticsMaxExponent(ts) >=
-             llvm::APFloat::semanticsMaxExponent(fs) &&
-         llvm::APFloat::semanticsMinExponent(ts) - tp <=
-             llvm::APFloat::semanticsMinExponent(fs) - fp;
-}
-
 namespace {
 
 /// cast(cast(x : A -> B) : B -> C) = cast(x : A -> C) when A -> B is exact

@@ -9,6 +9,8 @@
 //===----------------------------------------------------------------------===//
 #include "wl/Mapping/Frontend.h"
 
+#include "wl/IR/ElementTypes.h"
+#include "wl/Layout/RankNames.h"
 #include "wl/IR/WLOps.h"
 #include "wl/Mapping/Instances.h"
 #include "wl/Support/Limits.h"
@@ -31,24 +33,6 @@ using namespace mlir;
 namespace wl::mapping {
 
 namespace {
-
-Type elementType(MLIRContext *ctx, const std::string &name) {
-  Builder b(ctx);
-  if (name == "bf16") return b.getBF16Type();
-  if (name == "f16") return b.getF16Type();
-  if (name == "f32") return b.getF32Type();
-  if (name == "f64") return b.getF64Type();
-  if (name == "f8E4M3FN") return b.getType<Float8E4M3FNType>();
-  if (name == "f8E5M2") return b.getType<Float8E5M2Type>();
-  if (name == "i1") return b.getI1Type();
-  for (int w : {8, 16, 32, 64}) {
-    if (name == "i" + std::to_string(w))
-      return b.getIntegerType(w);
-    if (name == "ui" + std::to_string(w))
-      return IntegerType::get(ctx, w, IntegerType::Unsigned);
-  }
-  return {};
-}
 
 /// Whether a tensor of `shape` stays within limits::kMaxTensorElements,
 /// counting a zero dimension as 1: so that no stride of it overflows either
@@ -540,7 +524,7 @@ std::optional<mlir::Value> Builder::call(const Expr &e) {
       failAt(e, "cast: needs dtype=\"...\" (bf16, f32, ...)");
       return std::nullopt;
     }
-    Type et = elementType(ctx, std::get<std::string>(it->second.first));
+    Type et = elementTypeNamed(ctx, std::get<std::string>(it->second.first));
     if (!et) {
       failAt(*it->second.second,
              "cast: unknown dtype " +
@@ -595,7 +579,7 @@ bool Builder::declareInput(const InputDecl &in, const std::string &name,
                 std::to_string(limits::kMaxTensorElements) + " elements");
   path = in.path;
   std::string dt = in.dtype.empty() ? env.dtype() : in.dtype;
-  Type et = elementType(ctx, dt);
+  Type et = elementTypeNamed(ctx, dt);
   if (!et)
     return fail("unknown dtype " + quoteText(dt));
   auto type = RankedTensorType::get(shape, et);
@@ -698,7 +682,7 @@ bool Builder::buildRank(int64_t rank) {
     return false;
   b.setInsertionPointToEnd(module.getBody());
   auto fn = b.create<func::FuncOp>(b.getUnknownLoc(),
-                                   "rank" + std::to_string(rank),
+                                   layout::rankFunction(rank),
                                    b.getFunctionType({}, {}));
   b.setInsertionPointToStart(fn.addEntryBlock());
   sources.clear();

@@ -11,6 +11,7 @@
 //===----------------------------------------------------------------------===//
 #include "wl/Mapping/PlanToIR.h"
 
+#include "wl/IR/ElementTypes.h"
 #include "wl/IR/WLOps.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -25,43 +26,6 @@ using namespace wl::layout;
 namespace wl::mapping {
 
 namespace {
-
-Type typeOf(MLIRContext *ctx, DType t) {
-  Builder b(ctx);
-  switch (t) {
-  case DType::BF16:
-    return b.getBF16Type();
-  case DType::F16:
-    return b.getF16Type();
-  case DType::F32:
-    return b.getF32Type();
-  case DType::F64:
-    return b.getF64Type();
-  case DType::F8E4M3FN:
-    return b.getType<Float8E4M3FNType>();
-  case DType::F8E5M2:
-    return b.getType<Float8E5M2Type>();
-  case DType::Bool:
-    return b.getI1Type();
-  case DType::I8:
-    return b.getIntegerType(8);
-  case DType::I16:
-    return b.getIntegerType(16);
-  case DType::I32:
-    return b.getIntegerType(32);
-  case DType::I64:
-    return b.getIntegerType(64);
-  case DType::U8:
-    return IntegerType::get(ctx, 8, IntegerType::Unsigned);
-  case DType::U16:
-    return IntegerType::get(ctx, 16, IntegerType::Unsigned);
-  case DType::U32:
-    return IntegerType::get(ctx, 32, IntegerType::Unsigned);
-  case DType::U64:
-    return IntegerType::get(ctx, 64, IntegerType::Unsigned);
-  }
-  return {};
-}
 
 /// One dimension of a piece: its extent and its strides on both sides.
 struct Dim {
@@ -196,7 +160,7 @@ private:
     Shape sizes(view.size(), 1);
     for (size_t k = 0; k < dims.size(); ++k)
       sizes[srcAt[k]] = dims[k].size;
-    Type st = typeOf(ctx, s.dtype);
+    Type st = elementTypeOf(ctx, s.dtype);
     Value v = reshape(sourceOf(p.source), view, st);
     if (sizes != view)
       v = b.create<SliceOp>(loc, RankedTensorType::get(sizes, st), v, srcStart,
@@ -249,7 +213,7 @@ private:
                                  : reshapeBox(dstBox, dstView, t.shape);
     if (!box)
       return false;
-    Type st = typeOf(ctx, s.dtype);
+    Type st = elementTypeOf(ctx, s.dtype);
     Value v = flatSource(p.source);
     int64_t n = *numElements(s.shape);
     if (row.size != n)
@@ -266,7 +230,7 @@ private:
     for (const Step &step : p.steps) {
       if (step.kind == Step::Cast)
         v = b.create<CastOp>(
-            loc, RankedTensorType::get(box, typeOf(ctx, step.to)), v);
+            loc, RankedTensorType::get(box, elementTypeOf(ctx, step.to)), v);
       else
         v = b.create<AffineOp>(loc, v.getType(), v,
                                b.getF64FloatAttr(step.scale),
@@ -290,7 +254,7 @@ private:
     if (!whole[s]) {
       const TensorInfo &t = plan.sources[s];
       whole[s] = b.create<SourceOp>(
-          loc, RankedTensorType::get(t.shape, typeOf(ctx, t.dtype)),
+          loc, RankedTensorType::get(t.shape, elementTypeOf(ctx, t.dtype)),
           b.getStringAttr(t.name));
     }
     return whole[s];
@@ -300,7 +264,7 @@ private:
     if (!flat[s]) {
       const TensorInfo &t = plan.sources[s];
       flat[s] =
-          reshape(sourceOf(s), {*numElements(t.shape)}, typeOf(ctx, t.dtype));
+          reshape(sourceOf(s), {*numElements(t.shape)}, elementTypeOf(ctx, t.dtype));
     }
     return flat[s];
   }

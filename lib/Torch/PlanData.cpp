@@ -2,6 +2,7 @@
 #include "PlanData.h"
 
 #include "wl/Compile/CompileMapping.h"
+#include "wl/Layout/RankNames.h"
 #include "wl/Plan/Plan.h"
 
 #include <algorithm>
@@ -146,7 +147,7 @@ layout::Plan mergeRanks(const CompiledMapping &m) {
     int64_t base = static_cast<int64_t>(out.targets.size());
     for (const layout::TensorInfo &t : p.targets) {
       layout::TensorInfo u = t;
-      u.name = "rank-" + std::to_string(r) + "/" + t.name;
+      u.name = layout::rankPrefix(r) + t.name;
       out.targets.push_back(std::move(u));
     }
     for (Piece q : p.pieces) {

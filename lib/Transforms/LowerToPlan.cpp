@@ -9,6 +9,7 @@
 #include "wl/Transforms/LowerToPlan.h"
 
 #include "wl/IR/WLOps.h"
+#include "wl/Layout/RankNames.h"
 #include "wl/Layout/Region.h"
 
 #include "llvm/ADT/DenseMap.h"
@@ -19,27 +20,6 @@ using namespace mlir;
 using namespace wl::layout;
 
 namespace wl {
-
-std::optional<DType> toDType(Type type) {
-  if (type.isBF16()) return DType::BF16;
-  if (type.isF16()) return DType::F16;
-  if (type.isF32()) return DType::F32;
-  if (type.isF64()) return DType::F64;
-  if (type.isFloat8E4M3FN()) return DType::F8E4M3FN;
-  if (type.isFloat8E5M2()) return DType::F8E5M2;
-  if (auto i = dyn_cast<IntegerType>(type)) {
-    bool u = i.isUnsigned();
-    switch (i.getWidth()) {
-    case 1: return DType::Bool;
-    case 8: return u ? DType::U8 : DType::I8;
-    case 16: return u ? DType::U16 : DType::I16;
-    case 32: return u ? DType::U32 : DType::I32;
-    case 64: return u ? DType::U64 : DType::I64;
-    default: break;
-    }
-  }
-  return std::nullopt;
-}
 
 namespace {
 
@@ -306,8 +286,8 @@ FailureOr<layout::Plan> lowerAllRanks(ModuleOp module) {
     std::string prefix;
     if (several) {
       llvm::StringRef name = fn.getSymName();
-      prefix = (name.starts_with("rank") ? "rank-" + name.substr(4) : name)
-                   .str() + "/";
+      std::optional<int64_t> r = rankOfFunction(name);
+      prefix = r ? rankPrefix(*r) : name.str() + "/";
     }
     std::vector<int64_t> remap;
     for (const TensorInfo &s : lowered->plan.sources) {

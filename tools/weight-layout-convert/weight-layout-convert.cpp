@@ -26,6 +26,7 @@
 #include "wl/Compile/MappingLibrary.h"
 #include "wl/Mapping/Spec.h"
 #include "wl/Convert/Manifest.h"
+#include "wl/Layout/RankNames.h"
 #include "wl/Plan/Plan.h"
 #include "wl/Runtime/CpuExecutor.h"
 #include "wl/Runtime/CudaRenderer.h"
@@ -223,7 +224,7 @@ bool openInputs(const ConvertOptions &opt, bool rankFolders, mapping::Env &env,
     }
     for (int64_t r = 0; r < in.ranks; ++r) {
       std::string dir =
-          in.ranks == 1 ? opt.from : opt.from + "/rank-" + std::to_string(r);
+          in.ranks == 1 ? opt.from : opt.from + "/" + layout::rankFolder(r);
       if (in.ranks > 1 && !isFolder(dir)) {
         error = dir + " is missing: the conversion at " + in.options(opt, -1) +
                 " has " + std::to_string(in.ranks) + " ranks";
@@ -262,7 +263,7 @@ bool bindOutputs(const ConvertOptions &opt, const std::string &mappingName,
     const runtime::Checkpoint &ckpt = *in.ckpts.front();
     for (int64_t r = 0; r < nranks; ++r) {
       Output o;
-      o.folder = nranks == 1 ? "" : "rank-" + std::to_string(r);
+      o.folder = nranks == 1 ? "" : layout::rankFolder(r);
       o.plan = &compiled.rankPlans[r];
       o.options = in.options(opt, nranks == 1 ? -1 : r);
       for (const layout::TensorInfo &t : o.plan->sources)
@@ -282,7 +283,7 @@ bool bindOutputs(const ConvertOptions &opt, const std::string &mappingName,
                     nranks == 1 ? -1 : r};
     if (!checkProvenance(*in.ckpts[r], want, foreign, error))
       return false;
-    std::string prefix = nranks == 1 ? "" : "rank-" + std::to_string(r) + "/";
+    std::string prefix = nranks == 1 ? "" : layout::rankPrefix(r);
     for (size_t s = 0; s < o.plan->sources.size(); ++s) {
       const layout::TensorInfo &t = o.plan->sources[s];
       if (t.name.compare(0, prefix.size(), prefix) == 0)
@@ -601,10 +602,10 @@ int main(int argc, char **argv) {
     return fail(error);
   if (target.exists && !opt.force && !opt.dryRun)
     return fail(target.full + " exists (use --force to replace it)");
-  bool rankFolders = isFolder(opt.from + "/rank-0");
+  bool rankFolders = isFolder(opt.from + "/" + layout::rankFolder(0));
   std::string configPath = opt.from + "/config.json";
   if (!exists(configPath) && opt.reverse && rankFolders)
-    configPath = opt.from + "/rank-0/config.json";
+    configPath = opt.from + "/" + layout::rankPrefix(0) + "config.json";
   if (!findSpec(opt, configPath, error))
     return fail(error);
   std::string mappingName =

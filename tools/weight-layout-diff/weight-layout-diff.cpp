@@ -8,6 +8,7 @@
 // same, 1 when not (the differences are listed), 2 on bad input.
 //
 //===----------------------------------------------------------------------===//
+#include "wl/Layout/RankNames.h"
 #include "wl/Runtime/Safetensors.h"
 #include "wl/Support/Quote.h"
 
@@ -29,15 +30,15 @@ bool open(const std::string &path,
           std::map<std::string, std::unique_ptr<Checkpoint>> &out,
           std::string &error) {
   std::error_code ec;
-  if (fs::is_directory(fs::path(path) / "rank-0", ec)) {
+  if (fs::is_directory(fs::path(path) / wl::layout::rankFolder(0), ec)) {
     for (int r = 0;; ++r) {
-      fs::path dir = fs::path(path) / ("rank-" + std::to_string(r));
+      fs::path dir = fs::path(path) / wl::layout::rankFolder(r);
       if (!fs::is_directory(dir, ec))
         return true;
       auto c = Checkpoint::open(dir.string(), error);
       if (!c)
         return false;
-      out["rank-" + std::to_string(r) + "/"] = std::move(c);
+      out[wl::layout::rankPrefix(r)] = std::move(c);
     }
   }
   auto c = Checkpoint::open(path, error);

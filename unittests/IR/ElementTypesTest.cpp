@@ -109,4 +109,31 @@ TEST(ElementTypes, ExactConversionAgreesWithLLVMOnEveryValue) {
   EXPECT_GT(exactPairs, 40);
 }
 
+TEST(ElementTypes, EveryDTypeHasOneElementTypeAndBack) {
+  MLIRContext context;
+  Builder b(&context);
+  for (int i = 0; i < wl::layout::kNumDTypes; ++i) {
+    auto t = static_cast<wl::layout::DType>(i);
+    Type et = wl::elementTypeOf(&context, t);
+    ASSERT_TRUE(et) << wl::layout::mlirName(t);
+    EXPECT_EQ(wl::toDType(et), t) << wl::layout::mlirName(t);
+    // The spelling a spec writes names the same type; printing it gives it.
+    EXPECT_EQ(wl::elementTypeNamed(&context, wl::layout::mlirName(t)), et);
+    std::string printed;
+    llvm::raw_string_ostream os(printed);
+    os << et;
+    EXPECT_EQ(os.str(), wl::layout::mlirName(t));
+    // The safetensors spelling is not a spec's.
+    if (wl::layout::safetensorsName(t) != wl::layout::mlirName(t))
+      EXPECT_FALSE(wl::elementTypeNamed(&context,
+                                        wl::layout::safetensorsName(t)));
+  }
+  // Types wl does not support have no DType.
+  for (Type t : {Type(b.getIntegerType(32, true)), Type(b.getIntegerType(4)),
+                 Type(b.getFloat8E4M3FNUZType()), Type(b.getIndexType())})
+    EXPECT_FALSE(wl::toDType(t));
+  EXPECT_FALSE(wl::elementTypeNamed(&context, "si32"));
+  EXPECT_FALSE(wl::elementTypeNamed(&context, ""));
+}
+
 } // namespace

@@ -2,6 +2,7 @@
 #ifndef WL_TRANSFORMS_LOWERTOPLAN_H
 #define WL_TRANSFORMS_LOWERTOPLAN_H
 
+#include "wl/IR/ElementTypes.h"
 #include "wl/Layout/Piece.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
@@ -35,9 +36,6 @@ mlir::FailureOr<LoweredFunction> lowerFunction(mlir::func::FuncOp fn);
 /// prefix is "rank-<r>/" for a function @rank<r> when the module has more
 /// than one function (and empty otherwise). Pieces are normalized.
 mlir::FailureOr<layout::Plan> lowerAllRanks(mlir::ModuleOp module);
-
-/// The layout dtype of a wl element type.
-std::optional<layout::DType> toDType(mlir::Type type);
 
 } // namespace wl
 

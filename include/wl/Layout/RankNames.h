@@ -1,0 +1,48 @@
+//===- RankNames.h - how ranks are named --------------------------*- C++ -*-===//
+//
+// A conversion to tp x ep x pp > 1 ranks writes one checkpoint per rank, in
+// the folder rank-<r>/ (rank = (pp_rank * ep + ep_rank) * tp + tp_rank). The
+// compiler builds rank r as the function @rank<r>, and the inverse plan reads
+// rank r's tensors under the prefix "rank-<r>/". Every tool and library
+// names them through these functions.
+//
+//===----------------------------------------------------------------------===//
+#ifndef WL_LAYOUT_RANKNAMES_H
+#define WL_LAYOUT_RANKNAMES_H
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace wl::layout {
+
+/// "rank-<r>": the folder of rank r's checkpoint.
+inline std::string rankFolder(int64_t r) { return "rank-" + std::to_string(r); }
+
+/// "rank-<r>/": rank r's tensor names in a plan over every rank.
+inline std::string rankPrefix(int64_t r) { return rankFolder(r) + "/"; }
+
+/// "rank<r>": the symbol of rank r's function in the IR.
+inline std::string rankFunction(int64_t r) {
+  return "rank" + std::to_string(r);
+}
+
+/// r for the symbol "rank<r>" (digits only, no sign or leading zero
+/// unless r is 0); nullopt for any other symbol.
+inline std::optional<int64_t> rankOfFunction(std::string_view symbol) {
+  if (symbol.size() < 5 || symbol.size() > 4 + 18 ||
+      symbol.substr(0, 4) != "rank" || (symbol[4] == '0' && symbol.size() > 5))
+    return std::nullopt;
+  int64_t r = 0;
+  for (char c : symbol.substr(4)) {
+    if (c < '0' || c > '9')
+      return std::nullopt;
+    r = r * 10 + (c - '0');
+  }
+  return r;
+}
+
+} // namespace wl::layout
+
+#endif // WL_LAYOUT_RANKNAMES_H
