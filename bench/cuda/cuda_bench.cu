@@ -9,16 +9,16 @@
 // source element a piece reads plus every target byte written, as the
 // issue's table counts them. Every plan's output is spot-checked: 4096
 // random target elements against their source elements through the piece's
-// steps (wl/Runtime/DeviceConvert.h on the host). --queued times every
+// steps (wl/Cuda/DeviceConvert.h on the host). --queued times every
 // figure (the copies too) with the work already queued when the first event
 // is reached, behind a 100 us spin kernel: the GPU's time alone, without
 // the gap between the event and a launch the host is still issuing.
 //
 //===----------------------------------------------------------------------===//
 #include "wl/Plan/Plan.h"
-#include "wl/Runtime/CudaExecutor.h"
-#include "wl/Runtime/CudaTasks.h"
-#include "wl/Runtime/DeviceConvert.h"
+#include "wl/Cuda/CudaExecutor.h"
+#include "wl/Cuda/CudaTasks.h"
+#include "wl/Cuda/DeviceConvert.h"
 
 #include <cuda_runtime.h>
 

@@ -13,7 +13,7 @@
 //===----------------------------------------------------------------------===//
 #include "wl/Plan/Plan.h"
 #include "wl/Runtime/CpuExecutor.h"
-#include "wl/Runtime/CudaRenderer.h"
+#include "wl/Cuda/CudaRenderer.h"
 #include "wl/Runtime/Safetensors.h"
 #include "wl/Runtime/StreamWriter.h"
 

@@ -3,7 +3,7 @@
 // convertFlat: converting rows as non-persistent blocks, the four common
 // casts (bf16 or f16 to and from f32; the hardware's conversions where
 // they equal the exact ones, compareFastCasts) in an instance of their
-// own, the other steps of wl/Runtime/DeviceConvert.h in another
+// own, the other steps of wl/Cuda/DeviceConvert.h in another
 // (docs/cuda.md).
 //
 //===----------------------------------------------------------------------===//
@@ -11,7 +11,7 @@
 #define WL_CUDA_CONVERTKERNELS_CUH
 
 #include "KernelCommon.cuh"
-#include "wl/Runtime/DeviceConvert.h"
+#include "wl/Cuda/DeviceConvert.h"
 
 namespace wl::runtime::cuda::kernels {
 

@@ -15,7 +15,7 @@
 // with the CPU executor byte for byte.
 //
 //===----------------------------------------------------------------------===//
-#include "wl/Runtime/CudaExecutor.h"
+#include "wl/Cuda/CudaExecutor.h"
 
 #include "ConvertKernels.cuh"
 #include "CopyKernel.cuh"

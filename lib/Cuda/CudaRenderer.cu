@@ -1,6 +1,6 @@
 //===- CudaRenderer.cu - checkpoint windows rendered on a GPU -------------===//
-#include "wl/Runtime/CudaExecutor.h"
-#include "wl/Runtime/CudaRenderer.h"
+#include "wl/Cuda/CudaExecutor.h"
+#include "wl/Cuda/CudaRenderer.h"
 
 #include <cuda_runtime.h>
 

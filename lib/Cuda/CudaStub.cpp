@@ -1,6 +1,6 @@
 //===- CudaStub.cpp - the CUDA executor of a build without CUDA -----------===//
-#include "wl/Runtime/CudaExecutor.h"
-#include "wl/Runtime/CudaRenderer.h"
+#include "wl/Cuda/CudaExecutor.h"
+#include "wl/Cuda/CudaRenderer.h"
 
 namespace wl::runtime::cuda {
 

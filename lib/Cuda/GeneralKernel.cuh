@@ -11,7 +11,7 @@
 #define WL_CUDA_GENERALKERNEL_CUH
 
 #include "KernelCommon.cuh"
-#include "wl/Runtime/DeviceConvert.h"
+#include "wl/Cuda/DeviceConvert.h"
 
 namespace wl::runtime::cuda::kernels {
 

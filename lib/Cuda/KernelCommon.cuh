@@ -9,7 +9,8 @@
 #ifndef WL_CUDA_KERNELCOMMON_CUH
 #define WL_CUDA_KERNELCOMMON_CUH
 
-#include "wl/Runtime/CudaTasks.h"
+#include "wl/Cuda/CudaTasks.h"
+#include "wl/Cuda/TaskIndex.h"
 
 #include <cuda_runtime.h>
 
@@ -33,29 +34,6 @@ __device__ __forceinline__ const uint8_t *source(const Task &t) {
 }
 __device__ __forceinline__ uint8_t *target(const Task &t) {
   return reinterpret_cast<uint8_t *>(t.dstAddress);
-}
-
-__device__ __forceinline__ void outerOffsets(const Task &t, int64_t o,
-                                             int64_t &src, int64_t &dst) {
-  src = t.srcOffset;
-  dst = t.dstOffset;
-  if (o < (1ll << 32)) { // 32-bit division: a 64-bit one costs ~10 times
-    uint32_t r = static_cast<uint32_t>(o);
-    for (int j = t.nouter - 1; j >= 0; --j) {
-      uint32_t size = static_cast<uint32_t>(t.outerSize[j]);
-      uint32_t c = r % size;
-      r /= size;
-      src += c * t.outerSrc[j];
-      dst += c * t.outerDst[j];
-    }
-    return;
-  }
-  for (int j = t.nouter - 1; j >= 0; --j) {
-    int64_t c = o % t.outerSize[j];
-    o /= t.outerSize[j];
-    src += c * t.outerSrc[j];
-    dst += c * t.outerDst[j];
-  }
 }
 
 /// The fill pattern of `t` repeated over a W-byte word (W >= element size).

@@ -10,7 +10,7 @@
 //===----------------------------------------------------------------------===//
 #include "CudaDevice.h"
 
-#include "wl/Runtime/CudaExecutor.h"
+#include "wl/Cuda/CudaExecutor.h"
 #include "wl/Torch/Compile.h"
 
 #include <map>

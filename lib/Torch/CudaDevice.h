@@ -2,7 +2,7 @@
 #ifndef WL_LIB_TORCH_CUDADEVICE_H
 #define WL_LIB_TORCH_CUDADEVICE_H
 
-#include "wl/Runtime/CudaTasks.h"
+#include "wl/Cuda/CudaTasks.h"
 
 #include <string>
 #include <vector>

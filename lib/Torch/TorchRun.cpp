@@ -14,8 +14,8 @@
 
 #include "wl/Plan/Plan.h"
 #include "wl/Runtime/CpuExecutor.h"
-#include "wl/Runtime/CudaExecutor.h"
-#include "wl/Runtime/CudaTasks.h"
+#include "wl/Cuda/CudaExecutor.h"
+#include "wl/Cuda/CudaTasks.h"
 
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>

@@ -29,7 +29,7 @@
 #include "wl/Layout/RankNames.h"
 #include "wl/Plan/Plan.h"
 #include "wl/Runtime/CpuExecutor.h"
-#include "wl/Runtime/CudaRenderer.h"
+#include "wl/Cuda/CudaRenderer.h"
 #include "wl/Runtime/Safetensors.h"
 #include "wl/Runtime/StreamWriter.h"
 #include "wl/Support/Quote.h"

@@ -19,8 +19,8 @@
 //===----------------------------------------------------------------------===//
 #include "wl/Plan/Plan.h"
 #include "wl/Runtime/CpuExecutor.h"
-#include "wl/Runtime/CudaExecutor.h"
-#include "wl/Runtime/CudaTasks.h"
+#include "wl/Cuda/CudaExecutor.h"
+#include "wl/Cuda/CudaTasks.h"
 
 #include <algorithm>
 #include <cstdio>

@@ -1,11 +1,11 @@
 //===- CudaExecutor.h - plans executed by CUDA kernels ----------*- C++ -*-===//
 //
 // Plain C++ (no CUDA header): the CUDA executor. A plan becomes a task table
-// (wl/Runtime/CudaTasks.h) and runs as up to five kernel launches over
+// (wl/Cuda/CudaTasks.h) and runs as up to five kernel launches over
 // its units, one after the other on the stream: aligned row copies and
 // fills as blocks of 8 KiB, aligned transposes as blocks of one
 // shared-memory tile, converting rows (exact casts and affines,
-// wl/Runtime/DeviceConvert.h) as blocks of 2048 items, all handed out in
+// wl/Cuda/DeviceConvert.h) as blocks of 2048 items, all handed out in
 // order (not persistent), and everything else in a persistent kernel
 // (docs/cuda.md). Without a CUDA toolkit at build
 // time, or without a device at run time, `create` fails with the reason.
@@ -14,7 +14,7 @@
 #ifndef WL_RUNTIME_CUDAEXECUTOR_H
 #define WL_RUNTIME_CUDAEXECUTOR_H
 
-#include "wl/Runtime/CudaTasks.h"
+#include "wl/Cuda/CudaTasks.h"
 
 #include <memory>
 #include <string>
@@ -31,7 +31,7 @@ bool deviceAvailable(std::string &why);
 
 /// Compares, on the device, the kernels' fast f16 <-> f32 and f32 -> bf16
 /// casts (hardware conversions) with the exact ones of
-/// wl/Runtime/DeviceConvert.h on every input; false with the differences, or
+/// wl/Cuda/DeviceConvert.h on every input; false with the differences, or
 /// the reason it could not run, in `report` (which otherwise says what was
 /// checked).
 bool checkCastFastPaths(std::string &report);

@@ -10,7 +10,7 @@
 // compute is checked elsewhere (weight-layout-cuda-check, byte for byte).
 //
 //===----------------------------------------------------------------------===//
-#include "wl/Runtime/CudaTasks.h"
+#include "wl/Cuda/CudaTasks.h"
 
 #include <gtest/gtest.h>
 

@@ -1,13 +1,13 @@
 //===- DeviceConvertTest.cpp - the GPU's conversions equal DType.h's ------===//
 //
-// wl/Runtime/DeviceConvert.h is the code the CUDA kernels run (compiled
+// wl/Cuda/DeviceConvert.h is the code the CUDA kernels run (compiled
 // here for the host): every bf16 and f16 value to every float type, 2^20
 // samples plus special values of f32 and f64, f32 at every rounding
 // boundary of bf16 and f16, integer casts, and affines on every bf16 and
 // f16 value, against layout::castBits / affineBits.
 //
 //===----------------------------------------------------------------------===//
-#include "wl/Runtime/DeviceConvert.h"
+#include "wl/Cuda/DeviceConvert.h"
 
 #include "wl/Layout/DType.h"
 

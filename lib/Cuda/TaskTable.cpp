@@ -1,7 +1,8 @@
 //===- TaskTable.cpp - a plan as the CUDA executor's work table -----------===//
 #include "wl/Runtime/CpuExecutor.h"
-#include "wl/Runtime/CudaTasks.h"
-#include "wl/Runtime/DeviceConvert.h"
+#include "wl/Cuda/CudaTasks.h"
+#include "wl/Cuda/DeviceConvert.h"
+#include "wl/Cuda/TaskIndex.h"
 
 #include <algorithm>
 #include <cstring>
@@ -250,19 +251,6 @@ void addUnits(TaskTable &table, int32_t id, const TableOptions &options) {
     int64_t all = rows * t.n;
     for (int64_t e = 0; e < all; e += unitElems)
       addUnit(e, std::min(all, e + unitElems), 0, 0);
-  }
-}
-
-/// The source and target element offsets of outer index `o` of task `t`.
-inline void outerOffsets(const Task &t, int64_t o, int64_t &src,
-                         int64_t &dst) {
-  src = t.srcOffset;
-  dst = t.dstOffset;
-  for (int j = t.nouter - 1; j >= 0; --j) {
-    int64_t c = o % t.outerSize[j];
-    o /= t.outerSize[j];
-    src += c * t.outerSrc[j];
-    dst += c * t.outerDst[j];
   }
 }
 

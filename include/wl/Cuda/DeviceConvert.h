@@ -14,25 +14,32 @@
 #ifndef WL_RUNTIME_DEVICECONVERT_H
 #define WL_RUNTIME_DEVICECONVERT_H
 
-#include "wl/Runtime/CudaTasks.h"
+#include "wl/Cuda/CudaTasks.h"
+#include "wl/Cuda/HostDevice.h"
+#include "wl/Layout/DType.h"
 
 #include <cstdint>
 
-#ifdef __CUDACC__
-#define WL_HD __host__ __device__ __forceinline__
-#else
-#define WL_HD inline
-#endif
 
 namespace wl::runtime::cuda {
 
-// layout::DType values (kept in step with wl/Layout/DType.h's enum order:
-// BF16, F16, F32, F64, F8E4M3FN, F8E5M2, Bool, I8, I16, I32, I64, U8, U16,
-// U32, U64).
+// The layout::DType values that tasks carry (as int32_t), under short names.
+// isDeviceFloat and isDeviceInt rely on the enum's order: the floats BF16 to
+// F64 first, the integers I8 to U64 last (checked below).
+constexpr int32_t code(layout::DType t) { return static_cast<int32_t>(t); }
 enum : int32_t {
-  kBF16 = 0, kF16 = 1, kF32 = 2, kF64 = 3, kI8 = 7, kI16 = 8, kI32 = 9,
-  kI64 = 10, kU8 = 11, kU16 = 12, kU32 = 13, kU64 = 14
+  kBF16 = code(layout::DType::BF16), kF16 = code(layout::DType::F16),
+  kF32 = code(layout::DType::F32), kF64 = code(layout::DType::F64),
+  kI8 = code(layout::DType::I8), kI16 = code(layout::DType::I16),
+  kI32 = code(layout::DType::I32), kI64 = code(layout::DType::I64),
+  kU8 = code(layout::DType::U8), kU16 = code(layout::DType::U16),
+  kU32 = code(layout::DType::U32), kU64 = code(layout::DType::U64)
 };
+static_assert(kF16 == kBF16 + 1 && kF32 == kF16 + 1 && kF64 == kF32 + 1 &&
+                  kI16 == kI8 + 1 && kI32 == kI16 + 1 && kI64 == kI32 + 1 &&
+                  kU8 == kI64 + 1 && kU16 == kU8 + 1 && kU32 == kU16 + 1 &&
+                  kU64 == kU32 + 1,
+              "isDeviceFloat and isDeviceInt need these DTypes in this order");
 
 WL_HD bool isDeviceFloat(int32_t t) { return t >= kBF16 && t <= kF64; }
 WL_HD bool isDeviceInt(int32_t t) { return t >= kI8 && t <= kU64; }
