@@ -10,7 +10,7 @@
 // with its message. Runs release the GIL.
 //
 //===----------------------------------------------------------------------===//
-#include "wl/Runtime/Safetensors.h"
+#include "wl/Safetensors/Safetensors.h"
 #include "wl/Torch/Embedding.h"
 
 #include <csignal>

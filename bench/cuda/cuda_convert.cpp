@@ -14,7 +14,7 @@
 #include "wl/Plan/Plan.h"
 #include "wl/Runtime/CpuExecutor.h"
 #include "wl/Cuda/CudaRenderer.h"
-#include "wl/Runtime/Safetensors.h"
+#include "wl/Safetensors/Safetensors.h"
 #include "wl/Runtime/StreamWriter.h"
 
 #include <cuda_runtime.h>

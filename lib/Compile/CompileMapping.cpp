@@ -5,7 +5,7 @@
 #include "wl/Layout/RankNames.h"
 #include "wl/IR/WLOps.h"
 #include "wl/Mapping/Frontend.h"
-#include "wl/Mapping/PlanToIR.h"
+#include "wl/Transforms/PlanToIR.h"
 #include "wl/Transforms/LowerToPlan.h"
 #include "wl/Transforms/Passes.h"
 

@@ -1,7 +1,7 @@
 //===- Manifest.cpp - weight-layout.json, what a converted folder holds ---===//
 #include "wl/Convert/Manifest.h"
 
-#include "wl/Mapping/Spec.h"
+#include "wl/MappingSpec/Spec.h"
 #include "wl/Support/InputFile.h"
 #include "wl/Support/Json.h"
 #include "wl/Support/Limits.h"

@@ -12,7 +12,7 @@
 #include "wl/IR/ElementTypes.h"
 #include "wl/Layout/RankNames.h"
 #include "wl/IR/WLOps.h"
-#include "wl/Mapping/Instances.h"
+#include "wl/MappingSpec/Instances.h"
 #include "wl/Support/Limits.h"
 #include "wl/Support/Quote.h"
 

@@ -1,5 +1,5 @@
 //===- Expr.cpp - the expression language of mapping specs ----------------===//
-#include "wl/Mapping/Expr.h"
+#include "wl/MappingSpec/Expr.h"
 
 #include "wl/Support/Limits.h"
 #include "wl/Support/Quote.h"

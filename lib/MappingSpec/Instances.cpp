@@ -1,5 +1,5 @@
 //===- Instances.cpp - the instances of a spec's rules, without MLIR ------===//
-#include "wl/Mapping/Instances.h"
+#include "wl/MappingSpec/Instances.h"
 
 #include "wl/Support/Limits.h"
 #include "wl/Support/Quote.h"

@@ -1,5 +1,5 @@
 //===- Spec.cpp - mapping specs: loading and evaluation -------------------===//
-#include "wl/Mapping/Spec.h"
+#include "wl/MappingSpec/Spec.h"
 
 #include "wl/Support/InputFile.h"
 #include "wl/Support/Json.h"

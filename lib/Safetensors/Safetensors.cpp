@@ -8,7 +8,7 @@
 // the reference implementation.
 //
 //===----------------------------------------------------------------------===//
-#include "wl/Runtime/Safetensors.h"
+#include "wl/Safetensors/Safetensors.h"
 
 #include "MappingGuard.h"
 #include "wl/Support/InputFile.h"

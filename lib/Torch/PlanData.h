@@ -8,7 +8,7 @@
 #ifndef WL_LIB_TORCH_PLANDATA_H
 #define WL_LIB_TORCH_PLANDATA_H
 
-#include "wl/Layout/Piece.h"
+#include "wl/Layout/Plan.h"
 #include "wl/Torch/Compile.h"
 
 #include <map>

@@ -2,7 +2,7 @@
 #ifndef WL_LIB_TRANSFORMS_PASSDETAIL_H
 #define WL_LIB_TRANSFORMS_PASSDETAIL_H
 
-#include "wl/Layout/Piece.h"
+#include "wl/Layout/Plan.h"
 
 #include <string>
 

@@ -1,6 +1,6 @@
 //===- ExprTools.h - spec expressions printed, compared, evaluated again -*- C++ -*-===//
 //
-// What the fuzz targets check a parsed expression (wl/Mapping/Expr.h)
+// What the fuzz targets check a parsed expression (wl/MappingSpec/Expr.h)
 // against: its tree is well formed (each depth is 1 + its deepest operand's,
 // at most limits::kMaxExprDepth), printing it back (every binary operand in
 // parentheses) parses to the same tree, and a second evaluator, written
@@ -13,7 +13,7 @@
 
 #include "FuzzCommon.h"
 
-#include "wl/Mapping/Expr.h"
+#include "wl/MappingSpec/Expr.h"
 #include "wl/Support/Limits.h"
 
 #include <algorithm>

@@ -1,6 +1,6 @@
 //===- FuzzExpr.cpp - libFuzzer target of the spec expression language ----===//
 //
-// Each input is one expression (wl/Mapping/Expr.h), as a spec string holds
+// Each input is one expression (wl/MappingSpec/Expr.h), as a spec string holds
 // it. parseExpr must reject it with "column N: what" (N inside the text,
 // one line, bounded) or give a well-formed tree (ExprTools.h: depths within
 // the cap) that parses again, printed back, to the same tree. evaluate()
@@ -16,7 +16,7 @@
 //===----------------------------------------------------------------------===//
 #include "ExprTools.h"
 
-#include "wl/Mapping/Expr.h"
+#include "wl/MappingSpec/Expr.h"
 
 #include <cstdint>
 #include <limits>

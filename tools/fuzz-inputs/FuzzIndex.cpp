@@ -1,7 +1,7 @@
 //===- FuzzIndex.cpp - libFuzzer target of model.safetensors.index.json ---===//
 //
 // Each input is the text of an index, given to parseIndexText
-// (wl/Runtime/Safetensors.h), as Checkpoint::open gives it before opening
+// (wl/Safetensors/Safetensors.h), as Checkpoint::open gives it before opening
 // any file. A rejection must be one line (bounded). An accepted index must
 // list each tensor name once, every name and file name valid UTF-8 (the
 // JSON escapes decoded), no more entries than the text can hold; and the
@@ -14,7 +14,7 @@
 //===----------------------------------------------------------------------===//
 #include "FuzzCommon.h"
 
-#include "wl/Runtime/Safetensors.h"
+#include "wl/Safetensors/Safetensors.h"
 
 #include <algorithm>
 #include <map>

@@ -20,7 +20,7 @@
 #include "FuzzCommon.h"
 #include "SpecTools.h"
 
-#include "wl/Mapping/Spec.h"
+#include "wl/MappingSpec/Spec.h"
 #include "wl/Support/Json.h"
 
 #include <map>

@@ -13,8 +13,8 @@
 //
 //===----------------------------------------------------------------------===//
 #include "wl/Convert/Manifest.h"
-#include "wl/Mapping/Spec.h"
-#include "wl/Runtime/Safetensors.h"
+#include "wl/MappingSpec/Spec.h"
+#include "wl/Safetensors/Safetensors.h"
 
 #include <cstdio>
 #include <cstring>

@@ -17,8 +17,8 @@
 #include "ExprTools.h"
 #include "FuzzCommon.h"
 
-#include "wl/Mapping/Instances.h"
-#include "wl/Mapping/Spec.h"
+#include "wl/MappingSpec/Instances.h"
+#include "wl/MappingSpec/Spec.h"
 
 #include <map>
 #include <set>

@@ -9,7 +9,7 @@
 // Build and run: scripts/fuzz-safetensors.sh SECONDS (docs/safetensors.md).
 //
 //===----------------------------------------------------------------------===//
-#include "wl/Runtime/Safetensors.h"
+#include "wl/Safetensors/Safetensors.h"
 
 #include <cstdint>
 #include <cstring>

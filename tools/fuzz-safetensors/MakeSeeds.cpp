@@ -6,7 +6,7 @@
 // a small valid file with its names and dtypes (each dimension cut to 2).
 //
 //===----------------------------------------------------------------------===//
-#include "wl/Runtime/Safetensors.h"
+#include "wl/Safetensors/Safetensors.h"
 
 #include <cstdio>
 #include <fstream>

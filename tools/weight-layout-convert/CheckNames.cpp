@@ -1,7 +1,7 @@
 //===- CheckNames.cpp - a checkpoint's names against the spec, first ------===//
 #include "CheckNames.h"
 
-#include "wl/Mapping/Instances.h"
+#include "wl/MappingSpec/Instances.h"
 
 #include <set>
 

@@ -3,7 +3,7 @@
 // Before anything is compiled, the tensor names of the checkpoint are
 // compared with the names the spec reads (forward) or writes (reverse, one
 // rank folder at a time) for the config, by walking the spec's rules
-// without building IR (wl/Mapping/Instances.h). A config that claims more
+// without building IR (wl/MappingSpec/Instances.h). A config that claims more
 // layers than the checkpoint holds is reported after at most
 // kMaxReported missing names, not after compiling every layer it claims.
 //
@@ -11,8 +11,8 @@
 #ifndef WL_TOOLS_CHECKNAMES_H
 #define WL_TOOLS_CHECKNAMES_H
 
-#include "wl/Mapping/Spec.h"
-#include "wl/Runtime/Safetensors.h"
+#include "wl/MappingSpec/Spec.h"
+#include "wl/Safetensors/Safetensors.h"
 
 #include <string>
 #include <vector>

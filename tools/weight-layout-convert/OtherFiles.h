@@ -2,7 +2,7 @@
 #ifndef WL_TOOLS_OTHERFILES_H
 #define WL_TOOLS_OTHERFILES_H
 
-#include "wl/Runtime/Safetensors.h"
+#include "wl/Safetensors/Safetensors.h"
 
 #include <string>
 #include <vector>

@@ -11,7 +11,7 @@
 #ifndef WL_TOOLS_PROVENANCE_H
 #define WL_TOOLS_PROVENANCE_H
 
-#include "wl/Runtime/Safetensors.h"
+#include "wl/Safetensors/Safetensors.h"
 
 #include <string>
 

@@ -24,13 +24,13 @@
 
 #include "wl/Compile/CompileMapping.h"
 #include "wl/Compile/MappingLibrary.h"
-#include "wl/Mapping/Spec.h"
+#include "wl/MappingSpec/Spec.h"
 #include "wl/Convert/Manifest.h"
 #include "wl/Layout/RankNames.h"
 #include "wl/Plan/Plan.h"
 #include "wl/Runtime/CpuExecutor.h"
 #include "wl/Cuda/CudaRenderer.h"
-#include "wl/Runtime/Safetensors.h"
+#include "wl/Safetensors/Safetensors.h"
 #include "wl/Runtime/StreamWriter.h"
 #include "wl/Support/Quote.h"
 

@@ -9,7 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "wl/Layout/RankNames.h"
-#include "wl/Runtime/Safetensors.h"
+#include "wl/Safetensors/Safetensors.h"
 #include "wl/Support/Quote.h"
 
 #include <cstdio>

@@ -14,7 +14,7 @@
 //===----------------------------------------------------------------------===//
 #include "wl/Compile/CompileMapping.h"
 #include "wl/Runtime/ElementSteps.h"
-#include "wl/Runtime/Safetensors.h"
+#include "wl/Safetensors/Safetensors.h"
 #include "wl/Support/InputFile.h"
 #include "wl/Support/Json.h"
 #include "wl/Support/Limits.h"

@@ -1,7 +1,7 @@
 //===- CheckpointNames.cpp - the tensors a checkpoint holds ---------------===//
 #include "CheckpointNames.h"
 
-#include "wl/Runtime/Safetensors.h"
+#include "wl/Safetensors/Safetensors.h"
 
 namespace wl::tool {
 

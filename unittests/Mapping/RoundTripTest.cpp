@@ -17,7 +17,7 @@
 #include "SharedCheckpoints.h"
 #include "wl/IR/WLDialect.h"
 #include "wl/Mapping/Frontend.h"
-#include "wl/Mapping/PlanToIR.h"
+#include "wl/Transforms/PlanToIR.h"
 #include "wl/Plan/Plan.h"
 #include "wl/Transforms/LowerToPlan.h"
 

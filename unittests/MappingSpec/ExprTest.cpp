@@ -1,5 +1,5 @@
 //===- ExprTest.cpp - the spec expression language ------------------------===//
-#include "wl/Mapping/Expr.h"
+#include "wl/MappingSpec/Expr.h"
 #include "wl/Support/Limits.h"
 
 #include <gtest/gtest.h>

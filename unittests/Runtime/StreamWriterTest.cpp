@@ -11,7 +11,7 @@
 #include "wl/Compile/CompileMapping.h"
 #include "wl/Plan/Plan.h"
 #include "wl/Runtime/CpuExecutor.h"
-#include "wl/Runtime/Safetensors.h"
+#include "wl/Safetensors/Safetensors.h"
 
 #include <gtest/gtest.h>
 

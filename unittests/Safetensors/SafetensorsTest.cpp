@@ -7,7 +7,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "SharedCheckpoints.h"
-#include "wl/Runtime/Safetensors.h"
+#include "wl/Safetensors/Safetensors.h"
 
 #include <gtest/gtest.h>
 

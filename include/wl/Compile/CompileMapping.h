@@ -11,8 +11,8 @@
 #ifndef WL_COMPILE_COMPILEMAPPING_H
 #define WL_COMPILE_COMPILEMAPPING_H
 
-#include "wl/Layout/Piece.h"
-#include "wl/Mapping/Spec.h"
+#include "wl/Layout/Plan.h"
+#include "wl/MappingSpec/Spec.h"
 
 #include <cstdint>
 #include <functional>

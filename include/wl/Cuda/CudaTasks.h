@@ -12,7 +12,7 @@
 #ifndef WL_RUNTIME_CUDATASKS_H
 #define WL_RUNTIME_CUDATASKS_H
 
-#include "wl/Layout/Piece.h"
+#include "wl/Layout/Plan.h"
 
 #include <cstdint>
 #include <string>

@@ -2,7 +2,7 @@
 #ifndef WL_MAPPING_FRONTEND_H
 #define WL_MAPPING_FRONTEND_H
 
-#include "wl/Mapping/Spec.h"
+#include "wl/MappingSpec/Spec.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"

@@ -7,7 +7,7 @@
 #ifndef WL_PLAN_PLAN_H
 #define WL_PLAN_PLAN_H
 
-#include "wl/Layout/Piece.h"
+#include "wl/Layout/Plan.h"
 
 #include <cstdint>
 #include <optional>

@@ -11,7 +11,7 @@
 #ifndef WL_RUNTIME_CPUEXECUTOR_H
 #define WL_RUNTIME_CPUEXECUTOR_H
 
-#include "wl/Layout/Piece.h"
+#include "wl/Layout/Plan.h"
 
 #include <condition_variable>
 #include <cstdint>

@@ -11,7 +11,7 @@
 #ifndef WL_RUNTIME_ELEMENTSTEPS_H
 #define WL_RUNTIME_ELEMENTSTEPS_H
 
-#include "wl/Layout/Piece.h"
+#include "wl/Layout/Plan.h"
 
 #include <cstdint>
 #include <vector>

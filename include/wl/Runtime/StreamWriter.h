@@ -16,8 +16,8 @@
 #ifndef WL_RUNTIME_STREAMWRITER_H
 #define WL_RUNTIME_STREAMWRITER_H
 
-#include "wl/Layout/Piece.h"
-#include "wl/Runtime/Safetensors.h"
+#include "wl/Layout/Plan.h"
+#include "wl/Safetensors/Safetensors.h"
 
 #include <atomic>
 #include <cstdint>

@@ -9,7 +9,7 @@
 #define WL_TORCH_COMPILE_H
 
 #include "wl/Compile/MappingLibrary.h"
-#include "wl/Layout/Piece.h"
+#include "wl/Layout/Plan.h"
 
 #include <cstdint>
 #include <map>

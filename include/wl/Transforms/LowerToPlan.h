@@ -3,7 +3,7 @@
 #define WL_TRANSFORMS_LOWERTOPLAN_H
 
 #include "wl/IR/ElementTypes.h"
-#include "wl/Layout/Piece.h"
+#include "wl/Layout/Plan.h"
 
 #include "mlir/Dialect/Func/IR/FuncOps.h"
 #include "mlir/IR/BuiltinOps.h"

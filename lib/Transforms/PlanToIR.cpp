@@ -9,7 +9,7 @@
 // row by row from the flattened source, and at worst element by element.
 //
 //===----------------------------------------------------------------------===//
-#include "wl/Mapping/PlanToIR.h"
+#include "wl/Transforms/PlanToIR.h"
 
 #include "wl/IR/ElementTypes.h"
 #include "wl/IR/WLOps.h"

@@ -10,7 +10,7 @@
 #ifndef WL_MAPPING_SPEC_H
 #define WL_MAPPING_SPEC_H
 
-#include "wl/Mapping/Expr.h"
+#include "wl/MappingSpec/Expr.h"
 
 #include <map>
 #include <memory>

@@ -2,7 +2,7 @@
 #ifndef WL_MAPPING_PLANTOIR_H
 #define WL_MAPPING_PLANTOIR_H
 
-#include "wl/Layout/Piece.h"
+#include "wl/Layout/Plan.h"
 
 #include "mlir/IR/BuiltinOps.h"
 #include "mlir/IR/OwningOpRef.h"

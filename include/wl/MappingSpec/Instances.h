@@ -14,7 +14,7 @@
 #ifndef WL_MAPPING_INSTANCES_H
 #define WL_MAPPING_INSTANCES_H
 
-#include "wl/Mapping/Spec.h"
+#include "wl/MappingSpec/Spec.h"
 
 #include <functional>
 #include <string>

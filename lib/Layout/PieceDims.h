@@ -1,0 +1,63 @@
+//===- PieceDims.h - a piece's dimensions, walked (private) ---*- C++ -*-===//
+//
+// What Piece.cpp and Plan.cpp both need: a piece as a list of (extent,
+// dst stride, src stride) dimensions, merged and walked row by row.
+//
+//===----------------------------------------------------------------------===//
+#ifndef WL_LIB_LAYOUT_PIECEDIMS_H
+#define WL_LIB_LAYOUT_PIECEDIMS_H
+
+#include "wl/Layout/Piece.h"
+
+#include <vector>
+
+namespace wl::layout::detail {
+
+struct Dim {
+  int64_t extent, dst, src;
+};
+
+/// Drops unit dims, sorts the rest by decreasing dst stride (byDst) or src
+/// stride, and merges neighbours whose dst strides (needDst) and src strides
+/// (needSrc) line up.
+std::vector<Dim> mergeDims(std::vector<Dim> dims, bool byDst, bool needDst,
+                           bool needSrc);
+
+/// The dimensions of `p` in its order (src strides 0 for a fill).
+std::vector<Dim> dimsOf(const Piece &p);
+
+/// Calls fn(dstPos, srcPos) for each start of the innermost dim of `dims`
+/// (all dims but the last enumerated), in row-major order.
+template <typename Fn>
+void forEachRow(const std::vector<Dim> &dims, int64_t dst0, int64_t src0,
+                Fn fn) {
+  size_t outer = dims.empty() ? 0 : dims.size() - 1;
+  std::vector<int64_t> idx(outer, 0);
+  int64_t dst = dst0, src = src0;
+  while (true) {
+    fn(dst, src);
+    size_t k = outer;
+    while (k > 0) {
+      --k;
+      if (++idx[k] < dims[k].extent) {
+        dst += dims[k].dst;
+        src += dims[k].src;
+        break;
+      }
+      dst -= dims[k].dst * (dims[k].extent - 1);
+      src -= dims[k].src * (dims[k].extent - 1);
+      idx[k] = 0;
+      if (k == 0)
+        return;
+    }
+    if (outer == 0)
+      return;
+  }
+}
+
+/// Appends the raw (unmerged) intervals of one side of a piece.
+void appendIntervals(const Piece &p, bool dstSide, std::vector<Interval> &out);
+
+} // namespace wl::layout::detail
+
+#endif // WL_LIB_LAYOUT_PIECEDIMS_H
