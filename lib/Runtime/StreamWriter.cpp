@@ -1,4 +1,13 @@
 //===- StreamWriter.cpp - a plan's targets streamed to safetensors --------===//
+//
+// writeCheckpoint runs the steps of a CheckpointWriter in order: the files
+// are laid out, created (space reserved, headers written) and indexed; the
+// targets are cut into windows (jobs); the calling thread renders each
+// window into a free buffer while writer threads store the previous ones
+// (pwrite, or copy_file_range for runs copied unconverted); then every file
+// is fsync'ed and closed.
+//
+//===----------------------------------------------------------------------===//
 #include "wl/Runtime/StreamWriter.h"
 
 #include "wl/Runtime/CpuExecutor.h"
@@ -103,13 +112,111 @@ bool planFiles(const Plan &plan, const WriteOptions &options,
   return true;
 }
 
-bool writeCheckpoint(const Plan &plan, const std::vector<SourceTensor> &sources,
-                     const std::string &dir, const WriteOptions &options,
-                     ThreadPool &pool, WriteStats &stats, std::string &error) {
-  // The sources must be what the plan reads.
-  for (size_t s = 0; s < plan.sources.size(); ++s) {
-    const layout::TensorInfo &want = plan.sources[s];
-    const TensorEntry *e = sources[s].entry;
+namespace {
+
+/// A window buffer: plain memory, or the renderer's (pinned for a GPU).
+struct HostBuffer {
+  uint8_t *p = nullptr;
+  int64_t size = 0;
+};
+
+/// One writeCheckpoint: its files, its windows (jobs), and the pipeline in
+/// which the calling thread renders windows while writer threads store the
+/// previous ones. writeCheckpoint calls the steps in order; on a failure it
+/// closes the files (closeAll) and returns the step's error.
+class CheckpointWriter {
+public:
+  CheckpointWriter(const Plan &plan, const std::vector<SourceTensor> &sources,
+                   const std::string &dir, const WriteOptions &options,
+                   ThreadPool &pool, WriteStats &stats)
+      : plan_(plan), sources_(sources), dir_(dir), options_(options),
+        pool_(pool), stats_(stats) {}
+
+  /// The sources must be what the plan reads.
+  bool checkSources(std::string &error) const;
+  /// The targets as output tensors, checked, and split into files.
+  bool splitIntoFiles(std::string &error);
+  /// Files: laid out, created, space reserved, headers written.
+  bool createFiles(std::string &error);
+  /// model.safetensors.index.json, when there are several files.
+  bool writeIndex(std::string &error);
+  /// Jobs: windows of each target, in file order.
+  void planJobs();
+  /// Renders and writes every window; false with the first error.
+  bool stream(std::string &error);
+  /// fsync every file (when durable).
+  bool syncFiles(std::string &error);
+  void closeAll();
+  /// The bytes written (after success).
+  void countWritten();
+
+private:
+  // Files.
+  bool createFile(size_t g, std::string &error);
+
+  // Jobs.
+  void planTarget(size_t t, const std::vector<Piece> &pieces);
+  Job makeJob(size_t t, const std::vector<Piece> &pieces, int es, int64_t a,
+              int64_t b);
+  void addPiece(Job &job, Piece &q, int es, int64_t a);
+
+  // The writer threads.
+  void writerLoop();
+  bool writeJob(const Job &job, const uint8_t *buf, std::string &jobError);
+  bool writeRendered(const Job &job, const OutFile &f, const uint8_t *buf,
+                     uint64_t begin, uint64_t end, std::string &jobError);
+  bool copyRun(const Job &job, const OutFile &f, const CopyRun &run,
+               std::string &jobError);
+  void releaseSourcesAfter(size_t k);
+
+  // The rendering thread (the caller's).
+  void setUpBuffers();
+  void renderJobs();
+  bool acquireBuffer(const Job &job, int &slot);
+  bool renderWindow(const Job &job, uint8_t *buf, int slices);
+  void renderSlice(const Job &job, uint8_t *buf, DType tt, int64_t a,
+                   int64_t b) const;
+  void renderOne(const Piece &q, DType tt, uint8_t *buf,
+                 int64_t windowBegin) const;
+  void freeBuffer(HostBuffer &b);
+  /// Fails the conversion with `message` (under `mutex_`), as the
+  /// rendering thread does when a buffer or a render fails.
+  void failWith(std::string message);
+
+  const Plan &plan_;
+  const std::vector<SourceTensor> &sources_;
+  const std::string &dir_;
+  const WriteOptions &options_;
+  ThreadPool &pool_;
+  WriteStats &stats_;
+
+  std::vector<OutTensor> outs_;
+  std::vector<FileGroup> groups_;
+  std::vector<OutFile> files_;
+  std::vector<int> fileOf_;
+  std::vector<uint64_t> offsetOf_;
+
+  std::vector<Job> jobs_;
+  std::vector<int64_t> lastUse_;
+
+  // The writer thread stores finished windows while the next is rendered.
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<std::pair<size_t, int>> ready_; // job, buffer (-1: none)
+  std::vector<int> freeBuffers_;
+  std::vector<HostBuffer> buffers_;
+  bool finished_ = false;
+  std::atomic<bool> failed_{false};
+  std::string writerError_; // the first writer's error, under `mutex_`
+  std::atomic<bool> useCopyRange_{false};
+  std::atomic<int64_t> zeroCopied_{0};
+  std::vector<std::vector<size_t>> releaseAfter_;
+};
+
+bool CheckpointWriter::checkSources(std::string &error) const {
+  for (size_t s = 0; s < plan_.sources.size(); ++s) {
+    const layout::TensorInfo &want = plan_.sources[s];
+    const TensorEntry *e = sources_[s].entry;
     if (!e || e->dtype != want.dtype || e->shape != want.shape) {
       error = "tensor '" + want.name + "' is not the " +
               std::string(layout::safetensorsName(want.dtype)) +
@@ -117,403 +224,524 @@ bool writeCheckpoint(const Plan &plan, const std::vector<SourceTensor> &sources,
       return false;
     }
   }
+  return true;
+}
 
-  // Files: laid out, created, space reserved, headers written.
-  std::vector<OutTensor> outs;
-  for (const layout::TensorInfo &t : plan.targets)
-    outs.push_back({t.name, t.dtype, t.shape});
-  if (!checkOutTensors(outs, options.metadata, error))
+//===----------------------------------------------------------------------===//
+// Files
+//===----------------------------------------------------------------------===//
+
+bool CheckpointWriter::splitIntoFiles(std::string &error) {
+  for (const layout::TensorInfo &t : plan_.targets)
+    outs_.push_back({t.name, t.dtype, t.shape});
+  if (!checkOutTensors(outs_, options_.metadata, error))
     return false;
-  std::vector<FileGroup> groups = splitFiles(outs, options.maxFileBytes);
-  std::vector<OutFile> files(groups.size());
-  std::vector<int> fileOf(plan.targets.size(), 0);
-  std::vector<uint64_t> offsetOf(plan.targets.size(), 0);
-  auto closeAll = [&] {
-    for (OutFile &f : files)
-      if (f.fd >= 0) {
-        ::close(f.fd);
-        f.fd = -1;
-      }
-  };
-  for (size_t g = 0; g < groups.size(); ++g) {
-    std::vector<OutTensor> sub;
-    for (size_t i : groups[g].tensors)
-      sub.push_back(outs[i]);
-    OutFile &f = files[g];
-    f.path = dir + "/" + groups[g].name;
-    if (!checkOutTensors(sub, options.metadata, error)) {
-      error = f.path + ": " + error;
-      closeAll();
-      return false;
-    }
-    f.layout = layoutFile(sub, options.metadata);
-    for (size_t k = 0; k < groups[g].tensors.size(); ++k) {
-      fileOf[groups[g].tensors[k]] = static_cast<int>(g);
-      offsetOf[groups[g].tensors[k]] = f.layout.offsets[k];
-    }
-    f.fd =
-        ::open(f.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (f.fd < 0) {
-      error = sysError("cannot create", f.path);
-      closeAll();
-      return false;
-    }
-    int rc = ::posix_fallocate(f.fd, 0, static_cast<off_t>(f.layout.fileSize));
-    if (rc != 0 && rc != EOPNOTSUPP && rc != EINVAL) {
-      errno = rc;
-      error = sysError("cannot reserve " + std::to_string(f.layout.fileSize) +
-                           " bytes",
-                       f.path);
-      closeAll();
-      return false;
-    }
-    if (!pwriteAll(f.fd,
-                   reinterpret_cast<const uint8_t *>(f.layout.prefix.data()),
-                   f.layout.prefix.size(), 0)) {
-      error = sysError("cannot write", f.path);
-      closeAll();
-      return false;
-    }
-  }
-  if (groups.size() > 1) {
-    std::string path = dir + "/model.safetensors.index.json";
-    std::string text = indexJson(outs, groups);
-    int fd =
-        ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    if (fd < 0 ||
-        !pwriteAll(fd, reinterpret_cast<const uint8_t *>(text.data()),
-                   text.size(), 0) ||
-        (options.durable && ::fsync(fd) != 0)) {
-      error = sysError("cannot write", path);
-      if (fd >= 0)
-        ::close(fd);
-      closeAll();
-      return false;
-    }
-    ::close(fd);
-  }
+  groups_ = splitFiles(outs_, options_.maxFileBytes);
+  files_.resize(groups_.size());
+  fileOf_.assign(plan_.targets.size(), 0);
+  offsetOf_.assign(plan_.targets.size(), 0);
+  return true;
+}
 
-  // Jobs: windows of each target, in file order.
-  std::vector<std::vector<Piece>> byTarget(plan.targets.size());
-  for (const Piece &p : plan.pieces) {
+void CheckpointWriter::closeAll() {
+  for (OutFile &f : files_)
+    if (f.fd >= 0) {
+      ::close(f.fd);
+      f.fd = -1;
+    }
+}
+
+bool CheckpointWriter::createFiles(std::string &error) {
+  for (size_t g = 0; g < groups_.size(); ++g)
+    if (!createFile(g, error))
+      return false;
+  return true;
+}
+
+bool CheckpointWriter::createFile(size_t g, std::string &error) {
+  std::vector<OutTensor> sub;
+  for (size_t i : groups_[g].tensors)
+    sub.push_back(outs_[i]);
+  OutFile &f = files_[g];
+  f.path = dir_ + "/" + groups_[g].name;
+  if (!checkOutTensors(sub, options_.metadata, error)) {
+    error = f.path + ": " + error;
+    return false;
+  }
+  f.layout = layoutFile(sub, options_.metadata);
+  for (size_t k = 0; k < groups_[g].tensors.size(); ++k) {
+    fileOf_[groups_[g].tensors[k]] = static_cast<int>(g);
+    offsetOf_[groups_[g].tensors[k]] = f.layout.offsets[k];
+  }
+  f.fd = ::open(f.path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (f.fd < 0) {
+    error = sysError("cannot create", f.path);
+    return false;
+  }
+  int rc = ::posix_fallocate(f.fd, 0, static_cast<off_t>(f.layout.fileSize));
+  if (rc != 0 && rc != EOPNOTSUPP && rc != EINVAL) {
+    errno = rc;
+    error = sysError("cannot reserve " + std::to_string(f.layout.fileSize) +
+                         " bytes",
+                     f.path);
+    return false;
+  }
+  if (!pwriteAll(f.fd,
+                 reinterpret_cast<const uint8_t *>(f.layout.prefix.data()),
+                 f.layout.prefix.size(), 0)) {
+    error = sysError("cannot write", f.path);
+    return false;
+  }
+  return true;
+}
+
+bool CheckpointWriter::writeIndex(std::string &error) {
+  if (groups_.size() <= 1)
+    return true;
+  std::string path = dir_ + "/model.safetensors.index.json";
+  std::string text = indexJson(outs_, groups_);
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0 ||
+      !pwriteAll(fd, reinterpret_cast<const uint8_t *>(text.data()),
+                 text.size(), 0) ||
+      (options_.durable && ::fsync(fd) != 0)) {
+    error = sysError("cannot write", path);
+    if (fd >= 0)
+      ::close(fd);
+    return false;
+  }
+  ::close(fd);
+  return true;
+}
+
+bool CheckpointWriter::syncFiles(std::string &error) {
+  for (OutFile &f : files_) {
+    if (options_.durable && ::fsync(f.fd) != 0) {
+      error = sysError("cannot sync", f.path);
+      return false;
+    }
+  }
+  return true;
+}
+
+void CheckpointWriter::countWritten() {
+  for (const Job &job : jobs_)
+    stats_.bytes += job.bytes;
+  stats_.zeroCopyBytes = zeroCopied_.load();
+}
+
+//===----------------------------------------------------------------------===//
+// Jobs
+//===----------------------------------------------------------------------===//
+
+void CheckpointWriter::planJobs() {
+  std::vector<std::vector<Piece>> byTarget(plan_.targets.size());
+  for (const Piece &p : plan_.pieces) {
     Piece c = coalesceRows(p);
     if (c.numElements() > 0)
       byTarget[c.target].push_back(std::move(c));
   }
-  std::vector<Job> jobs;
-  std::vector<int64_t> lastUse(plan.sources.size(), -1);
-  for (const FileGroup &g : groups) {
+  lastUse_.assign(plan_.sources.size(), -1);
+  for (const FileGroup &g : groups_) {
     for (size_t t : g.tensors) {
-      const layout::TensorInfo &info = plan.targets[t];
-      const int es = layout::dtypeSize(info.dtype);
-      const int64_t n = *layout::numElements(info.shape);
-      const int64_t w = std::max<int64_t>(1, options.windowBytes / es);
-      // Pieces whose positions do not grow with their index cannot be cut:
-      // windows end past them.
-      std::vector<std::pair<int64_t, int64_t>> atoms;
-      for (const Piece &c : byTarget[t])
-        if (!isMonotoneDst(c))
-          atoms.push_back(dstSpan(c));
-      std::sort(atoms.begin(), atoms.end());
-      for (int64_t a = 0; a < n;) {
-        int64_t b = std::min(n, a + w);
-        for (bool moved = true; moved;) {
-          moved = false;
-          for (auto [lo, hi] : atoms)
-            if (lo < b && b < hi) {
-              b = hi;
-              moved = true;
-            }
-        }
-        Job job;
-        job.file = fileOf[t];
-        job.target = t;
-        job.begin = a;
-        job.bytes = (b - a) * es;
-        job.fileOffset = offsetOf[t] + static_cast<uint64_t>(a) * es;
-        for (const Piece &c : byTarget[t]) {
-          std::vector<Piece> clipped;
-          if (isMonotoneDst(c)) {
-            clipped = clipToDst(c, a, b);
-          } else if (dstSpan(c).first >= a && dstSpan(c).first < b) {
-            clipped = {c};
-          }
-          for (Piece &q : clipped) {
-            q = coalesceRows(q);
-            if (!q.isFill()) {
-              stats.sourceBytes +=
-                  q.numElements() *
-                  layout::dtypeSize(plan.sources[q.source].dtype);
-              lastUse[q.source] = static_cast<int64_t>(jobs.size());
-            }
-            size_t r = q.shape.size();
-            int64_t rowBytes = q.shape[r - 1] * es;
-            bool contiguous = !q.isFill() && q.steps.empty() &&
-                              q.dstStrides[r - 1] == 1 &&
-                              q.srcStrides[r - 1] == 1;
-            if (options.zeroCopyMinBytes > 0 && contiguous &&
-                rowBytes >= options.zeroCopyMinBytes) {
-              const SourceTensor &src = sources[q.source];
-              uint64_t base = src.file->fileOffset(*src.entry);
-              std::vector<size_t> outer(r - 1);
-              std::iota(outer.begin(), outer.end(), 0);
-              forEachOuter(q, outer, [&](int64_t d, int64_t s) {
-                job.copies.push_back({src.file,
-                                      src.file->data(*src.entry) + s * es,
-                                      base + static_cast<uint64_t>(s) * es,
-                                      static_cast<uint64_t>(d - a) * es,
-                                      static_cast<uint64_t>(rowBytes)});
-              });
-            } else {
-              job.render.push_back(std::move(q));
-            }
-          }
-        }
-        std::sort(job.copies.begin(), job.copies.end(),
-                  [](const CopyRun &x, const CopyRun &y) {
-                    return x.dstOffset < y.dstOffset;
-                  });
-        jobs.push_back(std::move(job));
-        a = b;
-      }
-      ++stats.tensors;
+      planTarget(t, byTarget[t]);
+      ++stats_.tensors;
     }
   }
-  stats.files = static_cast<int64_t>(files.size());
+  stats_.files = static_cast<int64_t>(files_.size());
+}
 
-  // The writer thread stores finished windows while the next is rendered.
-  std::mutex mutex;
-  std::condition_variable cv;
-  std::deque<std::pair<size_t, int>> ready; // job, buffer (-1: none)
-  std::vector<int> freeBuffers;
-  // Window buffers: plain memory, or the renderer's (pinned for a GPU).
-  struct HostBuffer {
-    uint8_t *p = nullptr;
-    int64_t size = 0;
-  };
-  std::vector<HostBuffer> buffers(std::max(1, options.buffers));
-  auto freeBuffer = [&](HostBuffer &b) {
-    if (!b.p)
-      return;
-    if (options.renderer)
-      options.renderer->freeHost(b.p);
-    else
-      delete[] b.p;
-    b = {};
-  };
-  for (int i = static_cast<int>(buffers.size()); i-- > 0;)
-    freeBuffers.push_back(i);
-  bool finished = false;
-  std::atomic<bool> failed{false};
-  std::string writerError; // the first writer's error, under `mutex`
-  std::atomic<bool> useCopyRange{options.zeroCopyMinBytes > 0};
-  std::atomic<int64_t> zeroCopied{0};
-  std::vector<std::vector<size_t>> releaseAfter(jobs.size());
-  for (size_t s = 0; s < lastUse.size(); ++s)
-    if (lastUse[s] >= 0)
-      releaseAfter[lastUse[s]].push_back(s);
+/// The end of a window that would end at `b`, moved past every atom (a
+/// span that cannot be cut) it would cut.
+int64_t windowEnd(const std::vector<std::pair<int64_t, int64_t>> &atoms,
+                  int64_t b) {
+  for (bool moved = true; moved;) {
+    moved = false;
+    for (auto [lo, hi] : atoms)
+      if (lo < b && b < hi) {
+        b = hi;
+        moved = true;
+      }
+  }
+  return b;
+}
 
-  auto writeJob = [&](const Job &job, const uint8_t *buf,
-                      std::string &writerError) -> bool {
-    OutFile &f = files[job.file];
-    uint64_t at = 0; // bytes of the window below are done
-    auto flush = [&](uint64_t end) {
-      if (end > at &&
-          !pwriteAll(f.fd, buf + at, end - at, job.fileOffset + at)) {
-        writerError = sysError("cannot write", f.path);
-        return false;
-      }
-      return true;
-    };
-    for (const CopyRun &run : job.copies) {
-      if (!flush(run.dstOffset))
-        return false;
-      uint64_t len = run.len, in = run.srcOffset,
-               out = job.fileOffset + run.dstOffset;
-      while (len > 0 && useCopyRange) {
-        loff_t io = static_cast<loff_t>(in), oo = static_cast<loff_t>(out);
-        ssize_t r = ::copy_file_range(run.file->fd(), &io, f.fd, &oo,
-                                      static_cast<size_t>(len), 0);
-        if (r > 0) {
-          in += r;
-          out += r;
-          len -= r;
-          zeroCopied += r;
-          continue;
-        }
-        if (r < 0 && errno == EINTR)
-          continue;
-        if (r < 0 && (errno == ENOSPC || errno == EIO || errno == EDQUOT)) {
-          writerError = sysError("cannot write", f.path);
-          return false;
-        }
-        useCopyRange = false; // not supported here: plain writes from now on
-      }
-      if (len > 0) {
-        const uint8_t *p = run.bytes + (run.len - len);
-        if (!pwriteAll(f.fd, p, len, out)) {
-          writerError = sysError("cannot write", f.path);
-          return false;
-        }
-      }
-      at = run.dstOffset + run.len;
+/// The windows of target `t`, whose (coalesced) pieces are `pieces`.
+void CheckpointWriter::planTarget(size_t t, const std::vector<Piece> &pieces) {
+  const layout::TensorInfo &info = plan_.targets[t];
+  const int es = layout::dtypeSize(info.dtype);
+  const int64_t n = *layout::numElements(info.shape);
+  const int64_t w = std::max<int64_t>(1, options_.windowBytes / es);
+  // Pieces whose positions do not grow with their index cannot be cut:
+  // windows end past them.
+  std::vector<std::pair<int64_t, int64_t>> atoms;
+  for (const Piece &c : pieces)
+    if (!isMonotoneDst(c))
+      atoms.push_back(dstSpan(c));
+  std::sort(atoms.begin(), atoms.end());
+  for (int64_t a = 0; a < n;) {
+    int64_t b = windowEnd(atoms, std::min(n, a + w));
+    Job job = makeJob(t, pieces, es, a, b);
+    jobs_.push_back(std::move(job));
+    a = b;
+  }
+}
+
+/// The window of target elements [a, b) of target `t`: the pieces clipped
+/// to it, each to be rendered or copied by the kernel.
+Job CheckpointWriter::makeJob(size_t t, const std::vector<Piece> &pieces,
+                              int es, int64_t a, int64_t b) {
+  Job job;
+  job.file = fileOf_[t];
+  job.target = t;
+  job.begin = a;
+  job.bytes = (b - a) * es;
+  job.fileOffset = offsetOf_[t] + static_cast<uint64_t>(a) * es;
+  for (const Piece &c : pieces) {
+    std::vector<Piece> clipped;
+    if (isMonotoneDst(c)) {
+      clipped = clipToDst(c, a, b);
+    } else if (dstSpan(c).first >= a && dstSpan(c).first < b) {
+      clipped = {c};
     }
-    if (!flush(static_cast<uint64_t>(job.bytes)))
-      return false;
-    // Start writing the window to disk now, so that the closing fsync has
-    // little left to wait for.
-    if (options.durable)
-      ::sync_file_range(f.fd, static_cast<off_t>(job.fileOffset),
-                        static_cast<off_t>(job.bytes), SYNC_FILE_RANGE_WRITE);
-    return true;
-  };
+    for (Piece &q : clipped)
+      addPiece(job, q, es, a);
+  }
+  std::sort(job.copies.begin(), job.copies.end(),
+            [](const CopyRun &x, const CopyRun &y) {
+              return x.dstOffset < y.dstOffset;
+            });
+  return job;
+}
 
-  auto writerLoop = [&] {
-    std::string jobError;
-    while (true) {
-      std::pair<size_t, int> item;
-      {
-        std::unique_lock<std::mutex> lock(mutex);
-        cv.wait(lock, [&] { return !ready.empty() || finished; });
-        if (ready.empty())
-          return;
-        item = ready.front();
-        ready.pop_front();
-      }
-      const Job &job = jobs[item.first];
-      bool ok =
-          failed ? false
-                 : writeJob(job,
-                            item.second >= 0 ? buffers[item.second].p : nullptr,
-                            jobError);
-      if (ok && options.releaseSources)
-        for (size_t s : releaseAfter[item.first]) {
-          const SourceTensor &src = sources[s];
-          uint64_t b = src.file->fileOffset(*src.entry);
-          src.file->release(b, b + (src.entry->end - src.entry->begin));
-        }
-      if (ok && options.progress)
-        *options.progress += job.bytes;
-      if (options.stallMillis > 0)
-        std::this_thread::sleep_for(
-            std::chrono::milliseconds(options.stallMillis));
-      std::lock_guard<std::mutex> lock(mutex);
-      if (!ok && !failed) {
-        failed = true;
-        writerError = jobError;
-      }
-      if (item.second >= 0)
-        freeBuffers.push_back(item.second);
-      cv.notify_all();
-    }
-  };
+/// Adds piece `q` (clipped to the window that starts at element `a`) to the
+/// job: as copies by the kernel when its rows are long unconverted runs of
+/// its source, else to be rendered. Counts the source bytes it reads.
+void CheckpointWriter::addPiece(Job &job, Piece &q, int es, int64_t a) {
+  q = coalesceRows(q);
+  if (!q.isFill()) {
+    stats_.sourceBytes +=
+        q.numElements() * layout::dtypeSize(plan_.sources[q.source].dtype);
+    lastUse_[q.source] = static_cast<int64_t>(jobs_.size());
+  }
+  size_t r = q.shape.size();
+  int64_t rowBytes = q.shape[r - 1] * es;
+  bool contiguous = !q.isFill() && q.steps.empty() &&
+                    q.dstStrides[r - 1] == 1 && q.srcStrides[r - 1] == 1;
+  if (options_.zeroCopyMinBytes > 0 && contiguous &&
+      rowBytes >= options_.zeroCopyMinBytes) {
+    const SourceTensor &src = sources_[q.source];
+    uint64_t base = src.file->fileOffset(*src.entry);
+    std::vector<size_t> outer(r - 1);
+    std::iota(outer.begin(), outer.end(), 0);
+    forEachOuter(q, outer, [&](int64_t d, int64_t s) {
+      job.copies.push_back({src.file, src.file->data(*src.entry) + s * es,
+                            base + static_cast<uint64_t>(s) * es,
+                            static_cast<uint64_t>(d - a) * es,
+                            static_cast<uint64_t>(rowBytes)});
+    });
+  } else {
+    job.render.push_back(std::move(q));
+  }
+}
+
+//===----------------------------------------------------------------------===//
+// The pipeline
+//===----------------------------------------------------------------------===//
+
+bool CheckpointWriter::stream(std::string &error) {
+  setUpBuffers();
   // Writers store windows in parallel (the kernel's page-cache copies of
   // one thread are the limit of a plain copy); windows are disjoint.
   std::vector<std::thread> writers;
-  for (int i = 0; i < std::max(1, options.writers); ++i)
-    writers.emplace_back(writerLoop);
-
-  const int slices = pool.size() * 2;
-  for (size_t k = 0; k < jobs.size(); ++k) {
-    const Job &job = jobs[k];
-    int slot = -1;
-    if (!job.render.empty()) {
-      std::unique_lock<std::mutex> lock(mutex);
-      cv.wait(lock, [&] { return !freeBuffers.empty() || failed; });
-      if (failed)
-        break;
-      slot = freeBuffers.back();
-      freeBuffers.pop_back();
-      lock.unlock();
-      if (buffers[slot].size < job.bytes) {
-        freeBuffer(buffers[slot]);
-        buffers[slot].p = options.renderer
-                              ? options.renderer->allocateHost(job.bytes)
-                              : new uint8_t[job.bytes];
-        buffers[slot].size = job.bytes;
-        if (!buffers[slot].p) {
-          std::lock_guard<std::mutex> relock(mutex);
-          failed = true;
-          writerError = "cannot allocate a window buffer of " +
-                        std::to_string(job.bytes) + " bytes";
-          break;
-        }
-      }
-      uint8_t *buf = buffers[slot].p;
-      const DType tt = plan.targets[job.target].dtype;
-      const int es = layout::dtypeSize(tt);
-      const int64_t n = job.bytes / es;
-      if (options.renderer) {
-        std::string renderError;
-        if (!options.renderer->render(plan, sources, job.target, job.render,
-                                      job.begin, n, buf, renderError)) {
-          std::lock_guard<std::mutex> relock(mutex);
-          failed = true;
-          writerError = renderError;
-          break;
-        }
-      } else {
-        // Slices of the window, one per task, so threads write apart.
-        int64_t step = (n + slices - 1) / slices;
-        pool.parallelFor(slices, [&](int64_t i) {
-          int64_t a = job.begin + i * step,
-                  b = std::min(job.begin + n, a + step);
-          if (a >= b)
-            return;
-          for (const Piece &q : job.render) {
-            if (!isMonotoneDst(q)) {
-              int64_t lo = dstSpan(q).first;
-              if (lo >= a && lo < b)
-                renderPiece(q,
-                            q.isFill() ? nullptr
-                                       : sources[q.source].file->data(
-                                             *sources[q.source].entry),
-                            q.isFill() ? tt : plan.sources[q.source].dtype, tt,
-                            buf, job.begin);
-              continue;
-            }
-            for (const Piece &part : clipToDst(q, a, b))
-              renderPiece(part,
-                          part.isFill() ? nullptr
-                                        : sources[part.source].file->data(
-                                              *sources[part.source].entry),
-                          part.isFill() ? tt : plan.sources[part.source].dtype,
-                          tt, buf, job.begin);
-          }
-        });
-      }
-    }
-    std::lock_guard<std::mutex> lock(mutex);
-    if (failed)
-      break;
-    ready.emplace_back(k, slot);
-    cv.notify_all();
-  }
+  for (int i = 0; i < std::max(1, options_.writers); ++i)
+    writers.emplace_back([this] { writerLoop(); });
+  renderJobs();
   {
-    std::lock_guard<std::mutex> lock(mutex);
-    finished = true;
-    cv.notify_all();
+    std::lock_guard<std::mutex> lock(mutex_);
+    finished_ = true;
+    cv_.notify_all();
   }
   for (std::thread &w : writers)
     w.join();
-  for (HostBuffer &b : buffers)
+  for (HostBuffer &b : buffers_)
     freeBuffer(b);
-  if (failed) {
-    error = writerError;
-    closeAll();
+  if (failed_) {
+    error = writerError_;
     return false;
   }
-  for (OutFile &f : files) {
-    if (options.durable && ::fsync(f.fd) != 0) {
-      error = sysError("cannot sync", f.path);
-      closeAll();
+  return true;
+}
+
+void CheckpointWriter::setUpBuffers() {
+  buffers_.resize(std::max(1, options_.buffers));
+  for (int i = static_cast<int>(buffers_.size()); i-- > 0;)
+    freeBuffers_.push_back(i);
+  useCopyRange_ = options_.zeroCopyMinBytes > 0;
+  releaseAfter_.resize(jobs_.size());
+  for (size_t s = 0; s < lastUse_.size(); ++s)
+    if (lastUse_[s] >= 0)
+      releaseAfter_[lastUse_[s]].push_back(s);
+}
+
+void CheckpointWriter::freeBuffer(HostBuffer &b) {
+  if (!b.p)
+    return;
+  if (options_.renderer)
+    options_.renderer->freeHost(b.p);
+  else
+    delete[] b.p;
+  b = {};
+}
+
+void CheckpointWriter::failWith(std::string message) {
+  std::lock_guard<std::mutex> lock(mutex_);
+  failed_ = true;
+  writerError_ = std::move(message);
+}
+
+//===----------------------------------------------------------------------===//
+// The writer threads
+//===----------------------------------------------------------------------===//
+
+void CheckpointWriter::writerLoop() {
+  std::string jobError;
+  while (true) {
+    std::pair<size_t, int> item;
+    {
+      std::unique_lock<std::mutex> lock(mutex_);
+      cv_.wait(lock, [&] { return !ready_.empty() || finished_; });
+      if (ready_.empty())
+        return;
+      item = ready_.front();
+      ready_.pop_front();
+    }
+    const Job &job = jobs_[item.first];
+    bool ok =
+        failed_ ? false
+                : writeJob(job,
+                           item.second >= 0 ? buffers_[item.second].p : nullptr,
+                           jobError);
+    if (ok && options_.releaseSources)
+      releaseSourcesAfter(item.first);
+    if (ok && options_.progress)
+      *options_.progress += job.bytes;
+    if (options_.stallMillis > 0)
+      std::this_thread::sleep_for(
+          std::chrono::milliseconds(options_.stallMillis));
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!ok && !failed_) {
+      failed_ = true;
+      writerError_ = jobError;
+    }
+    if (item.second >= 0)
+      freeBuffers_.push_back(item.second);
+    cv_.notify_all();
+  }
+}
+
+/// Drops from this process the pages of the sources that job `k` reads
+/// last.
+void CheckpointWriter::releaseSourcesAfter(size_t k) {
+  for (size_t s : releaseAfter_[k]) {
+    const SourceTensor &src = sources_[s];
+    uint64_t b = src.file->fileOffset(*src.entry);
+    src.file->release(b, b + (src.entry->end - src.entry->begin));
+  }
+}
+
+/// Stores one window: the rendered bytes of `buf` between the kernel
+/// copies.
+bool CheckpointWriter::writeJob(const Job &job, const uint8_t *buf,
+                                std::string &jobError) {
+  OutFile &f = files_[job.file];
+  uint64_t at = 0; // bytes of the window below are done
+  for (const CopyRun &run : job.copies) {
+    if (!writeRendered(job, f, buf, at, run.dstOffset, jobError))
+      return false;
+    if (!copyRun(job, f, run, jobError))
+      return false;
+    at = run.dstOffset + run.len;
+  }
+  if (!writeRendered(job, f, buf, at, static_cast<uint64_t>(job.bytes),
+                     jobError))
+    return false;
+  // Start writing the window to disk now, so that the closing fsync has
+  // little left to wait for.
+  if (options_.durable)
+    ::sync_file_range(f.fd, static_cast<off_t>(job.fileOffset),
+                      static_cast<off_t>(job.bytes), SYNC_FILE_RANGE_WRITE);
+  return true;
+}
+
+/// Writes the bytes [begin, end) of the window from `buf`.
+bool CheckpointWriter::writeRendered(const Job &job, const OutFile &f,
+                                     const uint8_t *buf, uint64_t begin,
+                                     uint64_t end, std::string &jobError) {
+  if (end > begin &&
+      !pwriteAll(f.fd, buf + begin, end - begin, job.fileOffset + begin)) {
+    jobError = sysError("cannot write", f.path);
+    return false;
+  }
+  return true;
+}
+
+/// Copies one run from its source file: by copy_file_range while the
+/// filesystem can, by plain writes from the mapping for what is left.
+bool CheckpointWriter::copyRun(const Job &job, const OutFile &f,
+                               const CopyRun &run, std::string &jobError) {
+  uint64_t len = run.len, in = run.srcOffset,
+           out = job.fileOffset + run.dstOffset;
+  while (len > 0 && useCopyRange_) {
+    loff_t io = static_cast<loff_t>(in), oo = static_cast<loff_t>(out);
+    ssize_t r = ::copy_file_range(run.file->fd(), &io, f.fd, &oo,
+                                  static_cast<size_t>(len), 0);
+    if (r > 0) {
+      in += r;
+      out += r;
+      len -= r;
+      zeroCopied_ += r;
+      continue;
+    }
+    if (r < 0 && errno == EINTR)
+      continue;
+    if (r < 0 && (errno == ENOSPC || errno == EIO || errno == EDQUOT)) {
+      jobError = sysError("cannot write", f.path);
+      return false;
+    }
+    useCopyRange_ = false; // not supported here: plain writes from now on
+  }
+  if (len > 0) {
+    const uint8_t *p = run.bytes + (run.len - len);
+    if (!pwriteAll(f.fd, p, len, out)) {
+      jobError = sysError("cannot write", f.path);
       return false;
     }
   }
-  closeAll();
-  for (const Job &job : jobs)
-    stats.bytes += job.bytes;
-  stats.zeroCopyBytes = zeroCopied.load();
+  return true;
+}
+
+//===----------------------------------------------------------------------===//
+// Rendering (the calling thread)
+//===----------------------------------------------------------------------===//
+
+void CheckpointWriter::renderJobs() {
+  const int slices = pool_.size() * 2;
+  for (size_t k = 0; k < jobs_.size(); ++k) {
+    const Job &job = jobs_[k];
+    int slot = -1;
+    if (!job.render.empty()) {
+      if (!acquireBuffer(job, slot))
+        break;
+      if (!renderWindow(job, buffers_[slot].p, slices))
+        break;
+    }
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (failed_)
+      break;
+    ready_.emplace_back(k, slot);
+    cv_.notify_all();
+  }
+}
+
+/// Takes a free buffer for `job` (waiting for a writer to give one back),
+/// grown to the window's size. False when the conversion has failed, or
+/// (failing it) when the buffer cannot be allocated.
+bool CheckpointWriter::acquireBuffer(const Job &job, int &slot) {
+  std::unique_lock<std::mutex> lock(mutex_);
+  cv_.wait(lock, [&] { return !freeBuffers_.empty() || failed_; });
+  if (failed_)
+    return false;
+  slot = freeBuffers_.back();
+  freeBuffers_.pop_back();
+  lock.unlock();
+  if (buffers_[slot].size < job.bytes) {
+    freeBuffer(buffers_[slot]);
+    buffers_[slot].p = options_.renderer
+                           ? options_.renderer->allocateHost(job.bytes)
+                           : new uint8_t[job.bytes];
+    buffers_[slot].size = job.bytes;
+    if (!buffers_[slot].p) {
+      failWith("cannot allocate a window buffer of " +
+               std::to_string(job.bytes) + " bytes");
+      return false;
+    }
+  }
+  return true;
+}
+
+/// Renders the window of `job` into `buf`: by the renderer, or by the CPU
+/// executor in `slices` slices on the thread pool. False (failing the
+/// conversion) when the renderer fails.
+bool CheckpointWriter::renderWindow(const Job &job, uint8_t *buf, int slices) {
+  const DType tt = plan_.targets[job.target].dtype;
+  const int es = layout::dtypeSize(tt);
+  const int64_t n = job.bytes / es;
+  if (options_.renderer) {
+    std::string renderError;
+    if (!options_.renderer->render(plan_, sources_, job.target, job.render,
+                                   job.begin, n, buf, renderError)) {
+      failWith(renderError);
+      return false;
+    }
+    return true;
+  }
+  // Slices of the window, one per task, so threads write apart.
+  int64_t step = (n + slices - 1) / slices;
+  pool_.parallelFor(slices, [&](int64_t i) {
+    int64_t a = job.begin + i * step, b = std::min(job.begin + n, a + step);
+    renderSlice(job, buf, tt, a, b);
+  });
+  return true;
+}
+
+/// The target elements [a, b) of the window of `job`.
+void CheckpointWriter::renderSlice(const Job &job, uint8_t *buf, DType tt,
+                                   int64_t a, int64_t b) const {
+  if (a >= b)
+    return;
+  for (const Piece &q : job.render) {
+    if (!isMonotoneDst(q)) {
+      int64_t lo = dstSpan(q).first;
+      if (lo >= a && lo < b)
+        renderOne(q, tt, buf, job.begin);
+      continue;
+    }
+    for (const Piece &part : clipToDst(q, a, b))
+      renderOne(part, tt, buf, job.begin);
+  }
+}
+
+/// Renders piece `q` of a target of type `tt` into the window `buf` that
+/// starts at target element `windowBegin`.
+void CheckpointWriter::renderOne(const Piece &q, DType tt, uint8_t *buf,
+                                 int64_t windowBegin) const {
+  renderPiece(
+      q,
+      q.isFill() ? nullptr
+                 : sources_[q.source].file->data(*sources_[q.source].entry),
+      q.isFill() ? tt : plan_.sources[q.source].dtype, tt, buf, windowBegin);
+}
+
+} // namespace
+
+bool writeCheckpoint(const Plan &plan, const std::vector<SourceTensor> &sources,
+                     const std::string &dir, const WriteOptions &options,
+                     ThreadPool &pool, WriteStats &stats, std::string &error) {
+  CheckpointWriter w(plan, sources, dir, options, pool, stats);
+  if (!w.checkSources(error) || !w.splitIntoFiles(error))
+    return false;
+  if (!w.createFiles(error) || !w.writeIndex(error)) {
+    w.closeAll();
+    return false;
+  }
+  w.planJobs();
+  if (!w.stream(error) || !w.syncFiles(error)) {
+    w.closeAll();
+    return false;
+  }
+  w.closeAll();
+  w.countWritten();
   return true;
 }
 
