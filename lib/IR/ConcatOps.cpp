@@ -1,4 +1,5 @@
 //===- ConcatOps.cpp - wl.concat, wl.split --------------------------------===//
+#include "Evaluate.h"
 #include "OpUtils.h"
 
 #include "mlir/IR/PatternMatch.h"
@@ -214,4 +215,68 @@ struct SplitOfConcat : OpRewritePattern<SplitOp> {
 void SplitOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                           MLIRContext *context) {
   results.add<SplitOfConcat>(context);
+}
+
+//===----------------------------------------------------------------------===//
+// Semantics: regions (lowering) and elements (interpreter)
+//===----------------------------------------------------------------------===//
+
+// concat(x_0, x_1, ..): x_k shifted on `dim` by the sizes of x_0 .. x_(k-1)
+SmallVector<layout::Regions>
+ConcatOp::mapRegions(ArrayRef<layout::Regions> operands) {
+  int64_t d = getDim(), at = 0;
+  layout::Regions rs;
+  for (auto [v, regions] : llvm::zip(getInputs(), operands)) {
+    layout::Regions part = regions;
+    layout::shiftDim(part, d, at);
+    rs.insert(rs.end(), part.begin(), part.end());
+    at += shapeOf(v)[d];
+  }
+  return {rs};
+}
+
+SmallVector<ElementTensor>
+ConcatOp::evaluate(ArrayRef<ElementTensor> operands) {
+  ElementTensor r = makeTensor(getResult());
+  int64_t d = getDim();
+  fillTensor(r, [&](Coords c) {
+    for (const ElementTensor &x : operands) {
+      if (c[d] < x.shape[d])
+        return at(x, c);
+      c[d] -= x.shape[d];
+    }
+    return uint64_t(0);
+  });
+  return {r};
+}
+
+// split(x)_k = x[.., sizes_0 + .. + sizes_(k-1) + i, ..] on `dim`
+SmallVector<layout::Regions>
+SplitOp::mapRegions(ArrayRef<layout::Regions> operands) {
+  int64_t d = getDim(), at = 0;
+  SmallVector<layout::Regions> out;
+  for (Value r : getResults()) {
+    int64_t n = shapeOf(r)[d];
+    layout::Regions rs = layout::restrictDim(operands[0], d, at, at + n);
+    layout::shiftDim(rs, d, -at);
+    out.push_back(std::move(rs));
+    at += n;
+  }
+  return out;
+}
+
+SmallVector<ElementTensor> SplitOp::evaluate(ArrayRef<ElementTensor> operands) {
+  const ElementTensor &x = operands[0];
+  int64_t d = getDim(), before = 0;
+  SmallVector<ElementTensor> out;
+  for (Value res : getResults()) {
+    ElementTensor r = makeTensor(res);
+    fillTensor(r, [&](Coords c) {
+      c[d] += before;
+      return at(x, c);
+    });
+    before += r.shape[d];
+    out.push_back(std::move(r));
+  }
+  return out;
 }

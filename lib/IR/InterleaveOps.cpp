@@ -1,4 +1,5 @@
 //===- InterleaveOps.cpp - wl.interleave, wl.deinterleave -----------------===//
+#include "Evaluate.h"
 #include "OpUtils.h"
 
 #include "mlir/IR/PatternMatch.h"
@@ -182,4 +183,88 @@ struct DeinterleaveOfInterleave : OpRewritePattern<DeinterleaveOp> {
 void DeinterleaveOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                                  MLIRContext *context) {
   results.add<DeinterleaveOfOneGroup, DeinterleaveOfInterleave>(context);
+}
+
+//===----------------------------------------------------------------------===//
+// Semantics: regions (lowering) and elements (interpreter)
+//===----------------------------------------------------------------------===//
+
+// interleave(x_0, ..): for each group g, chunk g of every x_i in turn
+SmallVector<layout::Regions>
+InterleaveOp::mapRegions(ArrayRef<layout::Regions> operands) {
+  int64_t d = getDim(), g = getGroups();
+  int64_t total = shapeOf(getResult())[d], before = 0;
+  layout::Regions rs;
+  for (auto [v, regions] : llvm::zip(getInputs(), operands)) {
+    int64_t c = shapeOf(v)[d] / g;
+    for (int64_t k = 0; k < g; ++k) {
+      layout::Regions part = layout::restrictDim(regions, d, k * c, (k + 1) * c);
+      layout::shiftDim(part, d, k * (total / g) + before - k * c);
+      rs.insert(rs.end(), part.begin(), part.end());
+    }
+    before += c;
+  }
+  return {rs};
+}
+
+SmallVector<ElementTensor>
+InterleaveOp::evaluate(ArrayRef<ElementTensor> operands) {
+  ElementTensor r = makeTensor(getResult());
+  int64_t d = getDim(), g = getGroups();
+  int64_t per = r.shape[d] / g;
+  fillTensor(r, [&](Coords c) {
+    int64_t group = c[d] / per, w = c[d] % per;
+    for (const ElementTensor &x : operands) {
+      int64_t chunk = x.shape[d] / g;
+      if (w < chunk) {
+        c[d] = group * chunk + w;
+        return at(x, c);
+      }
+      w -= chunk;
+    }
+    return uint64_t(0);
+  });
+  return {r};
+}
+
+// deinterleave(x)_i: chunk g of result i is read from group g of x
+SmallVector<layout::Regions>
+DeinterleaveOp::mapRegions(ArrayRef<layout::Regions> operands) {
+  int64_t d = getDim(), g = getGroups();
+  int64_t total = shapeOf(getInput())[d], before = 0;
+  SmallVector<layout::Regions> out;
+  for (Value r : getResults()) {
+    int64_t c = shapeOf(r)[d] / g;
+    layout::Regions rs;
+    for (int64_t k = 0; k < g; ++k) {
+      int64_t from = k * (total / g) + before;
+      layout::Regions part =
+          layout::restrictDim(operands[0], d, from, from + c);
+      layout::shiftDim(part, d, k * c - from);
+      rs.insert(rs.end(), part.begin(), part.end());
+    }
+    out.push_back(std::move(rs));
+    before += c;
+  }
+  return out;
+}
+
+SmallVector<ElementTensor>
+DeinterleaveOp::evaluate(ArrayRef<ElementTensor> operands) {
+  const ElementTensor &x = operands[0];
+  int64_t d = getDim(), g = getGroups();
+  int64_t per = x.shape[d] / g, before = 0;
+  SmallVector<ElementTensor> out;
+  for (Value res : getResults()) {
+    ElementTensor r = makeTensor(res);
+    int64_t chunk = r.shape[d] / g;
+    fillTensor(r, [&](Coords c) {
+      int64_t group = c[d] / chunk, w = c[d] % chunk;
+      c[d] = group * per + before + w;
+      return at(x, c);
+    });
+    before += chunk;
+    out.push_back(std::move(r));
+  }
+  return out;
 }

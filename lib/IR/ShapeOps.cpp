@@ -1,4 +1,5 @@
 //===- ShapeOps.cpp - wl.reshape, wl.permute ------------------------------===//
+#include "Evaluate.h"
 #include "OpUtils.h"
 
 #include "wl/Layout/Shape.h"
@@ -110,4 +111,42 @@ struct ComposePermutes : OpRewritePattern<PermuteOp> {
 void PermuteOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                             MLIRContext *context) {
   results.add<ComposePermutes>(context);
+}
+
+//===----------------------------------------------------------------------===//
+// Semantics: regions (lowering) and elements (interpreter)
+//===----------------------------------------------------------------------===//
+
+// reshape(x): the same row-major elements
+SmallVector<layout::Regions>
+ReshapeOp::mapRegions(ArrayRef<layout::Regions> operands) {
+  return {layout::reshapeRegions(operands[0], layoutShape(getInput()),
+                                 layoutShape(getResult()))};
+}
+
+SmallVector<ElementTensor>
+ReshapeOp::evaluate(ArrayRef<ElementTensor> operands) {
+  ElementTensor r = makeTensor(getResult());
+  r.bits = operands[0].bits;
+  return {r};
+}
+
+// permute(x)[i_0, .., i_(r-1)] = x[j] with j[perm[k]] = i_k
+SmallVector<layout::Regions>
+PermuteOp::mapRegions(ArrayRef<layout::Regions> operands) {
+  std::vector<int64_t> perm(getPerm().begin(), getPerm().end());
+  return {layout::permuteRegions(operands[0], perm)};
+}
+
+SmallVector<ElementTensor>
+PermuteOp::evaluate(ArrayRef<ElementTensor> operands) {
+  const ElementTensor &x = operands[0];
+  ElementTensor r = makeTensor(getResult());
+  fillTensor(r, [&](const Coords &c) {
+    Coords xc(c.size());
+    for (size_t k = 0; k < c.size(); ++k)
+      xc[getPerm()[k]] = c[k];
+    return at(x, xc);
+  });
+  return {r};
 }

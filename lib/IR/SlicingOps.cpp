@@ -6,6 +6,7 @@
 // for any selection that is one equal chunk of one dimension.
 //
 //===----------------------------------------------------------------------===//
+#include "Evaluate.h"
 #include "OpUtils.h"
 
 #include "wl/Layout/Shape.h"
@@ -457,4 +458,50 @@ void SliceOp::getCanonicalizationPatterns(RewritePatternSet &results,
 void ShardOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                           MLIRContext *context) {
   addSliceLikePatterns<ShardOp>(results, context);
+}
+
+//===----------------------------------------------------------------------===//
+// Semantics: regions (lowering) and elements (interpreter)
+//===----------------------------------------------------------------------===//
+
+// slice(x)[i] = x[offsets + i * strides]
+SmallVector<layout::Regions>
+SliceOp::mapRegions(ArrayRef<layout::Regions> operands) {
+  layout::Shape off(getOffsets().begin(), getOffsets().end());
+  layout::Shape sz(getSizes().begin(), getSizes().end());
+  layout::Shape st(getStrides().begin(), getStrides().end());
+  return {layout::sliceRegions(operands[0], off, sz, st)};
+}
+
+SmallVector<ElementTensor> SliceOp::evaluate(ArrayRef<ElementTensor> operands) {
+  const ElementTensor &x = operands[0];
+  ElementTensor r = makeTensor(getResult());
+  fillTensor(r, [&](Coords c) {
+    for (size_t d = 0; d < c.size(); ++d)
+      c[d] = getOffsets()[d] + c[d] * getStrides()[d];
+    return at(x, c);
+  });
+  return {r};
+}
+
+// shard(x)[.., i, ..] = x[.., index * chunk + i, ..] on `dim`
+SmallVector<layout::Regions>
+ShardOp::mapRegions(ArrayRef<layout::Regions> operands) {
+  layout::Shape in = layoutShape(getInput());
+  int64_t d = getDim(), chunk = in[d] / getCount();
+  layout::Regions rs = layout::restrictDim(operands[0], d, getIndex() * chunk,
+                                           (getIndex() + 1) * chunk);
+  layout::shiftDim(rs, d, -getIndex() * chunk);
+  return {rs};
+}
+
+SmallVector<ElementTensor> ShardOp::evaluate(ArrayRef<ElementTensor> operands) {
+  const ElementTensor &x = operands[0];
+  ElementTensor r = makeTensor(getResult());
+  int64_t d = getDim(), chunk = r.shape[d];
+  fillTensor(r, [&](Coords c) {
+    c[d] += getIndex() * chunk;
+    return at(x, c);
+  });
+  return {r};
 }

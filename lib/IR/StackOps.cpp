@@ -1,4 +1,5 @@
 //===- StackOps.cpp - wl.stack, wl.unstack --------------------------------===//
+#include "Evaluate.h"
 #include "OpUtils.h"
 
 #include "mlir/IR/PatternMatch.h"
@@ -128,4 +129,62 @@ struct UnstackOfOne : OpRewritePattern<UnstackOp> {
 void UnstackOp::getCanonicalizationPatterns(RewritePatternSet &results,
                                             MLIRContext *context) {
   results.add<UnstackOfStack, UnstackOfOne>(context);
+}
+
+//===----------------------------------------------------------------------===//
+// Semantics: regions (lowering) and elements (interpreter)
+//===----------------------------------------------------------------------===//
+
+// stack(x_0, ..)[.., k, ..] = x_k (a new dimension `dim`)
+SmallVector<layout::Regions>
+StackOp::mapRegions(ArrayRef<layout::Regions> operands) {
+  int64_t d = getDim(), k = 0;
+  layout::Regions rs;
+  for (const layout::Regions &regions : operands) {
+    layout::Regions part = layout::insertDim(regions, d, k++);
+    rs.insert(rs.end(), part.begin(), part.end());
+  }
+  return {rs};
+}
+
+SmallVector<ElementTensor> StackOp::evaluate(ArrayRef<ElementTensor> operands) {
+  ElementTensor r = makeTensor(getResult());
+  int64_t d = getDim();
+  fillTensor(r, [&](Coords c) {
+    int64_t k = c[d];
+    c.erase(c.begin() + d);
+    return at(operands[k], c);
+  });
+  return {r};
+}
+
+// unstack(x)_k = x[.., k, ..] (dimension `dim` dropped)
+SmallVector<layout::Regions>
+UnstackOp::mapRegions(ArrayRef<layout::Regions> operands) {
+  int64_t d = getDim(), k = 0;
+  SmallVector<layout::Regions> out;
+  for (size_t i = 0; i < getNumResults(); ++i) {
+    layout::Regions part = layout::restrictDim(operands[0], d, k, k + 1);
+    layout::shiftDim(part, d, -k);
+    out.push_back(layout::removeDim(part, d));
+    ++k;
+  }
+  return out;
+}
+
+SmallVector<ElementTensor>
+UnstackOp::evaluate(ArrayRef<ElementTensor> operands) {
+  const ElementTensor &x = operands[0];
+  int64_t d = getDim(), k = 0;
+  SmallVector<ElementTensor> out;
+  for (Value res : getResults()) {
+    ElementTensor r = makeTensor(res);
+    fillTensor(r, [&](Coords c) {
+      c.insert(c.begin() + d, k);
+      return at(x, c);
+    });
+    out.push_back(std::move(r));
+    ++k;
+  }
+  return out;
 }

@@ -1,4 +1,5 @@
 //===- ValueOps.cpp - wl.pad, wl.cast, wl.affine --------------------------===//
+#include "Evaluate.h"
 #include "OpUtils.h"
 
 #include "wl/IR/ElementTypes.h"
@@ -164,4 +165,109 @@ OpFoldResult AffineOp::fold(FoldAdaptor) {
   if (getScale().isExactlyValue(1.0) && getOffset().isZero())
     return getInput();
   return {};
+}
+
+//===----------------------------------------------------------------------===//
+// Semantics: regions (lowering) and elements (interpreter)
+//===----------------------------------------------------------------------===//
+
+// pad(x): fills of `value` before and after x on `dim`
+SmallVector<layout::Regions>
+PadOp::mapRegions(ArrayRef<layout::Regions> operands) {
+  int64_t d = getDim();
+  layout::Shape in = layoutShape(getInput()), res = layoutShape(getResult());
+  layout::Regions rs = operands[0];
+  layout::shiftDim(rs, d, getLow());
+  uint64_t fill = 0;
+  if (auto value = getValue()) {
+    if (auto f = dyn_cast<FloatAttr>(*value))
+      fill = f.getValue().bitcastToAPInt().getZExtValue();
+    else if (auto i = dyn_cast<IntegerAttr>(*value))
+      fill = layout::maskBits(i.getValue().getZExtValue(),
+                              dtypeOf(getInput()));
+  }
+  layout::Shape lo(res.size(), 0), size = res;
+  if (getLow() > 0) {
+    size[d] = getLow();
+    rs.push_back(layout::fillRegion(lo, size, fill));
+  }
+  if (getHigh() > 0) {
+    lo[d] = getLow() + in[d];
+    size[d] = getHigh();
+    rs.push_back(layout::fillRegion(lo, size, fill));
+  }
+  return {rs};
+}
+
+SmallVector<ElementTensor> PadOp::evaluate(ArrayRef<ElementTensor> operands) {
+  const ElementTensor &x = operands[0];
+  ElementTensor r = makeTensor(getResult());
+  int64_t d = getDim(), low = getLow();
+  uint64_t value = 0;
+  if (auto v = getValue()) {
+    if (auto f = dyn_cast<FloatAttr>(*v))
+      value = f.getValue().bitcastToAPInt().getZExtValue();
+    else
+      value = cast<IntegerAttr>(*v).getValue().getZExtValue();
+  }
+  fillTensor(r, [&](Coords c) {
+    if (c[d] < low || c[d] >= low + x.shape[d])
+      return value;
+    c[d] -= low;
+    return at(x, c);
+  });
+  return {r};
+}
+
+// cast(x)[i] = convert(x[i]): a step on every read, folded into fills
+SmallVector<layout::Regions>
+CastOp::mapRegions(ArrayRef<layout::Regions> operands) {
+  layout::DType from = dtypeOf(getInput()), to = dtypeOf(getResult());
+  layout::Regions rs = operands[0];
+  for (layout::Region &r : rs) {
+    if (from == to)
+      continue;
+    if (r.source < 0)
+      r.fillBits = layout::castBits(r.fillBits, from, to);
+    else
+      r.steps.push_back({layout::Step::Cast, from, to, 1.0, 0.0});
+  }
+  return {rs};
+}
+
+SmallVector<ElementTensor> CastOp::evaluate(ArrayRef<ElementTensor> operands) {
+  const ElementTensor &x = operands[0];
+  ElementTensor r = makeTensor(getResult());
+  for (size_t i = 0; i < r.bits.size(); ++i)
+    r.bits[i] = convertElement(x.bits[i], x.elementType, r.elementType);
+  return {r};
+}
+
+// affine(x)[i] = x[i] * scale + offset: a step on every read, folded into fills
+SmallVector<layout::Regions>
+AffineOp::mapRegions(ArrayRef<layout::Regions> operands) {
+  layout::DType t = dtypeOf(getInput());
+  double scale = getScaleAttr().getValueAsDouble();
+  double offset = getOffsetAttr().getValueAsDouble();
+  layout::Regions rs = operands[0];
+  for (layout::Region &r : rs) {
+    if (scale == 1.0 && offset == 0.0)
+      continue;
+    if (r.source < 0)
+      r.fillBits = layout::affineBits(r.fillBits, t, scale, offset);
+    else
+      r.steps.push_back({layout::Step::Affine, t, t, scale, offset});
+  }
+  return {rs};
+}
+
+SmallVector<ElementTensor>
+AffineOp::evaluate(ArrayRef<ElementTensor> operands) {
+  const ElementTensor &x = operands[0];
+  ElementTensor r = makeTensor(getResult());
+  double s = getScaleAttr().getValueAsDouble();
+  double b = getOffsetAttr().getValueAsDouble();
+  for (size_t i = 0; i < r.bits.size(); ++i)
+    r.bits[i] = affineElement(x.bits[i], x.elementType, s, b);
+  return {r};
 }

@@ -38,5 +38,7 @@ static void printFillValue(OpAsmPrinter &printer, Operation *, TypedAttr value) 
   }
 }
 
+#include "wl/IR/WLInterfaces.cpp.inc"
+
 #define GET_OP_CLASSES
 #include "wl/IR/WLOps.cpp.inc"

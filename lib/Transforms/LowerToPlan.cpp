@@ -32,17 +32,6 @@ DType dtypeOf(Value v) {
   return *toDType(cast<RankedTensorType>(v.getType()).getElementType());
 }
 
-uint64_t fillBitsOf(PadOp op) {
-  auto value = op.getValue();
-  if (!value)
-    return 0;
-  if (auto f = dyn_cast<FloatAttr>(*value))
-    return f.getValue().bitcastToAPInt().getZExtValue();
-  if (auto i = dyn_cast<IntegerAttr>(*value))
-    return maskBits(i.getValue().getZExtValue(), dtypeOf(op.getInput()));
-  return 0;
-}
-
 class Lowerer {
 public:
   LogicalResult run(func::FuncOp fn, LoweredFunction &out);
@@ -103,155 +92,14 @@ LogicalResult Lowerer::lowerOp(Operation *op) {
         }
         return success();
       })
-      .Case([&](SliceOp o) {
-        Shape off(o.getOffsets().begin(), o.getOffsets().end());
-        Shape sz(o.getSizes().begin(), o.getSizes().end());
-        Shape st(o.getStrides().begin(), o.getStrides().end());
-        values[o.getResult()] = sliceRegions(get(o.getInput()), off, sz, st);
-        return success();
-      })
-      .Case([&](ShardOp o) {
-        Shape in = shapeOf(o.getInput());
-        int64_t d = o.getDim(), chunk = in[d] / o.getCount();
-        Regions rs = restrictDim(get(o.getInput()), d, o.getIndex() * chunk,
-                                 (o.getIndex() + 1) * chunk);
-        shiftDim(rs, d, -o.getIndex() * chunk);
-        values[o.getResult()] = std::move(rs);
-        return success();
-      })
-      .Case([&](ConcatOp o) {
-        int64_t d = o.getDim(), at = 0;
-        Regions rs;
-        for (Value v : o.getInputs()) {
-          Regions part = get(v);
-          shiftDim(part, d, at);
-          rs.insert(rs.end(), part.begin(), part.end());
-          at += shapeOf(v)[d];
-        }
-        values[o.getResult()] = std::move(rs);
-        return success();
-      })
-      .Case([&](SplitOp o) {
-        int64_t d = o.getDim(), at = 0;
-        for (Value r : o.getResults()) {
-          int64_t n = shapeOf(r)[d];
-          Regions rs = restrictDim(get(o.getInput()), d, at, at + n);
-          shiftDim(rs, d, -at);
+      .Case([&](DataMovementOp o) {
+        // Each op moves its operands' regions itself (lib/IR/*Ops.cpp).
+        SmallVector<Regions> operands;
+        for (Value v : op->getOperands())
+          operands.push_back(get(v));
+        SmallVector<Regions> results = o.mapRegions(operands);
+        for (auto [r, rs] : llvm::zip(op->getResults(), results))
           values[r] = std::move(rs);
-          at += n;
-        }
-        return success();
-      })
-      .Case([&](InterleaveOp o) {
-        int64_t d = o.getDim(), g = o.getGroups();
-        int64_t total = shapeOf(o.getResult())[d], before = 0;
-        Regions rs;
-        for (Value v : o.getInputs()) {
-          int64_t c = shapeOf(v)[d] / g;
-          for (int64_t k = 0; k < g; ++k) {
-            Regions part = restrictDim(get(v), d, k * c, (k + 1) * c);
-            shiftDim(part, d, k * (total / g) + before - k * c);
-            rs.insert(rs.end(), part.begin(), part.end());
-          }
-          before += c;
-        }
-        values[o.getResult()] = std::move(rs);
-        return success();
-      })
-      .Case([&](DeinterleaveOp o) {
-        int64_t d = o.getDim(), g = o.getGroups();
-        int64_t total = shapeOf(o.getInput())[d], before = 0;
-        for (Value r : o.getResults()) {
-          int64_t c = shapeOf(r)[d] / g;
-          Regions rs;
-          for (int64_t k = 0; k < g; ++k) {
-            int64_t from = k * (total / g) + before;
-            Regions part = restrictDim(get(o.getInput()), d, from, from + c);
-            shiftDim(part, d, k * c - from);
-            rs.insert(rs.end(), part.begin(), part.end());
-          }
-          values[r] = std::move(rs);
-          before += c;
-        }
-        return success();
-      })
-      .Case([&](ReshapeOp o) {
-        values[o.getResult()] = reshapeRegions(
-            get(o.getInput()), shapeOf(o.getInput()), shapeOf(o.getResult()));
-        return success();
-      })
-      .Case([&](PermuteOp o) {
-        std::vector<int64_t> perm(o.getPerm().begin(), o.getPerm().end());
-        values[o.getResult()] = permuteRegions(get(o.getInput()), perm);
-        return success();
-      })
-      .Case([&](StackOp o) {
-        int64_t d = o.getDim(), k = 0;
-        Regions rs;
-        for (Value v : o.getInputs()) {
-          Regions part = insertDim(get(v), d, k++);
-          rs.insert(rs.end(), part.begin(), part.end());
-        }
-        values[o.getResult()] = std::move(rs);
-        return success();
-      })
-      .Case([&](UnstackOp o) {
-        int64_t d = o.getDim(), k = 0;
-        for (Value r : o.getResults()) {
-          Regions part = restrictDim(get(o.getInput()), d, k, k + 1);
-          shiftDim(part, d, -k);
-          values[r] = removeDim(part, d);
-          ++k;
-        }
-        return success();
-      })
-      .Case([&](PadOp o) {
-        int64_t d = o.getDim();
-        Shape in = shapeOf(o.getInput()), res = shapeOf(o.getResult());
-        Regions rs = get(o.getInput());
-        shiftDim(rs, d, o.getLow());
-        uint64_t fill = fillBitsOf(o);
-        Shape lo(res.size(), 0), size = res;
-        if (o.getLow() > 0) {
-          size[d] = o.getLow();
-          rs.push_back(fillRegion(lo, size, fill));
-        }
-        if (o.getHigh() > 0) {
-          lo[d] = o.getLow() + in[d];
-          size[d] = o.getHigh();
-          rs.push_back(fillRegion(lo, size, fill));
-        }
-        values[o.getResult()] = std::move(rs);
-        return success();
-      })
-      .Case([&](CastOp o) {
-        DType from = dtypeOf(o.getInput()), to = dtypeOf(o.getResult());
-        Regions rs = get(o.getInput());
-        for (layout::Region &r : rs) {
-          if (from == to)
-            continue;
-          if (r.source < 0)
-            r.fillBits = castBits(r.fillBits, from, to);
-          else
-            r.steps.push_back({Step::Cast, from, to, 1.0, 0.0});
-        }
-        values[o.getResult()] = std::move(rs);
-        return success();
-      })
-      .Case([&](AffineOp o) {
-        DType t = dtypeOf(o.getInput());
-        double scale = o.getScaleAttr().getValueAsDouble();
-        double offset = o.getOffsetAttr().getValueAsDouble();
-        Regions rs = get(o.getInput());
-        for (layout::Region &r : rs) {
-          if (scale == 1.0 && offset == 0.0)
-            continue;
-          if (r.source < 0)
-            r.fillBits = affineBits(r.fillBits, t, scale, offset);
-          else
-            r.steps.push_back({Step::Affine, t, t, scale, offset});
-        }
-        values[o.getResult()] = std::move(rs);
         return success();
       })
       .Case([&](func::ReturnOp) { return success(); })

@@ -9,6 +9,7 @@
 #include "mlir/Interfaces/InferTypeOpInterface.h"
 #include "mlir/Interfaces/SideEffectInterfaces.h"
 #include "wl/IR/WLDialect.h"
+#include "wl/IR/WLInterfaces.h"
 
 #define GET_OP_CLASSES
 #include "wl/IR/WLOps.h.inc"

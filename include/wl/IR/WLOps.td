@@ -14,9 +14,14 @@
 #define WL_IR_WLOPS_TD
 
 include "wl/IR/WLBase.td"
+include "wl/IR/WLInterfaces.td"
 include "mlir/IR/BuiltinAttributeInterfaces.td"
 include "mlir/Interfaces/InferTypeOpInterface.td"
 include "mlir/Interfaces/SideEffectInterfaces.td"
+
+// Every op between wl.source and wl.sink implements DataMovementOp
+// (WLInterfaces.td) in its file in lib/IR.
+defvar WL_Moves = DeclareOpInterfaceMethods<WL_DataMovementOpInterface>;
 
 //===----------------------------------------------------------------------===//
 // Sources and sinks
@@ -87,7 +92,7 @@ def WL_SinkOp : WL_Op<"sink", [MemoryEffects<[MemWrite]>]> {
 // Slicing: slice, shard
 //===----------------------------------------------------------------------===//
 
-def WL_SliceOp : WL_Op<"slice", [Pure, InferTypeOpAdaptor]> {
+def WL_SliceOp : WL_Op<"slice", [Pure, InferTypeOpAdaptor, WL_Moves]> {
   let summary = "a strided box of a tensor";
   let description = [{
     `wl.slice` selects, in every dimension `d`, `sizes[d]` indices starting at
@@ -123,7 +128,7 @@ def WL_SliceOp : WL_Op<"slice", [Pure, InferTypeOpAdaptor]> {
   let hasCanonicalizer = 1;
 }
 
-def WL_ShardOp : WL_Op<"shard", [Pure, InferTypeOpAdaptor]> {
+def WL_ShardOp : WL_Op<"shard", [Pure, InferTypeOpAdaptor, WL_Moves]> {
   let summary = "one of `count` equal chunks along a dimension (TP/EP)";
   let description = [{
     `wl.shard` cuts `input` into `count` equal, contiguous chunks along
@@ -163,7 +168,7 @@ def WL_ShardOp : WL_Op<"shard", [Pure, InferTypeOpAdaptor]> {
 // Concatenation: concat, split
 //===----------------------------------------------------------------------===//
 
-def WL_ConcatOp : WL_Op<"concat", [Pure, InferTypeOpAdaptor]> {
+def WL_ConcatOp : WL_Op<"concat", [Pure, InferTypeOpAdaptor, WL_Moves]> {
   let summary = "operands placed one after another along a dimension";
   let description = [{
     `wl.concat` places its operands one after another along dimension `dim`,
@@ -191,7 +196,7 @@ def WL_ConcatOp : WL_Op<"concat", [Pure, InferTypeOpAdaptor]> {
   let hasCanonicalizer = 1;
 }
 
-def WL_SplitOp : WL_Op<"split", [Pure, InferTypeOpAdaptor]> {
+def WL_SplitOp : WL_Op<"split", [Pure, InferTypeOpAdaptor, WL_Moves]> {
   let summary = "cuts a tensor into consecutive pieces along a dimension";
   let description = [{
     `wl.split` is the inverse of `wl.concat`: it cuts `input` along dimension
@@ -226,7 +231,7 @@ def WL_SplitOp : WL_Op<"split", [Pure, InferTypeOpAdaptor]> {
 // Interleaving: interleave, deinterleave
 //===----------------------------------------------------------------------===//
 
-def WL_InterleaveOp : WL_Op<"interleave", [Pure, InferTypeOpAdaptor]> {
+def WL_InterleaveOp : WL_Op<"interleave", [Pure, InferTypeOpAdaptor, WL_Moves]> {
   let summary = "round-robin of equal chunks of the operands along a dimension";
   let description = [{
     `wl.interleave` cuts every operand `i` into `groups` (G) equal chunks
@@ -266,7 +271,7 @@ def WL_InterleaveOp : WL_Op<"interleave", [Pure, InferTypeOpAdaptor]> {
   let hasCanonicalizer = 1;
 }
 
-def WL_DeinterleaveOp : WL_Op<"deinterleave", [Pure, InferTypeOpAdaptor]> {
+def WL_DeinterleaveOp : WL_Op<"deinterleave", [Pure, InferTypeOpAdaptor, WL_Moves]> {
   let summary = "the inverse of wl.interleave";
   let description = [{
     `wl.deinterleave` undoes `wl.interleave`: `input` holds, along dimension
@@ -302,7 +307,7 @@ def WL_DeinterleaveOp : WL_Op<"deinterleave", [Pure, InferTypeOpAdaptor]> {
 // Shape: reshape, permute
 //===----------------------------------------------------------------------===//
 
-def WL_ReshapeOp : WL_Op<"reshape", [Pure]> {
+def WL_ReshapeOp : WL_Op<"reshape", [Pure, WL_Moves]> {
   let summary = "row-major reinterpretation of a tensor's shape";
   let description = [{
     `wl.reshape` gives `input` a new shape with the same number of elements,
@@ -327,7 +332,7 @@ def WL_ReshapeOp : WL_Op<"reshape", [Pure]> {
   let hasFolder = 1;
 }
 
-def WL_PermuteOp : WL_Op<"permute", [Pure, InferTypeOpAdaptor]> {
+def WL_PermuteOp : WL_Op<"permute", [Pure, InferTypeOpAdaptor, WL_Moves]> {
   let summary = "dimension permutation (transpose)";
   let description = [{
     `wl.permute` reorders dimensions as `torch.permute` / `numpy.transpose`:
@@ -358,7 +363,7 @@ def WL_PermuteOp : WL_Op<"permute", [Pure, InferTypeOpAdaptor]> {
 // Stacking: stack, unstack
 //===----------------------------------------------------------------------===//
 
-def WL_StackOp : WL_Op<"stack", [Pure, InferTypeOpAdaptor]> {
+def WL_StackOp : WL_Op<"stack", [Pure, InferTypeOpAdaptor, WL_Moves]> {
   let summary = "joins equal tensors along a new dimension";
   let description = [{
     `wl.stack` joins N operands of one type along a new dimension inserted at
@@ -385,7 +390,7 @@ def WL_StackOp : WL_Op<"stack", [Pure, InferTypeOpAdaptor]> {
   let hasCanonicalizer = 1;
 }
 
-def WL_UnstackOp : WL_Op<"unstack", [Pure, InferTypeOpAdaptor]> {
+def WL_UnstackOp : WL_Op<"unstack", [Pure, InferTypeOpAdaptor, WL_Moves]> {
   let summary = "the slices of a tensor along one dimension, as separate tensors";
   let description = [{
     `wl.unstack` is the inverse of `wl.stack`: it returns one tensor per index
@@ -412,7 +417,7 @@ def WL_UnstackOp : WL_Op<"unstack", [Pure, InferTypeOpAdaptor]> {
 // Values: pad, cast, affine
 //===----------------------------------------------------------------------===//
 
-def WL_PadOp : WL_Op<"pad", [Pure, InferTypeOpAdaptor]> {
+def WL_PadOp : WL_Op<"pad", [Pure, InferTypeOpAdaptor, WL_Moves]> {
   let summary = "constant padding along one dimension";
   let description = [{
     `wl.pad` adds `low` elements before and `high` elements after `input`
@@ -449,7 +454,7 @@ def WL_PadOp : WL_Op<"pad", [Pure, InferTypeOpAdaptor]> {
   let hasCanonicalizer = 1;
 }
 
-def WL_CastOp : WL_Op<"cast", [Pure]> {
+def WL_CastOp : WL_Op<"cast", [Pure, WL_Moves]> {
   let summary = "elementwise dtype conversion";
   let description = [{
     `wl.cast` converts every element of `input` to the element type of the
@@ -482,7 +487,7 @@ def WL_CastOp : WL_Op<"cast", [Pure]> {
   let hasCanonicalizer = 1;
 }
 
-def WL_AffineOp : WL_Op<"affine", [Pure, SameOperandsAndResultType]> {
+def WL_AffineOp : WL_Op<"affine", [Pure, SameOperandsAndResultType, WL_Moves]> {
   let summary = "elementwise x * scale + offset on float tensors";
   let description = [{
     `wl.affine` computes `x * scale + offset` for every element of a float
