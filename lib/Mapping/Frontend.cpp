@@ -9,6 +9,8 @@
 //===----------------------------------------------------------------------===//
 #include "wl/Mapping/Frontend.h"
 
+#include "OpBuilders.h"
+
 #include "wl/IR/ElementTypes.h"
 #include "wl/Layout/RankNames.h"
 #include "wl/IR/WLOps.h"
@@ -33,20 +35,6 @@ using namespace mlir;
 namespace wl::mapping {
 
 namespace {
-
-/// Whether a tensor of `shape` stays within limits::kMaxTensorElements,
-/// counting a zero dimension as 1: so that no stride of it overflows either
-/// (a [0, 2^40, 2^40] tensor is empty, but its first stride is 2^80).
-bool elementsFit(llvm::ArrayRef<int64_t> shape) {
-  int64_t n = 1;
-  for (int64_t d : shape) {
-    int64_t f = d == 0 ? 1 : d;
-    if (f < 0 || n > limits::kMaxTensorElements / f)
-      return false;
-    n *= f;
-  }
-  return true;
-}
 
 /// What a body sub-expression evaluates to.
 struct BodyValue {
@@ -90,8 +78,7 @@ private:
     return fail("column " + std::to_string(e.column) + ": " + what);
   }
   /// Verifies a freshly built op, with result types from its inference.
-  template <typename OpTy> std::optional<mlir::Value> finish(OpTy op,
-                                                             const Expr &e);
+  std::optional<mlir::Value> finish(Operation *op, const Expr &e);
 
   Env &env;
   MLIRContext *ctx;
@@ -120,20 +107,19 @@ public:
   std::set<std::string> dropped;
 };
 
-template <typename OpTy>
-std::optional<mlir::Value> Builder::finish(OpTy op, const Expr &e) {
+std::optional<mlir::Value> Builder::finish(Operation *op, const Expr &e) {
   std::string diag;
   ScopedDiagnosticHandler handler(ctx, [&](Diagnostic &d) {
     if (diag.empty())
       diag = d.str();
     return success();
   });
-  if constexpr (llvm::is_one_of<OpTy, SliceOp, ShardOp, ConcatOp, SplitOp,
-                                InterleaveOp, DeinterleaveOp, PermuteOp,
-                                StackOp, UnstackOp, PadOp>::value) {
+  if (auto infer = dyn_cast<InferTypeOpInterface>(op)) {
     SmallVector<Type> types;
-    if (failed(OpTy::inferReturnTypes(ctx, op.getLoc(),
-                                      typename OpTy::Adaptor(op), types)) ||
+    if (failed(infer.inferReturnTypes(ctx, op->getLoc(), op->getOperands(),
+                                      op->getRawDictionaryAttrs(),
+                                      op->getPropertiesStorage(),
+                                      op->getRegions(), types)) ||
         types.size() != op->getNumResults()) {
       op->erase();
       failAt(e, diag.empty() ? "invalid operands" : diag);
@@ -168,12 +154,8 @@ std::optional<BodyValue> Builder::eval(const Expr &e) {
       return BodyValue{std::nullopt, lt->second, {}};
   }
   if (e.kind == Expr::Call) {
-    static const std::set<std::string> ops = {
-        "slice", "shard", "concat", "split", "interleave", "deinterleave",
-        "reshape", "permute", "transpose", "stack", "unstack", "pad", "cast",
-        "affine"};
-    if (ops.count(e.text)) {
-      if (e.text == "split" || e.text == "deinterleave" || e.text == "unstack") {
+    if (const OpBuilderEntry *entry = findOpBuilder(e.text)) {
+      if (entry->multiResult) {
         Operation *before = b.getInsertionBlock()->empty()
                                 ? nullptr
                                 : &b.getInsertionBlock()->back();
@@ -244,23 +226,9 @@ std::optional<mlir::Value> Builder::call(const Expr &e) {
   Location loc = here();
   // Parameters: positional tensors first (a variadic list for concat,
   // interleave, stack), then named or positional integer parameters.
-  static const std::map<std::string, std::vector<std::string>> params = {
-      {"slice", {"offsets", "sizes", "strides"}},
-      {"shard", {"dim", "count", "index"}},
-      {"concat", {"dim"}},
-      {"split", {"dim", "sizes"}},
-      {"interleave", {"dim", "groups"}},
-      {"deinterleave", {"dim", "groups", "sizes"}},
-      {"reshape", {"shape"}},
-      {"permute", {"perm"}},
-      {"transpose", {}},
-      {"stack", {"dim"}},
-      {"unstack", {"dim"}},
-      {"pad", {"dim", "low", "high", "value"}},
-      {"cast", {"dtype"}},
-      {"affine", {"scale", "offset"}}};
-  bool variadic = op == "concat" || op == "interleave" || op == "stack";
-  const std::vector<std::string> &names = params.at(op);
+  const OpBuilderEntry &entry = *findOpBuilder(op);
+  bool variadic = entry.variadic;
+  const std::vector<std::string> &names = entry.params;
   std::vector<mlir::Value> tensors;
   std::map<std::string, std::pair<Value, const Expr *>> named;
   size_t nextParam = 0;
@@ -334,214 +302,15 @@ std::optional<mlir::Value> Builder::call(const Expr &e) {
   }
   if (!partsFit(e, op + ": the number of operands", (int64_t)tensors.size()))
     return std::nullopt;
-  auto needInt = [&](const std::string &k) -> std::optional<int64_t> {
-    auto it = named.find(k);
-    if (it == named.end()) {
-      failAt(e, op + ": missing '" + k + "'");
-      return std::nullopt;
-    }
-    if (!std::holds_alternative<int64_t>(it->second.first)) {
-      failAt(*it->second.second, op + ": '" + k + "' must be an integer");
-      return std::nullopt;
-    }
-    return std::get<int64_t>(it->second.first);
+  OpCall c{e, op, std::move(tensors), std::move(named), b, loc, {}, {}, {}};
+  c.failAt = [this](const Expr &at, const std::string &what) {
+    return failAt(at, what);
   };
-  auto needList = [&](const std::string &k) -> std::optional<std::vector<int64_t>> {
-    auto it = named.find(k);
-    if (it == named.end()) {
-      failAt(e, op + ": missing '" + k + "'");
-      return std::nullopt;
-    }
-    if (!std::holds_alternative<std::vector<int64_t>>(it->second.first)) {
-      failAt(*it->second.second, op + ": '" + k + "' must be a list");
-      return std::nullopt;
-    }
-    return std::get<std::vector<int64_t>>(it->second.first);
+  c.partsFit = [this](const Expr &at, const std::string &what, int64_t n) {
+    return partsFit(at, what, n);
   };
-  auto number = [&](const std::string &k, double dflt) -> std::optional<double> {
-    auto it = named.find(k);
-    if (it == named.end())
-      return dflt;
-    if (auto *i = std::get_if<int64_t>(&it->second.first))
-      return (double)*i;
-    if (auto *s = std::get_if<std::string>(&it->second.first)) {
-      char *end = nullptr;
-      double d = std::strtod(s->c_str(), &end);
-      if (end && *end == 0 && !s->empty())
-        return d;
-    }
-    failAt(*it->second.second, op + ": '" + k + "' must be a number");
-    return std::nullopt;
-  };
-  mlir::Value x = tensors[0];
-  auto xt = cast<RankedTensorType>(x.getType());
-  int64_t rank = xt.getRank();
-  if (op == "shard") {
-    auto d = needInt("dim"), c = needInt("count"), i = needInt("index");
-    if (!d || !c || !i || !partsFit(e, "shard: the count", *c))
-      return std::nullopt;
-    return finish(b.create<ShardOp>(loc, xt, x, *d, *c, *i), e);
-  }
-  if (op == "slice") {
-    auto o = needList("offsets"), s = needList("sizes");
-    if (!o || !s)
-      return std::nullopt;
-    std::vector<int64_t> st(o->size(), 1);
-    if (named.count("strides")) {
-      auto v = needList("strides");
-      if (!v)
-        return std::nullopt;
-      st = *v;
-    }
-    return finish(b.create<SliceOp>(loc, xt, x, *o, *s, st), e);
-  }
-  if (op == "concat" || op == "interleave" || op == "stack") {
-    auto d = needInt("dim");
-    if (!d)
-      return std::nullopt;
-    if (op == "concat")
-      return finish(b.create<ConcatOp>(loc, xt, tensors, *d), e);
-    if (op == "stack")
-      return finish(b.create<StackOp>(loc, xt, tensors, *d), e);
-    auto g = needInt("groups");
-    if (!g || !partsFit(e, "interleave: the number of groups", *g))
-      return std::nullopt;
-    return finish(b.create<InterleaveOp>(loc, xt, tensors, *d, *g), e);
-  }
-  if (op == "split" || op == "deinterleave") {
-    auto d = needInt("dim");
-    auto s = needList("sizes");
-    if (!d || !s ||
-        !partsFit(e, op + ": the number of results", (int64_t)s->size()))
-      return std::nullopt;
-    SmallVector<Type> types(s->size(), xt);
-    if (op == "split") {
-      if (!finish(b.create<SplitOp>(loc, types, x, *d,
-                                    b.getDenseI64ArrayAttr(*s)),
-                  e))
-        return std::nullopt;
-      return mlir::Value();
-    }
-    auto g = needInt("groups");
-    if (!g || !partsFit(e, "deinterleave: the number of groups", *g))
-      return std::nullopt;
-    if (!finish(b.create<DeinterleaveOp>(loc, types, x, *d, *g,
-                                         b.getDenseI64ArrayAttr(*s)),
-                e))
-      return std::nullopt;
-    return mlir::Value();
-  }
-  if (op == "unstack") {
-    auto d = needInt("dim");
-    if (!d)
-      return std::nullopt;
-    if (*d < 0 || *d >= rank) {
-      failAt(e, "unstack: dimension " + std::to_string(*d) +
-                    " is not one of the " + std::to_string(rank));
-      return std::nullopt;
-    }
-    if (!partsFit(e, "unstack: the number of results", xt.getDimSize(*d)))
-      return std::nullopt;
-    SmallVector<Type> types(xt.getDimSize(*d), xt);
-    if (!finish(b.create<UnstackOp>(loc, types, x, *d), e))
-      return std::nullopt;
-    return mlir::Value();
-  }
-  if (op == "reshape") {
-    auto s = needList("shape");
-    if (!s)
-      return std::nullopt;
-    for (int64_t v : *s)
-      if (v < 0) {
-        failAt(e, "reshape: negative size in the shape");
-        return std::nullopt;
-      }
-    if (!elementsFit(*s)) {
-      failAt(e, "reshape: the shape has more than " +
-                    std::to_string(limits::kMaxTensorElements) + " elements");
-      return std::nullopt;
-    }
-    return finish(b.create<ReshapeOp>(
-                      loc, RankedTensorType::get(*s, xt.getElementType()), x),
-                  e);
-  }
-  if (op == "permute" || op == "transpose") {
-    std::vector<int64_t> perm;
-    if (op == "transpose") {
-      if (rank != 2) {
-        failAt(e, "transpose: takes a 2-d tensor, this one has rank " +
-                      std::to_string(rank) + " (use permute)");
-        return std::nullopt;
-      }
-      perm = {1, 0};
-    } else {
-      auto p = needList("perm");
-      if (!p)
-        return std::nullopt;
-      perm = *p;
-    }
-    return finish(b.create<PermuteOp>(loc, xt, x, perm), e);
-  }
-  if (op == "pad") {
-    auto d = needInt("dim"), lo = needInt("low"), hi = needInt("high");
-    if (!d || !lo || !hi)
-      return std::nullopt;
-    TypedAttr value;
-    if (named.count("value")) {
-      auto v = number("value", 0);
-      if (!v)
-        return std::nullopt;
-      Type et = xt.getElementType();
-      if (isa<FloatType>(et)) {
-        value = b.getFloatAttr(et, *v);
-      } else {
-        // An integer element holds the value exactly, or it is refused
-        // (never truncated, wrapped or cast from NaN).
-        auto it = cast<IntegerType>(et);
-        unsigned w = it.getWidth();
-        bool isUnsigned = it.isUnsigned() || w == 1;
-        double lo = isUnsigned ? 0.0 : -std::ldexp(1.0, (int)w - 1);
-        double hi = isUnsigned ? std::ldexp(1.0, (int)w) - 1
-                               : std::ldexp(1.0, (int)w - 1) - 1;
-        if (!(*v >= lo && *v <= hi) || *v != std::floor(*v)) {
-          char shown[32];
-          std::snprintf(shown, sizeof shown, "%.17g", *v);
-          failAt(*named.at("value").second,
-                 std::string("pad: value ") + shown + " is not a value of the " +
-                     std::to_string(w) + "-bit integer elements");
-          return std::nullopt;
-        }
-        value = isUnsigned ? b.getIntegerAttr(et, (uint64_t)*v)
-                           : b.getIntegerAttr(et, (int64_t)*v);
-      }
-    }
-    return finish(b.create<PadOp>(loc, xt, x, *d, *lo, *hi, value), e);
-  }
-  if (op == "cast") {
-    auto it = named.find("dtype");
-    if (it == named.end() ||
-        !std::holds_alternative<std::string>(it->second.first)) {
-      failAt(e, "cast: needs dtype=\"...\" (bf16, f32, ...)");
-      return std::nullopt;
-    }
-    Type et = elementTypeNamed(ctx, std::get<std::string>(it->second.first));
-    if (!et) {
-      failAt(*it->second.second,
-             "cast: unknown dtype " +
-                 quoteText(std::get<std::string>(it->second.first)));
-      return std::nullopt;
-    }
-    return finish(b.create<CastOp>(loc, RankedTensorType::get(xt.getShape(), et),
-                                   x),
-                  e);
-  }
-  // affine
-  auto s = number("scale", 1.0), o = number("offset", 0.0);
-  if (!s || !o)
-    return std::nullopt;
-  return finish(b.create<AffineOp>(loc, xt, x, b.getF64FloatAttr(*s),
-                                   b.getF64FloatAttr(*o)),
-                e);
+  c.finish = [this, &e](Operation *built) { return finish(built, e); };
+  return entry.build(c);
 }
 
 /// Names the body refers to (to find unused inputs).
