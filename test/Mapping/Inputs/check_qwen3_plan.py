@@ -3,7 +3,7 @@
 HF -> vLLM mapping against vLLM's layout computed here directly from the
 config, element by element. For small configs only (it expands every piece).
 
-  /usr/bin/python3 bench/check_qwen3_plan.py PLAN.json --rank R [model args]
+  /usr/bin/python3 test/Mapping/Inputs/check_qwen3_plan.py PLAN.json --rank R [model args]
 
 Model args are those of gen_qwen3_hf_to_vllm.py (--layers --hidden --heads
 --kv-heads --head-dim --intermediate --vocab --tp --tie-word-embeddings).
