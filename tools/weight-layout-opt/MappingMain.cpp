@@ -58,11 +58,17 @@ static bool parseInt(const std::string &s, int64_t &out) {
   return true;
 }
 
-int mappingMain(const std::vector<char *> &args) {
+/// What --mapping's command line asks for.
+struct MappingArgs {
   std::string mapping, config, emit, output = "-", dtype, checkpoint;
   std::map<std::string, int64_t> options;
   bool reverse = false, allRanks = false, exact = false;
   int64_t rank = 0;
+};
+
+/// Parses the command line; on a usage error returns its exit code (after
+/// printing it), else 0.
+static int parseMappingArgs(const std::vector<char *> &args, MappingArgs &m) {
   for (size_t i = 1; i < args.size(); ++i) {
     std::string a = args[i];
     auto value = [&](const char *flag) -> std::optional<std::string> {
@@ -77,21 +83,21 @@ int mappingMain(const std::vector<char *> &args) {
       int64_t n;
       if (!parseInt(v, n))
         return false;
-      options[name] = n;
+      m.options[name] = n;
       return true;
     };
     if (auto v = value("--mapping"))
-      mapping = *v;
+      m.mapping = *v;
     else if (auto v = value("--config"))
-      config = *v;
+      m.config = *v;
     else if (auto v = value("--emit"))
-      emit = *v;
+      m.emit = *v;
     else if (auto v = value("-o"))
-      output = *v;
+      m.output = *v;
     else if (auto v = value("--dtype"))
-      dtype = *v;
+      m.dtype = *v;
     else if (auto v = value("--checkpoint"))
-      checkpoint = *v;
+      m.checkpoint = *v;
     else if (auto v = value("--tp")) {
       if (!intOption("tp", *v))
         return usage("--tp needs an integer, not " + quoteName(*v));
@@ -102,7 +108,7 @@ int mappingMain(const std::vector<char *> &args) {
       if (!intOption("pp", *v))
         return usage("--pp needs an integer, not " + quoteName(*v));
     } else if (auto v = value("--rank")) {
-      if (!parseInt(*v, rank))
+      if (!parseInt(*v, m.rank))
         return usage("--rank needs an integer, not " + quoteName(*v));
     } else if (auto v = value("--set")) {
       size_t eq = v->find('=');
@@ -113,21 +119,90 @@ int mappingMain(const std::vector<char *> &args) {
       if (key == "rank" || key == "tp_rank" || key == "ep_rank" ||
           key == "pp_rank")
         return usage(quoteName(key) + " is chosen with --rank");
-      options[key] = n;
+      m.options[key] = n;
     } else if (a == "--reverse")
-      reverse = true;
+      m.reverse = true;
     else if (a == "--exact")
-      exact = true;
+      m.exact = true;
     else if (a == "--all-ranks")
-      allRanks = true;
+      m.allRanks = true;
     else
       return usage("unknown argument " + quoteName(a));
   }
-  if (mapping.empty() || config.empty())
+  if (m.mapping.empty() || m.config.empty())
     return usage("--mapping and --config are required");
-  if (emit != "ir" && emit != "plan")
+  if (m.emit != "ir" && m.emit != "plan")
     return usage("--emit=ir or --emit=plan is required");
+  return 0;
+}
 
+/// Compares the checkpoint's tensors with what `all` (every rank) reads
+/// and drops; false after reporting every difference.
+static bool checkCheckpointNames(const CompiledMapping &all,
+                                 const std::string &mapping,
+                                 const std::string &checkpoint) {
+  std::string error;
+  std::map<std::string, TensorHeader> present;
+  if (!readCheckpointNames(checkpoint, present, error)) {
+    llvm::errs() << error << "\n";
+    return false;
+  }
+  std::vector<std::string> missing, unused, wrong;
+  std::set<std::string> read;
+  for (const layout::TensorInfo &t : all.sources) {
+    read.insert(t.name);
+    auto it = present.find(t.name);
+    if (it == present.end()) {
+      missing.push_back(quoteName(t.name));
+      continue;
+    }
+    std::string want(layout::safetensorsName(t.dtype));
+    if (it->second.dtype != want || it->second.shape != t.shape) {
+      std::string s;
+      llvm::raw_string_ostream os(s);
+      os << quoteName(t.name) << " is " << it->second.dtype << " [";
+      llvm::interleaveComma(it->second.shape, os);
+      os << "], the spec reads " << want << " [";
+      llvm::interleaveComma(t.shape, os);
+      os << "]";
+      wrong.push_back(os.str());
+    }
+  }
+  std::set<std::string> dropped(all.dropped.begin(), all.dropped.end());
+  for (auto &[name, h] : present)
+    if (!read.count(name) && !dropped.count(name))
+      unused.push_back(quoteName(name));
+  auto report = [&](const std::vector<std::string> &names,
+                    const std::string &what) {
+    if (names.empty())
+      return false;
+    llvm::errs() << mapping << ": " << names.size() << " " << what << ":";
+    for (size_t i = 0; i < names.size() && i < 20; ++i)
+      llvm::errs() << "\n  " << names[i];
+    if (names.size() > 20)
+      llvm::errs() << "\n  ... and " << names.size() - 20 << " more";
+    llvm::errs() << "\n";
+    return true;
+  };
+  bool bad = report(unused, "checkpoint tensor(s) that no rule reads and "
+                            "no rule drops (" + checkpoint + ")");
+  bad |= report(missing, "tensor(s) the spec reads that are not in " +
+                             checkpoint);
+  bad |= report(wrong, "tensor(s) of another dtype or shape in " +
+                           checkpoint);
+  return !bad;
+}
+
+int mappingMain(const std::vector<char *> &args) {
+  MappingArgs m;
+  if (int code = parseMappingArgs(args, m))
+    return code;
+  const std::string &mapping = m.mapping, &config = m.config, &emit = m.emit,
+                    &output = m.output, &dtype = m.dtype,
+                    &checkpoint = m.checkpoint;
+  const std::map<std::string, int64_t> &options = m.options;
+  bool reverse = m.reverse, allRanks = m.allRanks, exact = m.exact;
+  int64_t rank = m.rank;
   // A spec file or a library name ("qwen3/hf-to-vllm").
   std::string resolveError;
   std::string specPath = resolveMappingArgument(mapping, resolveError);
@@ -192,56 +267,7 @@ int mappingMain(const std::vector<char *> &args) {
         return failed;
       all = everyRank.get();
     }
-    std::string error;
-    std::map<std::string, TensorHeader> present;
-    if (!readCheckpointNames(checkpoint, present, error)) {
-      llvm::errs() << error << "\n";
-      return 1;
-    }
-    std::vector<std::string> missing, unused, wrong;
-    std::set<std::string> read;
-    for (const layout::TensorInfo &t : all->sources) {
-      read.insert(t.name);
-      auto it = present.find(t.name);
-      if (it == present.end()) {
-        missing.push_back(quoteName(t.name));
-        continue;
-      }
-      std::string want(layout::safetensorsName(t.dtype));
-      if (it->second.dtype != want || it->second.shape != t.shape) {
-        std::string s;
-        llvm::raw_string_ostream os(s);
-        os << quoteName(t.name) << " is " << it->second.dtype << " [";
-        llvm::interleaveComma(it->second.shape, os);
-        os << "], the spec reads " << want << " [";
-        llvm::interleaveComma(t.shape, os);
-        os << "]";
-        wrong.push_back(os.str());
-      }
-    }
-    std::set<std::string> dropped(all->dropped.begin(), all->dropped.end());
-    for (auto &[name, h] : present)
-      if (!read.count(name) && !dropped.count(name))
-        unused.push_back(quoteName(name));
-    auto report = [&](const std::vector<std::string> &names,
-                      const std::string &what) {
-      if (names.empty())
-        return false;
-      llvm::errs() << mapping << ": " << names.size() << " " << what << ":";
-      for (size_t i = 0; i < names.size() && i < 20; ++i)
-        llvm::errs() << "\n  " << names[i];
-      if (names.size() > 20)
-        llvm::errs() << "\n  ... and " << names.size() - 20 << " more";
-      llvm::errs() << "\n";
-      return true;
-    };
-    bool bad = report(unused, "checkpoint tensor(s) that no rule reads and "
-                              "no rule drops (" + checkpoint + ")");
-    bad |= report(missing, "tensor(s) the spec reads that are not in " +
-                               checkpoint);
-    bad |= report(wrong, "tensor(s) of another dtype or shape in " +
-                             checkpoint);
-    if (bad)
+    if (!checkCheckpointNames(*all, mapping, checkpoint))
       return 1;
   }
 
