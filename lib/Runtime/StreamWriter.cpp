@@ -9,6 +9,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "wl/Runtime/StreamWriter.h"
+#include "wl/Support/OutputFile.h"
 
 #include "wl/Runtime/CpuExecutor.h"
 #include "wl/Runtime/ElementSteps.h"
@@ -37,27 +38,6 @@ namespace {
 
 std::string sysError(const std::string &what, const std::string &path) {
   return path + ": " + what + ": " + std::strerror(errno);
-}
-
-/// pwrite until done; false (errno set) on error.
-bool pwriteAll(int fd, const uint8_t *data, uint64_t len, uint64_t offset) {
-  while (len > 0) {
-    size_t chunk = static_cast<size_t>(std::min<uint64_t>(len, 1ull << 30));
-    ssize_t w = ::pwrite(fd, data, chunk, static_cast<off_t>(offset));
-    if (w < 0) {
-      if (errno == EINTR)
-        continue;
-      return false;
-    }
-    if (w == 0) {
-      errno = EIO;
-      return false;
-    }
-    data += w;
-    len -= static_cast<uint64_t>(w);
-    offset += static_cast<uint64_t>(w);
-  }
-  return true;
 }
 
 /// One kernel copy: `len` bytes from a source file to the output.

@@ -2,6 +2,7 @@
 #include "ConvertOptions.h"
 
 #include "wl/Support/Limits.h"
+#include "wl/Support/OutputFile.h"
 #include "wl/Support/Quote.h"
 
 #include <cctype>
@@ -68,32 +69,6 @@ static bool parseInt(const std::string &s, int64_t &out) {
   if (*end != 0 || errno != 0)
     return false;
   out = v;
-  return true;
-}
-
-bool parseSize(const std::string &text, uint64_t &bytes) {
-  size_t i = 0;
-  while (i < text.size() && std::isdigit(static_cast<unsigned char>(text[i])))
-    ++i;
-  if (i == 0 || i > 18)
-    return false;
-  uint64_t n = std::strtoull(text.substr(0, i).c_str(), nullptr, 10);
-  std::string unit = text.substr(i);
-  for (char &c : unit)
-    c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  static const std::map<std::string, uint64_t> units = {
-      {"", 1},
-      {"B", 1},
-      {"KB", 1000ull},
-      {"MB", 1000ull * 1000},
-      {"GB", 1000ull * 1000 * 1000},
-      {"KIB", 1ull << 10},
-      {"MIB", 1ull << 20},
-      {"GIB", 1ull << 30}};
-  auto it = units.find(unit);
-  if (it == units.end() || n == 0 ||
-      __builtin_mul_overflow(n, it->second, &bytes))
-    return false;
   return true;
 }
 

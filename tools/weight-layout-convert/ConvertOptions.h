@@ -35,9 +35,6 @@ const char *convertUsage();
 bool parseConvertOptions(int argc, char **argv, ConvertOptions &out,
                          std::string &error);
 
-/// "5GB", "500MB", "2GiB", "1048576" -> bytes (decimal units as Hugging
-/// Face's max_shard_size, binary ones with "i").
-bool parseSize(const std::string &text, uint64_t &bytes);
 
 } // namespace wl::tool
 

@@ -13,11 +13,13 @@
 //
 //===----------------------------------------------------------------------===//
 #include "wl/Compile/CompileMapping.h"
+#include "wl/Compile/MappingLibrary.h"
 #include "wl/Runtime/ElementSteps.h"
 #include "wl/Safetensors/Safetensors.h"
 #include "wl/Support/InputFile.h"
 #include "wl/Support/Json.h"
 #include "wl/Support/Limits.h"
+#include "wl/Support/OutputFile.h"
 
 #include <nlohmann/json.hpp>
 
@@ -76,44 +78,18 @@ void fill(uint8_t *out, layout::DType t, uint64_t key, int64_t first, int64_t n,
   }
 }
 
-bool pwriteAll(int fd, const uint8_t *p, uint64_t n, uint64_t off) {
-  while (n) {
-    ssize_t w = ::pwrite(fd, p, std::min<uint64_t>(n, 1 << 30), off);
-    if (w < 0 && errno == EINTR)
-      continue;
-    if (w <= 0)
-      return false;
-    p += w;
-    n -= w;
-    off += w;
-  }
-  return true;
-}
-
-bool parseSize(const std::string &s, uint64_t &out) {
-  char *end = nullptr;
-  double v = std::strtod(s.c_str(), &end);
-  std::string unit = end;
-  double m = unit == "" || unit == "B" ? 1
-             : unit == "MB"            ? 1e6
-             : unit == "GB"            ? 1e9
-             : unit == "MiB"           ? 1048576.0
-             : unit == "GiB"           ? 1073741824.0
-                                       : -1;
-  if (v <= 0 || m < 0)
-    return false;
-  out = static_cast<uint64_t>(v * m);
-  return true;
-}
-
-} // namespace
-
-int main(int argc, char **argv) {
+/// What the command line asks for.
+struct GenArgs {
   std::string config, to, mapping;
   std::map<std::string, int64_t> options;
   int64_t layers = -1;
   uint64_t seed = 1, maxShard = 5'000'000'000ull;
   bool quiet = false;
+};
+
+/// Parses the command line; on a usage error returns its exit code (after
+/// printing it), else 0.
+int parseArgs(int argc, char **argv, GenArgs &g) {
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     auto next = [&](std::string &v) {
@@ -124,23 +100,23 @@ int main(int argc, char **argv) {
     };
     std::string v;
     if (a == "--config" && next(v))
-      config = v;
+      g.config = v;
     else if (a == "--to" && next(v))
-      to = v;
+      g.to = v;
     else if (a == "--mapping" && next(v))
-      mapping = v;
+      g.mapping = v;
     else if (a == "--layers" && next(v))
-      layers = std::strtoll(v.c_str(), nullptr, 10);
+      g.layers = std::strtoll(v.c_str(), nullptr, 10);
     else if (a == "--seed" && next(v))
-      seed = std::strtoull(v.c_str(), nullptr, 10);
+      g.seed = std::strtoull(v.c_str(), nullptr, 10);
     else if (a == "--max-shard-size" && next(v)) {
-      if (!parseSize(v, maxShard))
+      if (!parseSize(v, g.maxShard))
         return fail("--max-shard-size: bad size '" + v + "'");
     } else if (a == "--set" && next(v) && v.find('=') != std::string::npos)
-      options[v.substr(0, v.find('='))] =
+      g.options[v.substr(0, v.find('='))] =
           std::strtoll(v.substr(v.find('=') + 1).c_str(), nullptr, 10);
     else if (a == "--quiet")
-      quiet = true;
+      g.quiet = true;
     else {
       std::fprintf(stderr,
                    "usage: %s --config FILE --to DIR [--mapping SPEC] "
@@ -150,19 +126,32 @@ int main(int argc, char **argv) {
       return 2;
     }
   }
-  if (config.empty() || to.empty())
+  if (g.config.empty() || g.to.empty())
     return fail("--config and --to are required");
+  return 0;
+}
+
+/// The config as written: --layers cuts num_hidden_layers (and repeats
+/// layer_types to that length) in the text config if there is one.
+bool loadConfig(const GenArgs &g, nlohmann::ordered_json &cfg,
+                std::string &error) {
   std::string text, why;
-  if (!readRegularFile(config, limits::kMaxConfigBytes, text, why))
-    return fail(config + ": cannot read the config: " + why);
+  if (!readRegularFile(g.config, limits::kMaxConfigBytes, text, why)) {
+    error = g.config + ": cannot read the config: " + why;
+    return false;
+  }
   std::optional<nlohmann::ordered_json> parsed = parseJson(text, why);
-  if (!parsed || !parsed->is_object())
-    return fail(config + (parsed ? ": not a JSON object" : ": not valid JSON: " + why));
-  nlohmann::ordered_json &cfg = *parsed;
+  if (!parsed || !parsed->is_object()) {
+    error = g.config +
+            (parsed ? ": not a JSON object" : ": not valid JSON: " + why);
+    return false;
+  }
+  cfg = std::move(*parsed);
   nlohmann::ordered_json *body =
       cfg.contains("text_config") && cfg["text_config"].is_object()
           ? &cfg["text_config"]
           : &cfg;
+  int64_t layers = g.layers;
   if (layers > 0) {
     (*body)["num_hidden_layers"] = layers;
     if (body->contains("layer_types") && (*body)["layer_types"].is_array() &&
@@ -174,20 +163,103 @@ int main(int argc, char **argv) {
       lt = cut;
     }
   }
+  return true;
+}
+
+/// Writes the file of `group` (tensors of `tensors`, values from `seed`)
+/// into `dir`; adds its size to `total`.
+bool writeGroup(const std::string &dir, const std::string &mapping,
+                const std::vector<runtime::OutTensor> &tensors,
+                const runtime::FileGroup &group, uint64_t seed,
+                uint64_t &total, std::string &error) {
+  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
+  std::vector<runtime::OutTensor> sub;
+  for (size_t k : group.tensors)
+    sub.push_back(tensors[k]);
+  std::string why;
+  if (!runtime::checkOutTensors(sub, {{"format", "pt"}}, why)) {
+    error = mapping + ": cannot be written as safetensors: " + why;
+    return false;
+  }
+  runtime::FileLayout fl = runtime::layoutFile(sub, {{"format", "pt"}});
+  std::string path = dir + "/" + group.name;
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
+  if (fd < 0 ||
+      !pwriteAll(fd, reinterpret_cast<const uint8_t *>(fl.prefix.data()),
+                 fl.prefix.size(), 0)) {
+    if (fd >= 0)
+      ::close(fd);
+    error = path + ": cannot write";
+    return false;
+  }
+  const int64_t chunk = 16 << 20; // elements per thread and round
+  std::vector<std::vector<uint8_t>> bufs(threads);
+  for (size_t k = 0; k < group.tensors.size(); ++k) {
+    const runtime::OutTensor &t = sub[k];
+    int es = layout::dtypeSize(t.dtype);
+    int64_t n = *layout::numElements(t.shape);
+    bool norm = t.name.find("norm") != std::string::npos;
+    uint64_t key = mix(seed * 1000003 + group.tensors[k]);
+    for (int64_t first = 0; first < n; first += chunk * threads) {
+      std::vector<std::thread> ws;
+      bool ok = true;
+      for (unsigned w = 0; w < threads; ++w) {
+        int64_t a = first + w * chunk, m = std::min(chunk, n - a);
+        if (m <= 0)
+          break;
+        ws.emplace_back([&, w, a, m] {
+          bufs[w].resize(m * es);
+          fill(bufs[w].data(), t.dtype, key, a, m, norm ? 1.0f : 0.0f,
+               norm ? 0.25f : 0.05f);
+        });
+      }
+      for (std::thread &th : ws)
+        th.join();
+      for (unsigned w = 0; w < ws.size(); ++w) {
+        int64_t a = first + w * chunk, m = std::min(chunk, n - a);
+        ok &= pwriteAll(fd, bufs[w].data(), m * es, fl.offsets[k] + a * es);
+      }
+      if (!ok) {
+        error = path + ": cannot write: " + std::strerror(errno);
+        ::close(fd);
+        return false;
+      }
+    }
+  }
+  ::fsync(fd);
+  ::close(fd);
+  total += fl.fileSize;
+  return true;
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  GenArgs g;
+  if (int code = parseArgs(argc, argv, g))
+    return code;
+  nlohmann::ordered_json cfg;
+  std::string error;
+  if (!loadConfig(g, cfg, error))
+    return fail(error);
   std::string modelType =
       cfg.contains("model_type") && cfg["model_type"].is_string()
           ? cfg["model_type"].get<std::string>()
           : "";
+  std::string mapping = g.mapping;
   if (mapping.empty()) {
+    // The library's Hugging Face -> vLLM spec names the tensors.
     if (modelType.empty())
-      return fail(config + ": no model_type; give --mapping");
-    mapping =
-        std::string(WL_MAPPINGS_DIR) + "/" + modelType + "/hf-to-vllm.json";
+      return fail(g.config + ": no model_type; give --mapping");
+    std::string why;
+    mapping = pickMapping(modelType, "vllm", false, why);
+    if (mapping.empty())
+      return fail(g.config + ": " + why + "; give --mapping");
   }
   std::error_code ec;
-  if (fs::exists(to, ec))
-    return fail(to + " exists");
-  std::string tmp = to + ".wl-gen-" + std::to_string(::getpid());
+  if (fs::exists(g.to, ec))
+    return fail(g.to + " exists");
+  std::string tmp = g.to + ".wl-gen-" + std::to_string(::getpid());
   fs::create_directories(tmp, ec);
   if (ec)
     return fail(tmp + ": " + ec.message());
@@ -195,8 +267,8 @@ int main(int argc, char **argv) {
     std::ofstream out(tmp + "/config.json");
     out << cfg.dump(2) << "\n";
   }
-  MappingRequest req{mapping, tmp + "/config.json", options, "", false, false};
-  std::string error;
+  MappingRequest req{mapping, tmp + "/config.json", g.options, "", false,
+                     false};
   auto compiled = compileMapping(req, error);
   if (!compiled) {
     fs::remove_all(tmp, ec);
@@ -207,76 +279,25 @@ int main(int argc, char **argv) {
   for (const layout::TensorInfo &t : plan.sources)
     tensors.push_back({t.name, t.dtype, t.shape});
   std::vector<runtime::FileGroup> groups =
-      runtime::splitFiles(tensors, maxShard);
+      runtime::splitFiles(tensors, g.maxShard);
   uint64_t total = 0;
-  unsigned threads = std::max(1u, std::thread::hardware_concurrency());
-  for (const runtime::FileGroup &g : groups) {
-    std::vector<runtime::OutTensor> sub;
-    for (size_t k : g.tensors)
-      sub.push_back(tensors[k]);
-    if (!runtime::checkOutTensors(sub, {{"format", "pt"}}, why)) {
+  for (const runtime::FileGroup &group : groups)
+    if (!writeGroup(tmp, mapping, tensors, group, g.seed, total, error)) {
       fs::remove_all(tmp, ec);
-      return fail(mapping + ": cannot be written as safetensors: " + why);
+      return fail(error);
     }
-    runtime::FileLayout fl = runtime::layoutFile(sub, {{"format", "pt"}});
-    std::string path = tmp + "/" + g.name;
-    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
-    if (fd < 0 ||
-        !pwriteAll(fd, reinterpret_cast<const uint8_t *>(fl.prefix.data()),
-                   fl.prefix.size(), 0)) {
-      fs::remove_all(tmp, ec);
-      return fail(path + ": cannot write");
-    }
-    const int64_t chunk = 16 << 20; // elements per thread and round
-    std::vector<std::vector<uint8_t>> bufs(threads);
-    for (size_t k = 0; k < g.tensors.size(); ++k) {
-      const runtime::OutTensor &t = sub[k];
-      int es = layout::dtypeSize(t.dtype);
-      int64_t n = *layout::numElements(t.shape);
-      bool norm = t.name.find("norm") != std::string::npos;
-      uint64_t key = mix(seed * 1000003 + g.tensors[k]);
-      for (int64_t first = 0; first < n; first += chunk * threads) {
-        std::vector<std::thread> ws;
-        bool ok = true;
-        for (unsigned w = 0; w < threads; ++w) {
-          int64_t a = first + w * chunk, m = std::min(chunk, n - a);
-          if (m <= 0)
-            break;
-          ws.emplace_back([&, w, a, m] {
-            bufs[w].resize(m * es);
-            fill(bufs[w].data(), t.dtype, key, a, m, norm ? 1.0f : 0.0f,
-                 norm ? 0.25f : 0.05f);
-          });
-        }
-        for (std::thread &th : ws)
-          th.join();
-        for (unsigned w = 0; w < ws.size(); ++w) {
-          int64_t a = first + w * chunk, m = std::min(chunk, n - a);
-          ok &= pwriteAll(fd, bufs[w].data(), m * es, fl.offsets[k] + a * es);
-        }
-        if (!ok) {
-          ::close(fd);
-          fs::remove_all(tmp, ec);
-          return fail(path + ": cannot write: " + std::strerror(errno));
-        }
-      }
-    }
-    ::fsync(fd);
-    ::close(fd);
-    total += fl.fileSize;
-  }
   if (groups.size() > 1) {
     std::ofstream out(tmp + "/model.safetensors.index.json");
     out << runtime::indexJson(tensors, groups);
   }
-  fs::rename(tmp, to, ec);
+  fs::rename(tmp, g.to, ec);
   if (ec) {
     fs::remove_all(tmp, ec);
-    return fail(to + ": " + ec.message());
+    return fail(g.to + ": " + ec.message());
   }
-  if (!quiet)
+  if (!g.quiet)
     std::printf("%s: %s: %zu tensors in %zu file(s), %.2f GB (%s)\n", kTool,
-                to.c_str(), tensors.size(), groups.size(), total / 1e9,
+                g.to.c_str(), tensors.size(), groups.size(), total / 1e9,
                 modelType.c_str());
   return 0;
 }
