@@ -209,6 +209,8 @@ bool parseConvertOptions(int argc, char **argv, ConvertOptions &out,
     error = "--exact applies to --reverse";
     return false;
   }
+  if (const char *stall = std::getenv("WL_CONVERT_TEST_STALL_MS"))
+    out.testStallMillis = std::atoi(stall);
   if (out.device != "cpu" && out.device != "cuda") {
     error = "--device is cpu or cuda, not " + quoteName(out.device);
     return false;

@@ -24,6 +24,9 @@ struct ConvertOptions {
        quiet = false, exact = false, fsync = true;
   int threads = 0; ///< 0: one per core
   uint64_t maxShardBytes = 5'000'000'000ull;
+  /// $WL_CONVERT_TEST_STALL_MS: a pause between windows, so that tests can
+  /// interrupt a conversion midway (runtime::WriteOptions::stallMillis).
+  int testStallMillis = 0;
 };
 
 /// The usage text.

@@ -250,6 +250,24 @@ bool openInputs(const ConvertOptions &opt, bool rankFolders, mapping::Env &env,
   return true;
 }
 
+/// Compiles the spec for the config and options; its beforeIR hook opens
+/// the checkpoint(s) into `in` and compares their names with the spec's.
+std::unique_ptr<CompiledMapping>
+compileWithInputs(const ConvertOptions &opt, const std::string &configPath,
+                  bool rankFolders, Inputs &in, std::string &error) {
+  MappingRequest request;
+  request.spec = opt.mapping;
+  request.config = configPath;
+  request.options = opt.options;
+  request.dtype = opt.dtype;
+  request.reverse = opt.reverse;
+  request.exact = opt.exact;
+  request.beforeIR = [&](mapping::Env &env, std::string &why) {
+    return openInputs(opt, rankFolders, env, in, why);
+  };
+  return compileMapping(request, error);
+}
+
 /// Binds every plan source of the outputs: forward, one output per rank
 /// reading the checkpoint; reverse, one output reading every rank folder,
 /// whose files' provenance is checked first (Provenance.h). Missing tensors
@@ -483,6 +501,46 @@ bool bytesNeeded(uint64_t total, const std::vector<std::string> &others,
   return true;
 }
 
+/// Writes every output into a staging folder beside --to (on the GPU with
+/// --device cuda), then the manifest, and renames it into place unless a
+/// source changed meanwhile.
+bool writeAndCommit(
+    const ConvertOptions &opt, const TargetPath &target,
+    const std::vector<Output> &outputs, const std::vector<std::string> &others,
+    const std::vector<std::unique_ptr<runtime::Checkpoint>> &inputs,
+    runtime::WriteOptions &wopts,
+    const std::function<std::map<std::string, std::string>(const Output &)>
+        &metadataOf,
+    uint64_t total, uint64_t needed, const convert::Manifest &manifest,
+    const std::vector<std::string> &readPaths, runtime::WriteStats &stats,
+    std::string &error) {
+  // A file-size limit must fail the write (and clean up), not kill us.
+  std::signal(SIGXFSZ, SIG_IGN);
+  std::unique_ptr<runtime::cuda::Renderer> gpu;
+  if (opt.device == "cuda") {
+    gpu = runtime::cuda::Renderer::create({}, error);
+    if (!gpu) {
+      error = "--device cuda: " + error;
+      return false;
+    }
+    wopts.renderer = gpu.get();
+  }
+  installSignalCleanup();
+  std::vector<std::string> notes;
+  auto staging = Staging::create(target, opt.force, opt.fsync, notes, error);
+  for (const std::string &n : notes)
+    note(n);
+  if (!staging || !checkFreeSpace(target.parent, needed, error))
+    return false;
+  if (!writeOutputs(opt, target, outputs, others, inputs, *staging, wopts,
+                    metadataOf, total, stats, error))
+    return false;
+  return writeTextFile(convert::manifestJson(manifest),
+                       staging->path() + "/" + convert::kManifestName,
+                       opt.fsync, error) &&
+         staging->commit(readPaths, error);
+}
+
 /// The one line said at the end (unless --quiet).
 void printSummary(const ConvertOptions &opt, int64_t nranks,
                   const runtime::WriteStats &stats, double seconds) {
@@ -622,17 +680,8 @@ int main(int argc, char **argv) {
   // The spec compiled; before any IR, the checkpoint(s) opened and their
   // names compared with the spec's (CheckNames.h).
   Inputs in;
-  MappingRequest request;
-  request.spec = opt.mapping;
-  request.config = configPath;
-  request.options = opt.options;
-  request.dtype = opt.dtype;
-  request.reverse = opt.reverse;
-  request.exact = opt.exact;
-  request.beforeIR = [&](mapping::Env &env, std::string &why) {
-    return openInputs(opt, rankFolders, env, in, why);
-  };
-  std::unique_ptr<CompiledMapping> compiled = compileMapping(request, error);
+  std::unique_ptr<CompiledMapping> compiled =
+      compileWithInputs(opt, configPath, rankFolders, in, error);
   if (!compiled)
     return fail(error);
   const int64_t nranks = in.ranks;
@@ -656,8 +705,7 @@ int main(int argc, char **argv) {
   runtime::WriteOptions wopts;
   wopts.maxFileBytes = opt.maxShardBytes;
   wopts.durable = opt.fsync;
-  if (const char *stall = std::getenv("WL_CONVERT_TEST_STALL_MS"))
-    wopts.stallMillis = std::atoi(stall); // tests interrupt a conversion
+  wopts.stallMillis = opt.testStallMillis;
   auto metadataOf = [&](const Output &o) {
     return std::map<std::string, std::string>{
         {"format", "pt"},
@@ -692,34 +740,10 @@ int main(int argc, char **argv) {
          " file(s) of weights in other formats into the output, e.g. " +
          quoteName(fs::path(skipped.front()).filename().string()));
 
-  // A file-size limit must fail the write (and clean up), not kill us.
-  std::signal(SIGXFSZ, SIG_IGN);
-  std::unique_ptr<runtime::cuda::Renderer> gpu;
-  if (opt.device == "cuda") {
-    gpu = runtime::cuda::Renderer::create({}, error);
-    if (!gpu)
-      return fail("--device cuda: " + error);
-    wopts.renderer = gpu.get();
-  }
-  installSignalCleanup();
-  std::vector<std::string> notes;
-  auto staging = Staging::create(target, opt.force, opt.fsync, notes, error);
-  for (const std::string &n : notes)
-    note(n);
-  if (!staging)
-    return fail(error);
-  if (!checkFreeSpace(target.parent, needed, error))
-    return fail(error);
-  runtime::WriteStats stats;
-  if (!writeOutputs(opt, target, outputs, others, inputs, *staging, wopts,
-                    metadataOf, total, stats, error))
-    return fail(error);
   convert::Manifest manifest = outputManifest(opt, mappingName, *compiled, in);
-  if (!writeTextFile(convert::manifestJson(manifest),
-                staging->path() + "/" + convert::kManifestName, opt.fsync,
-                error))
-    return fail(error);
-  if (!staging->commit(readPaths, error))
+  runtime::WriteStats stats;
+  if (!writeAndCommit(opt, target, outputs, others, inputs, wopts, metadataOf,
+                      total, needed, manifest, readPaths, stats, error))
     return fail(error);
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
