@@ -124,9 +124,10 @@ TEST(ElementTypes, EveryDTypeHasOneElementTypeAndBack) {
     os << et;
     EXPECT_EQ(os.str(), wl::layout::mlirName(t));
     // The safetensors spelling is not a spec's.
-    if (wl::layout::safetensorsName(t) != wl::layout::mlirName(t))
+    if (wl::layout::safetensorsName(t) != wl::layout::mlirName(t)) {
       EXPECT_FALSE(wl::elementTypeNamed(&context,
                                         wl::layout::safetensorsName(t)));
+    }
   }
   // Types wl does not support have no DType.
   for (Type t : {Type(b.getIntegerType(32, true)), Type(b.getIntegerType(4)),

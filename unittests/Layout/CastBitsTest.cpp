@@ -114,11 +114,12 @@ TEST(CastBits, ExactCastsRoundTripEveryValue) {
       // different signedness the bits may round-trip while the value does
       // not (i8 -1 is ui8 255), so there it is only an implication.
       bool sameKind = isFloat(from) || isSignedInt(from) == isSignedInt(to);
-      if (sameKind)
+      if (sameKind) {
         EXPECT_EQ(isExactCast(from, to), exact)
             << mlirName(from) << " -> " << mlirName(to);
-      else if (isExactCast(from, to))
+      } else if (isExactCast(from, to)) {
         EXPECT_TRUE(exact) << mlirName(from) << " -> " << mlirName(to);
+      }
     }
 }
 
