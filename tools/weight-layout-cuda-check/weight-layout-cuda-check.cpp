@@ -305,107 +305,89 @@ struct Checker {
   }
 };
 
-} // namespace
-
-int main(int argc, char **argv) {
-  int random = 0;
-  uint64_t seed = 1;
-  std::vector<std::string> paths;
-  for (int i = 1; i < argc; ++i) {
-    std::string a = argv[i];
-    if (a == "--random" && i + 1 < argc)
-      random = std::atoi(argv[++i]);
-    else if (a == "--seed" && i + 1 < argc)
-      seed = std::strtoull(argv[++i], nullptr, 10);
-    else if (a == "--dump" && i + 1 < argc) {
-      // The random plan of one seed and its task table, for debugging.
-      std::mt19937_64 rng(std::strtoull(argv[++i], nullptr, 10));
-      Plan plan = randomPlan(rng);
-      std::printf("%s\n", plan::toJson(plan).c_str());
-      runtime::cuda::TaskTable table;
-      std::string error;
-      if (!runtime::cuda::buildTaskTable(plan, table, error))
-        std::printf("%s\n", error.c_str());
-      for (size_t k = 0; k < table.tasks.size(); ++k) {
-        const runtime::cuda::Task &t = table.tasks[k];
-        std::printf("task %zu: kind %d target %d source %d sizes %d->%d n %lld "
-                    "strides src %lld dst %lld offsets src %lld dst %lld "
-                    "outer %d k %lld dk %lld steps %d\n",
-                    k, t.kind, t.target, t.source, t.srcSize, t.dstSize,
-                    (long long)t.n, (long long)t.srcStride,
-                    (long long)t.dstStride, (long long)t.srcOffset,
-                    (long long)t.dstOffset, t.nouter, (long long)t.kExtent,
-                    (long long)t.dk, t.nsteps);
-      }
-      return 0;
-    }
-    else if (!a.empty() && a[0] == '-') {
-      std::fprintf(stderr, "usage: weight-layout-cuda-check [--random N] "
-                           "[--seed S] [--dump SEED] [PLAN.json | DIR ...]\n");
-      return 2;
-    } else
-      paths.push_back(a);
+/// --dump SEED: the random plan of one seed and its task table, for
+/// debugging.
+void dumpRandomPlan(uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  Plan plan = randomPlan(rng);
+  std::printf("%s\n", plan::toJson(plan).c_str());
+  runtime::cuda::TaskTable table;
+  std::string error;
+  if (!runtime::cuda::buildTaskTable(plan, table, error))
+    std::printf("%s\n", error.c_str());
+  for (size_t k = 0; k < table.tasks.size(); ++k) {
+    const runtime::cuda::Task &t = table.tasks[k];
+    std::printf("task %zu: kind %d target %d source %d sizes %d->%d n %lld "
+                "strides src %lld dst %lld offsets src %lld dst %lld "
+                "outer %d k %lld dk %lld steps %d\n",
+                k, t.kind, t.target, t.source, t.srcSize, t.dstSize,
+                (long long)t.n, (long long)t.srcStride,
+                (long long)t.dstStride, (long long)t.srcOffset,
+                (long long)t.dstOffset, t.nouter, (long long)t.kExtent,
+                (long long)t.dk, t.nsteps);
   }
-  Checker c;
+}
+
+/// Opens the GPU when there is one and checks the kernels' hardware casts
+/// on every input; false after saying why the check cannot go on.
+bool openDevice(Checker &c) {
   std::string why;
   if (runtime::cuda::deviceAvailable(why)) {
     c.gpu = runtime::cuda::Executor::create(why);
     if (!c.gpu) {
       std::fprintf(stderr, "weight-layout-cuda-check: %s\n", why.c_str());
-      return 1;
+      return false;
     }
     std::printf("device: %s\n", c.gpu->describe().c_str());
     std::string report;
     bool castsEqual = runtime::cuda::checkCastFastPaths(report);
     std::printf("%s\n", report.c_str());
     if (!castsEqual)
-      return 1;
+      return false;
   } else {
     std::printf("GPU comparison skipped: %s\n", why.c_str());
   }
-  for (int i = 0; i < random; ++i) {
-    std::mt19937_64 rng(seed + i);
-    Plan plan = randomPlan(rng);
-    // Small units as well as the default ones (more unit boundaries).
-    runtime::cuda::TableOptions options;
-    if (i % 2) {
-      options.unitBytes = 4 << 10;
-      options.transposeUnitBytes = 4 << 10;
-    }
-    if (!c.check(plan, "random plan, seed " + std::to_string(seed + i),
-                 seed + i, options))
-      return 1;
+  return true;
+}
+
+/// Rows copied with their padding fused, at addresses off the 16-byte words
+/// by an element (2-byte words) and off the element size itself (byte by
+/// byte): the word paths' fallbacks (on a GPU only).
+bool checkMisalignedPaddedRows(Checker &c, uint64_t seed) {
+  if (!c.gpu)
+    return true;
+  Plan padded;
+  padded.sources.push_back({"s", DType::BF16, {300, 70}});
+  padded.targets.push_back({"t", DType::BF16, {300, 100}});
+  Piece copy;
+  copy.source = 0;
+  copy.target = 0;
+  copy.shape = {300, 60};
+  copy.srcStrides = {70, 1};
+  copy.dstStrides = {100, 1};
+  Piece pad;
+  pad.source = -1;
+  pad.target = 0;
+  pad.shape = {300, 40};
+  pad.dstOffset = 60;
+  pad.dstStrides = {100, 1};
+  pad.srcStrides = {0, 0};
+  pad.fillBits = 0xBEEF;
+  padded.pieces = {copy, pad};
+  for (int off : {2, 1}) {
+    c.misalign = off;
+    if (!c.check(padded, "padded rows " + std::to_string(off) + " bytes off",
+                 seed, {}))
+      return false;
   }
-  // Rows copied with their padding fused, at addresses off the 16-byte
-  // words by an element (2-byte words) and off the element size itself
-  // (byte by byte): the word paths' fallbacks.
-  if (c.gpu) {
-    Plan padded;
-    padded.sources.push_back({"s", DType::BF16, {300, 70}});
-    padded.targets.push_back({"t", DType::BF16, {300, 100}});
-    Piece copy;
-    copy.source = 0;
-    copy.target = 0;
-    copy.shape = {300, 60};
-    copy.srcStrides = {70, 1};
-    copy.dstStrides = {100, 1};
-    Piece pad;
-    pad.source = -1;
-    pad.target = 0;
-    pad.shape = {300, 40};
-    pad.dstOffset = 60;
-    pad.dstStrides = {100, 1};
-    pad.srcStrides = {0, 0};
-    pad.fillBits = 0xBEEF;
-    padded.pieces = {copy, pad};
-    for (int off : {2, 1}) {
-      c.misalign = off;
-      if (!c.check(padded, "padded rows " + std::to_string(off) + " bytes off",
-                   seed, {}))
-        return 1;
-    }
-    c.misalign = 0;
-  }
+  c.misalign = 0;
+  return true;
+}
+
+/// The plans of `paths` (files, or folders of .json files), in name order,
+/// each checked twice on a GPU; the number checked goes to `count`.
+int checkPlanFiles(Checker &c, const std::vector<std::string> &paths,
+                   uint64_t seed, size_t &count) {
   std::vector<std::string> files;
   for (const std::string &p : paths) {
     std::error_code ec;
@@ -433,6 +415,12 @@ int main(int argc, char **argv) {
     if (!c.check(*plan, f, seed) || (c.gpu && !c.check(*plan, f, seed + 1)))
       return 1;
   }
+  count = files.size();
+  return 0;
+}
+
+/// The closing lines: the kinds of tasks seen, and what was compared.
+void printSummary(const Checker &c, int random, size_t files) {
   std::printf(
       "tasks: %lld row copies (%lld in 16-byte words, %lld with their "
       "padding fused), %lld transposes (%lld word-aligned), %lld converting "
@@ -448,7 +436,53 @@ int main(int argc, char **argv) {
   std::printf("%d plans (%d random, %zu files), %lld target bytes: the task "
               "table equals the reference executor; %d compared on the GPU "
               "with the CPU executor: equal\n",
-              c.plans, random, files.size(), static_cast<long long>(c.bytes),
+              c.plans, random, files, static_cast<long long>(c.bytes),
               c.gpuPlans);
+}
+
+} // namespace
+
+int main(int argc, char **argv) {
+  int random = 0;
+  uint64_t seed = 1;
+  std::vector<std::string> paths;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if (a == "--random" && i + 1 < argc)
+      random = std::atoi(argv[++i]);
+    else if (a == "--seed" && i + 1 < argc)
+      seed = std::strtoull(argv[++i], nullptr, 10);
+    else if (a == "--dump" && i + 1 < argc) {
+      dumpRandomPlan(std::strtoull(argv[++i], nullptr, 10));
+      return 0;
+    } else if (!a.empty() && a[0] == '-') {
+      std::fprintf(stderr, "usage: weight-layout-cuda-check [--random N] "
+                           "[--seed S] [--dump SEED] [PLAN.json | DIR ...]\n");
+      return 2;
+    } else
+      paths.push_back(a);
+  }
+  Checker c;
+  if (!openDevice(c))
+    return 1;
+  for (int i = 0; i < random; ++i) {
+    std::mt19937_64 rng(seed + i);
+    Plan plan = randomPlan(rng);
+    // Small units as well as the default ones (more unit boundaries).
+    runtime::cuda::TableOptions options;
+    if (i % 2) {
+      options.unitBytes = 4 << 10;
+      options.transposeUnitBytes = 4 << 10;
+    }
+    if (!c.check(plan, "random plan, seed " + std::to_string(seed + i),
+                 seed + i, options))
+      return 1;
+  }
+  if (!checkMisalignedPaddedRows(c, seed))
+    return 1;
+  size_t files = 0;
+  if (int code = checkPlanFiles(c, paths, seed, files))
+    return code;
+  printSummary(c, random, files);
   return 0;
 }
