@@ -470,11 +470,20 @@ void normalize(Plan &plan) {
 std::vector<std::optional<Alias>> findAliases(const Plan &plan) {
   std::vector<std::optional<Alias>> out(plan.targets.size());
   std::vector<int> count(plan.targets.size(), 0);
+  // A piece with an index out of range or strides of another rank (a plan
+  // that validation would refuse) makes no alias and is not looked into.
+  auto wellFormed = [&](const Piece &p) {
+    return p.target >= 0 && p.target < (int64_t)plan.targets.size() &&
+           p.source < (int64_t)plan.sources.size() &&
+           p.dstStrides.size() == p.shape.size() &&
+           (p.isFill() || p.srcStrides.size() == p.shape.size());
+  };
   for (const Piece &p : plan.pieces)
-    if (p.numElements() != 0)
+    if (wellFormed(p) && p.numElements() != 0)
       ++count[p.target];
   for (const Piece &p : plan.pieces) {
-    if (p.isFill() || count[p.target] != 1 || !p.steps.empty())
+    if (!wellFormed(p) || p.isFill() || count[p.target] != 1 ||
+        !p.steps.empty())
       continue;
     const TensorInfo &t = plan.targets[p.target];
     if (plan.sources[p.source].dtype != t.dtype || p.dstOffset != 0)

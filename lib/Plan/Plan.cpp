@@ -241,8 +241,14 @@ std::string toJson(const Plan &plan, int indent) {
   auto piece = [&](const Piece &p) {
     ojson q;
     q["target"] = p.target;
+    bool knownTarget =
+        p.target >= 0 && p.target < (int64_t)plan.targets.size();
+    // A fill of a target out of range (a plan validation refuses) has no
+    // dtype to write its value in: its bits are written as they are.
     if (p.isFill())
-      q["fill"] = fillJson(p.fillBits, plan.targets[p.target].dtype);
+      q["fill"] = knownTarget
+                      ? fillJson(p.fillBits, plan.targets[p.target].dtype)
+                      : ojson(p.fillBits);
     else
       q["source"] = p.source;
     q["dst_offset"] = p.dstOffset;

@@ -167,6 +167,11 @@ TEST(PlanValidate, EachRuleNamesTheField) {
   std::vector<Case> cases = {
       {[](Plan &p) { p.pieces[0].target = 1; },
        "pieces[0].target: index 1 is not one of the 1 targets"},
+      {[](Plan &p) {
+         p.pieces[0].source = -1; // a fill
+         p.pieces[0].target = 3;
+       },
+       "pieces[0].target: index 3 is not one of the 1 targets"},
       {[](Plan &p) { p.pieces[0].source = 2; },
        "pieces[0].source: index 2 is not one of the 1 sources"},
       {[](Plan &p) { p.pieces[0].dstStrides = {2}; },

@@ -97,7 +97,10 @@ std::optional<Plan> compose(const Plan &first, const Plan &second,
                             std::string &error);
 
 /// For each target, the alias when it is exactly one unconverted,
-/// contiguous run of a source of the same dtype.
+/// contiguous run of a source of the same dtype. Defined for any plan: a
+/// piece that is not well formed (an index out of range, strides of another
+/// rank) is no alias, so that a plan validation refuses can still be written
+/// out (plan::toJson) and read back to be refused with its path.
 std::vector<std::optional<Alias>> findAliases(const Plan &plan);
 
 /// Every piece coalesced, pieces of zero elements dropped, and runs of

@@ -23,7 +23,8 @@ using layout::Plan;
 constexpr int kPlanVersion = 1;
 
 /// The plan as JSON (docs/plan-format.md), with each target's alias when it
-/// has one. `indent` < 0 writes one line.
+/// has one. `indent` < 0 writes one line. Defined for any plan: one that
+/// validate() refuses is written as it is, and fromJson refuses it again.
 std::string toJson(const Plan &plan, int indent = 1);
 
 /// Parses and validates a plan. On failure returns nullopt and sets `error`
