@@ -10,7 +10,7 @@ using namespace mlir;
 using llvm::APFloat;
 using llvm::APInt;
 
-namespace wl::detail {
+namespace wl::eval {
 
 int64_t count(const Coords &shape) {
   int64_t n = 1;
@@ -34,6 +34,10 @@ int64_t flat(const Coords &shape, const Coords &c) {
     i = i * shape[d] + c[d];
   return i;
 }
+
+} // namespace wl::eval
+
+namespace wl::detail {
 
 ElementTensor makeTensor(Value v) {
   auto t = cast<RankedTensorType>(v.getType());

@@ -21,13 +21,10 @@ namespace wl::detail {
 
 // --- evaluate ---------------------------------------------------------------
 
-using Coords = std::vector<int64_t>;
-
-/// Elements of a tensor of `shape`.
-int64_t count(const Coords &shape);
-/// The coordinates of row-major flat index `i`, and back.
-Coords unflat(const Coords &shape, int64_t i);
-int64_t flat(const Coords &shape, const Coords &c);
+using eval::Coords;
+using eval::count;
+using eval::flat;
+using eval::unflat;
 
 /// A zeroed tensor of the type of `v`.
 ElementTensor makeTensor(mlir::Value v);

@@ -10,34 +10,7 @@ using namespace mlir;
 
 namespace wl::interp {
 
-namespace {
-
-using Coords = std::vector<int64_t>;
-
-int64_t count(const Coords &shape) {
-  int64_t n = 1;
-  for (int64_t s : shape)
-    n *= s;
-  return n;
-}
-
-Coords unflat(const Coords &shape, int64_t i) {
-  Coords c(shape.size());
-  for (size_t d = shape.size(); d-- > 0;) {
-    c[d] = i % shape[d];
-    i /= shape[d];
-  }
-  return c;
-}
-
-int64_t flat(const Coords &shape, const Coords &c) {
-  int64_t i = 0;
-  for (size_t d = 0; d < shape.size(); ++d)
-    i = i * shape[d] + c[d];
-  return i;
-}
-
-} // namespace
+using namespace wl::eval;
 
 FailureOr<std::map<std::string, Tensor>>
 interpret(func::FuncOp fn, const std::map<std::string, Tensor> &sources) {

@@ -27,6 +27,17 @@ struct ElementTensor {
   std::vector<uint64_t> bits;
 };
 
+/// Row-major coordinates of an ElementTensor, for `evaluate` and the
+/// interpreter.
+namespace eval {
+using Coords = std::vector<int64_t>;
+/// Elements of a tensor of `shape`.
+int64_t count(const Coords &shape);
+/// The coordinates of row-major flat index `i`, and back.
+Coords unflat(const Coords &shape, int64_t i);
+int64_t flat(const Coords &shape, const Coords &c);
+} // namespace eval
+
 } // namespace wl
 
 #include "wl/IR/WLInterfaces.h.inc"
