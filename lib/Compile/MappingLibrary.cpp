@@ -10,6 +10,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <sys/stat.h>
 
 namespace fs = std::filesystem;
@@ -58,6 +59,21 @@ bool readEntry(const std::string &path, LibraryMapping &m, std::string &why) {
 
 } // namespace
 
+namespace {
+std::mutex foldersMutex;
+std::vector<std::string> &addedFolders() {
+  static std::vector<std::string> folders;
+  return folders;
+}
+} // namespace
+
+void addMappingFolder(const std::string &folder) {
+  std::lock_guard<std::mutex> lock(foldersMutex);
+  auto &v = addedFolders();
+  if (std::find(v.begin(), v.end(), folder) == v.end())
+    v.push_back(folder);
+}
+
 std::vector<std::string> mappingSearchPath() {
   std::vector<std::string> out;
   if (const char *env = std::getenv("WL_MAPPINGS_PATH")) {
@@ -71,6 +87,11 @@ std::vector<std::string> mappingSearchPath() {
         out.push_back(s.substr(a, b - a));
       a = b + 1;
     }
+  }
+  {
+    std::lock_guard<std::mutex> lock(foldersMutex);
+    for (const std::string &f : addedFolders())
+      out.push_back(f);
   }
 #ifdef WL_MAPPINGS_DIR
   out.push_back(WL_MAPPINGS_DIR);

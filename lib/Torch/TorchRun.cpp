@@ -1,21 +1,17 @@
-//===- TorchRun.cpp - plans run over libtorch tensors ---------------------===//
+//===- TorchRun.cpp - the embedding API over libtorch tensors -------------===//
 //
-// The one translation unit of the library that includes libtorch: binds
-// tensors to a plan by name (checking dtype, shape, device), returns views
-// for aliased targets, and runs the rest with the CPU executor or, for CUDA
-// tensors, the CUDA executor (through the host when this build has none or
-// the plan converts in a way the device cannot do exactly).
+// A thin layer over libweight-layout's C API: at::Tensors become contiguous
+// memory the library can use (sources copied when strided, aliased targets
+// returned as views, destinations that are strided or on another device
+// written through a temporary), and every failure an Error. Checking names,
+// dtypes, shapes and devices, compiling, and running are the library's.
 //
 //===----------------------------------------------------------------------===//
 #include "wl/Torch/Embedding.h"
 
-#include "CudaDevice.h"
-#include "PlanData.h"
+#include "wl/CApi/weight_layout.h"
 
-#include "wl/Plan/Plan.h"
-#include "wl/Runtime/CpuExecutor.h"
-#include "wl/Cuda/CudaExecutor.h"
-#include "wl/Cuda/CudaTasks.h"
+#include <nlohmann/json.hpp>
 
 #include <ATen/ATen.h>
 #include <ATen/core/grad_mode.h>
@@ -24,11 +20,10 @@
 #include <c10/cuda/CUDAStream.h>
 #endif
 
-#include <algorithm>
-#include <climits>
 #include <cstdlib>
-#include <mutex>
-#include <thread>
+#include <optional>
+#include <set>
+#include <tuple>
 
 namespace wl::embed {
 
@@ -97,488 +92,393 @@ c10::ScalarType scalarTypeOf(const TensorSpec &t) {
                   " has no libtorch dtype in libtorch " TORCH_VERSION);
 }
 
-bool cudaExecutorBuilt(std::string &why) {
-  if (runtime::cuda::built())
-    return true;
-  why = "this build has no CUDA executor (no CUDA toolkit at build time)";
-  return false;
-}
 
 namespace {
 
+using json = nlohmann::json;
+
 thread_local RunStats tlsStats;
 
-std::string torchName(c10::ScalarType t) {
-  switch (t) {
-  case at::kBFloat16:
-    return "torch.bfloat16";
-  case at::kHalf:
-    return "torch.float16";
-  case at::kFloat:
-    return "torch.float32";
-  case at::kDouble:
-    return "torch.float64";
-  case at::kBool:
-    return "torch.bool";
-  case at::kChar:
-    return "torch.int8";
-  case at::kShort:
-    return "torch.int16";
-  case at::kInt:
-    return "torch.int32";
-  case at::kLong:
-    return "torch.int64";
-  case at::kByte:
-    return "torch.uint8";
-  default:
-    return c10::toString(t);
+/// Throws the library's error of a failing call.
+void check(int rc) {
+  if (rc != WL_OK)
+    throw Error(rc == WL_ERR_INVALID ? Error::Invalid : Error::Runtime,
+                wl_last_error());
+}
+
+/// Calls fn(args..., &out) and returns the JSON the library wrote.
+template <typename F, typename... Args> json callJson(F fn, Args... args) {
+  char *out = nullptr;
+  check(fn(args..., &out));
+  json j = json::parse(out ? out : "null");
+  wl_free(out);
+  return j;
+}
+
+
+/// A tensor as the C API sees it: the strings and sizes `c()` points to.
+struct WlTensor {
+  std::string name, dtype;
+  std::vector<int64_t> shape;
+  at::Tensor keep;
+  wl_tensor t{};
+  /// `t` pointing into this object (valid while it is not moved).
+  const wl_tensor &c() {
+    t.name = name.c_str();
+    t.dtype = dtype.c_str();
+    t.shape = shape.data();
+    return t;
   }
-}
+};
 
-std::string planDTypeName(DType t) {
-  std::string n(layout::safetensorsName(t));
-  if (auto s = toScalarType(t))
-    n += " (" + torchName(*s) + ")";
-  return n;
-}
+at::Device deviceOfTensor(const at::Tensor &t) { return t.device(); }
 
-std::vector<int64_t> sizesOf(const at::Tensor &t) {
-  return std::vector<int64_t>(t.sizes().begin(), t.sizes().end());
-}
-
-/// Checks one tensor against its plan entry; returns it contiguous.
-at::Tensor checkTensor(const char *role, const layout::TensorInfo &info,
-                       const at::Tensor &t) {
-  const std::string who = std::string(role) + " '" + info.name + "'";
+/// `t` (contiguous) as a wl_tensor; nullopt for a dtype no plan has, or a
+/// device other than cpu and cuda (the library then says what is wrong, by
+/// name, when the plan needs the tensor).
+bool describeTensor(const std::string &name, const at::Tensor &t,
+                    WlTensor &out, const char *role) {
   if (!t.defined())
-    throw Error(Error::Invalid, who + " is an undefined tensor");
+    throw Error(Error::Invalid,
+                std::string(role) + " '" + name + "' is an undefined tensor");
   auto dt = fromScalarType(t.scalar_type());
-  if (!dt || *dt != info.dtype)
-    throw Error(Error::Invalid, who + " has dtype " +
-                                    torchName(t.scalar_type()) +
-                                    " but the plan has it as " +
-                                    planDTypeName(info.dtype));
-  if (sizesOf(t) != std::vector<int64_t>(info.shape.begin(), info.shape.end()))
-    throw Error(Error::Invalid,
-                who + " has shape " + formatShape(sizesOf(t)) +
-                    " but the plan has it as " +
-                    formatShape({info.shape.begin(), info.shape.end()}));
+  if (!dt)
+    return false;
   if (!t.device().is_cpu() && !t.device().is_cuda())
-    throw Error(Error::Invalid, who + " is on device " + t.device().str() +
+    throw Error(Error::Invalid, std::string(role) + " '" + name +
+                                    "' is on device " + t.device().str() +
                                     ": only cpu and cuda tensors can be used");
-  return t;
+  out.name = name;
+  out.dtype = std::string(layout::safetensorsName(*dt));
+  out.shape.assign(t.sizes().begin(), t.sizes().end());
+  out.keep = t;
+  out.t.data = t.numel() ? t.data_ptr() : nullptr;
+  out.t.ndim = static_cast<int32_t>(out.shape.size());
+  out.t.device_type = t.device().is_cpu() ? WL_DEVICE_CPU : WL_DEVICE_CUDA;
+  out.t.device_index = t.device().is_cpu() ? 0 : t.device().index();
+  return true;
 }
 
-/// Names given but not in `index`, as hints for a name mismatch.
-std::string hintUnknown(const std::map<std::string, at::Tensor> &given,
-                        const std::map<std::string, int64_t> &index) {
-  std::vector<std::string> extra;
-  for (auto &[n, t] : given)
-    if (!index.count(n))
-      extra.push_back(n);
-  if (extra.empty())
-    return "";
-  return "; given but not in the plan: " + listNames(extra, 3);
-}
-
-struct Bound {
-  std::vector<at::Tensor> src; ///< contiguous; undefined where not bound
-  std::optional<c10::Device> device;
-};
-
-/// Binds every plan source from `given` (names the plan does not read are
-/// ignored); all on one device; contiguous (copies counted).
-Bound bindSources(const PlanData &d,
-                  const std::map<std::string, at::Tensor> &given,
-                  RunStats &st) {
-  const auto &infos = d.plan.sources;
-  Bound b;
-  b.src.resize(infos.size());
-  std::vector<std::string> missing;
-  std::string firstOnDevice;
-  for (size_t s = 0; s < infos.size(); ++s) {
-    auto it = given.find(infos[s].name);
-    if (it == given.end()) {
-      missing.push_back(infos[s].name);
-      continue;
-    }
-    at::Tensor t = checkTensor("source", infos[s], it->second);
-    if (!b.device) {
-      b.device = t.device();
-      firstOnDevice = infos[s].name;
-    } else if (*b.device != t.device()) {
-      throw Error(Error::Invalid,
-                  "sources are on several devices: '" + firstOnDevice +
-                      "' on " + b.device->str() + ", '" + infos[s].name +
-                      "' on " + t.device().str() +
-                      "; pass them on one device");
-    }
-    if (!t.is_contiguous()) {
-      t = t.contiguous();
-      ++st.contiguousCopies;
-    }
-    b.src[s] = std::move(t);
-  }
-  if (!missing.empty())
-    throw Error(Error::Invalid,
-                std::to_string(missing.size()) +
-                    " source tensor(s) of the plan are missing: " +
-                    listNames(missing) + hintUnknown(given, d.sourceIndex));
-  return b;
-}
-
-std::vector<const uint8_t *> constPtrs(const std::vector<uint8_t *> &v) {
-  return std::vector<const uint8_t *>(v.begin(), v.end());
-}
-
-int defaultThreads() {
-  if (const char *e = std::getenv("WL_NUM_THREADS")) {
-    int n = std::atoi(e);
-    if (n > 0)
-      return n;
-  }
-  unsigned hw = std::thread::hardware_concurrency();
-  return static_cast<int>(std::clamp<unsigned>(hw ? hw : 1, 1, 8));
-}
-
-void cpuExecute(const layout::Plan &sub,
-                const std::vector<const uint8_t *> &src,
-                const std::vector<uint8_t *> &dst, int threads) {
-  static std::mutex mutex;
-  static std::unique_ptr<runtime::ThreadPool> pool;
-  static int poolSize = 0;
-  if (threads <= 0) {
-    std::lock_guard<std::mutex> lock(mutex);
-    if (!pool) {
-      poolSize = defaultThreads();
-      pool = std::make_unique<runtime::ThreadPool>(poolSize);
-    }
-    runtime::executePlan(sub, src, dst, *pool);
-    return;
-  }
-  runtime::ThreadPool local(threads);
-  runtime::executePlan(sub, src, dst, local);
-}
-
-struct DeviceTable {
-  runtime::cuda::TaskTable table;
-  bool ok = false;
-  std::string error;
-};
-
-std::shared_ptr<const DeviceTable> deviceTable(const PlanData &d,
-                                               const layout::Plan &sub,
-                                               int64_t key) {
-  if (key != LLONG_MIN) {
-    std::lock_guard<std::mutex> lock(d.mutex);
-    auto it = d.deviceTables.find(key);
-    if (it != d.deviceTables.end())
-      return std::static_pointer_cast<const DeviceTable>(it->second);
-  }
-  auto t = std::make_shared<DeviceTable>();
-  t->ok = runtime::cuda::buildTaskTable(sub, t->table, t->error);
-  if (key != LLONG_MIN) {
-    std::lock_guard<std::mutex> lock(d.mutex);
-    d.deviceTables.emplace(key, t);
-  }
-  return t;
-}
-
-int64_t subPlanBytes(const layout::Plan &sub) {
-  int64_t n = 0;
-  for (const layout::Piece &p : sub.pieces)
-    n += p.numElements() * layout::dtypeSize(sub.targets[p.target].dtype);
-  return n;
-}
-
-void *chooseStream(const RunOptions &o, c10::Device dev, bool &ordered) {
-  if (o.stream) {
-    ordered = o.streamIsCurrent;
-    return o.stream;
-  }
-#if WL_TORCH_CUDA
-  ordered = true;
-  return c10::cuda::getCurrentCUDAStream(dev.index()).stream();
-#else
-  (void)dev;
-  ordered = true; // the legacy default stream: libtorch's default
-  return nullptr;
-#endif
-}
-
-/// Runs `sub` (pieces over d.plan's sources and targets) with the tensors
-/// bound (contiguous, on `dev`; undefined where `sub` does not use them).
-/// `key` caches the device table (LLONG_MIN: do not cache).
-void execute(const PlanData &d, const layout::Plan &sub, int64_t key,
-             const std::vector<at::Tensor> &src,
-             const std::vector<at::Tensor> &dst, c10::Device dev,
-             const RunOptions &o, RunStats &st) {
-  if (sub.pieces.empty()) {
-    if (st.executor.empty())
-      st.executor = "none";
-    return;
-  }
-  st.piecesRun += static_cast<int64_t>(sub.pieces.size());
-  st.bytesWritten += subPlanBytes(sub);
-  auto ptrs = [&](const std::vector<at::Tensor> &v) {
-    std::vector<uint8_t *> p(v.size(), nullptr);
-    for (size_t i = 0; i < v.size(); ++i)
-      if (v[i].defined())
-        p[i] = static_cast<uint8_t *>(v[i].data_ptr());
-    return p;
-  };
-  if (dev.is_cpu()) {
-    cpuExecute(sub, constPtrs(ptrs(src)), ptrs(dst), o.threads);
-    st.executor = "cpu";
-    return;
-  }
-  // CUDA.
-  std::string why;
-  std::shared_ptr<const DeviceTable> table;
-  if (detail::cudaExecutorAvailable(why)) {
-    table = deviceTable(d, sub, key);
-    if (!table->ok)
-      why = table->error;
-  }
-  if (table && table->ok) {
-    bool ordered = true;
-    void *stream = chooseStream(o, dev, ordered);
-    std::vector<uint8_t *> s = ptrs(src), t = ptrs(dst);
-    detail::cudaRunTable(dev.index(), table->table,
-                         std::vector<const void *>(s.begin(), s.end()),
-                         std::vector<void *>(t.begin(), t.end()), stream,
-                         !ordered);
-    st.executor = "cuda";
-    return;
-  }
-  // Through the host: the used sources copied to the CPU, the targets
-  // rendered there and copied back.
-  std::vector<char> usedSrc(src.size(), 0), usedDst(dst.size(), 0);
-  for (const layout::Piece &p : sub.pieces) {
-    usedDst[p.target] = 1;
-    if (!p.isFill())
-      usedSrc[p.source] = 1;
-  }
-  std::vector<at::Tensor> hs(src.size()), hd(dst.size());
-  for (size_t i = 0; i < src.size(); ++i)
-    if (usedSrc[i])
-      hs[i] = src[i].cpu();
-  for (size_t i = 0; i < dst.size(); ++i)
-    if (usedDst[i])
-      hd[i] = dst[i].cpu(); // keeps elements sub does not write
-  cpuExecute(sub, constPtrs(ptrs(hs)), ptrs(hd), o.threads);
-  for (size_t i = 0; i < dst.size(); ++i)
-    if (usedDst[i])
-      dst[i].copy_(hd[i]);
-  st.executor = "cuda-via-host";
-  (void)why;
-}
-
-/// Byte ranges of tensors, to refuse a destination that overlaps a source.
-struct Ranges {
-  std::vector<std::tuple<uintptr_t, uintptr_t, std::string>> v;
-  void add(const at::Tensor &t, const std::string &name) {
-    if (!t.defined() || t.numel() == 0)
-      return;
-    auto a = reinterpret_cast<uintptr_t>(t.data_ptr());
-    v.emplace_back(a, a + t.numel() * t.element_size(), name);
-  }
-  void sort() { std::sort(v.begin(), v.end()); }
-  const std::string *overlap(const at::Tensor &t) const {
-    if (!t.defined() || t.numel() == 0)
-      return nullptr;
-    auto a = reinterpret_cast<uintptr_t>(t.data_ptr());
-    auto b = a + t.numel() * t.element_size();
-    for (const auto &[lo, hi, name] : v)
-      if (lo < b && a < hi)
-        return &name;
-    return nullptr;
-  }
-};
-
-/// The destinations of every target, checked.
-std::vector<at::Tensor>
-bindDestinations(const PlanData &d,
-                 const std::map<std::string, at::Tensor> &given) {
-  const auto &infos = d.plan.targets;
-  std::vector<at::Tensor> out(infos.size());
-  std::vector<std::string> missing;
-  for (size_t t = 0; t < infos.size(); ++t) {
-    auto it = given.find(infos[t].name);
-    if (it == given.end()) {
-      missing.push_back(infos[t].name);
-      continue;
-    }
-    out[t] = checkTensor("destination", infos[t], it->second);
-  }
-  if (!missing.empty())
-    throw Error(Error::Invalid,
-                std::to_string(missing.size()) +
-                    " target(s) of the plan have no destination: " +
-                    listNames(missing) + hintUnknown(given, d.targetIndex));
+/// The C API's array over `v` (valid while `v` lives, unchanged).
+std::vector<wl_tensor> arrayOf(std::vector<WlTensor> &v) {
+  std::vector<wl_tensor> out;
+  for (WlTensor &w : v)
+    out.push_back(w.c());
   return out;
 }
 
+/// Sources as the library needs them: contiguous (copies counted), with
+/// their device. Names the plan does not read go along as given (the
+/// library ignores them, and names them when a source is missing).
+struct Sources {
+  std::vector<WlTensor> v;
+  std::map<std::string, at::Tensor> byName; ///< the plan's, contiguous
+  std::optional<at::Device> device;
+};
+
+Sources bindSources(const Plan::Info &info,
+                    const std::map<std::string, at::Tensor> &given,
+                    RunStats &st);
+
+/// Destinations made writable by the library: each contiguous one on the
+/// common device as it is, any other (a column slice, another device)
+/// through a temporary copied into it afterwards.
+struct Staged {
+  std::vector<WlTensor> v;
+  std::vector<std::pair<at::Tensor, at::Tensor>> back; ///< (dst, temporary)
+  at::Device device = at::kCPU;
+  void copyBack() {
+    at::NoGradGuard noGrad;
+    for (auto &[dst, tmp] : back)
+      dst.copy_(tmp);
+  }
+};
+
+Staged stage(const std::map<std::string, at::Tensor> &dst,
+             std::optional<at::Device> fallback, RunStats &st) {
+  Staged s;
+  std::optional<at::Device> common;
+  bool several = false;
+  for (auto &[name, t] : dst) {
+    if (!t.defined())
+      throw Error(Error::Invalid,
+                  "destination '" + name + "' is an undefined tensor");
+    if (!common)
+      common = t.device();
+    else if (*common != t.device())
+      several = true;
+  }
+  s.device = several || !common ? fallback.value_or(at::Device(at::kCPU))
+                                : *common;
+  for (auto &[name, t] : dst) {
+    at::Tensor w = t;
+    if (!t.is_contiguous() || t.device() != s.device) {
+      w = at::empty(t.sizes(),
+                    at::TensorOptions().dtype(t.scalar_type()).device(s.device));
+      s.back.emplace_back(t, w);
+      ++st.stagedTargets;
+    }
+    WlTensor d;
+    if (!describeTensor(name, w, d, "destination"))
+      throw Error(Error::Invalid, "destination '" + name + "' has dtype " +
+                                      std::string(c10::toString(
+                                          t.scalar_type())) +
+                                      ", which no plan has");
+    s.v.push_back(std::move(d));
+  }
+  return s;
+}
+
+wl_run_options runOptions(const RunOptions &o, at::Device dev,
+                          bool skipAliases) {
+  wl_run_options r{};
+  r.threads = o.threads;
+  r.skip_aliases = skipAliases ? 1 : 0;
+  if (o.stream) {
+    r.stream = o.stream;
+    r.stream_is_current = o.streamIsCurrent ? 1 : 0;
+  } else {
+#if WL_TORCH_CUDA
+    if (dev.is_cuda())
+      r.stream = c10::cuda::getCurrentCUDAStream(dev.index()).stream();
+#else
+    (void)dev;
+#endif
+    r.stream_is_current = 1; // libtorch's current stream (or the default)
+  }
+  return r;
+}
+
+void mergeStats(RunStats &st) {
+  json j = callJson(wl_last_run_stats);
+  st.executor = j.value("executor", "");
+  st.piecesRun = j.value("pieces_run", int64_t(0));
+  st.bytesWritten = j.value("bytes_written", int64_t(0));
+  tlsStats = st;
+}
+
+std::vector<TensorSpec> specsOf(const json &list) {
+  std::vector<TensorSpec> out;
+  for (const json &t : list) {
+    TensorSpec s;
+    s.name = t[0].get<std::string>();
+    s.dtype = layout::parseDType(t[1].get<std::string>()).value();
+    s.shape = t[2].get<std::vector<int64_t>>();
+    out.push_back(std::move(s));
+  }
+  return out;
+}
+
+} // namespace
+
+/// What the library says about a plan, parsed once.
+struct Plan::Info {
+  json describe;
+  std::vector<TensorSpec> sources, targets;
+  std::set<std::string> sourceNames;
+  /// target -> (source, element offset, elements)
+  std::map<std::string, std::tuple<std::string, int64_t, int64_t>> aliases;
+};
+
+namespace {
+Sources bindSources(const Plan::Info &info,
+                    const std::map<std::string, at::Tensor> &given,
+                    RunStats &st) {
+  Sources s;
+  for (auto &[name, t] : given) {
+    at::Tensor c = t;
+    bool ours = info.sourceNames.count(name) > 0;
+    if (ours && c.defined() && !c.is_contiguous()) {
+      c = c.contiguous();
+      ++st.contiguousCopies;
+    }
+    WlTensor w;
+    if (!describeTensor(name, c, w, "source")) {
+      if (ours)
+        throw Error(Error::Invalid,
+                    "source '" + name + "' has dtype " +
+                        std::string(c10::toString(c.scalar_type())) +
+                        ", which no plan has");
+      continue;
+    }
+    if (ours) {
+      s.byName[name] = c;
+      if (!s.device)
+        s.device = c.device();
+    }
+    s.v.push_back(std::move(w));
+  }
+  return s;
+}
 } // namespace
 
 const RunStats &lastRunStats() { return tlsStats; }
 
 // --- Plan -------------------------------------------------------------------
 
+Plan::Plan(wl_plan *handle) : h_(handle, wl_plan_free) {
+  auto info = std::make_shared<Info>();
+  info->describe = callJson(wl_plan_describe, handle);
+  info->sources = specsOf(info->describe["source_tensors"]);
+  info->targets = specsOf(info->describe["target_tensors"]);
+  for (const TensorSpec &s : info->sources)
+    info->sourceNames.insert(s.name);
+  for (auto &[target, a] : info->describe["aliases"].items())
+    info->aliases[target] = {a[0].get<std::string>(), a[1].get<int64_t>(),
+                             a[2].get<int64_t>()};
+  info_ = std::move(info);
+}
+
 Plan compile(const std::string &mapping, const std::string &config,
              const std::map<std::string, int64_t> &options,
              const CompileOptions &how, const std::string &specBaseDir) {
-  return Plan(compilePlan(mapping, config, options, how, specBaseDir));
+  json request = {{"options", options},
+                  {"dtype", how.dtype},
+                  {"reverse", how.reverse},
+                  {"exact", how.exact}};
+  if (how.rank == kAllRanks)
+    request["rank"] = "all";
+  else
+    request["rank"] = how.rank;
+  if (!specBaseDir.empty())
+    request["spec_dir"] = specBaseDir;
+  wl_plan *h = nullptr;
+  check(wl_compile(mapping.c_str(), config.c_str(), request.dump().c_str(),
+                   &h));
+  return Plan(h);
 }
 
-Plan Plan::fromJson(const std::string &text) { return Plan(planFromJson(text)); }
+Plan Plan::fromJson(const std::string &text) {
+  wl_plan *h = nullptr;
+  check(wl_plan_from_json(text.c_str(), &h));
+  return Plan(h);
+}
 
-const layout::Plan &Plan::raw() const { return d_->plan; }
+std::vector<TensorSpec> Plan::sources() const { return info_->sources; }
+std::vector<TensorSpec> Plan::targets() const { return info_->targets; }
+uint64_t Plan::hash() const {
+  return info_->describe["hash"].get<uint64_t>();
+}
 
-static std::vector<TensorSpec>
-specsOf(const std::vector<layout::TensorInfo> &v) {
-  std::vector<TensorSpec> out;
-  for (const layout::TensorInfo &t : v)
-    out.push_back({t.name, t.dtype, {t.shape.begin(), t.shape.end()}});
+Description Plan::describe() const {
+  const json &j = info_->describe;
+  Description d;
+  d.from = j["from"];
+  d.to = j["to"];
+  d.modelType = j["model_type"];
+  d.tp = j["tp"];
+  d.ep = j["ep"];
+  d.pp = j["pp"];
+  d.reverse = j["reverse"];
+  d.rank = d.reverse ? -2
+           : j["rank"].is_string() ? kAllRanks
+                                   : j["rank"].get<int64_t>();
+  d.hash = j["hash"];
+  d.sources = j["sources"];
+  d.targets = j["targets"];
+  d.pieces = j["pieces"];
+  d.copyPieces = j["copy_pieces"];
+  d.fillPieces = j["fill_pieces"];
+  d.convertPieces = j["convert_pieces"];
+  d.bytesRead = j["bytes_read"];
+  d.bytesWritten = j["bytes_written"];
+  d.sourceBytes = j["source_bytes"];
+  for (auto &[target, a] : info_->aliases)
+    d.aliases.push_back(
+        {target, std::get<0>(a), std::get<1>(a), std::get<2>(a)});
+  d.aliasBytes = j["alias_bytes"];
+  d.dropped = j["dropped"].get<std::vector<std::string>>();
+  d.rounded = j["rounded"].get<std::vector<std::string>>();
+  d.summary = j["text"];
+  return d;
+}
+
+std::string Plan::toJson(int indent) const {
+  char *out = nullptr;
+  check(wl_plan_to_json(h_.get(), indent, &out));
+  std::string s = out;
+  wl_free(out);
+  return s;
+}
+
+std::map<std::string, std::vector<std::pair<int64_t, int64_t>>>
+Plan::sourceRanges() const {
+  json j = callJson(wl_plan_source_ranges, h_.get());
+  std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> out;
+  for (auto &[name, v] : j.items())
+    for (const json &r : v)
+      out[name].emplace_back(r[0].get<int64_t>(), r[1].get<int64_t>());
   return out;
 }
 
-std::vector<TensorSpec> Plan::sources() const {
-  return specsOf(d_->plan.sources);
-}
-std::vector<TensorSpec> Plan::targets() const {
-  return specsOf(d_->plan.targets);
-}
-Description Plan::describe() const { return describePlan(*d_); }
-std::string Plan::toJson(int indent) const {
-  return plan::toJson(d_->plan, indent);
-}
-uint64_t Plan::hash() const { return d_->hash; }
-std::map<std::string, std::vector<std::pair<int64_t, int64_t>>>
-Plan::sourceRanges() const {
-  return sourceRangesOf(*d_);
-}
-
 Plan Plan::inverse(bool exact) const {
-  if (d_->mapping)
-    return Plan(mappingInverse(*d_, exact));
-  return Plan(invertPlan(*d_, exact));
+  wl_plan *h = nullptr;
+  check(wl_plan_inverse(h_.get(), exact ? 1 : 0, &h));
+  return Plan(h);
 }
 
 std::map<std::string, at::Tensor>
 Plan::run(const std::map<std::string, at::Tensor> &sources,
           const RunOptions &o) const {
-  const PlanData &d = *d_;
   RunStats st;
-  Bound b = bindSources(d, sources, st);
-  c10::Device dev = b.device.value_or(c10::Device(at::kCPU));
-  const auto &infos = d.plan.targets;
-  std::vector<at::Tensor> out(infos.size()), work(infos.size());
-  for (size_t t = 0; t < infos.size(); ++t) {
-    std::vector<int64_t> shape(infos[t].shape.begin(), infos[t].shape.end());
-    const auto &a = d.aliases[t];
-    if (o.views && a) {
-      int64_t n = 1;
-      for (int64_t s : shape)
-        n *= s;
-      out[t] = b.src[a->source].view({-1}).narrow(0, a->offset, n).view(shape);
-      ++st.views;
-      continue;
+  Sources src = bindSources(*info_, sources, st);
+  at::Device dev = src.device.value_or(at::Device(at::kCPU));
+  std::map<std::string, at::Tensor> out;
+  std::vector<WlTensor> work;
+  for (const TensorSpec &t : info_->targets) {
+    auto a = info_->aliases.find(t.name);
+    if (o.views && a != info_->aliases.end()) {
+      auto s = src.byName.find(std::get<0>(a->second));
+      if (s != src.byName.end()) {
+        out[t.name] = s->second.view({-1})
+                          .narrow(0, std::get<1>(a->second),
+                                  std::get<2>(a->second))
+                          .view(t.shape);
+        ++st.views;
+        continue;
+      }
     }
-    auto opts = at::TensorOptions()
-                    .dtype(scalarTypeOf({infos[t].name, infos[t].dtype, {}}))
-                    .device(dev);
-    work[t] = d.hasGaps[t] ? at::zeros(shape, opts) : at::empty(shape, opts);
-    out[t] = work[t];
+    at::Tensor w = at::empty(
+        t.shape, at::TensorOptions().dtype(scalarTypeOf(t)).device(dev));
+    out[t.name] = w;
+    WlTensor d;
+    describeTensor(t.name, w, d, "target");
+    work.push_back(std::move(d));
   }
+  std::vector<wl_tensor> s = arrayOf(src.v), d = arrayOf(work);
+  wl_run_options ro = runOptions(o, dev, o.views);
   {
     at::NoGradGuard noGrad;
-    execute(d, o.views ? d.residual : d.plan, o.views ? -2 : -1, b.src, work,
-            dev, o, st);
+    check(wl_run_into(h_.get(), s.data(), s.size(), d.data(), d.size(), &ro));
   }
-  std::map<std::string, at::Tensor> result;
-  for (size_t t = 0; t < infos.size(); ++t)
-    result.emplace(infos[t].name, std::move(out[t]));
-  tlsStats = st;
-  return result;
+  mergeStats(st);
+  return out;
 }
 
 void Plan::runInto(const std::map<std::string, at::Tensor> &sources,
                    const std::map<std::string, at::Tensor> &destinations,
                    const RunOptions &o) const {
-  const PlanData &d = *d_;
   RunStats st;
-  Bound b = bindSources(d, sources, st);
-  std::vector<at::Tensor> dst = bindDestinations(d, destinations);
-  c10::Device dev = b.device.value_or(
-      dst.empty() ? c10::Device(at::kCPU) : dst.front().device());
-  Ranges srcRanges;
-  for (size_t s = 0; s < b.src.size(); ++s)
-    srcRanges.add(b.src[s], d.plan.sources[s].name);
-  srcRanges.sort();
-  const auto &infos = d.plan.targets;
-  std::vector<at::Tensor> work(infos.size());
-  std::vector<char> staged(infos.size(), 0);
-  at::NoGradGuard noGrad;
-  for (size_t t = 0; t < infos.size(); ++t) {
-    if (const std::string *s = srcRanges.overlap(dst[t]))
-      throw Error(Error::Invalid, "destination '" + infos[t].name +
-                                      "' overlaps source '" + *s +
-                                      "' in memory; a plan cannot run in "
-                                      "place (use run(), or a separate "
-                                      "destination)");
-    if (dst[t].is_contiguous() && dst[t].device() == dev) {
-      work[t] = dst[t];
-    } else {
-      work[t] = at::empty(dst[t].sizes(),
-                          at::TensorOptions().dtype(dst[t].scalar_type()).device(dev));
-      staged[t] = 1;
-      ++st.stagedTargets;
-    }
-    if (d.hasGaps[t])
-      work[t].zero_();
+  Sources src = bindSources(*info_, sources, st);
+  Staged staged = stage(destinations, src.device, st);
+  std::vector<wl_tensor> s = arrayOf(src.v), d = arrayOf(staged.v);
+  wl_run_options ro = runOptions(o, staged.device, false);
+  {
+    at::NoGradGuard noGrad;
+    check(wl_run_into(h_.get(), s.data(), s.size(), d.data(), d.size(), &ro));
   }
-  execute(d, d.plan, -1, b.src, work, dev, o, st);
-  for (size_t t = 0; t < infos.size(); ++t)
-    if (staged[t])
-      dst[t].copy_(work[t]);
-  tlsStats = st;
+  staged.copyBack();
+  mergeStats(st);
 }
 
 // --- Loader -------------------------------------------------------------------
 
 struct Loader::State {
-  std::shared_ptr<const PlanData> d;
-  RunOptions o;
-  std::vector<at::Tensor> dst, work;
-  std::vector<char> staged, fed, done;
-  std::vector<int64_t> remaining;
-  std::vector<std::string> ignored, unknown;
+  Plan plan;
+  Staged staged;
+  std::unique_ptr<wl_loader, void (*)(wl_loader *)> h{nullptr, wl_loader_free};
   RunStats st;
-  bool finished = false;
-
-  void ensureWork(size_t t, c10::Device dev) {
-    if (work[t].defined())
-      return;
-    if (dst[t].is_contiguous() && dst[t].device() == dev) {
-      work[t] = dst[t];
-    } else {
-      work[t] = at::empty(
-          dst[t].sizes(),
-          at::TensorOptions().dtype(dst[t].scalar_type()).device(dev));
-      staged[t] = 1;
-      ++st.stagedTargets;
-    }
-    if (d->hasGaps[t])
-      work[t].zero_();
-  }
-
-  void complete(size_t t) {
-    if (staged[t] && work[t].defined())
-      dst[t].copy_(work[t]);
-    work[t] = at::Tensor();
-    done[t] = 1;
-  }
+  explicit State(const Plan &p) : plan(p) {}
 };
 
 Loader::Loader(std::unique_ptr<State> s) : s_(std::move(s)) {}
@@ -588,116 +488,76 @@ Loader::~Loader() = default;
 
 Loader Plan::loader(const std::map<std::string, at::Tensor> &destinations,
                     const RunOptions &o) const {
-  auto s = std::make_unique<Loader::State>();
-  s->d = d_;
-  s->o = o;
-  s->dst = bindDestinations(*d_, destinations);
-  size_t nt = d_->plan.targets.size(), ns = d_->plan.sources.size();
-  s->work.resize(nt);
-  s->staged.assign(nt, 0);
-  s->done.assign(nt, 0);
-  s->fed.assign(ns, 0);
-  s->remaining = d_->sourceCountOf;
+  auto s = std::make_unique<Loader::State>(*this);
+  s->staged = stage(destinations, std::nullopt, s->st);
+  std::vector<wl_tensor> d = arrayOf(s->staged.v);
+  wl_run_options ro = runOptions(o, s->staged.device, false);
+  wl_loader *h = nullptr;
+  check(wl_loader_new(h_.get(), d.data(), d.size(), &ro, &h));
+  s->h.reset(h);
   return Loader(std::move(s));
 }
 
 bool Loader::feed(const std::string &name, const at::Tensor &tensor) {
   State &S = *s_;
-  const PlanData &d = *S.d;
-  if (S.finished)
-    throw Error(Error::Invalid, "feed('" + name + "') after finish()");
-  auto it = d.sourceIndex.find(name);
-  if (it == d.sourceIndex.end()) {
-    S.ignored.push_back(name);
-    if (!d.mapping || !d.mapping->knownSources.count(name))
-      S.unknown.push_back(name);
-    return false;
-  }
-  const int64_t s = it->second;
-  if (S.fed[s])
-    throw Error(Error::Invalid, "source '" + name + "' was fed twice");
-  at::Tensor src = checkTensor("source", d.plan.sources[s], tensor);
-  if (!src.is_contiguous()) {
-    src = src.contiguous();
+  at::Tensor c = tensor;
+  if (c.defined() && !c.is_contiguous()) {
+    c = c.contiguous();
     ++S.st.contiguousCopies;
   }
-  at::NoGradGuard noGrad;
-  const std::vector<int64_t> &touched = d.targetsOfSource[s];
-  // Targets whose temporary already lives on another device get the source
-  // copied there (unusual: one load fed from several devices).
-  std::map<std::string, std::vector<int64_t>> groups;
-  std::map<std::string, c10::Device> deviceOf;
-  for (int64_t t : touched) {
-    c10::Device dev =
-        S.work[t].defined() ? S.work[t].device() : src.device();
-    groups[dev.str()].push_back(t);
-    deviceOf.emplace(dev.str(), dev);
+  WlTensor w;
+  if (!describeTensor(name, c, w, "source"))
+    throw Error(Error::Invalid, "source '" + name + "' has dtype " +
+                                    std::string(c10::toString(c.scalar_type())) +
+                                    ", which no plan has");
+  int used = 0;
+  {
+    at::NoGradGuard noGrad;
+    check(wl_loader_feed(S.h.get(), &w.c(), &used));
   }
-  for (auto &[key, targets] : groups) {
-    c10::Device dev = deviceOf.at(key);
-    for (int64_t t : targets)
-      S.ensureWork(t, dev);
-    std::vector<at::Tensor> srcs(d.plan.sources.size());
-    srcs[s] = dev == src.device() ? src : src.to(dev);
-    if (groups.size() == 1) {
-      execute(d, d.bySource[s], s, srcs, S.work, dev, S.o, S.st);
-    } else {
-      layout::Plan sub;
-      sub.sources = d.plan.sources;
-      sub.targets = d.plan.targets;
-      std::set<int64_t> in(targets.begin(), targets.end());
-      for (const layout::Piece &p : d.bySource[s].pieces)
-        if (in.count(p.target))
-          sub.pieces.push_back(p);
-      execute(d, sub, LLONG_MIN, srcs, S.work, dev, S.o, S.st);
-    }
-  }
-  S.fed[s] = 1;
-  for (int64_t t : touched)
-    if (--S.remaining[t] == 0 && d.fillsOf[t].pieces.empty())
-      S.complete(t);
-  tlsStats = S.st;
-  return true;
+  mergeStats(S.st);
+  return used != 0;
 }
 
 std::vector<std::string> Loader::missing() const {
-  std::vector<std::string> out;
-  for (size_t s = 0; s < s_->fed.size(); ++s)
-    if (!s_->fed[s])
-      out.push_back(s_->d->plan.sources[s].name);
-  return out;
+  return callJson(wl_loader_missing, s_->h.get())
+      .get<std::vector<std::string>>();
 }
 
 LoadReport Loader::finish() {
   State &S = *s_;
-  const PlanData &d = *S.d;
-  if (S.finished)
-    throw Error(Error::Invalid, "finish() called twice");
-  std::vector<std::string> miss = missing();
-  if (!miss.empty())
-    throw Error(Error::Invalid,
-                "the load is incomplete: " + std::to_string(miss.size()) +
-                    " source tensor(s) of the plan were never fed: " +
-                    listNames(miss));
-  at::NoGradGuard noGrad;
-  for (size_t t = 0; t < d.plan.targets.size(); ++t) {
-    if (S.done[t])
-      continue;
-    c10::Device dev =
-        S.work[t].defined() ? S.work[t].device() : S.dst[t].device();
-    S.ensureWork(t, dev);
-    execute(d, d.fillsOf[t], LLONG_MIN, {}, S.work, dev, S.o, S.st);
-    S.complete(t);
-  }
-  S.finished = true;
+  json j = callJson(wl_loader_finish, S.h.get());
+  S.staged.copyBack();
+  mergeStats(S.st);
   LoadReport r;
-  for (const layout::TensorInfo &t : d.plan.targets)
-    r.loaded.insert(t.name);
-  r.ignored = S.ignored;
-  r.unknown = S.unknown;
-  r.bytesWritten = S.st.bytesWritten;
-  tlsStats = S.st;
+  for (const json &n : j["loaded"])
+    r.loaded.insert(n.get<std::string>());
+  r.ignored = j["ignored"].get<std::vector<std::string>>();
+  r.unknown = j["unknown"].get<std::vector<std::string>>();
+  r.bytesWritten = j["bytes_written"];
   return r;
+}
+
+// --- The process ----------------------------------------------------------------
+
+bool cudaExecutorBuilt(std::string &why) {
+  char *w = nullptr;
+  if (wl_cuda_executor_built(&w))
+    return true;
+  why = w ? w : "";
+  wl_free(w);
+  return false;
+}
+
+CacheStats cacheStats() {
+  json j = callJson(wl_cache_stats);
+  return {j["hits"], j["misses"], j["entries"]};
+}
+
+void clearCache() { wl_cache_clear(); }
+
+std::vector<std::string> mappingSearchPath() {
+  return callJson(wl_mapping_search_path).get<std::vector<std::string>>();
 }
 
 } // namespace wl::embed

@@ -7,40 +7,32 @@ A loader names a mapping instead of hand-writing cat/chunk/narrow code::
     plan.load(weights, dict(model.named_parameters()))   # vLLM load_weights
     hf = wl.compile("qwen3_5/hf-to-vllm", cfg, reverse=True).run(vllm_params)
 
-See docs/embedding.md. Errors in a mapping, a config, an option or a tensor
-raise ValueError with one message naming it; failures of the work itself
-(CUDA) raise RuntimeError.
+See docs/embedding.md. The package is Python over libweight-layout's C API
+(ctypes): no compiled extension, so one build serves every Python 3 and
+every PyTorch (or NumPy alone). Errors in a mapping, a config, an option or
+a tensor raise ValueError with one message naming it; failures of the work
+itself (CUDA, I/O) raise RuntimeError.
 """
 
 import collections.abc
+import ctypes
 import json
 import os
-import warnings
+import threading
+import weakref
 
-import torch  # before _C: the extension links libtorch
-
-from . import _C
+from . import _arrays as A
+from . import _native as N
 
 __all__ = [
     "ALL_RANKS", "Plan", "Loader", "TensorSpec", "compile", "from_json",
     "read_safetensors", "cache_stats", "clear_cache", "last_run_stats",
-    "mapping_search_path", "cuda_executor",
+    "mapping_search_path", "cuda_executor", "checkpoint_tensors",
+    "__version__",
 ]
 
+__version__ = N.version
 ALL_RANKS = "all"
-
-# safetensors dtype names <-> torch dtypes (those this torch has).
-_DTYPES = {}
-for _name, _attr in [
-    ("BF16", "bfloat16"), ("F16", "float16"), ("F32", "float32"),
-    ("F64", "float64"), ("BOOL", "bool"), ("I8", "int8"), ("I16", "int16"),
-    ("I32", "int32"), ("I64", "int64"), ("U8", "uint8"), ("U16", "uint16"),
-    ("U32", "uint32"), ("U64", "uint64"), ("F8_E4M3", "float8_e4m3fn"),
-    ("F8_E5M2", "float8_e5m2"),
-]:
-    if hasattr(torch, _attr):
-        _DTYPES[_name] = getattr(torch, _attr)
-_TORCH_TO_NAME = {v: k for k, v in _DTYPES.items()}
 
 
 class TensorSpec(collections.namedtuple("TensorSpec", "name dtype shape")):
@@ -50,7 +42,7 @@ class TensorSpec(collections.namedtuple("TensorSpec", "name dtype shape")):
 
 def _spec(t):
     name, dtype, shape = t
-    return TensorSpec(name, _DTYPES.get(dtype, dtype), tuple(shape))
+    return TensorSpec(name, A.framework_dtype(dtype) or dtype, tuple(shape))
 
 
 def _config_arg(config):
@@ -78,11 +70,7 @@ def _mapping_arg(mapping):
 def _dtype_arg(dtype):
     if dtype is None:
         return ""
-    if isinstance(dtype, torch.dtype):
-        if dtype not in _TORCH_TO_NAME:
-            raise ValueError("dtype %s has no plan dtype" % dtype)
-        return _TORCH_TO_NAME[dtype]
-    return str(dtype)
+    return A.dtype_name(dtype)
 
 
 def compile(mapping, config, *, rank=0, dtype=None, reverse=False,
@@ -92,8 +80,8 @@ def compile(mapping, config, *, rank=0, dtype=None, reverse=False,
     rank, does no compiler work).
 
     mapping: a spec path, a library name ('qwen3/hf-to-vllm', searched in
-        $WL_MAPPINGS_PATH, then the source tree's mappings/), spec JSON text
-        or a dict (includes relative to spec_dir).
+        $WL_MAPPINGS_PATH, then the package's or source tree's mappings/),
+        spec JSON text or a dict (includes relative to spec_dir).
     config: a config.json path or its folder, JSON text, a dict, or a
         transformers config.
     rank: (pp_rank * ep + ep_rank) * tp + tp_rank, or "all" for every rank
@@ -112,39 +100,21 @@ def compile(mapping, config, *, rank=0, dtype=None, reverse=False,
             raise TypeError("option %s=%r: expected an integer" % (k, v))
         opts[k] = v
     if rank == ALL_RANKS or rank is None:
-        rank = _C.ALL_RANKS
-    elif not isinstance(rank, int):
+        rank = "all"
+    elif not isinstance(rank, int) or isinstance(rank, bool):
         raise TypeError("rank: expected an integer or 'all', not %r" % (rank,))
-    c = _C.compile(_mapping_arg(mapping), _config_arg(config), opts,
-                   rank=rank, dtype=_dtype_arg(dtype), reverse=bool(reverse),
-                   exact=bool(exact),
-                   spec_base_dir=os.fspath(spec_dir) if spec_dir else "")
-    return Plan(c)
+    request = {"options": opts, "rank": rank, "dtype": _dtype_arg(dtype),
+               "reverse": bool(reverse), "exact": bool(exact)}
+    if spec_dir:
+        request["spec_dir"] = os.fspath(spec_dir)
+    return Plan(N.new_handle(N.lib.wl_compile, N.enc(_mapping_arg(mapping)),
+                             N.enc(_config_arg(config)),
+                             N.enc(json.dumps(request))))
 
 
 def from_json(text):
     """A plan in the JSON format of docs/plan-format.md."""
-    return Plan(_C.Plan.from_json(text))
-
-
-def _as_tensor(x, name):
-    if isinstance(x, torch.Tensor):
-        return x
-    if hasattr(x, "__dlpack__") or type(x).__name__ == "PyCapsule":
-        try:
-            return torch.utils.dlpack.from_dlpack(x)
-        except Exception as e:  # e.g. read-only numpy arrays
-            if type(x).__module__ == "numpy":
-                # Sources are only read: a read-only array is fine.
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", UserWarning)
-                    return torch.from_numpy(x)
-            raise ValueError("tensor '%s': cannot take it through DLPack: %s"
-                             % (name, e)) from e
-    if type(x).__module__ == "numpy":
-        return torch.from_numpy(x)
-    raise TypeError("tensor '%s': expected a torch.Tensor or an object with "
-                    "__dlpack__, not %s" % (name, type(x).__name__))
+    return Plan(N.new_handle(N.lib.wl_plan_from_json, N.enc(text)))
 
 
 def _tensor_dict(tensors, what):
@@ -159,39 +129,110 @@ def _tensor_dict(tensors, what):
         except (TypeError, ValueError):
             raise TypeError("%s: expected a dict of name -> tensor or pairs "
                             "(name, tensor)" % what) from None
-        out[name] = _as_tensor(t, name)
+        out[name] = A.as_array(t, name)
     return out
 
 
-def _stream_of(tensors):
-    """The current CUDA stream of the tensors' device (0: none)."""
-    for t in tensors:
-        if t.is_cuda:
-            return torch.cuda.current_stream(t.device).cuda_stream
-    return 0
+# What the Python layer did in the last run on this thread (views made,
+# sources copied to contiguous memory, destinations staged).
+_layer = threading.local()
+
+
+def _layer_stats(**counts):
+    _layer.stats = dict(views=0, contiguous_copies=0, staged_targets=0)
+    _layer.stats.update(counts)
+
+
+def _run_options(dev, threads, skip_aliases=False):
+    o = N.RunOptions()
+    stream = A.current_stream(dev) if dev else 0
+    o.stream = stream or None
+    o.stream_is_current = 1 if stream else 0
+    o.threads = int(threads or 0)
+    o.skip_aliases = 1 if skip_aliases else 0
+    return o
+
+
+def _contiguous_sources(src):
+    """{name: contiguous tensor}, the count of copies made, the device."""
+    out, copies, dev = {}, 0, None
+    for name, t in src.items():
+        if not A.is_contiguous(t):
+            t = A.contiguous(t)
+            copies += 1
+        if dev is None:
+            dev = A.device_of(t)
+        out[name] = t
+    return out, copies, dev
+
+
+class _Staged:
+    """Destinations made writable by the library: each contiguous one on
+    the common device as it is, any other (a column slice, another device)
+    through a temporary copied into it afterwards."""
+
+    def __init__(self, dst, fallback_dev):
+        devs = {A.device_of(t) for t in dst.values()}
+        self.dev = devs.pop() if len(devs) == 1 else fallback_dev
+        self.work, self.back = {}, []
+        for name, t in dst.items():
+            if A.is_contiguous(t) and A.device_of(t) == self.dev:
+                self.work[name] = t
+            else:
+                tmp = A.empty(tuple(t.shape), A.name_of(
+                    t, "destination '%s'" % name), self.dev)
+                self.work[name] = tmp
+                self.back.append((t, tmp))
+
+    def copy_back(self):
+        for t, tmp in self.back:
+            A.copy_into(t, tmp)
 
 
 class Loader:
     """A streaming load: feed(name, tensor) runs the pieces reading that
     tensor into the destinations; finish() checks that every source came."""
 
-    def __init__(self, native, destinations):
-        self._c = native
-        self._dst = destinations  # kept alive
+    def __init__(self, plan, destinations, threads):
+        self._plan = plan  # keeps the plan alive
+        self._staged = _Staged(destinations, (N.DEVICE_CPU, 0))
+        self._opts = _run_options(self._staged.dev, threads)
+        arr, self._keep = A.tensor_array(list(self._staged.work.items()),
+                                         "destination")
+        self._h = N.new_handle(N.lib.wl_loader_new, plan._h, arr,
+                               len(self._staged.work), ctypes.byref(self._opts))
+        self._free = weakref.finalize(self, N.lib.wl_loader_free, self._h)
+        self._copies = 0
 
     def feed(self, name, tensor):
         """Returns False for a tensor this plan does not read (another
         rank's, or one the spec drops)."""
-        return self._c.feed(name, _as_tensor(tensor, name))
+        t = A.as_array(tensor, name)
+        if not A.is_contiguous(t):
+            t = A.contiguous(t)
+            self._copies += 1
+        one = N.Tensor()
+        keep = A.fill(one, name, t, "source '%s'" % name)
+        used = ctypes.c_int(0)
+        N.check(N.lib.wl_loader_feed(self._h, ctypes.byref(one),
+                                     ctypes.byref(used)))
+        del keep
+        _layer_stats(contiguous_copies=self._copies,
+                     staged_targets=len(self._staged.back))
+        return bool(used.value)
 
     def missing(self):
-        return self._c.missing()
+        return N.call_json(N.lib.wl_loader_missing, self._h)
 
     def finish(self, strict=True):
         """Returns {'loaded': set of targets, 'ignored': [...], 'unknown':
         [...], 'bytes_written': n}. Raises ValueError when a source never
         came, or (strict) when a fed name is unknown to the mapping."""
-        report = self._c.finish()
+        report = N.call_json(N.lib.wl_loader_finish, self._h)
+        self._staged.copy_back()
+        _layer_stats(contiguous_copies=self._copies,
+                     staged_targets=len(self._staged.back))
+        report["loaded"] = set(report["loaded"])
         if strict and report["unknown"]:
             names = report["unknown"]
             raise ValueError(
@@ -206,67 +247,119 @@ class Loader:
 class Plan:
     """A compiled plan (one rank's, every rank's, or the way back)."""
 
-    def __init__(self, native):
-        self._c = native
+    def __init__(self, handle):
+        self._h = handle
+        self._free = weakref.finalize(self, N.lib.wl_plan_free, handle)
+        self._info = N.call_json(N.lib.wl_plan_describe, handle)
 
     @property
     def sources(self):
         """The tensors the plan reads: [TensorSpec(name, dtype, shape)]."""
-        return [_spec(t) for t in self._c.sources()]
+        return [_spec(t) for t in self._info["source_tensors"]]
 
     @property
     def targets(self):
         """The tensors the plan writes."""
-        return [_spec(t) for t in self._c.targets()]
+        return [_spec(t) for t in self._info["target_tensors"]]
 
     @property
     def hash(self):
-        return self._c.hash()
+        return self._info["hash"]
 
     def describe(self):
         """Pieces, bytes, aliases (targets that run() returns as views:
         {target: (source, element offset)}), dropped tensors; 'text' is a
         readable summary."""
-        return self._c.describe()
+        d = {k: v for k, v in self._info.items()
+             if k not in ("source_tensors", "target_tensors")}
+        d["aliases"] = {t: (a[0], a[1]) for t, a in d["aliases"].items()}
+        return d
 
     def source_ranges(self):
         """{source: [(begin, end), ...]}: the flat element intervals the
         plan reads, sorted and merged (what a loader must fetch)."""
-        return self._c.source_ranges()
+        return {k: [tuple(r) for r in v] for k, v in
+                N.call_json(N.lib.wl_plan_source_ranges, self._h).items()}
 
     def to_json(self, indent=1):
-        return self._c.to_json(indent)
+        return N.call_text(N.lib.wl_plan_to_json, self._h, int(indent))
 
     def inverse(self, *, exact=False):
         """The way back: for one rank of one (or rank='all') the mapping's
         reverse plan; for a reverse plan every rank's forward plan."""
-        return Plan(self._c.inverse(exact))
+        return Plan(N.new_handle(N.lib.wl_plan_inverse, self._h,
+                                 1 if exact else 0))
+
+    def _call_run(self, src, dst, dev, threads, skip_aliases):
+        sarr, skeep = A.tensor_array(list(src.items()), "source")
+        darr, dkeep = A.tensor_array(list(dst.items()), "destination")
+        opts = _run_options(dev, threads, skip_aliases)
+        N.check(N.lib.wl_run_into(self._h, sarr, len(src), darr, len(dst),
+                                  ctypes.byref(opts)))
+        del skeep, dkeep
+
+    def _plan_sources(self, tensors, what):
+        """The given tensors the plan reads (contiguous), copies, device."""
+        given = _tensor_dict(tensors, what)
+        names = {t[0] for t in self._info["source_tensors"]}
+        ours = {k: v for k, v in given.items() if k in names}
+        src, copies, dev = _contiguous_sources(ours)
+        # Names the plan does not read go along by name only, so that a
+        # missing source's message can suggest them.
+        return src, copies, dev, [k for k in given if k not in names]
 
     def run(self, tensors, *, views=True, threads=0):
         """Runs the plan on {name: tensor} (names it does not read are
         ignored) and returns {target: tensor}. Aliased targets are views of
         their source (views=False: copies); the others are new tensors on
         the sources' device."""
-        src = _tensor_dict(tensors, "tensors")
-        stream = _stream_of(src.values())
-        return self._c.run(src, views=views, stream=stream,
-                           stream_is_current=bool(stream), threads=threads)
+        src, copies, dev, extra = self._plan_sources(tensors, "tensors")
+        self._check_names(src, extra)
+        dev = dev or (N.DEVICE_CPU, 0)
+        aliases = self._info["aliases"] if views else {}
+        out, work = {}, {}
+        for name, dtype, shape in self._info["target_tensors"]:
+            a = aliases.get(name)
+            if a is not None and a[0] in src:
+                out[name] = A.flat_view(src[a[0]], a[1], a[2], shape)
+            else:
+                out[name] = work[name] = A.empty(shape, dtype, dev)
+        self._call_run(src, work, dev, threads, skip_aliases=bool(aliases))
+        _layer_stats(views=len(out) - len(work), contiguous_copies=copies)
+        return out
+
+    def _check_names(self, src, extra):
+        missing = [t[0] for t in self._info["source_tensors"]
+                   if t[0] not in src]
+        if missing:
+            hint = ""
+            if extra:
+                hint = "; given but not in the plan: " + ", ".join(
+                    "'%s'" % n for n in extra[:3]) + (
+                        " (and %d more)" % (len(extra) - 3)
+                        if len(extra) > 3 else "")
+            raise ValueError("%d source tensor(s) of the plan are missing: "
+                             "%s%s%s" % (
+                                 len(missing), ", ".join(
+                                     "'%s'" % n for n in missing[:5]),
+                                 " (and %d more)" % (len(missing) - 5)
+                                 if len(missing) > 5 else "", hint))
 
     def run_into(self, sources, destinations, *, threads=0):
         """Writes every target into destinations[name] (existing tensors,
         e.g. parameters or slices of fused parameters), in place."""
-        src = _tensor_dict(sources, "sources")
+        src, copies, dev, extra = self._plan_sources(sources, "sources")
+        self._check_names(src, extra)
         dst = _tensor_dict(destinations, "destinations")
-        stream = _stream_of(list(src.values()) + list(dst.values()))
-        self._c.run_into(src, dst, stream=stream,
-                         stream_is_current=bool(stream), threads=threads)
+        staged = _Staged(dst, dev or (N.DEVICE_CPU, 0))
+        self._call_run(src, staged.work, staged.dev, threads, False)
+        staged.copy_back()
+        _layer_stats(contiguous_copies=copies,
+                     staged_targets=len(staged.back))
 
     def loader(self, destinations, *, threads=0):
-        dst = _tensor_dict(destinations, "destinations")
-        stream = _stream_of(dst.values())
-        return Loader(self._c.loader(dst, stream=stream,
-                                     stream_is_current=bool(stream),
-                                     threads=threads), dst)
+        return Loader(self, _tensor_dict(destinations, "destinations"),
+                      threads)
 
     def load(self, weights, destinations, *, strict=True, threads=0):
         """vLLM's load_weights in one call: streams (name, tensor) pairs (or
@@ -275,7 +368,7 @@ class Plan:
         are ignored) and returns the set of target names loaded. Tensors
         the plan does not read are skipped; with strict, a name the mapping
         does not know at all raises ValueError, as does a missing source."""
-        targets = {t.name for t in self.targets}
+        targets = {t[0] for t in self._info["target_tensors"]}
         dst = {k: v for k, v in _tensor_dict(destinations, "destinations")
                .items() if k in targets}
         ld = self.loader(dst, threads=threads)
@@ -286,7 +379,7 @@ class Plan:
         return ld.finish(strict=strict)["loaded"]
 
     def __repr__(self):
-        d = self.describe()
+        d = self._info
         where = ("every rank" if d["rank"] == "all" else
                  "the way back" if d["reverse"] else "rank %s" % d["rank"])
         head = ("%s %s->%s tp=%d ep=%d pp=%d, %s" % (
@@ -298,28 +391,44 @@ class Plan:
 
 def last_run_stats():
     """What the last run on this thread did: executor ('cpu', 'cuda',
-    'cuda-via-host'), pieces, bytes, views, copies."""
-    return _C.last_run_stats()
+    'cuda-via-host'), pieces, bytes, views, copies, staged destinations."""
+    s = N.call_json(N.lib.wl_last_run_stats)
+    s.update(getattr(_layer, "stats", None) or dict(
+        views=0, contiguous_copies=0, staged_targets=0))
+    return s
 
 
 def cache_stats():
-    return _C.cache_stats()
+    return N.call_json(N.lib.wl_cache_stats)
 
 
 def clear_cache():
-    _C.clear_cache()
+    N.lib.wl_cache_clear()
 
 
 def mapping_search_path():
-    return _C.mapping_search_path()
+    return N.call_json(N.lib.wl_mapping_search_path)
 
 
 def cuda_executor():
     """(built, reason): whether this build has the CUDA executor."""
-    return _C.cuda_executor()
+    return N.flag_with_reason(N.lib.wl_cuda_executor_built)
 
 
 # --- safetensors, read by ranges ------------------------------------------
+
+
+def checkpoint_tensors(path):
+    """[(file, name, dtype, shape, file offset, bytes)] of a .safetensors
+    file or checkpoint folder, as the validated reader sees them
+    (docs/safetensors.md): every offset and size checked, no FIFO waited
+    on, no file outside the checkpoint's folder."""
+    h = N.new_handle(N.lib.wl_checkpoint_open, N.enc(os.fspath(path)))
+    try:
+        return [tuple(e[:3]) + (tuple(e[3]),) + tuple(e[4:])
+                for e in N.call_json(N.lib.wl_checkpoint_tensors, h)]
+    finally:
+        N.lib.wl_checkpoint_free(h)
 
 
 def read_safetensors(path, names=None, ranges=None):
@@ -339,12 +448,8 @@ def read_safetensors(path, names=None, ranges=None):
     elif ranges is not None:
         want = set(ranges)
     out, stats = {}, {"bytes_read": 0, "bytes_total": 0, "reads": 0}
-    # Headers, index and files as the validated reader accepts them
-    # (docs/safetensors.md): every offset and size checked, no FIFO waited
-    # on, no file outside the checkpoint's folder.
     by_file = {}
-    for file, name, dtype, shape, offset, nbytes in _C.checkpoint_tensors(
-            os.fspath(path)):
+    for file, name, dtype, shape, offset, nbytes in checkpoint_tensors(path):
         if want is None or name in want:
             by_file.setdefault(file, []).append(
                 (name, dtype, shape, offset, nbytes))
@@ -352,18 +457,17 @@ def read_safetensors(path, names=None, ranges=None):
         fd = os.open(file, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         try:
             for name, dtype_name, shape, offset, nbytes in entries:
-                dtype = _DTYPES.get(dtype_name)
-                if dtype is None:
-                    raise ValueError("tensor %r: dtype %s has no torch dtype "
-                                     "here" % (name, dtype_name))
-                t = torch.empty(shape, dtype=dtype)
-                es = t.element_size()
+                t = A.empty(shape, dtype_name, (N.DEVICE_CPU, 0))
+                numel = 1
+                for d in shape:
+                    numel *= d
+                es = nbytes // numel if numel else 1
                 stats["bytes_total"] += nbytes
-                raw = t.view(-1).view(torch.uint8).numpy() if t.numel() else None
-                spans = ([(0, t.numel())] if ranges is None
+                raw = A.bytes_of(t) if numel else None
+                spans = ([(0, numel)] if ranges is None
                          or name not in ranges else ranges[name])
                 for lo, hi in spans:
-                    lo, hi = max(0, lo), min(hi, t.numel())
+                    lo, hi = max(0, lo), min(hi, numel)
                     if hi <= lo:
                         continue
                     view = memoryview(raw[lo * es:hi * es])

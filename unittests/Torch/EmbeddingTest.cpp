@@ -339,9 +339,7 @@ TEST(Embedding, TensorErrorsNameTheTensor) {
     TensorMap bad = hf;
     bad[q] = bad[q].to(at::kFloat);
     std::string e = errorOf([&] { plan.run(bad); });
-    EXPECT_EQ(e, "source '" + q +
-                     "' has dtype torch.float32 but the plan has it as I32 "
-                     "(torch.int32)");
+    EXPECT_EQ(e, "source '" + q + "' has dtype F32 but the plan has it as I32");
   }
   {
     TensorMap bad = hf;
@@ -410,7 +408,7 @@ TEST(Embedding, CacheMakesTheSecondCompileFree) {
   CacheStats s = cacheStats();
   EXPECT_EQ(s.misses, 1);
   EXPECT_EQ(s.hits, 2);
-  EXPECT_EQ(a.data(), c.data()); // the same plan object
+  EXPECT_EQ(a.hash(), c.hash()); // the same plan
   EXPECT_NE(a.hash(), b.hash());
   double first = std::chrono::duration<double>(t1 - t0).count();
   double again = std::chrono::duration<double>(t2 - t1).count() / 2;

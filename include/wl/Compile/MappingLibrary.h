@@ -18,8 +18,14 @@
 namespace wl {
 
 /// The library folders searched for mapping names, in order:
-/// $WL_MAPPINGS_PATH (colon-separated), then this source tree's mappings/.
+/// $WL_MAPPINGS_PATH (colon-separated), the folders added with
+/// addMappingFolder, then this source tree's mappings/.
 std::vector<std::string> mappingSearchPath();
+
+/// Adds a library folder for this process (a packaged copy of mappings/
+/// that travels with the library to machines without this source tree).
+/// Thread-safe; a folder already added is not added twice.
+void addMappingFolder(const std::string &folder);
 
 /// The spec file that `mapping` names: `mapping` itself when it is a regular
 /// file; otherwise (unless it is an absolute path) the first of

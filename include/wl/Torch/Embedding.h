@@ -3,7 +3,10 @@
 // The embedding API (docs/embedding.md): a loader (vLLM's load_weights, a
 // Megatron bridge, an RL weight-sync step) compiles a mapping spec in its own
 // process and runs the plan on libtorch tensors it already holds, instead of
-// hand-written cat/chunk/narrow code.
+// hand-written cat/chunk/narrow code. A thin layer over libweight-layout's C
+// API (wl/CApi/weight_layout.h), the same library the Python package uses:
+// this layer only turns at::Tensors into memory the library can use (views,
+// contiguous copies, staged destinations) and its errors into Error.
 //
 //   auto plan = wl::embed::compile("qwen3/hf-to-vllm", configJson,
 //                                  {{"tp", 2}}, {.rank = 1});
@@ -23,9 +26,11 @@
 #ifndef WL_TORCH_EMBEDDING_H
 #define WL_TORCH_EMBEDDING_H
 
-#include "wl/Torch/Compile.h"
+#include "wl/Embed/Compile.h"
 
 #include <ATen/core/Tensor.h>
+
+struct wl_plan;
 
 #include <cstdint>
 #include <functional>
@@ -68,7 +73,6 @@ struct RunStats {
 const RunStats &lastRunStats();
 
 class Loader;
-struct PlanData;
 
 /// A compiled plan: cheap to copy (shared, immutable), safe to run from
 /// several threads.
@@ -78,7 +82,6 @@ public:
   /// not be written twice; elements no piece writes come out zero.
   static Plan fromJson(const std::string &text);
 
-  const layout::Plan &raw() const;
   std::vector<TensorSpec> sources() const;
   std::vector<TensorSpec> targets() const;
   Description describe() const;
@@ -123,11 +126,14 @@ public:
   /// layout::invert (exact).
   Plan inverse(bool exact = false) const;
 
-  explicit Plan(std::shared_ptr<const PlanData> data) : d_(std::move(data)) {}
-  const std::shared_ptr<const PlanData> &data() const { return d_; }
+  /// Takes ownership of a plan handle of the C API.
+  explicit Plan(wl_plan *handle);
+  wl_plan *handle() const { return h_.get(); }
+  struct Info;
 
 private:
-  std::shared_ptr<const PlanData> d_;
+  std::shared_ptr<wl_plan> h_;
+  std::shared_ptr<const Info> info_; ///< what describe() says, parsed once
 };
 
 /// What a streaming load did.
@@ -189,6 +195,13 @@ std::optional<c10::ScalarType> toScalarType(layout::DType t);
 /// True when this build has the CUDA executor (the CUDA toolkit was found
 /// at build time); `why` says why not.
 bool cudaExecutorBuilt(std::string &why);
+
+/// The process-wide compile cache (of the library).
+CacheStats cacheStats();
+void clearCache();
+
+/// The library folders searched for mapping names.
+std::vector<std::string> mappingSearchPath();
 
 } // namespace wl::embed
 

@@ -12,17 +12,6 @@ namespace wl::embed {
 using layout::DType;
 using layout::Piece;
 
-int64_t TensorSpec::numel() const {
-  int64_t n = 1;
-  for (int64_t s : shape)
-    n *= s;
-  return n;
-}
-
-int64_t TensorSpec::bytes() const {
-  return numel() * layout::dtypeSize(dtype);
-}
-
 std::string listNames(const std::vector<std::string> &names, size_t most) {
   std::string out;
   for (size_t i = 0; i < names.size() && i < most; ++i)
@@ -178,6 +167,39 @@ sourceRangesOf(const PlanData &d) {
   return out;
 }
 
+namespace {
+/// The readable summary of a description (Description::summary).
+std::string summarize(const Description &d) {
+  auto n = [](int64_t v) { return std::to_string(v); };
+  std::string o;
+  if (!d.from.empty() || !d.to.empty())
+    o += d.modelType + ": " + d.from + " -> " + d.to + ", tp " + n(d.tp) +
+         " ep " + n(d.ep) + " pp " + n(d.pp) + ", " +
+         (d.reverse             ? std::string("the way back (every rank)")
+          : d.rank == kAllRanks ? std::string("every rank")
+                                : "rank " + n(d.rank)) +
+         "\n";
+  else
+    o += "plan from JSON\n";
+  o += n(d.sources) + " sources (" + n(d.sourceBytes) + " bytes), " +
+       n(d.targets) + " targets (" + n(d.bytesWritten) + " bytes), " +
+       n(d.pieces) + " pieces (" + n(d.copyPieces) + " copies, " +
+       n(d.fillPieces) + " fills, " + n(d.convertPieces) + " converting)\n";
+  o += "reads " + n(d.bytesRead) + " source bytes; " +
+       n(static_cast<int64_t>(d.aliases.size())) +
+       " targets are views of a source (" + n(d.aliasBytes) + " bytes), " +
+       n(d.bytesWritten - d.aliasBytes) + " bytes are copied\n";
+  for (const Description::AliasInfo &a : d.aliases)
+    o += "  view: " + a.target + " = " + a.source + ".view(-1)[" +
+         n(a.offset) + ":" + n(a.offset + a.numel) + "]\n";
+  if (!d.dropped.empty())
+    o += "dropped on purpose: " + listNames(d.dropped) + "\n";
+  if (!d.rounded.empty())
+    o += "restored through a rounding step: " + listNames(d.rounded) + "\n";
+  return o;
+}
+} // namespace
+
 Description describePlan(const PlanData &d) {
   Description r;
   if (d.mapping) {
@@ -228,40 +250,8 @@ Description describePlan(const PlanData &d) {
       r.aliasBytes += bytes;
     }
   }
+  r.summary = summarize(r);
   return r;
-}
-
-// Plain string building, no iostreams: a module built by a newer GCC than
-// the libstdc++ it runs with (pip PyTorch machines) crashed formatting
-// numbers through std::ostream.
-std::string Description::text() const {
-  auto n = [](int64_t v) { return std::to_string(v); };
-  std::string o;
-  if (!from.empty() || !to.empty())
-    o += modelType + ": " + from + " -> " + to + ", tp " + n(tp) + " ep " +
-         n(ep) + " pp " + n(pp) + ", " +
-         (reverse             ? std::string("the way back (every rank)")
-          : rank == kAllRanks ? std::string("every rank")
-                              : "rank " + n(rank)) +
-         "\n";
-  else
-    o += "plan from JSON\n";
-  o += n(sources) + " sources (" + n(sourceBytes) + " bytes), " + n(targets) +
-       " targets (" + n(bytesWritten) + " bytes), " + n(pieces) +
-       " pieces (" + n(copyPieces) + " copies, " + n(fillPieces) +
-       " fills, " + n(convertPieces) + " converting)\n";
-  o += "reads " + n(bytesRead) + " source bytes; " +
-       n(static_cast<int64_t>(aliases.size())) +
-       " targets are views of a source (" + n(aliasBytes) + " bytes), " +
-       n(bytesWritten - aliasBytes) + " bytes are copied\n";
-  for (const AliasInfo &a : aliases)
-    o += "  view: " + a.target + " = " + a.source + ".view(-1)[" +
-         n(a.offset) + ":" + n(a.offset + a.numel) + "]\n";
-  if (!dropped.empty())
-    o += "dropped on purpose: " + listNames(dropped) + "\n";
-  if (!rounded.empty())
-    o += "restored through a rounding step: " + listNames(rounded) + "\n";
-  return o;
 }
 
 } // namespace wl::embed

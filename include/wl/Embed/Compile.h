@@ -1,15 +1,15 @@
 //===- Compile.h - the embedding API's compile side, without libtorch -*- C++ -*-===//
 //
-// The parts of the embedding API (wl/Torch/Embedding.h, docs/embedding.md)
-// that need no libtorch header: errors, compile options, plan descriptions
-// and the process-wide compile cache.
+// The plain types of the embedding API (docs/embedding.md), shared by the
+// core inside libweight-layout (lib/Embed) and the libtorch layer over its C
+// API (wl/Torch/Embedding.h): errors, compile options, tensor specs and plan
+// descriptions. Header-only.
 //
 //===----------------------------------------------------------------------===//
-#ifndef WL_TORCH_COMPILE_H
-#define WL_TORCH_COMPILE_H
+#ifndef WL_EMBED_COMPILE_H
+#define WL_EMBED_COMPILE_H
 
-#include "wl/Compile/MappingLibrary.h"
-#include "wl/Layout/Plan.h"
+#include "wl/Layout/DType.h"
 
 #include <cstdint>
 #include <map>
@@ -60,8 +60,15 @@ struct TensorSpec {
   std::string name;
   layout::DType dtype = layout::DType::F32;
   std::vector<int64_t> shape;
-  int64_t numel() const;
-  int64_t bytes() const;
+  int64_t numel() const {
+    int64_t n = 1;
+    for (int64_t s : shape)
+      n *= s;
+    return n;
+  }
+  int64_t bytes() const {
+    return numel() * static_cast<int64_t>(layout::dtypeSize(dtype));
+  }
 };
 
 struct Description {
@@ -86,21 +93,16 @@ struct Description {
   /// Checkpoint tensors the spec drops on purpose; tensors the way back
   /// restores through a rounding step.
   std::vector<std::string> dropped, rounded;
-  /// A readable summary (several lines).
-  std::string text() const;
+  /// A readable summary (several lines), written by the core.
+  std::string summary;
+  std::string text() const { return summary; }
 };
 
 /// The process-wide compile cache.
 struct CacheStats {
   int64_t hits = 0, misses = 0, entries = 0;
 };
-CacheStats cacheStats();
-void clearCache();
-
-/// The library folders searched for mapping names
-/// (wl/Compile/MappingLibrary.h).
-using wl::mappingSearchPath;
 
 } // namespace wl::embed
 
-#endif // WL_TORCH_COMPILE_H
+#endif // WL_EMBED_COMPILE_H

@@ -5,13 +5,11 @@
 // one device copy of the task table). With WL_HAVE_CUDA the CUDA runtime is
 // the static one WLCuda links, so cudaSetDevice here is the executor's.
 //
-// UNTESTED on this project's CI machines (no GPU): see docs/embedding.md.
-//
 //===----------------------------------------------------------------------===//
 #include "CudaDevice.h"
 
 #include "wl/Cuda/CudaExecutor.h"
-#include "wl/Torch/Compile.h"
+#include "wl/Embed/Compile.h"
 
 #include <map>
 #include <memory>
@@ -108,5 +106,67 @@ void cudaRunTable(int device, const runtime::cuda::TaskTable &table,
   if (synchronizeAfter && !slot->exec->synchronize(stream, error))
     throw Error(Error::Runtime, "CUDA: " + error);
 }
+
+#ifdef WL_HAVE_CUDA
+namespace {
+void check(cudaError_t e, const char *what) {
+  if (e != cudaSuccess)
+    throw Error(Error::Runtime,
+                std::string("CUDA ") + what + ": " + cudaGetErrorString(e));
+}
+} // namespace
+
+void *deviceAlloc(int device, size_t bytes, void *stream) {
+  DeviceScope scope(device);
+  void *p = nullptr;
+  check(cudaMallocAsync(&p, bytes ? bytes : 1,
+                        static_cast<cudaStream_t>(stream)),
+        ("allocation of " + std::to_string(bytes) + " bytes").c_str());
+  return p;
+}
+void deviceFree(int device, void *p, void *stream) {
+  DeviceScope scope(device);
+  cudaFreeAsync(p, static_cast<cudaStream_t>(stream));
+}
+void copyAsync(int device, void *dst, const void *src, size_t bytes,
+               void *stream) {
+  DeviceScope scope(device);
+  check(cudaMemcpyAsync(dst, src, bytes, cudaMemcpyDefault,
+                        static_cast<cudaStream_t>(stream)),
+        "copy");
+}
+void zeroAsync(int device, void *p, size_t bytes, void *stream) {
+  DeviceScope scope(device);
+  check(cudaMemsetAsync(p, 0, bytes, static_cast<cudaStream_t>(stream)),
+        "memset");
+}
+void synchronize(int device, void *stream) {
+  DeviceScope scope(device);
+  check(cudaStreamSynchronize(static_cast<cudaStream_t>(stream)),
+        "work on the stream");
+}
+void *hostAllocPinned(size_t bytes) {
+  void *p = nullptr;
+  check(cudaHostAlloc(&p, bytes ? bytes : 1, cudaHostAllocPortable),
+        ("pinned allocation of " + std::to_string(bytes) + " bytes").c_str());
+  return p;
+}
+void hostFreePinned(void *p) { cudaFreeHost(p); }
+#else
+namespace {
+[[noreturn]] void noCuda() {
+  throw Error(Error::Runtime,
+              "CUDA tensors need CUDA: this build has no CUDA runtime (no "
+              "CUDA toolkit at build time)");
+}
+} // namespace
+void *deviceAlloc(int, size_t, void *) { noCuda(); }
+void deviceFree(int, void *, void *) {}
+void copyAsync(int, void *, const void *, size_t, void *) { noCuda(); }
+void zeroAsync(int, void *, size_t, void *) { noCuda(); }
+void synchronize(int, void *) { noCuda(); }
+void *hostAllocPinned(size_t) { noCuda(); }
+void hostFreePinned(void *) {}
+#endif
 
 } // namespace wl::embed::detail

@@ -5,11 +5,11 @@
 // pieces of each source for streaming loads), and where it came from.
 //
 //===----------------------------------------------------------------------===//
-#ifndef WL_LIB_TORCH_PLANDATA_H
-#define WL_LIB_TORCH_PLANDATA_H
+#ifndef WL_LIB_EMBED_PLANDATA_H
+#define WL_LIB_EMBED_PLANDATA_H
 
 #include "wl/Layout/Plan.h"
-#include "wl/Torch/Compile.h"
+#include "wl/Embed/Compile.h"
 
 #include <map>
 #include <memory>
@@ -71,6 +71,8 @@ struct PlanData {
   /// the residual, s >= 0 the pieces of source s); opaque here.
   mutable std::mutex mutex;
   mutable std::map<int64_t, std::shared_ptr<const void>> deviceTables;
+  /// The C API's description (wl_plan_describe), built on first use.
+  mutable std::string describeJson;
 };
 
 /// Derives everything from `plan`. With `checkCoverage` (plans from
@@ -92,6 +94,10 @@ compilePlan(const std::string &mapping, const std::string &config,
             const CompileOptions &how, const std::string &specBaseDir);
 
 Description describePlan(const PlanData &d);
+
+/// The process-wide compile cache (CompileCache.cpp).
+CacheStats cacheStats();
+void clearCache();
 std::map<std::string, std::vector<std::pair<int64_t, int64_t>>>
 sourceRangesOf(const PlanData &d);
 std::shared_ptr<const PlanData> planFromJson(const std::string &text);
@@ -104,4 +110,4 @@ std::string formatShape(const std::vector<int64_t> &shape);
 
 } // namespace wl::embed
 
-#endif // WL_LIB_TORCH_PLANDATA_H
+#endif // WL_LIB_EMBED_PLANDATA_H

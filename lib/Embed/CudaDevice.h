@@ -1,0 +1,47 @@
+//===- CudaDevice.h - the CUDA executor and memory per device (internal) --===//
+//
+// Everything the embedding core does with the CUDA runtime. Without CUDA in
+// this build every function below throws Error (Runtime) saying so.
+//
+//===----------------------------------------------------------------------===//
+#ifndef WL_LIB_EMBED_CUDADEVICE_H
+#define WL_LIB_EMBED_CUDADEVICE_H
+
+#include "wl/Cuda/CudaTasks.h"
+
+#include <cstddef>
+#include <string>
+#include <vector>
+
+namespace wl::embed::detail {
+
+/// True when this build has the CUDA executor and a device is usable.
+bool cudaExecutorAvailable(std::string &why);
+
+/// Runs `table` on `device` over the given device addresses, on `stream`
+/// (a cudaStream_t; null: the default stream). Not waited for unless
+/// `synchronizeAfter`. Throws Error (Runtime) on failure.
+void cudaRunTable(int device, const runtime::cuda::TaskTable &table,
+                  const std::vector<const void *> &sources,
+                  const std::vector<void *> &targets, void *stream,
+                  bool synchronizeAfter);
+
+/// Stream-ordered device memory of `device` (cudaMallocAsync), freed with
+/// deviceFree on the same stream.
+void *deviceAlloc(int device, size_t bytes, void *stream);
+void deviceFree(int device, void *p, void *stream);
+/// cudaMemcpyAsync(cudaMemcpyDefault) on `stream` of `device`: any
+/// direction between host and device memory (unified addressing).
+void copyAsync(int device, void *dst, const void *src, size_t bytes,
+               void *stream);
+void zeroAsync(int device, void *p, size_t bytes, void *stream);
+/// Waits for `stream`; throws on an error of the work on it.
+void synchronize(int device, void *stream);
+
+/// Page-locked host memory (cudaHostAlloc), for reads that upload.
+void *hostAllocPinned(size_t bytes);
+void hostFreePinned(void *p);
+
+} // namespace wl::embed::detail
+
+#endif // WL_LIB_EMBED_CUDADEVICE_H
