@@ -11,7 +11,8 @@ WL_PACKAGES=(
   g++ cmake ninja-build python3
   llvm-19-dev llvm-19-tools libmlir-19-dev mlir-19-tools
   nlohmann-json3-dev libgtest-dev
-  libtorch-dev python3-torch pybind11-dev python3-dev python3-numpy
+  libtorch-dev python3-torch python3-numpy
+  python3-pip python3-setuptools python3-wheel python3-venv
 )
 
 wl_log() { printf '[weight-layout] %s\n' "$*" >&2; }

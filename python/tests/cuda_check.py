@@ -1,11 +1,9 @@
-"""The weight_layout checks on CUDA tensors, for a GPU machine without the
-compiler (python/build_runtime_ext.py builds the module there).
+"""The weight_layout checks on CUDA tensors, for a GPU machine with its own
+PyTorch (pip, CUDA): the package is the same wheel as everywhere (ctypes
+over libweight-layout.so), so the plans are compiled in-process there.
 
-  # here (full build): compile the plans to JSON
-  PYTHONPATH=build/python /usr/bin/python3 python/tests/cuda_check.py --make-plans DIR
-  # on the GPU machine:
-  python3 python/build_runtime_ext.py /tmp/wl --nlohmann DIR_WITH_NLOHMANN
-  PYTHONPATH=/tmp/wl python3 python/tests/cuda_check.py --plans DIR
+  python3 -m pip install --no-index --no-deps --target /tmp/wl dist/weight_layout-*.whl
+  PYTHONPATH=/tmp/wl python3 python/tests/cuda_check.py
 
 Every check compares element origins with the framework's rule (the same
 rules as test_weight_layout.py) and every CUDA result with the CPU
@@ -30,8 +28,8 @@ from test_weight_layout import (CONFIG, QWEN3_5_CONFIG, SRC, H,  # noqa: E402
 SMALL = os.path.join(SRC, "examples", "qwen3-small-config.json")
 
 
-def make_plans(d):
-    os.makedirs(d, exist_ok=True)
+def compile_plans():
+    """The plans of the checks, compiled in this process."""
     plans = {}
     for r in range(2):
         plans["vllm-tp2-r%d" % r] = wl.compile(
@@ -52,10 +50,7 @@ def make_plans(d):
         # pieces on the device against the CPU executor.
         plans["q35-megatron-bf16"] = wl.compile("qwen3_5/hf-to-megatron",
                                                 QWEN3_5_CONFIG)
-    for name, p in plans.items():
-        with open(os.path.join(d, name + ".json"), "w") as f:
-            f.write(p.to_json(-1))
-    print("wrote %d plans to %s" % (len(plans), d))
+    return plans
 
 
 class Skip(Exception):
@@ -63,21 +58,18 @@ class Skip(Exception):
 
 
 def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--make-plans")
-    ap.add_argument("--plans")
-    a = ap.parse_args()
-    if a.make_plans:
-        make_plans(a.make_plans)
-        return 0
-    P = {}
-    for f in sorted(os.listdir(a.plans)):
-        P[f[:-5]] = wl.from_json(open(os.path.join(a.plans, f)).read())
+    argparse.ArgumentParser(description=__doc__).parse_args()
+    t0 = time.perf_counter()
+    P = compile_plans()
+    t1 = time.perf_counter()
     cuda = torch.cuda.is_available()
     dev = torch.device("cuda", 0) if cuda else None
-    print("torch %s, cuda %s, executor %s" % (
-        torch.__version__, torch.cuda.get_device_name(0) if cuda else "none",
-        wl.cuda_executor()))
+    print("python %s, torch %s, cuda %s, weight_layout %s (%s), executor %s; "
+          "%d plans compiled in-process in %.3f s" % (
+              sys.version.split()[0], torch.__version__,
+              torch.cuda.get_device_name(0) if cuda else "none",
+              wl.__version__, os.path.dirname(wl.__file__),
+              wl.cuda_executor(), len(P), t1 - t0))
     results = {"passed": 0, "failed": 0, "skipped": 0}
 
     skip = set(os.environ.get("WL_SKIP", "").split(","))
@@ -108,14 +100,45 @@ def main():
         return origin_tensors(P["vllm-tp1"].sources, device)
 
     @check
-    def compile_says_no_compiler():
+    def every_plan_cuda_equals_cpu_byte_for_byte():
+        need_cuda()
+        for name, p in P.items():
+            src = origin_tensors(p.sources) if "bf16" not in name else {
+                t.name: torch.randn(t.shape).to(t.dtype) for t in p.sources}
+            cpu = p.run(src, views=False)
+            gpu = p.run({n: t.to(dev) for n, t in src.items()}, views=False)
+            for n, t in cpu.items():
+                assert torch.equal(t.view(torch.uint8).view(-1),
+                                   gpu[n].cpu().view(torch.uint8).view(-1)), \
+                    (name, n)
+
+    @check
+    def jax_and_cupy_arrays_enter_through_dlpack():
+        need_cuda()
+        took = []
+        src = hf()
+        want = vllm_rule(src, 2, 1)
         try:
-            wl.compile("qwen3/hf-to-vllm", CONFIG)
-        except ValueError as e:
-            if "no compiler" not in str(e):
-                raise
-        else:
-            raise Skip("this build has the compiler")
+            import jax
+            import jax.numpy as jnp
+            arrs = {n: jnp.asarray(t.numpy()) for n, t in src.items()}
+            assert_same(P["vllm-tp2-r1"].run(arrs), want)
+            took.append("jax " + jax.__version__ + " on " +
+                        str(next(iter(arrs.values())).devices()))
+        except ImportError:
+            pass
+        try:
+            import cupy
+            arrs = {n: cupy.asarray(t.numpy()) for n, t in src.items()}
+            out = P["vllm-tp2-r1"].run(arrs)
+            assert all(t.is_cuda for t in out.values())
+            assert_same(out, want)
+            took.append("cupy " + cupy.__version__)
+        except ImportError:
+            pass
+        if not took:
+            raise Skip("neither JAX nor CuPy here")
+        print("  took arrays of " + ", ".join(took))
 
     @check
     def cpu_vllm_rule():
@@ -177,6 +200,10 @@ def main():
                    for t in p.targets}
             assert p.load(sorted(src.items(), reverse=True), dst,
                           strict=False) == set(dst)
+            st = wl.last_run_stats()
+            # Uploaded per source and run by the CUDA executor.
+            assert st["executor"] == "cuda" and st["uploaded_bytes"] > 0, st
+            assert st["staged_targets"] == 0, st
             assert_same(dst, vllm_rule(src, 2, r))
             # A CUDA checkpoint streamed too.
             dst2 = {n: torch.zeros_like(t) for n, t in dst.items()}

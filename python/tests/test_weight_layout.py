@@ -22,8 +22,9 @@ SRC = os.environ.get("WL_SOURCE_DIR") or os.path.abspath(
 CONFIG = os.path.join(SRC, "examples", "qwen3-tiny-config.json")
 VLLM = "qwen3/hf-to-vllm"
 MEGATRON = "qwen3/hf-to-megatron"
-QWEN3_5_CONFIG = os.path.join(SRC, "..", "shared", "checkpoints", "hf",
-                              "qwen3_5", "config.json")
+SHARED = os.environ.get("WL_SHARED") or os.path.join(SRC, "..", "shared")
+QWEN3_5_CONFIG = os.path.join(SHARED, "checkpoints", "hf", "qwen3_5",
+                              "config.json")
 
 H, NH, NKV, HD, I, V, L = 128, 8, 2, 32, 256, 512, 2
 
