@@ -222,10 +222,6 @@ int wl_plan_source_ranges(const wl_plan *plan, char **out) {
 
 // --- Checkpoints --------------------------------------------------------------
 
-struct wl_checkpoint {
-  std::unique_ptr<runtime::Checkpoint> c;
-};
-
 int wl_checkpoint_open(const char *path, wl_checkpoint **out) {
   return guard([&] {
     required(path, "path");

@@ -13,6 +13,8 @@
 
 #include "../Embed/PlanData.h"
 
+#include "wl/Safetensors/Safetensors.h"
+
 #include <nlohmann/json.hpp>
 
 #include <cstring>
@@ -22,6 +24,10 @@
 
 struct wl_plan {
   std::shared_ptr<const wl::embed::PlanData> d;
+};
+
+struct wl_checkpoint {
+  std::unique_ptr<wl::runtime::Checkpoint> c;
 };
 
 namespace wl::capi {
@@ -52,6 +58,12 @@ inline char *give(const nlohmann::ordered_json &j) { return give(j.dump()); }
 
 /// Throws Error (Invalid) naming `what` when `p` is null.
 void required(const void *p, const char *what);
+
+/// The C API's tensors as the core's, by name; `role` ("source",
+/// "destination") names them in errors (Run.cpp).
+embed::TensorRef refOf(const wl_tensor &t, const char *role);
+std::map<std::string, embed::TensorRef> refsOf(const wl_tensor *v, size_t n,
+                                               const char *role);
 
 } // namespace wl::capi
 

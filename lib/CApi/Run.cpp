@@ -6,7 +6,7 @@ using namespace wl::embed;
 using namespace wl::capi;
 using nlohmann::ordered_json;
 
-namespace {
+namespace wl::capi {
 
 TensorRef refOf(const wl_tensor &t, const char *role) {
   std::string who = std::string(role) + " '" + (t.name ? t.name : "") + "'";
@@ -51,6 +51,10 @@ std::map<std::string, TensorRef> refsOf(const wl_tensor *v, size_t n,
   }
   return out;
 }
+
+} // namespace wl::capi
+
+namespace {
 
 ExecOptions execOf(const wl_run_options *o) {
   ExecOptions e;

@@ -145,6 +145,48 @@ void synchronize(int device, void *stream) {
   check(cudaStreamSynchronize(static_cast<cudaStream_t>(stream)),
         "work on the stream");
 }
+void *streamCreate(int device) {
+  DeviceScope scope(device);
+  cudaStream_t s = nullptr;
+  check(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking), "stream");
+  return s;
+}
+void streamDestroy(int device, void *stream) {
+  DeviceScope scope(device);
+  cudaStreamDestroy(static_cast<cudaStream_t>(stream));
+}
+void streamWait(int device, void *waiter, void *waitee) {
+  void *e = eventRecord(device, waitee);
+  DeviceScope scope(device);
+  cudaError_t r = cudaStreamWaitEvent(static_cast<cudaStream_t>(waiter),
+                                      static_cast<cudaEvent_t>(e), 0);
+  eventDestroy(e);
+  check(r, "stream wait");
+}
+void *eventRecord(int device, void *stream) {
+  DeviceScope scope(device);
+  cudaEvent_t e = nullptr;
+  check(cudaEventCreateWithFlags(&e, cudaEventDisableTiming), "event");
+  cudaError_t r = cudaEventRecord(e, static_cast<cudaStream_t>(stream));
+  if (r != cudaSuccess)
+    cudaEventDestroy(e);
+  check(r, "event record");
+  return e;
+}
+bool eventDone(void *event) {
+  cudaError_t r = cudaEventQuery(static_cast<cudaEvent_t>(event));
+  if (r == cudaErrorNotReady)
+    return false;
+  check(r, "work before an event");
+  return true;
+}
+void eventWait(void *event) {
+  check(cudaEventSynchronize(static_cast<cudaEvent_t>(event)),
+        "work before an event");
+}
+void eventDestroy(void *event) {
+  cudaEventDestroy(static_cast<cudaEvent_t>(event));
+}
 void *hostAllocPinned(size_t bytes) {
   void *p = nullptr;
   check(cudaHostAlloc(&p, bytes ? bytes : 1, cudaHostAllocPortable),
@@ -165,6 +207,13 @@ void deviceFree(int, void *, void *) {}
 void copyAsync(int, void *, const void *, size_t, void *) { noCuda(); }
 void zeroAsync(int, void *, size_t, void *) { noCuda(); }
 void synchronize(int, void *) { noCuda(); }
+void *streamCreate(int) { noCuda(); }
+void streamDestroy(int, void *) {}
+void streamWait(int, void *, void *) { noCuda(); }
+void *eventRecord(int, void *) { noCuda(); }
+bool eventDone(void *) { noCuda(); }
+void eventWait(void *) { noCuda(); }
+void eventDestroy(void *) {}
 void *hostAllocPinned(size_t) { noCuda(); }
 void hostFreePinned(void *) {}
 #endif

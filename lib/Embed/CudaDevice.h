@@ -38,6 +38,20 @@ void zeroAsync(int device, void *p, size_t bytes, void *stream);
 /// Waits for `stream`; throws on an error of the work on it.
 void synchronize(int device, void *stream);
 
+/// A stream of its own on `device` (non-blocking: no implicit ordering
+/// with the legacy default stream).
+void *streamCreate(int device);
+void streamDestroy(int device, void *stream);
+/// Makes `waiter` wait for the work queued so far on `waitee`.
+void streamWait(int device, void *waiter, void *waitee);
+
+/// An event recorded on `stream` now (cudaEventDisableTiming).
+void *eventRecord(int device, void *stream);
+/// Whether the work before the event is done (throws on its error).
+bool eventDone(void *event);
+void eventWait(void *event);
+void eventDestroy(void *event);
+
 /// Page-locked host memory (cudaHostAlloc), for reads that upload.
 void *hostAllocPinned(size_t bytes);
 void hostFreePinned(void *p);

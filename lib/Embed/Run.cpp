@@ -9,7 +9,7 @@
 #include "wl/Embed/Run.h"
 
 #include "CudaDevice.h"
-#include "PlanData.h"
+#include "Execute.h"
 
 #include "wl/Cuda/CudaExecutor.h"
 #include "wl/Cuda/CudaTasks.h"
@@ -47,10 +47,11 @@ bool cudaAvailable(std::string &why) {
 }
 
 namespace {
-
 thread_local ExecStats tlsStats;
+} // namespace
 
-/// Checks one tensor against its plan entry.
+namespace detail {
+
 void checkRef(const char *role, const layout::TensorInfo &info,
               const TensorRef &t) {
   const std::string who = std::string(role) + " '" + info.name + "'";
@@ -83,12 +84,6 @@ std::string hintUnknown(const std::map<std::string, TensorRef> &given,
     return "";
   return "; given but not in the plan: " + listNames(extra, 3);
 }
-
-/// Tensors bound to plan indices, all on one device.
-struct Bound {
-  std::vector<const TensorRef *> refs;
-  std::optional<Device> device;
-};
 
 void noteDevice(Bound &b, const char *what, const std::string &name,
                 const TensorRef &t, std::string &first) {
@@ -245,13 +240,6 @@ int64_t subPlanBytes(const layout::Plan &sub) {
   return n;
 }
 
-/// Memory of the work: source and target addresses by plan index.
-struct Work {
-  std::vector<const uint8_t *> src;
-  std::vector<uint8_t *> dst;
-  Device srcDevice, dstDevice;
-};
-
 /// Host copies of the device tensors `sub` uses (sources; with `targets`,
 /// also the targets, whose elements `sub` does not write must survive).
 struct HostCopies {
@@ -390,7 +378,9 @@ Work workOf(const Bound &src, const Bound &dst, Device fallback) {
   return w;
 }
 
-} // namespace
+} // namespace detail
+
+using namespace detail;
 
 ExecStats &lastExecStats() { return tlsStats; }
 

@@ -28,6 +28,7 @@ __all__ = [
     "ALL_RANKS", "Plan", "Loader", "TensorSpec", "compile", "from_json",
     "read_safetensors", "cache_stats", "clear_cache", "last_run_stats",
     "mapping_search_path", "cuda_executor", "checkpoint_tensors",
+    "load_checkpoint", "last_load_stats",
     "__version__",
 ]
 
@@ -486,3 +487,116 @@ def read_safetensors(path, names=None, ranges=None):
             raise ValueError("%s: no tensor(s) %s" % (
                 path, ", ".join("'%s'" % m for m in missing[:5])))
     return out, stats
+
+
+# --- checkpoints loaded onto the device -------------------------------------
+
+
+def _device_arg(device):
+    """(DLPack code, index) of "cuda", "cuda:1", "cpu" or a torch.device."""
+    text = str(device)
+    if text == "cpu":
+        return (N.DEVICE_CPU, 0)
+    if text == "cuda" or text.startswith("cuda:"):
+        if not A.USE_TORCH:
+            raise ValueError("device %s: CUDA needs torch here" % text)
+        import torch
+        index = (int(text.split(":", 1)[1]) if ":" in text
+                 else torch.cuda.current_device())
+        return (N.DEVICE_CUDA, index)
+    raise ValueError("device %r: expected 'cpu', 'cuda' or 'cuda:<n>'"
+                     % (device,))
+
+
+class _Progress:
+    """A one-line bar on stderr, or the caller's callable(done, total)."""
+
+    def __init__(self, progress):
+        import sys
+        import time
+        self.fn = progress if callable(progress) else None
+        self.bar = bool(progress) and not callable(progress)
+        self.t0 = time.perf_counter()
+        self.time = time.perf_counter
+        self.err = sys.stderr
+        self.last = -1
+
+    def __call__(self, _ctx, done, total):
+        if self.fn:
+            self.fn(done, total)
+        elif self.bar:
+            pct = int(100 * done / total) if total else 100
+            if pct != self.last:
+                self.last = pct
+                dt = max(self.time() - self.t0, 1e-9)
+                self.err.write("\rweight_layout: %3d%% %.2f/%.2f GB %.1f GB/s"
+                               % (pct, done / 1e9, total / 1e9,
+                                  done / dt / 1e9))
+                if done >= total:
+                    self.err.write("\n")
+                self.err.flush()
+
+
+def load_checkpoint(path, mapping, *, config=None, tp=1, rank=0, ep=1, pp=1,
+                    device="cuda", into=None, threads=None, dtype=None,
+                    progress=None, buffer_bytes=0, batch_bytes=0, **options):
+    """Loads a safetensors checkpoint through a mapping into one rank's
+    tensors on `device` and returns {target: tensor}.
+
+    The plan is compiled (cached) for `config` (default: the checkpoint's
+    config.json), tp, ep, pp and rank; only this rank's source ranges are
+    read, by `threads` parallel preads into page-locked buffers, with the
+    uploads and the plan's kernels overlapped. `into`: existing tensors to
+    write in place (dict(model.named_parameters()), model.state_dict();
+    entries that are not targets are ignored; every target must be there);
+    otherwise new tensors are allocated on `device`. Every name, dtype and
+    shape is checked against the checkpoint's headers before the first byte
+    is written (ValueError naming the tensor and file). `progress`: True
+    for a bar on stderr, or callable(bytes_done, bytes_total).
+    wl.last_load_stats() says what the load did.
+    """
+    given = {"tp": tp, "ep": ep, "pp": pp}
+    for k, v in given.items():
+        if v != 1:
+            options[k] = v
+    plan = compile(mapping, config if config is not None else path,
+                   rank=rank, dtype=dtype, **options)
+    dev = _device_arg(device)
+    targets = plan._info["target_tensors"]
+    if into is not None:
+        names = {t[0] for t in targets}
+        dst = {k: v for k, v in _tensor_dict(into, "into").items()
+               if k in names}
+        staged = _Staged(dst, dev)
+    else:
+        dst = {name: A.empty(shape, dtype_name, dev)
+               for name, dtype_name, shape in targets}
+        staged = _Staged(dst, dev)
+    arr, keep = A.tensor_array(list(staged.work.items()), "destination")
+    o = N.LoadOptions()
+    stream = A.current_stream(staged.dev)
+    o.stream = stream or None
+    o.threads = int(threads or 0)
+    o.buffer_bytes = int(buffer_bytes)
+    o.batch_bytes = int(batch_bytes)
+    callback = None
+    if progress:
+        callback = N.PROGRESS(_Progress(progress))
+        o.progress = callback
+    ckpt = N.new_handle(N.lib.wl_checkpoint_open, N.enc(os.fspath(path)))
+    try:
+        report = N.call_json(N.lib.wl_load_checkpoint, plan._h, ckpt, arr,
+                             len(staged.work), ctypes.byref(o))
+    finally:
+        N.lib.wl_checkpoint_free(ckpt)
+    del keep, callback
+    staged.copy_back()
+    report["staged_targets"] = len(staged.back)
+    _layer.load = report
+    return dst
+
+
+def last_load_stats():
+    """What the last load_checkpoint on this thread did: sources, bytes
+    needed and read, preads, batches, bytes written, seconds, executor."""
+    return dict(getattr(_layer, "load", None) or {})

@@ -43,6 +43,22 @@ class RunOptions(ctypes.Structure):
     ]
 
 
+PROGRESS = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int64,
+                            ctypes.c_int64)
+
+
+class LoadOptions(ctypes.Structure):
+    _fields_ = [
+        ("stream", ctypes.c_void_p),
+        ("threads", ctypes.c_int32),
+        ("buffers", ctypes.c_int32),
+        ("buffer_bytes", ctypes.c_int64),
+        ("batch_bytes", ctypes.c_int64),
+        ("progress", PROGRESS),
+        ("progress_context", ctypes.c_void_p),
+    ]
+
+
 def _candidates():
     env = os.environ.get("WL_LIBRARY")
     if env:
@@ -91,6 +107,9 @@ _SIG = {
     "wl_loader_finish": (_I, [_P, _OUT]),
     "wl_loader_free": (None, [_P]),
     "wl_last_run_stats": (_I, [_OUT]),
+    "wl_load_checkpoint": (_I, [_P, _P, ctypes.POINTER(Tensor),
+                                ctypes.c_size_t, ctypes.POINTER(LoadOptions),
+                                _OUT]),
     "wl_checkpoint_open": (_I, [_S, _OUT]),
     "wl_checkpoint_tensors": (_I, [_P, _OUT]),
     "wl_checkpoint_free": (None, [_P]),

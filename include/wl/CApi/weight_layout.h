@@ -138,6 +138,31 @@ WL_API int wl_loader_missing(const wl_loader *loader, char **out);
 WL_API int wl_loader_finish(wl_loader *loader, char **out);
 WL_API void wl_loader_free(wl_loader *loader);
 
+typedef struct wl_load_options {
+  /* The caller's CUDA stream: the load waits for its work before writing
+   * (null: the legacy default stream). The load is complete on return. */
+  void *stream;
+  int32_t threads;      /* readers; 0: min(hardware threads, 16) */
+  int32_t buffers;      /* page-locked staging buffers; 0: threads + 4 */
+  int64_t buffer_bytes; /* each; 0: 32 MiB */
+  int64_t batch_bytes;  /* source bytes on the device per batch; 0: 1 GiB */
+  /* Called on the calling thread as bytes are read (may be null). */
+  void (*progress)(void *context, int64_t done, int64_t total);
+  void *progress_context;
+} wl_load_options;
+
+/* Reads `checkpoint` through `plan` (one rank's) into `destinations` (every
+ * target; all on one device, CPU or CUDA): only the ranges the plan reads,
+ * by parallel preads into page-locked buffers, uploads and the plan's
+ * kernels overlapped (docs/embedding.md, "Loading a checkpoint"). Every
+ * name, dtype and shape is checked against the checkpoint's headers before
+ * the first byte is written. *report (may be null): {"sources",
+ * "bytes_needed", "bytes_read", "reads", "batches", "bytes_written",
+ * "seconds", "executor"}. */
+WL_API int wl_load_checkpoint(const wl_plan *plan, const wl_checkpoint *checkpoint,
+                       const wl_tensor *destinations, size_t ndestinations,
+                       const wl_load_options *options, char **report);
+
 /* {"executor": "cpu"|"cuda"|"cuda-via-host"|"none", "pieces_run",
  *  "bytes_written", "uploaded_bytes"}: the last run on this thread. */
 WL_API int wl_last_run_stats(char **out);
