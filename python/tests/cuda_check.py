@@ -22,7 +22,8 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import weight_layout as wl  # noqa: E402
 from test_weight_layout import (CONFIG, QWEN3_5_CONFIG, SRC, H,  # noqa: E402
-                                assert_same, megatron_rule, origin_tensors,
+                                assert_same, checkpoint_folder,
+                                megatron_rule, origin_tensors,
                                 shares_storage, vllm_rule)
 
 SMALL = os.path.join(SRC, "examples", "qwen3-small-config.json")
@@ -211,6 +212,35 @@ def main():
                    strict=False)
             assert wl.last_run_stats()["executor"] == "cuda"
             assert_same(dst2, dst)
+
+    @check
+    def cuda_load_checkpoint_equals_cpu():
+        need_cuda()
+        import tempfile
+        src = hf()
+        with tempfile.TemporaryDirectory() as d:
+            checkpoint_folder(d, src, shards=3)
+            for tp, r in ((1, 0), (2, 1)):
+                cpu = wl.load_checkpoint(d, "qwen3/hf-to-vllm", tp=tp, rank=r,
+                                         device="cpu", dtype=torch.int32)
+                gpu = wl.load_checkpoint(d, "qwen3/hf-to-vllm", tp=tp, rank=r,
+                                         device="cuda", dtype=torch.int32,
+                                         buffer_bytes=16384,
+                                         batch_bytes=200000)
+                st = wl.last_load_stats()
+                assert st["executor"] == "cuda" and st["batches"] > 1, st
+                assert all(t.is_cuda for t in gpu.values())
+                assert_same(gpu, cpu)
+                assert_same(gpu, vllm_rule(src, tp, r))
+                # Into CUDA parameters, one a column slice.
+                params = {n: torch.zeros_like(t) for n, t in gpu.items()}
+                o = "model.layers.0.self_attn.o_proj.weight"
+                wide = torch.zeros(H, 2 * params[o].shape[1],
+                                   dtype=torch.int32, device=dev)
+                params[o] = wide[:, params[o].shape[1]:]
+                wl.load_checkpoint(d, "qwen3/hf-to-vllm", tp=tp, rank=r,
+                                   dtype=torch.int32, into=params)
+                assert_same(params, cpu)
 
     @check
     def cuda_side_stream():

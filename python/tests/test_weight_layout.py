@@ -419,6 +419,104 @@ def test_source_ranges_read_only_rank_bytes():
         assert_same(whole, hf)
 
 
+def checkpoint_folder(d, tensors, shards=2):
+    """A checkpoint folder: config.json and `shards` files with an index."""
+    import shutil
+    shutil.copy(CONFIG, os.path.join(d, "config.json"))
+    names = list(tensors)
+    weight_map = {}
+    for i in range(shards):
+        fn = "model-%05d-of-%05d.safetensors" % (i + 1, shards)
+        part = {n: tensors[n] for n in names[i::shards]}
+        write_safetensors(os.path.join(d, fn), part)
+        weight_map.update({n: fn for n in part})
+    with open(os.path.join(d, "model.safetensors.index.json"), "w") as f:
+        json.dump({"metadata": {}, "weight_map": weight_map}, f)
+    return d
+
+
+def test_load_checkpoint_reads_only_the_rank_and_matches_vllm():
+    hf = hf_checkpoint()
+    with tempfile.TemporaryDirectory() as d:
+        checkpoint_folder(d, hf)
+        seen = []
+        for tp, r in ((1, 0), (2, 1), (2, 0)):
+            # Small buffers and batches: many reads, several batches.
+            got = wl.load_checkpoint(d, VLLM, tp=tp, rank=r, device="cpu",
+                                     dtype=torch.int32, buffer_bytes=8192,
+                                     batch_bytes=100000, threads=3,
+                                     progress=lambda a, b: seen.append(
+                                         (a, b)))
+            st = wl.last_load_stats()
+            assert_same(got, vllm_rule(hf, tp, r))
+            plan = wl.compile(VLLM, d, tp=tp, rank=r, dtype=torch.int32)
+            assert st["bytes_needed"] == plan.describe()["bytes_read"], st
+            assert st["bytes_written"] == plan.describe()["bytes_written"]
+            assert st["batches"] > 1 and st["executor"] == "cpu", st
+            if tp > 1:
+                assert st["bytes_read"] < 0.7 * sum(
+                    t.numel() * 4 for t in hf.values()), st
+            assert seen[-1][0] == seen[-1][1] == st["bytes_read"], seen[-1]
+
+
+def test_load_checkpoint_into_parameters_in_place():
+    hf = hf_checkpoint()
+    with tempfile.TemporaryDirectory() as d:
+        checkpoint_folder(d, hf, shards=3)
+        plan = wl.compile(VLLM, d, tp=2, rank=0, dtype=torch.int32)
+        params = {t.name: torch.nn.Parameter(torch.zeros(t.shape,
+                                                         dtype=t.dtype),
+                                             requires_grad=False)
+                  for t in plan.targets}
+        o = "model.layers.1.self_attn.o_proj.weight"
+        wide = torch.zeros(H, 2 * H, dtype=torch.int32)
+        params[o] = wide[:, H:]  # a column slice: through a temporary
+        params["not.a.target"] = torch.zeros(3)
+        ptrs = {n: p.data_ptr() for n, p in params.items()}
+        got = wl.load_checkpoint(d, VLLM, tp=2, rank=0, device="cpu",
+                                 dtype=torch.int32, into=params)
+        assert wl.last_load_stats()["staged_targets"] == 1
+        assert {n: p.data_ptr() for n, p in params.items()} == ptrs
+        assert got[o] is params[o] and "not.a.target" not in got
+        assert_same({n: params[n] for n in got}, vllm_rule(hf, 2, 0))
+        assert torch.equal(wide[:, :H], torch.zeros(H, H, dtype=torch.int32))
+
+
+def test_load_checkpoint_checks_everything_before_writing():
+    hf = hf_checkpoint()
+    plan = wl.compile(VLLM, CONFIG, tp=2, rank=1, dtype=torch.int32)
+    q = "model.layers.1.self_attn.q_proj.weight"
+    cases = [
+        ({n: t for n, t in hf.items() if n != q},
+         "1 tensor(s) the plan reads are not in the checkpoint: '%s'" % q),
+        (dict(hf, **{q: hf[q][:8]}),
+         "checkpoint tensor '%s' in " % q),
+        (dict(hf, **{q: hf[q].to(torch.bfloat16)}),
+         "has dtype BF16 but the plan reads it as I32"),
+    ]
+    for tensors, message in cases:
+        with tempfile.TemporaryDirectory() as d:
+            checkpoint_folder(d, tensors)
+            params = {t.name: torch.full(t.shape, -7, dtype=t.dtype)
+                      for t in plan.targets}
+            e = raises(ValueError, wl.load_checkpoint, d, VLLM, tp=2, rank=1,
+                       device="cpu", dtype=torch.int32, into=params)
+            assert message in e, e
+            # Nothing was written.
+            assert all(bool((t == -7).all()) for t in params.values())
+    with tempfile.TemporaryDirectory() as d:
+        checkpoint_folder(d, hf)
+        e = raises(ValueError, wl.load_checkpoint, d, VLLM, tp=2, rank=1,
+                   device="cpu", dtype=torch.int32,
+                   into={"model.norm.weight": torch.zeros(H, dtype=torch.int32)})
+        assert "target(s) of the plan have no destination" in e, e
+        e = raises(ValueError, wl.load_checkpoint, d, VLLM, device="tpu")
+        assert "device 'tpu'" in e, e
+        e = raises(ValueError, wl.load_checkpoint, os.path.join(d, "nope"),
+                   VLLM, config=CONFIG, device="cpu")
+        assert "nope" in e, e
+
+
 def test_read_safetensors_refuses_what_the_validated_reader_refuses():
     hf = {"a": torch.arange(6, dtype=torch.int32).reshape(2, 3)}
     with tempfile.TemporaryDirectory() as d:
