@@ -212,6 +212,18 @@ def safetensors_path(folder, c, tp, r):
     return out
 
 
+class Rows(list):
+    """The table's rows, each also printed as it comes (a run cut short
+    keeps what it measured)."""
+
+    def append(self, row):
+        super().append(row)
+        label, rank, way, nb, dt, st = row
+        print("  %s %s %s: %.2f GB in %.3f s, %.1f GB/s%s" % (
+            label, rank, way, nb / 1e9, dt, nb / dt / 1e9,
+            "" if not st else " %s" % json.dumps(st)), flush=True)
+
+
 def timed(fn, repeat=2):
     """(best seconds, result of the last call), GPU work included."""
     best, res = None, None
@@ -298,7 +310,7 @@ def main():
     ap.add_argument("--out", default=os.environ.get("OUT", "."))
     ap.add_argument("--skip-transformers", action="store_true")
     a = ap.parse_args()
-    rows, checks, notes = [], [], []
+    rows, checks, notes = Rows(), [], []
     gpu = torch.cuda.get_device_name(0)
     print("# %s, python %s, torch %s, weight_layout %s, %d CPUs" % (
         gpu, sys.version.split()[0], torch.__version__, wl.__version__,

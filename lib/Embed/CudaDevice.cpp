@@ -26,8 +26,13 @@ namespace {
 struct DeviceSlot {
   std::mutex mutex;
   std::unique_ptr<runtime::cuda::Executor> exec;
-  void *lastStream = nullptr;
-  bool used = false;
+#ifdef WL_HAVE_CUDA
+  /// Recorded after the last run's launches: the next run, on any stream,
+  /// waits for it on the device before its table upload overwrites the
+  /// executor's device copy of the table. An event, not the stream: the
+  /// caller's stream may be gone by then (a side stream, a loader's own).
+  cudaEvent_t lastRun = nullptr;
+#endif
 };
 
 struct Devices {
@@ -93,16 +98,29 @@ void cudaRunTable(int device, const runtime::cuda::TaskTable &table,
       throw Error(Error::Runtime, "CUDA executor on device " +
                                       std::to_string(device) + ": " + error);
   }
-  // The executor's device copy of the table is reused by the next run: a
-  // run on another stream waits for the last one first.
-  if (slot->used && slot->lastStream != stream &&
-      !slot->exec->synchronize(slot->lastStream, error))
-    throw Error(Error::Runtime, "CUDA: " + error);
+#ifdef WL_HAVE_CUDA
+  // The executor's device copy of the table is reused by the next run.
+  cudaStream_t s = static_cast<cudaStream_t>(stream);
+  if (!slot->lastRun) {
+    cudaError_t e = cudaEventCreateWithFlags(&slot->lastRun,
+                                             cudaEventDisableTiming);
+    if (e != cudaSuccess)
+      throw Error(Error::Runtime,
+                  std::string("CUDA event: ") + cudaGetErrorString(e));
+  } else if (cudaError_t e = cudaStreamWaitEvent(s, slot->lastRun, 0);
+             e != cudaSuccess) {
+    throw Error(Error::Runtime,
+                std::string("CUDA stream wait: ") + cudaGetErrorString(e));
+  }
+#endif
   runtime::cuda::TaskTable copy = table; // run() sets word sizes in place
   if (!slot->exec->run(copy, sources, targets, stream, error))
     throw Error(Error::Runtime, "CUDA executor: " + error);
-  slot->used = true;
-  slot->lastStream = stream;
+#ifdef WL_HAVE_CUDA
+  if (cudaError_t e = cudaEventRecord(slot->lastRun, s); e != cudaSuccess)
+    throw Error(Error::Runtime,
+                std::string("CUDA event record: ") + cudaGetErrorString(e));
+#endif
   if (synchronizeAfter && !slot->exec->synchronize(stream, error))
     throw Error(Error::Runtime, "CUDA: " + error);
 }
