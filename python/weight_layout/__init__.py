@@ -291,11 +291,15 @@ class Plan:
         return Plan(N.new_handle(N.lib.wl_plan_inverse, self._h,
                                  1 if exact else 0))
 
-    def _call_run(self, src, dst, dev, threads, skip_aliases):
-        sarr, skeep = A.tensor_array(list(src.items()), "source")
+    def _call_run(self, src, dst, dev, threads, skip_aliases, extra=()):
+        # Names the plan does not read go along too: the library ignores
+        # them, and suggests them when a source is missing.
+        items = list(src.items()) + [
+            (n, t) for n, t in extra if A.known_dtype(t)]
+        sarr, skeep = A.tensor_array(items, "source")
         darr, dkeep = A.tensor_array(list(dst.items()), "destination")
         opts = _run_options(dev, threads, skip_aliases)
-        N.check(N.lib.wl_run_into(self._h, sarr, len(src), darr, len(dst),
+        N.check(N.lib.wl_run_into(self._h, sarr, len(items), darr, len(dst),
                                   ctypes.byref(opts)))
         del skeep, dkeep
 
@@ -305,9 +309,8 @@ class Plan:
         names = {t[0] for t in self._info["source_tensors"]}
         ours = {k: v for k, v in given.items() if k in names}
         src, copies, dev = _contiguous_sources(ours)
-        # Names the plan does not read go along by name only, so that a
-        # missing source's message can suggest them.
-        return src, copies, dev, [k for k in given if k not in names]
+        return src, copies, dev, [(k, v) for k, v in given.items()
+                                  if k not in names]
 
     def run(self, tensors, *, views=True, threads=0):
         """Runs the plan on {name: tensor} (names it does not read are
@@ -315,7 +318,6 @@ class Plan:
         their source (views=False: copies); the others are new tensors on
         the sources' device."""
         src, copies, dev, extra = self._plan_sources(tensors, "tensors")
-        self._check_names(src, extra)
         dev = dev or (N.DEVICE_CPU, 0)
         aliases = self._info["aliases"] if views else {}
         out, work = {}, {}
@@ -325,35 +327,17 @@ class Plan:
                 out[name] = A.flat_view(src[a[0]], a[1], a[2], shape)
             else:
                 out[name] = work[name] = A.empty(shape, dtype, dev)
-        self._call_run(src, work, dev, threads, skip_aliases=bool(aliases))
+        self._call_run(src, work, dev, threads, bool(aliases), extra)
         _layer_stats(views=len(out) - len(work), contiguous_copies=copies)
         return out
-
-    def _check_names(self, src, extra):
-        missing = [t[0] for t in self._info["source_tensors"]
-                   if t[0] not in src]
-        if missing:
-            hint = ""
-            if extra:
-                hint = "; given but not in the plan: " + ", ".join(
-                    "'%s'" % n for n in extra[:3]) + (
-                        " (and %d more)" % (len(extra) - 3)
-                        if len(extra) > 3 else "")
-            raise ValueError("%d source tensor(s) of the plan are missing: "
-                             "%s%s%s" % (
-                                 len(missing), ", ".join(
-                                     "'%s'" % n for n in missing[:5]),
-                                 " (and %d more)" % (len(missing) - 5)
-                                 if len(missing) > 5 else "", hint))
 
     def run_into(self, sources, destinations, *, threads=0):
         """Writes every target into destinations[name] (existing tensors,
         e.g. parameters or slices of fused parameters), in place."""
         src, copies, dev, extra = self._plan_sources(sources, "sources")
-        self._check_names(src, extra)
         dst = _tensor_dict(destinations, "destinations")
         staged = _Staged(dst, dev or (N.DEVICE_CPU, 0))
-        self._call_run(src, staged.work, staged.dev, threads, False)
+        self._call_run(src, staged.work, staged.dev, threads, False, extra)
         staged.copy_back()
         _layer_stats(contiguous_copies=copies,
                      staged_targets=len(staged.back))

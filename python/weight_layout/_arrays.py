@@ -155,6 +155,12 @@ def name_of(t, who):
     return n
 
 
+def known_dtype(t):
+    """Whether t's dtype is one a plan can have (and its device usable)."""
+    names = TORCH_NAMES if USE_TORCH else NUMPY_NAMES
+    return t.dtype in names and device_of(t)[0] != 0
+
+
 def data_ptr(t):
     if USE_TORCH:
         return t.data_ptr()
