@@ -161,15 +161,30 @@ schedule(const PlanData &d,
   return batches;
 }
 
+/// The reads of every batch, in order: spans that follow each other in the
+/// file and in the batch's memory (tensors stored back to back) merged,
+/// then cut into pieces of at most `bufferBytes` (one staging buffer each).
 std::vector<Read> readsOf(const std::vector<Batch> &batches,
                           int64_t bufferBytes) {
-  std::vector<Read> out;
+  std::vector<Read> spans;
   for (size_t b = 0; b < batches.size(); ++b)
     for (const Slot &slot : batches[b].slots)
-      for (auto [a, e] : slot.spans)
-        for (int64_t x = a; x < e; x += bufferBytes)
-          out.push_back({b, slot.file, slot.fileOffset + x,
-                         std::min(bufferBytes, e - x), slot.at + (x - slot.lo)});
+      for (auto [a, e] : slot.spans) {
+        Read r{b, slot.file, slot.fileOffset + a, e - a,
+               slot.at + (a - slot.lo)};
+        Read *last = spans.empty() ? nullptr : &spans.back();
+        if (last && last->batch == b && last->file == r.file &&
+            last->fileOffset + last->bytes == r.fileOffset &&
+            last->at + last->bytes == r.at)
+          last->bytes += r.bytes;
+        else
+          spans.push_back(r);
+      }
+  std::vector<Read> out;
+  for (const Read &r : spans)
+    for (int64_t x = 0; x < r.bytes; x += bufferBytes)
+      out.push_back({r.batch, r.file, r.fileOffset + x,
+                     std::min(bufferBytes, r.bytes - x), r.at + x});
   return out;
 }
 
