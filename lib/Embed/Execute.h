@@ -40,10 +40,10 @@ struct Work {
   Device srcDevice, dstDevice;
 };
 
-/// Runs `sub` (pieces over d.plan's sources and targets). `key` caches the
-/// CUDA task table in d (LLONG_MIN: not cached). Sources on another device
-/// than the targets are copied there first.
-void execute(const PlanData &d, const layout::Plan &sub, int64_t key,
+/// Runs `sub` over `w`, the addresses of every tensor of d.plan. `key`
+/// caches the CUDA task table in d (LLONG_MIN: not cached). Sources on
+/// another device than the targets are copied there first.
+void execute(const PlanData &d, const SubPlan &sub, int64_t key,
              const Work &w, const ExecOptions &o, ExecStats &st);
 
 /// Zeroes a destination (on its device, in stream order).

@@ -48,7 +48,7 @@ struct Slot {
 struct Batch {
   std::vector<Slot> slots;
   int64_t bytes = 0;
-  layout::Plan sub; ///< the pieces that read its sources
+  SubPlan sub;      ///< the pieces that read its sources
   int64_t key = 0;  ///< of its cached CUDA task table
 };
 
@@ -147,15 +147,14 @@ schedule(const PlanData &d,
     b.slots.push_back(std::move(slot));
   }
   for (Batch &b : batches) {
-    b.sub.sources = d.plan.sources;
-    b.sub.targets = d.plan.targets;
+    std::vector<int64_t> pieces;
     uint64_t h = 1469598103934665603ull;
     for (const Slot &slot : b.slots) {
-      const layout::Plan &p = d.bySource[slot.source];
-      b.sub.pieces.insert(b.sub.pieces.end(), p.pieces.begin(),
-                          p.pieces.end());
+      const auto &p = d.piecesOfSource[slot.source];
+      pieces.insert(pieces.end(), p.begin(), p.end());
       h = (h ^ static_cast<uint64_t>(slot.source)) * 1099511628211ull;
     }
+    b.sub = subPlanOf(d.plan, pieces);
     b.key = -3 - static_cast<int64_t>(h >> 2);
   }
   return batches;
@@ -427,7 +426,7 @@ void loadOnCuda(const PlanData &d, const std::vector<Batch> &batches,
         o.progress(done, st.bytesRead);
     }
     for (size_t t = 0; t < dst.refs.size(); ++t)
-      if (!d.fillsOf[t].pieces.empty()) {
+      if (!d.fillsOf[t].empty()) {
         Work w;
         w.src.assign(d.plan.sources.size(), nullptr);
         w.dst.assign(dst.refs.size(), nullptr);
@@ -508,7 +507,7 @@ void loadOnCpu(const PlanData &d, const std::vector<Batch> &batches,
     first = end;
   }
   for (size_t t = 0; t < dst.refs.size(); ++t)
-    if (!d.fillsOf[t].pieces.empty()) {
+    if (!d.fillsOf[t].empty()) {
       Work w;
       w.src.assign(d.plan.sources.size(), nullptr);
       w.dst.assign(dst.refs.size(), nullptr);

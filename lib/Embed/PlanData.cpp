@@ -28,16 +28,30 @@ std::string formatShape(const std::vector<int64_t> &shape) {
   return out + "]";
 }
 
-namespace {
-
-layout::Plan emptyLike(const layout::Plan &p) {
-  layout::Plan q;
-  q.sources = p.sources;
-  q.targets = p.targets;
-  return q;
+SubPlan subPlanOf(const layout::Plan &whole,
+                  const std::vector<int64_t> &indices) {
+  SubPlan s;
+  std::map<int64_t, int64_t> src, dst;
+  auto local = [](std::map<int64_t, int64_t> &m, std::vector<int64_t> &list,
+                  int64_t i) {
+    auto [it, fresh] = m.emplace(i, static_cast<int64_t>(list.size()));
+    if (fresh)
+      list.push_back(i);
+    return it->second;
+  };
+  for (int64_t i : indices) {
+    Piece p = whole.pieces[i];
+    if (!p.isFill())
+      p.source = local(src, s.sources, p.source);
+    p.target = local(dst, s.targets, p.target);
+    s.plan.pieces.push_back(p);
+  }
+  for (int64_t i : s.sources)
+    s.plan.sources.push_back(whole.sources[i]);
+  for (int64_t i : s.targets)
+    s.plan.targets.push_back(whole.targets[i]);
+  return s;
 }
-
-} // namespace
 
 std::shared_ptr<PlanData> makePlanData(layout::Plan plan, bool checkCoverage) {
   std::string error;
@@ -70,22 +84,36 @@ std::shared_ptr<PlanData> makePlanData(layout::Plan plan, bool checkCoverage) {
     }
   }
   d->aliases = layout::findAliases(plan);
-  d->residual = emptyLike(plan);
-  d->bySource.assign(ns, emptyLike(plan));
-  d->fillsOf.assign(nt, emptyLike(plan));
   d->targetsOfSource.assign(ns, {});
   d->sourceCountOf.assign(nt, 0);
+  d->piecesOfSource.assign(ns, {});
   std::vector<std::set<int64_t>> sourcesOf(nt);
-  for (const Piece &p : plan.pieces) {
+  std::vector<std::vector<int64_t>> fills(nt);
+  std::vector<int64_t> residual, all;
+  for (size_t i = 0; i < plan.pieces.size(); ++i) {
+    const Piece &p = plan.pieces[i];
+    const int64_t k = static_cast<int64_t>(i);
+    all.push_back(k);
     if (!d->aliases[p.target])
-      d->residual.pieces.push_back(p);
+      residual.push_back(k);
     if (p.isFill()) {
-      d->fillsOf[p.target].pieces.push_back(p);
+      fills[p.target].push_back(k);
       continue;
     }
-    d->bySource[p.source].pieces.push_back(p);
+    d->piecesOfSource[p.source].push_back(k);
     sourcesOf[p.target].insert(p.source);
   }
+  // `all` keeps every tensor, in the plan's order (a run binds them all).
+  d->all.plan = plan;
+  for (int64_t s = 0; s < ns; ++s)
+    d->all.sources.push_back(s);
+  for (int64_t t = 0; t < nt; ++t)
+    d->all.targets.push_back(t);
+  d->residual = subPlanOf(plan, residual);
+  for (int64_t s = 0; s < ns; ++s)
+    d->bySource.push_back(subPlanOf(plan, d->piecesOfSource[s]));
+  for (int64_t t = 0; t < nt; ++t)
+    d->fillsOf.push_back(subPlanOf(plan, fills[t]));
   for (int64_t t = 0; t < nt; ++t) {
     d->sourceCountOf[t] = static_cast<int64_t>(sourcesOf[t].size());
     for (int64_t s : sourcesOf[t])

@@ -41,16 +41,36 @@ struct MappingEntry {
   uint64_t keyHash = 0;
 };
 
+/// Some pieces of a plan over only the tensors they touch: `plan` lists
+/// those tensors (`sources[i]`, `targets[j]`: their indices in the whole
+/// plan) and its pieces index them. Kept small, so that per-source
+/// sub-plans of a plan with many tensors stay linear in its size (a copy
+/// of every tensor list per source was quadratic: gigabytes for the
+/// 18,000 expert tensors of a Qwen3-30B-A3B).
+struct SubPlan {
+  layout::Plan plan;
+  std::vector<int64_t> sources, targets;
+  bool empty() const { return plan.pieces.empty(); }
+};
+
+/// The sub-plan of `whole`'s pieces at `indices` (in that order).
+SubPlan subPlanOf(const layout::Plan &whole,
+                  const std::vector<int64_t> &indices);
+
 struct PlanData {
   layout::Plan plan;
   std::vector<std::optional<layout::Alias>> aliases;
+  /// The whole plan as a sub-plan (every tensor, identity indices).
+  SubPlan all;
   /// The pieces of the targets that are not aliases (what run() executes
-  /// when aliased targets are returned as views); same sources and targets.
-  layout::Plan residual;
-  /// Per source, the pieces that read it; same sources and targets.
-  std::vector<layout::Plan> bySource;
-  /// The fill pieces of each target (empty plans where none).
-  std::vector<layout::Plan> fillsOf;
+  /// when aliased targets are returned as views).
+  SubPlan residual;
+  /// Per source, the indices of the pieces that read it, and those pieces
+  /// as a sub-plan.
+  std::vector<std::vector<int64_t>> piecesOfSource;
+  std::vector<SubPlan> bySource;
+  /// The fill pieces of each target (empty where none).
+  std::vector<SubPlan> fillsOf;
   /// Per target: some element is written by no piece (only JSON plans):
   /// zero it first.
   std::vector<char> hasGaps;

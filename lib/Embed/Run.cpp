@@ -246,10 +246,10 @@ struct HostCopies {
   std::vector<std::vector<uint8_t>> src, dst;
 };
 
-void executeViaHost(const PlanData &d, const layout::Plan &sub,
-                    const Work &w, const ExecOptions &o) {
-  const auto &S = d.plan.sources;
-  const auto &T = d.plan.targets;
+void executeViaHost(const layout::Plan &sub, const Work &w,
+                    const ExecOptions &o) {
+  const auto &S = sub.sources;
+  const auto &T = sub.targets;
   std::vector<char> usedSrc(S.size(), 0), usedDst(T.size(), 0);
   for (const layout::Piece &p : sub.pieces) {
     usedDst[p.target] = 1;
@@ -292,8 +292,22 @@ void executeViaHost(const PlanData &d, const layout::Plan &sub,
 
 /// Runs `sub` (pieces over d.plan's sources and targets). `key` caches the
 /// device table (LLONG_MIN: do not cache).
-void execute(const PlanData &d, const layout::Plan &sub, int64_t key,
-             const Work &w, const ExecOptions &o, ExecStats &st) {
+/// The addresses of `sub`'s own tensors.
+Work localWork(const SubPlan &sub, const Work &w) {
+  Work l;
+  l.srcDevice = w.srcDevice;
+  l.dstDevice = w.dstDevice;
+  for (int64_t s : sub.sources)
+    l.src.push_back(w.src[s]);
+  for (int64_t t : sub.targets)
+    l.dst.push_back(w.dst[t]);
+  return l;
+}
+
+void execute(const PlanData &d, const SubPlan &subPlan, int64_t key,
+             const Work &whole, const ExecOptions &o, ExecStats &st) {
+  const layout::Plan &sub = subPlan.plan;
+  const Work w = localWork(subPlan, whole);
   if (sub.pieces.empty()) {
     if (st.executor.empty())
       st.executor = "none";
@@ -307,7 +321,7 @@ void execute(const PlanData &d, const layout::Plan &sub, int64_t key,
     return;
   }
   if (w.dstDevice.kind == Device::CPU) { // CUDA sources, host targets
-    executeViaHost(d, sub, w, o);
+    executeViaHost(sub, w, o);
     st.executor = "cpu";
     return;
   }
@@ -316,7 +330,7 @@ void execute(const PlanData &d, const layout::Plan &sub, int64_t key,
   if (detail::cudaExecutorAvailable(why))
     table = deviceTable(d, sub, key);
   if (!table || !table->ok) {
-    executeViaHost(d, sub, w, o);
+    executeViaHost(sub, w, o);
     st.executor = "cuda-via-host";
     return;
   }
@@ -332,7 +346,7 @@ void execute(const PlanData &d, const layout::Plan &sub, int64_t key,
         used[p.source] = 1;
     for (size_t s = 0; s < src.size(); ++s)
       if (used[s]) {
-        const layout::TensorInfo &i = d.plan.sources[s];
+        const layout::TensorInfo &i = sub.sources[s];
         size_t n = bytesOf(i);
         void *t = detail::deviceAlloc(dev, n, o.stream);
         temps.push_back(t);
@@ -398,7 +412,7 @@ void runInto(const PlanData &d, const std::map<std::string, TensorRef> &sources,
   if (o.skipAliases)
     execute(d, d.residual, -2, w, o, st);
   else
-    execute(d, d.plan, -1, w, o, st);
+    execute(d, d.all, -1, w, o, st);
   tlsStats = st;
 }
 
