@@ -44,6 +44,9 @@ int wl_load_checkpoint(const wl_plan *plan, const wl_checkpoint *checkpoint,
                                   {"batches", st.batches},
                                   {"bytes_written", st.bytesWritten},
                                   {"seconds", st.seconds},
+                                  {"read_wait_seconds", st.readWaitSeconds},
+                                  {"execute_seconds", st.executeSeconds},
+                                  {"alloc_seconds", st.allocSeconds},
                                   {"executor", st.executor}});
   });
 }

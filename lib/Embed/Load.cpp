@@ -35,6 +35,11 @@ using detail::Work;
 
 namespace {
 
+using Clock = std::chrono::steady_clock;
+double secondsSince(Clock::time_point t) {
+  return std::chrono::duration<double>(Clock::now() - t).count();
+}
+
 /// One checkpoint tensor the plan reads, placed in its batch's memory.
 struct Slot {
   int64_t source = 0;           ///< plan source index
@@ -371,7 +376,16 @@ void loadOnCuda(const PlanData &d, const std::vector<Batch> &batches,
   const int nbuf = o.buffers > 0 ? o.buffers : threads + 4;
   void *stream = detail::streamCreate(dev);
   std::vector<void *> buffers = pinnedPool().take(nbuf, o.bufferBytes);
-  std::vector<void *> temps(batches.size(), nullptr);
+  // One device buffer for every batch, in stream order: batch k+1's copies
+  // queue behind batch k's kernels. Allocated once per load (allocating
+  // per batch mapped fresh memory each time).
+  int64_t most = 0;
+  for (const Batch &b : batches)
+    most = std::max(most, b.bytes);
+  auto a0 = Clock::now();
+  void *memory = batches.empty() ? nullptr
+                                 : detail::deviceAlloc(dev, most, stream);
+  st.allocSeconds += secondsSince(a0);
   std::deque<std::pair<void *, void *>> inflight; // (event, buffer)
   Readers readers(reads, buffers, threads);
   // Gives back the buffers whose copies are done; with `wait`, waits for
@@ -399,26 +413,24 @@ void loadOnCuda(const PlanData &d, const std::vector<Batch> &batches,
     int64_t done = 0;
     for (size_t i = 0; i < reads.size(); ++i) {
       const Read &r = reads[i];
-      if (!temps[r.batch])
-        temps[r.batch] =
-            detail::deviceAlloc(dev, batches[r.batch].bytes, stream);
       // Waiting for a read that is not there yet: give back the buffers
       // whose copies are done, else wait for the oldest copy (the readers
       // may be out of buffers).
+      auto w0 = Clock::now();
       uint8_t *buf = readers.wait(i, [&] { return drain(false) || drain(true); });
-      detail::copyAsync(dev, static_cast<uint8_t *>(temps[r.batch]) + r.at,
+      st.readWaitSeconds += secondsSince(w0);
+      detail::copyAsync(dev, static_cast<uint8_t *>(memory) + r.at,
                         buf, r.bytes, stream);
       inflight.emplace_back(detail::eventRecord(dev, stream), buf);
       done += r.bytes;
       const bool last = i + 1 == reads.size() || reads[i + 1].batch != r.batch;
       if (last) {
         const Batch &b = batches[r.batch];
+        auto e0 = Clock::now();
         detail::execute(d, b.sub, b.key,
-                        workOf(d, b, static_cast<uint8_t *>(temps[r.batch]),
-                               dst),
-                        eo, es);
-        detail::deviceFree(dev, temps[r.batch], stream);
-        temps[r.batch] = nullptr;
+                        workOf(d, b, static_cast<uint8_t *>(memory), dst), eo,
+                        es);
+        st.executeSeconds += secondsSince(e0);
         ++st.batches;
       }
       drain(false);
@@ -437,15 +449,17 @@ void loadOnCuda(const PlanData &d, const std::vector<Batch> &batches,
     detail::synchronize(dev, stream);
     while (drain(true)) {
     }
+    if (memory)
+      detail::deviceFree(dev, memory, stream);
+    detail::synchronize(dev, stream);
   } catch (...) {
     readers.stop();
     try {
       detail::synchronize(dev, stream);
     } catch (...) {
     }
-    for (void *t : temps)
-      if (t)
-        detail::deviceFree(dev, t, stream);
+    if (memory)
+      detail::deviceFree(dev, memory, stream);
     while (!inflight.empty()) {
       detail::eventDestroy(inflight.front().first);
       inflight.pop_front();

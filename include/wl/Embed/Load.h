@@ -58,6 +58,10 @@ struct LoadStats {
   int64_t batches = 0;
   int64_t bytesWritten = 0;  ///< target bytes the plan writes
   double seconds = 0;        ///< wall time of the load
+  /// Where the calling thread's time went (CUDA): waiting for the readers,
+  /// running the batches (their table upload waits for the stream), and
+  /// allocating device memory.
+  double readWaitSeconds = 0, executeSeconds = 0, allocSeconds = 0;
   std::string executor;      ///< "cuda", "cuda-via-host" or "cpu"
 };
 
