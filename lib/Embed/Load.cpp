@@ -57,13 +57,20 @@ struct Batch {
   int64_t key = 0;  ///< of its cached CUDA task table
 };
 
-/// One pread: `bytes` at `fileOffset` to `at` in batch `batch`.
+/// One staging buffer's worth: `bytes` for [at, at + bytes) of batch
+/// `batch`'s memory (one copy to the device), read by one reader as the
+/// preads of its parts.
 struct Read {
+  struct Part {
+    const runtime::SafetensorsFile *file = nullptr;
+    uint64_t fileOffset = 0;
+    int64_t bytes = 0;
+    int64_t offset = 0; ///< in the buffer
+  };
   size_t batch = 0;
-  const runtime::SafetensorsFile *file = nullptr;
-  uint64_t fileOffset = 0;
-  int64_t bytes = 0;
   int64_t at = 0;
+  int64_t bytes = 0;
+  std::vector<Part> parts;
 };
 
 constexpr int64_t kReadThrough = int64_t(1) << 20; // gaps read, not skipped
@@ -165,50 +172,64 @@ schedule(const PlanData &d,
   return batches;
 }
 
-/// The reads of every batch, in order: spans that follow each other in the
-/// file and in the batch's memory (tensors stored back to back) merged,
-/// then cut into pieces of at most `bufferBytes` (one staging buffer each).
+/// The reads of every batch, in order. A read fills one staging buffer
+/// (at most `bufferBytes`) with spans that follow each other in the batch's
+/// memory (slots are laid out back to back), so that it is one copy to the
+/// device however many preads it takes (a rank of TP=4 of a MoE model: the
+/// row shards of many expert tensors); spans that also follow each other
+/// in the file are one pread.
 std::vector<Read> readsOf(const std::vector<Batch> &batches,
                           int64_t bufferBytes) {
-  std::vector<Read> spans;
+  std::vector<Read> out;
   for (size_t b = 0; b < batches.size(); ++b)
     for (const Slot &slot : batches[b].slots)
       for (auto [a, e] : slot.spans) {
-        Read r{b, slot.file, slot.fileOffset + a, e - a,
-               slot.at + (a - slot.lo)};
-        Read *last = spans.empty() ? nullptr : &spans.back();
-        if (last && last->batch == b && last->file == r.file &&
-            last->fileOffset + last->bytes == r.fileOffset &&
-            last->at + last->bytes == r.at)
-          last->bytes += r.bytes;
-        else
-          spans.push_back(r);
+        int64_t at = slot.at + (a - slot.lo), n = e - a;
+        uint64_t off = slot.fileOffset + a;
+        while (n > 0) {
+          Read *g = out.empty() ? nullptr : &out.back();
+          if (!g || g->batch != b || g->at + g->bytes != at ||
+              g->bytes >= bufferBytes) {
+            out.push_back({b, at, 0, {}});
+            g = &out.back();
+          }
+          const int64_t take = std::min(n, bufferBytes - g->bytes);
+          Read::Part *last = g->parts.empty() ? nullptr : &g->parts.back();
+          if (last && last->file == slot.file &&
+              last->fileOffset + last->bytes == off)
+            last->bytes += take;
+          else
+            g->parts.push_back({slot.file, off, take, g->bytes});
+          g->bytes += take;
+          at += take;
+          off += static_cast<uint64_t>(take);
+          n -= take;
+        }
       }
-  std::vector<Read> out;
-  for (const Read &r : spans)
-    for (int64_t x = 0; x < r.bytes; x += bufferBytes)
-      out.push_back({r.batch, r.file, r.fileOffset + x,
-                     std::min(bufferBytes, r.bytes - x), r.at + x});
   return out;
 }
 
-/// pread until `bytes` came; throws Error (Runtime) naming the file.
+/// Every part of `r` into `to`, pread until each came; throws Error
+/// (Runtime) naming the file.
 void preadFully(const Read &r, uint8_t *to, std::atomic<int64_t> &calls) {
-  int64_t done = 0;
-  while (done < r.bytes) {
-    ssize_t n = ::pread(r.file->fd(), to + done, r.bytes - done,
-                        static_cast<off_t>(r.fileOffset + done));
-    calls.fetch_add(1, std::memory_order_relaxed);
-    if (n < 0 && errno == EINTR)
-      continue;
-    if (n <= 0)
-      throw Error(Error::Runtime,
-                  r.file->shownPath() + ": reading " + std::to_string(r.bytes) +
-                      " bytes at offset " + std::to_string(r.fileOffset) +
-                      (n < 0 ? std::string(" failed: ") + std::strerror(errno)
-                             : std::string(" came back short: the file "
-                                           "changed while it was read")));
-    done += n;
+  for (const Read::Part &p : r.parts) {
+    int64_t done = 0;
+    while (done < p.bytes) {
+      ssize_t n = ::pread(p.file->fd(), to + p.offset + done, p.bytes - done,
+                          static_cast<off_t>(p.fileOffset + done));
+      calls.fetch_add(1, std::memory_order_relaxed);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        throw Error(Error::Runtime,
+                    p.file->shownPath() + ": reading " +
+                        std::to_string(p.bytes) + " bytes at offset " +
+                        std::to_string(p.fileOffset) +
+                        (n < 0 ? std::string(" failed: ") + std::strerror(errno)
+                               : std::string(" came back short: the file "
+                                             "changed while it was read")));
+      done += n;
+    }
   }
 }
 
