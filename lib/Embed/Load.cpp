@@ -254,6 +254,16 @@ Work workOf(const PlanData &d, const Batch &b, uint8_t *base,
   return w;
 }
 
+/// The fill pieces of every target (those that read no source).
+void runFills(const PlanData &d, const Bound &dst, const ExecOptions &eo,
+              ExecStats &es) {
+  Batch empty;
+  Work w = workOf(d, empty, nullptr, dst);
+  for (size_t t = 0; t < dst.refs.size(); ++t)
+    if (!d.fillsOf[t].empty())
+      detail::execute(d, d.fillsOf[t], LLONG_MIN, w, eo, es);
+}
+
 /// Page-locked staging buffers, kept for the process (loads repeat: every
 /// weight sync of an RL step).
 struct PinnedPool {
@@ -458,15 +468,7 @@ void loadOnCuda(const PlanData &d, const std::vector<Batch> &batches,
       if (o.progress)
         o.progress(done, st.bytesRead);
     }
-    for (size_t t = 0; t < dst.refs.size(); ++t)
-      if (!d.fillsOf[t].empty()) {
-        Work w;
-        w.src.assign(d.plan.sources.size(), nullptr);
-        w.dst.assign(dst.refs.size(), nullptr);
-        w.dst[t] = static_cast<uint8_t *>(dst.refs[t]->data);
-        w.srcDevice = w.dstDevice = *dst.device;
-        detail::execute(d, d.fillsOf[t], LLONG_MIN, w, eo, es);
-      }
+    runFills(d, dst, eo, es);
     detail::synchronize(dev, stream);
     while (drain(true)) {
     }
@@ -541,15 +543,7 @@ void loadOnCpu(const PlanData &d, const std::vector<Batch> &batches,
       o.progress(done, st.bytesRead);
     first = end;
   }
-  for (size_t t = 0; t < dst.refs.size(); ++t)
-    if (!d.fillsOf[t].empty()) {
-      Work w;
-      w.src.assign(d.plan.sources.size(), nullptr);
-      w.dst.assign(dst.refs.size(), nullptr);
-      w.dst[t] = static_cast<uint8_t *>(dst.refs[t]->data);
-      w.srcDevice = w.dstDevice = *dst.device;
-      detail::execute(d, d.fillsOf[t], LLONG_MIN, w, eo, es);
-    }
+  runFills(d, dst, eo, es);
   st.reads = calls.load();
 }
 
