@@ -11,10 +11,12 @@
 //   shape); any mismatch is one Error (Invalid) naming the tensor and the
 //   file, and nothing is written.
 // - Only the source ranges the plan reads are read (pread, gaps under 1 MiB
-//   read through), by `threads` readers into page-locked buffers, uploaded
-//   in order on a stream of the loader's own while later reads go on, and
-//   run by the CUDA executor a batch of sources at a time (a batch: about
-//   `batchBytes` of source bytes on the device, freed after its kernels).
+//   read through), by `threads` readers into page-locked buffers (each
+//   holding spans that follow each other in device memory: one copy),
+//   uploaded in order on a stream of the loader's own while later reads go
+//   on, and run by the CUDA executor a batch of sources at a time (a batch:
+//   about `batchBytes` of source bytes, in one device buffer allocated for
+//   the load and freed at its end).
 // - The load waits for the work queued on `stream` before it writes, and
 //   is complete (synchronized) when loadCheckpoint returns.
 // - A read that fails or comes back short, or a file that changed while it
