@@ -480,6 +480,13 @@ def test_load_checkpoint_into_parameters_in_place():
         assert got[o] is params[o] and "not.a.target" not in got
         assert_same({n: params[n] for n in got}, vllm_rule(hf, 2, 0))
         assert torch.equal(wide[:, :H], torch.zeros(H, H, dtype=torch.int32))
+    # One file: the config beside it.
+    with tempfile.TemporaryDirectory() as d:
+        checkpoint_folder(d, hf, shards=1)
+        got = wl.load_checkpoint(
+            os.path.join(d, "model-00001-of-00001.safetensors"), VLLM,
+            device="cpu", dtype=torch.int32)
+        assert_same(got, vllm_rule(hf, 1, 0))
 
 
 def test_load_checkpoint_checks_everything_before_writing():

@@ -138,7 +138,7 @@ def load_checkpoint(path, mapping, *, config=None, tp=1, rank=0, ep=1, pp=1,
     tensors on `device` and returns {target: tensor}.
 
     The plan is compiled (cached) for `config` (default: the checkpoint's
-    config.json), tp, ep, pp and rank; only this rank's source ranges are
+    config.json, beside it when `path` is a file), tp, ep, pp and rank; only this rank's source ranges are
     read, by `threads` parallel preads into page-locked buffers, with the
     uploads and the plan's kernels overlapped. `into`: existing tensors to
     write in place (dict(model.named_parameters()), model.state_dict();
@@ -153,7 +153,10 @@ def load_checkpoint(path, mapping, *, config=None, tp=1, rank=0, ep=1, pp=1,
     for k, v in given.items():
         if v != 1:
             options[k] = v
-    plan = compile(mapping, config if config is not None else path,
+    if config is None:  # the checkpoint's config.json
+        config = (os.path.dirname(os.path.abspath(path))
+                  if os.path.isfile(path) else path)
+    plan = compile(mapping, config,
                    rank=rank, dtype=dtype, **options)
     dev = _device_arg(device)
     targets = plan._info["target_tensors"]
