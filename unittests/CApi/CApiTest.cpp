@@ -302,8 +302,24 @@ TEST(CApi, LoadCheckpointOnTheCpu) {
   for (const auto &v : fresh.data)
     for (int32_t x : v)
       ASSERT_EQ(x, 0);
-  wl_checkpoint_free(ck);
   wl_checkpoint_free(ck2);
+
+  // A file cut short after it was opened and checked: the read fails with
+  // a runtime error naming the file, and nothing crashes or hangs.
+  writeSafetensors(file, hf);
+  wl_checkpoint *ck3 = nullptr;
+  ASSERT_EQ(wl_checkpoint_open(dir, &ck3), WL_OK);
+  ASSERT_EQ(truncate(file.c_str(), 4096), 0);
+  EXPECT_EQ(wl_load_checkpoint(p, ck3, fresh.c.data(), fresh.c.size(), &o,
+                               nullptr),
+            WL_ERR_RUNTIME);
+  EXPECT_NE(std::string(wl_last_error()).find(file), std::string::npos)
+      << wl_last_error();
+  EXPECT_NE(std::string(wl_last_error()).find("came back short"),
+            std::string::npos)
+      << wl_last_error();
+  wl_checkpoint_free(ck3);
+  wl_checkpoint_free(ck);
   std::remove(file.c_str());
   rmdir(dir);
   wl_plan_free(p);
