@@ -23,6 +23,8 @@ except ImportError:  # no wheel: pip install still works through setuptools
     bdist_wheel = None
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
+EGG_BASE = os.path.join("build-python", "egg-info")
+os.makedirs(os.path.join(ROOT, EGG_BASE), exist_ok=True)
 
 
 def version():
@@ -81,8 +83,9 @@ setup(
     package_dir={"weight_layout": "python/weight_layout"},
     python_requires=">=3.8",
     cmdclass=cmdclass,
-    # Not build/: that is the CMake build's folder.
+    # Not build/ (the CMake build's folder), and no egg-info in the tree.
     options={"build": {"build_base": os.path.join("build-python",
-                                                  "setuptools")}},
+                                                  "setuptools")},
+             "egg_info": {"egg_base": EGG_BASE}},
     zip_safe=False,
 )
