@@ -18,8 +18,9 @@ TensorRef refOf(const wl_tensor &t, const char *role) {
   if (!dt)
     throw Error(Error::Invalid, who + " has an unknown dtype '" +
                                     std::string(t.dtype) + "'");
-  if (t.ndim < 0 || (t.ndim > 0 && !t.shape))
-    throw Error(Error::Invalid, who + " has no shape");
+  if (t.ndim < 0 || t.ndim > 64 || (t.ndim > 0 && !t.shape))
+    throw Error(Error::Invalid, who + " has no shape (ndim " +
+                                    std::to_string(t.ndim) + ")");
   TensorRef r;
   r.data = t.data;
   r.dtype = *dt;

@@ -553,9 +553,19 @@ LoadStats loadCheckpoint(const PlanData &d, const runtime::Checkpoint &ckpt,
                          const std::map<std::string, TensorRef> &destinations,
                          const LoadOptions &o) {
   auto t0 = std::chrono::steady_clock::now();
-  if (o.bufferBytes < 4096 || o.batchBytes < 1)
-    throw Error(Error::Invalid, "load: buffer and batch sizes must be "
-                                "positive (buffers of 4096 bytes at least)");
+  if (o.bufferBytes < 4096 || o.bufferBytes > (int64_t(1) << 30) ||
+      o.batchBytes < 1)
+    throw Error(Error::Invalid,
+                "load: a staging buffer is from 4 KiB to 1 GiB and a batch "
+                "at least 1 byte (buffer " +
+                    std::to_string(o.bufferBytes) + ", batch " +
+                    std::to_string(o.batchBytes) + ")");
+  if (o.threads < 0 || o.threads > 1024 || o.buffers < 0 || o.buffers > 1024)
+    throw Error(Error::Invalid,
+                "load: readers and buffers are from 1 to 1024 (0: the "
+                "default); given " +
+                    std::to_string(o.threads) + " readers, " +
+                    std::to_string(o.buffers) + " buffers");
   Bound dst = detail::bindDestinations(d, destinations, false);
   if (!dst.device)
     dst.device = Device{};

@@ -519,6 +519,12 @@ def test_load_checkpoint_checks_everything_before_writing():
         assert "target(s) of the plan have no destination" in e, e
         e = raises(ValueError, wl.load_checkpoint, d, VLLM, device="tpu")
         assert "device 'tpu'" in e, e
+        e = raises(ValueError, wl.load_checkpoint, d, VLLM, device="cpu",
+                   threads=5000)
+        assert "readers and buffers are from 1 to 1024" in e, e
+        e = raises(ValueError, wl.load_checkpoint, d, VLLM, device="cpu",
+                   buffer_bytes=2**70)
+        assert "buffer_bytes=" in e and "out of range" in e, e
         e = raises(ValueError, wl.load_checkpoint, os.path.join(d, "nope"),
                    VLLM, config=CONFIG, device="cpu")
         assert "nope" in e, e

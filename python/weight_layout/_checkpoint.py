@@ -86,6 +86,16 @@ def read_safetensors(path, names=None, ranges=None):
 # --- checkpoints loaded onto the device -------------------------------------
 
 
+def _count(name, value, below):
+    """A non-negative integer that fits its C field (the library checks
+    the range it accepts)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError("%s=%r: expected an integer" % (name, value))
+    if not 0 <= value < below:
+        raise ValueError("%s=%d is out of range" % (name, value))
+    return value
+
+
 def _device_arg(device):
     """(DLPack code, index) of "cuda", "cuda:1", "cpu" or a torch.device."""
     text = str(device)
@@ -95,8 +105,12 @@ def _device_arg(device):
         if not A.USE_TORCH:
             raise ValueError("device %s: CUDA needs torch here" % text)
         import torch
-        index = (int(text.split(":", 1)[1]) if ":" in text
-                 else torch.cuda.current_device())
+        try:
+            index = (int(text.split(":", 1)[1]) if ":" in text
+                     else torch.cuda.current_device())
+        except ValueError:
+            raise ValueError("device %r: expected 'cpu', 'cuda' or "
+                             "'cuda:<n>'" % (device,)) from None
         return (N.DEVICE_CUDA, index)
     raise ValueError("device %r: expected 'cpu', 'cuda' or 'cuda:<n>'"
                      % (device,))
@@ -153,6 +167,8 @@ def load_checkpoint(path, mapping, *, config=None, tp=1, rank=0, ep=1, pp=1,
     for k, v in given.items():
         if v != 1:
             options[k] = v
+    if not os.fspath(path):
+        raise ValueError("load_checkpoint: the checkpoint path is empty")
     if config is None:  # the checkpoint's config.json
         config = (os.path.dirname(os.path.abspath(path))
                   if os.path.isfile(path) else path)
@@ -173,9 +189,9 @@ def load_checkpoint(path, mapping, *, config=None, tp=1, rank=0, ep=1, pp=1,
     o = N.LoadOptions()
     stream = A.current_stream(staged.dev)
     o.stream = stream or None
-    o.threads = int(threads or 0)
-    o.buffer_bytes = int(buffer_bytes)
-    o.batch_bytes = int(batch_bytes)
+    o.threads = _count("threads", threads or 0, 2**31)
+    o.buffer_bytes = _count("buffer_bytes", buffer_bytes, 2**62)
+    o.batch_bytes = _count("batch_bytes", batch_bytes, 2**62)
     callback = None
     if progress:
         callback = N.PROGRESS(_Progress(progress))
