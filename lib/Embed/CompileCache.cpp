@@ -3,8 +3,7 @@
 // No libtorch header: resolves the spec and config (file, library name or
 // text), keys the process-wide cache by their contents (the spec and every
 // file it includes), the options, the dtype and the direction, and compiles
-// with wl::compileMapping on a miss. Built with WL_EMBED_NO_COMPILER (the
-// runtime-only module of machines without MLIR), compile() says so.
+// with wl::compileMapping on a miss.
 //
 //===----------------------------------------------------------------------===//
 #include "PlanData.h"
@@ -254,13 +253,6 @@ std::shared_ptr<const MappingEntry>
 compileEntry(const Resolved &r, const std::map<std::string, int64_t> &options,
              const std::string &dtype, bool reverse, bool exact,
              const std::string &key) {
-#ifdef WL_EMBED_NO_COMPILER
-  (void)r, (void)options, (void)dtype, (void)reverse, (void)exact, (void)key;
-  throw Error(Error::Invalid,
-              "this build of weight-layout has no compiler (built without "
-              "MLIR): compile the plan elsewhere (weight-layout-opt "
-              "--emit=plan, or Plan.to_json) and load it with from_json");
-#else
   std::optional<TempFile> specFile, configFile;
   MappingRequest req;
   if (r.specPath.empty()) {
@@ -299,7 +291,6 @@ compileEntry(const Resolved &r, const std::map<std::string, int64_t> &options,
   e->exact = exact;
   e->keyHash = fnv1a(key);
   return e;
-#endif
 }
 
 std::string makeKey(const Resolved &r,
@@ -387,9 +378,6 @@ std::shared_ptr<const PlanData>
 compilePlan(const std::string &mapping, const std::string &config,
             const std::map<std::string, int64_t> &optionsIn,
             const CompileOptions &how, const std::string &specBaseDir) {
-#ifdef WL_EMBED_NO_COMPILER
-  compileEntry({}, {}, "", false, false, ""); // throws: no compiler here
-#endif
   std::map<std::string, int64_t> options = optionsIn;
   int64_t rank = how.rank;
   if (auto it = options.find("rank"); it != options.end()) {

@@ -115,11 +115,12 @@ locateSources(const PlanData &d, const runtime::Checkpoint &ckpt) {
 }
 
 /// The byte spans of each source the plan reads, cut into batches in file
-/// order.
+/// order; `bytesNeeded`: the bytes of those ranges (before gaps are read
+/// through).
 std::vector<Batch>
 schedule(const PlanData &d,
          const std::vector<runtime::Checkpoint::Located> &located,
-         int64_t batchBytes) {
+         int64_t batchBytes, int64_t &bytesNeeded) {
   auto ranges = sourceRangesOf(d);
   std::vector<Slot> slots;
   for (size_t s = 0; s < d.plan.sources.size(); ++s) {
@@ -134,6 +135,7 @@ schedule(const PlanData &d,
     for (auto [a, b] : it->second) {
       a *= es;
       b *= es;
+      bytesNeeded += b - a;
       if (!slot.spans.empty() && a - slot.spans.back().second < kReadThrough)
         slot.spans.back().second = b;
       else
@@ -570,20 +572,17 @@ LoadStats loadCheckpoint(const PlanData &d, const runtime::Checkpoint &ckpt,
   if (!dst.device)
     dst.device = Device{};
   std::vector<runtime::Checkpoint::Located> located = locateSources(d, ckpt);
-  std::vector<Batch> batches = schedule(d, located, o.batchBytes);
+  LoadStats st;
+  std::vector<Batch> batches =
+      schedule(d, located, o.batchBytes, st.bytesNeeded);
   const bool cuda = dst.device->kind == Device::CUDA;
   std::vector<Read> reads = readsOf(batches, o.bufferBytes);
-  LoadStats st;
   for (const Batch &b : batches) {
     st.sources += static_cast<int64_t>(b.slots.size());
     for (const Slot &slot : b.slots)
       for (auto [a, e] : slot.spans)
         st.bytesRead += e - a;
   }
-  for (auto &[name, r] : sourceRangesOf(d))
-    for (auto [a, b] : r)
-      st.bytesNeeded +=
-          (b - a) * layout::dtypeSize(d.plan.sources[d.sourceIndex.at(name)].dtype);
   ExecStats es;
   if (cuda)
     loadOnCuda(d, batches, reads, dst, o, st, es);

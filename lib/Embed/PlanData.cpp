@@ -89,11 +89,10 @@ std::shared_ptr<PlanData> makePlanData(layout::Plan plan, bool checkCoverage) {
   d->piecesOfSource.assign(ns, {});
   std::vector<std::set<int64_t>> sourcesOf(nt);
   std::vector<std::vector<int64_t>> fills(nt);
-  std::vector<int64_t> residual, all;
+  std::vector<int64_t> residual;
   for (size_t i = 0; i < plan.pieces.size(); ++i) {
     const Piece &p = plan.pieces[i];
     const int64_t k = static_cast<int64_t>(i);
-    all.push_back(k);
     if (!d->aliases[p.target])
       residual.push_back(k);
     if (p.isFill()) {
@@ -103,12 +102,7 @@ std::shared_ptr<PlanData> makePlanData(layout::Plan plan, bool checkCoverage) {
     d->piecesOfSource[p.source].push_back(k);
     sourcesOf[p.target].insert(p.source);
   }
-  // `all` keeps every tensor, in the plan's order (a run binds them all).
-  d->all.plan = plan;
-  for (int64_t s = 0; s < ns; ++s)
-    d->all.sources.push_back(s);
-  for (int64_t t = 0; t < nt; ++t)
-    d->all.targets.push_back(t);
+  d->all.whole = true;
   d->residual = subPlanOf(plan, residual);
   for (int64_t s = 0; s < ns; ++s)
     d->bySource.push_back(subPlanOf(plan, d->piecesOfSource[s]));

@@ -50,7 +50,10 @@ struct MappingEntry {
 struct SubPlan {
   layout::Plan plan;
   std::vector<int64_t> sources, targets;
-  bool empty() const { return plan.pieces.empty(); }
+  /// Stands for the whole plan itself (PlanData::all): `plan` and the
+  /// index lists stay empty, nothing is copied.
+  bool whole = false;
+  bool empty() const { return !whole && plan.pieces.empty(); }
 };
 
 /// The sub-plan of `whole`'s pieces at `indices` (in that order).
@@ -60,7 +63,7 @@ SubPlan subPlanOf(const layout::Plan &whole,
 struct PlanData {
   layout::Plan plan;
   std::vector<std::optional<layout::Alias>> aliases;
-  /// The whole plan as a sub-plan (every tensor, identity indices).
+  /// The whole plan as a sub-plan (`whole`: no copy).
   SubPlan all;
   /// The pieces of the targets that are not aliases (what run() executes
   /// when aliased targets are returned as views).

@@ -98,56 +98,49 @@ void noteDevice(Bound &b, const char *what, const std::string &name,
   }
 }
 
-Bound bindSources(const PlanData &d,
-                  const std::map<std::string, TensorRef> &given) {
-  const auto &infos = d.plan.sources;
+/// Binds `infos` (the plan's sources or targets) from `given`, checked,
+/// all on one device; `optional(i)` says which may be absent. A missing
+/// one is an Error: "<n> <what>: <names>; given but not in the plan: ...".
+template <typename Optional>
+Bound bind(const std::vector<layout::TensorInfo> &infos,
+           const std::map<std::string, TensorRef> &given,
+           const std::map<std::string, int64_t> &index, const char *role,
+           const char *plural, const char *missingWhat, Optional optional) {
   Bound b;
   b.refs.assign(infos.size(), nullptr);
   std::vector<std::string> missing;
   std::string first;
-  for (size_t s = 0; s < infos.size(); ++s) {
-    auto it = given.find(infos[s].name);
+  for (size_t i = 0; i < infos.size(); ++i) {
+    auto it = given.find(infos[i].name);
     if (it == given.end()) {
-      missing.push_back(infos[s].name);
+      if (!optional(i))
+        missing.push_back(infos[i].name);
       continue;
     }
-    checkRef("source", infos[s], it->second);
-    noteDevice(b, "sources", infos[s].name, it->second, first);
-    b.refs[s] = &it->second;
+    checkRef(role, infos[i], it->second);
+    noteDevice(b, plural, infos[i].name, it->second, first);
+    b.refs[i] = &it->second;
   }
   if (!missing.empty())
-    throw Error(Error::Invalid,
-                std::to_string(missing.size()) +
-                    " source tensor(s) of the plan are missing: " +
-                    listNames(missing) + hintUnknown(given, d.sourceIndex));
+    throw Error(Error::Invalid, std::to_string(missing.size()) + missingWhat +
+                                    listNames(missing) +
+                                    hintUnknown(given, index));
   return b;
+}
+
+Bound bindSources(const PlanData &d,
+                  const std::map<std::string, TensorRef> &given) {
+  return bind(d.plan.sources, given, d.sourceIndex, "source", "sources",
+              " source tensor(s) of the plan are missing: ",
+              [](size_t) { return false; });
 }
 
 Bound bindDestinations(const PlanData &d,
                        const std::map<std::string, TensorRef> &given,
                        bool skipAliases) {
-  const auto &infos = d.plan.targets;
-  Bound b;
-  b.refs.assign(infos.size(), nullptr);
-  std::vector<std::string> missing;
-  std::string first;
-  for (size_t t = 0; t < infos.size(); ++t) {
-    auto it = given.find(infos[t].name);
-    if (it == given.end()) {
-      if (!(skipAliases && d.aliases[t]))
-        missing.push_back(infos[t].name);
-      continue;
-    }
-    checkRef("destination", infos[t], it->second);
-    noteDevice(b, "destinations", infos[t].name, it->second, first);
-    b.refs[t] = &it->second;
-  }
-  if (!missing.empty())
-    throw Error(Error::Invalid,
-                std::to_string(missing.size()) +
-                    " target(s) of the plan have no destination: " +
-                    listNames(missing) + hintUnknown(given, d.targetIndex));
-  return b;
+  return bind(d.plan.targets, given, d.targetIndex, "destination",
+              "destinations", " target(s) of the plan have no destination: ",
+              [&](size_t t) { return skipAliases && d.aliases[t]; });
 }
 
 /// Refuses a destination whose memory overlaps a source's.
@@ -306,8 +299,8 @@ Work localWork(const SubPlan &sub, const Work &w) {
 
 void execute(const PlanData &d, const SubPlan &subPlan, int64_t key,
              const Work &whole, const ExecOptions &o, ExecStats &st) {
-  const layout::Plan &sub = subPlan.plan;
-  const Work w = localWork(subPlan, whole);
+  const layout::Plan &sub = subPlan.whole ? d.plan : subPlan.plan;
+  const Work w = subPlan.whole ? whole : localWork(subPlan, whole);
   if (sub.pieces.empty()) {
     if (st.executor.empty())
       st.executor = "none";

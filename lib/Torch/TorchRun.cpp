@@ -131,8 +131,6 @@ struct WlTensor {
   }
 };
 
-at::Device deviceOfTensor(const at::Tensor &t) { return t.device(); }
-
 /// `t` (contiguous) as a wl_tensor; nullopt for a dtype no plan has, or a
 /// device other than cpu and cuda (the library then says what is wrong, by
 /// name, when the plan needs the tensor).
