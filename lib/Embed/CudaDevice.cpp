@@ -175,11 +175,19 @@ void streamDestroy(int device, void *stream) {
 }
 void streamWait(int device, void *waiter, void *waitee) {
   void *e = eventRecord(device, waitee);
-  DeviceScope scope(device);
-  cudaError_t r = cudaStreamWaitEvent(static_cast<cudaStream_t>(waiter),
-                                      static_cast<cudaEvent_t>(e), 0);
+  try {
+    streamWaitEvent(device, waiter, e);
+  } catch (...) {
+    eventDestroy(e);
+    throw;
+  }
   eventDestroy(e);
-  check(r, "stream wait");
+}
+void streamWaitEvent(int device, void *stream, void *event) {
+  DeviceScope scope(device);
+  check(cudaStreamWaitEvent(static_cast<cudaStream_t>(stream),
+                            static_cast<cudaEvent_t>(event), 0),
+        "stream wait");
 }
 void *eventRecord(int device, void *stream) {
   DeviceScope scope(device);
@@ -228,6 +236,7 @@ void synchronize(int, void *) { noCuda(); }
 void *streamCreate(int) { noCuda(); }
 void streamDestroy(int, void *) {}
 void streamWait(int, void *, void *) { noCuda(); }
+void streamWaitEvent(int, void *, void *) { noCuda(); }
 void *eventRecord(int, void *) { noCuda(); }
 bool eventDone(void *) { noCuda(); }
 void eventWait(void *) { noCuda(); }

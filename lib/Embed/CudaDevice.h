@@ -44,6 +44,8 @@ void *streamCreate(int device);
 void streamDestroy(int device, void *stream);
 /// Makes `waiter` wait for the work queued so far on `waitee`.
 void streamWait(int device, void *waiter, void *waitee);
+/// Makes `stream` wait for `event` (as last recorded).
+void streamWaitEvent(int device, void *stream, void *event);
 
 /// An event recorded on `stream` now (cudaEventDisableTiming).
 void *eventRecord(int device, void *stream);

@@ -4,10 +4,9 @@
 // the plan and the checkpoint's headers; cut the byte ranges the plan reads
 // into batches (a few hundred MiB to a GiB of sources on the device) and
 // reads (one staging buffer each); then read, upload and run, overlapped:
-// readers fill page-locked buffers in read order, the calling thread copies
-// each to its batch's device memory on the loader's stream and runs the
-// batch's pieces once its last read is queued. A buffer goes back to the
-// readers when the event after its copy has passed.
+// each reader preads into a page-locked buffer of its own and copies it to
+// its batch's device memory on a stream of its own; the calling thread's
+// stream waits for a batch's copies and runs the batch's pieces.
 //
 //===----------------------------------------------------------------------===//
 #include "wl/Embed/Load.h"
@@ -23,10 +22,11 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
-#include <deque>
+#include <memory>
 #include <mutex>
 #include <thread>
 #include <unistd.h>
+#include <utility>
 
 namespace wl::embed {
 
@@ -121,7 +121,7 @@ std::vector<Batch>
 schedule(const PlanData &d,
          const std::vector<runtime::Checkpoint::Located> &located,
          int64_t batchBytes, int64_t &bytesNeeded) {
-  auto ranges = sourceRangesOf(d);
+  const SourceRanges &ranges = sourceRangesOf(d);
   std::vector<Slot> slots;
   for (size_t s = 0; s < d.plan.sources.size(); ++s) {
     auto it = ranges.find(d.plan.sources[s].name);
@@ -238,8 +238,10 @@ void preadFully(const Read &r, uint8_t *to, std::atomic<int64_t> &calls) {
 int readerThreads(int asked) {
   if (asked > 0)
     return asked;
-  unsigned hw = std::thread::hardware_concurrency();
-  return static_cast<int>(std::clamp<unsigned>(hw ? hw : 1, 1, 16));
+  // Two cores stay free: the calling thread (kernels) and the operating
+  // system's own work.
+  int hw = static_cast<int>(std::thread::hardware_concurrency());
+  return std::clamp(hw - 2, 1, 16);
 }
 
 /// Sources of batch `b` at their addresses in its memory `base`.
@@ -306,41 +308,51 @@ PinnedPool &pinnedPool() {
   return *p;
 }
 
-/// Readers filling staging buffers in read order; the consumer takes them
-/// in the same order and gives them back.
-class Readers {
+/// Readers that upload what they read. Each owns a few page-locked buffers
+/// and a stream of its own; it takes the next read (in read order), preads
+/// it into its oldest buffer (once that buffer's last copy is done) and
+/// copies it to the batch memory on its stream. All batches share one
+/// device memory, so a read of batch b is copied only after the kernels of
+/// batch b - 1 (on the consumer's stream) are queued, and its stream waits
+/// for them on the device; batch 0 waits for the memory's allocation. The
+/// consumer waits, on its own stream, for the copy of each read of a batch
+/// before queueing the batch's kernels. Spreading the copies over the
+/// readers keeps the buffers few and small (4 MiB: they stay in the CPU's
+/// cache between the pread and the copy) and no thread issues every copy.
+class Uploaders {
 public:
-  Readers(const std::vector<Read> &reads, std::vector<void *> buffers,
-          int threads)
-      : reads_(reads), free_(buffers.begin(), buffers.end()),
-        ready_(reads.size(), nullptr) {
-    for (int i = 0; i < threads; ++i)
-      threads_.emplace_back([this] { work(); });
-  }
-  ~Readers() { stop(); }
-
-  /// The buffer holding read `i`, waiting for it; `drain` is called while
-  /// waiting (to give buffers back).
-  uint8_t *wait(size_t i, const std::function<bool()> &drain) {
-    std::unique_lock<std::mutex> lock(mutex_);
-    while (!ready_[i] && !error_) {
-      lock.unlock();
-      bool gave = drain();
-      lock.lock();
-      if (!gave && !ready_[i] && !error_)
-        cv_.wait_for(lock, std::chrono::milliseconds(2));
+  Uploaders(int device, const std::vector<Read> &reads, size_t batches,
+            uint8_t *memory, const std::vector<void *> &buffers, int threads)
+      : device_(device), reads_(reads), memory_(memory),
+        copied_(reads.size(), nullptr), queued_(batches, nullptr) {
+    const size_t per = buffers.size() / static_cast<size_t>(threads);
+    for (int t = 0; t < threads; ++t) {
+      std::vector<void *> own(buffers.begin() + t * per,
+                              buffers.begin() + (t + 1) * per);
+      threads_.emplace_back([this, own] { work(own); });
     }
-    if (error_)
-      std::rethrow_exception(error_);
-    return static_cast<uint8_t *>(ready_[i]);
   }
-  void giveBack(void *buffer) {
+  ~Uploaders() { stop(); }
+
+  /// The kernels before batch `b` are queued; `event` follows them (the
+  /// uploaders own it).
+  void queued(size_t b, void *event) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      free_.push_back(buffer);
+      queued_[b] = event;
     }
     cv_.notify_all();
   }
+  /// The event after the copy of read `i`, waiting for the copy to be
+  /// queued (the uploaders own it); rethrows a reader's error.
+  void *copied(size_t i) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    cv_.wait(lock, [&] { return copied_[i] || error_; });
+    if (error_)
+      std::rethrow_exception(error_);
+    return copied_[i];
+  }
+  /// Joins the readers (their copies done) and destroys the events.
   void stop() {
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -350,52 +362,88 @@ public:
     for (std::thread &t : threads_)
       t.join();
     threads_.clear();
+    for (void *&e : copied_)
+      if (e)
+        detail::eventDestroy(std::exchange(e, nullptr));
+    for (void *&e : queued_)
+      if (e)
+        detail::eventDestroy(std::exchange(e, nullptr));
   }
   int64_t calls() const { return calls_.load(); }
 
 private:
-  void work() {
-    for (;;) {
-      size_t i;
-      void *buf;
-      {
-        // A read and a buffer are taken together, in read order, so that
-        // the buffers always hold the oldest reads the consumer waits for.
-        std::unique_lock<std::mutex> lock(mutex_);
-        cv_.wait(lock, [&] {
-          return stopping_ || error_ || next_ >= reads_.size() ||
-                 !free_.empty();
-        });
-        if (stopping_ || error_ || next_ >= reads_.size())
-          return;
-        i = next_++;
-        buf = free_.front();
-        free_.pop_front();
-      }
-      try {
-        preadFully(reads_[i], static_cast<uint8_t *>(buf), calls_);
-      } catch (...) {
-        std::lock_guard<std::mutex> lock(mutex_);
-        if (!error_)
-          error_ = std::current_exception();
+  void fail() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!error_)
+      error_ = std::current_exception();
+    failed_ = true;
+    cv_.notify_all();
+  }
+  /// The event after the kernels before batch `b`, once queued; null when
+  /// stopping.
+  void *waitQueued(size_t b) {
+    std::unique_lock<std::mutex> lock(mutex_);
+    cv_.wait(lock, [&] { return queued_[b] || stopping_ || error_; });
+    return queued_[b];
+  }
+  void work(const std::vector<void *> &buffers) {
+    void *stream = nullptr;
+    std::vector<void *> last(buffers.size(), nullptr); // copy out of each
+    try {
+      stream = detail::streamCreate(device_);
+      size_t batch = SIZE_MAX; // whose predecessors the stream waits for
+      for (size_t k = 0;; k = (k + 1) % buffers.size()) {
+        const size_t i = next_.fetch_add(1);
+        if (i >= reads_.size() || stopping_ || failed_)
+          break;
+        const Read &r = reads_[i];
+        if (last[k]) {
+          detail::eventWait(last[k]);
+          detail::eventDestroy(std::exchange(last[k], nullptr));
+        }
+        preadFully(r, static_cast<uint8_t *>(buffers[k]), calls_);
+        if (r.batch != batch) {
+          void *before = waitQueued(r.batch);
+          if (!before)
+            break;
+          detail::streamWaitEvent(device_, stream, before);
+          batch = r.batch;
+        }
+        detail::copyAsync(device_, memory_ + r.at, buffers[k], r.bytes,
+                          stream);
+        last[k] = detail::eventRecord(device_, stream);
+        void *done = detail::eventRecord(device_, stream);
+        {
+          std::lock_guard<std::mutex> lock(mutex_);
+          copied_[i] = done;
+        }
         cv_.notify_all();
-        return;
       }
-      {
-        std::lock_guard<std::mutex> lock(mutex_);
-        ready_[i] = buf;
-      }
-      cv_.notify_all();
+    } catch (...) {
+      fail();
     }
+    // The buffers go back to the pool: their copies must be done.
+    try {
+      if (stream)
+        detail::synchronize(device_, stream);
+    } catch (...) {
+      fail();
+    }
+    for (void *e : last)
+      if (e)
+        detail::eventDestroy(e);
+    if (stream)
+      detail::streamDestroy(device_, stream);
   }
 
+  const int device_;
   const std::vector<Read> &reads_;
+  uint8_t *const memory_;
   std::mutex mutex_;
   std::condition_variable cv_;
-  std::deque<void *> free_;
-  std::vector<void *> ready_;
-  size_t next_ = 0;
-  bool stopping_ = false;
+  std::vector<void *> copied_, queued_;
+  std::atomic<size_t> next_{0};
+  std::atomic<bool> stopping_{false}, failed_{false};
   std::exception_ptr error_;
   std::atomic<int64_t> calls_{0};
   std::vector<std::thread> threads_;
@@ -405,96 +453,78 @@ void loadOnCuda(const PlanData &d, const std::vector<Batch> &batches,
                 const std::vector<Read> &reads, const Bound &dst,
                 const LoadOptions &o, LoadStats &st, ExecStats &es) {
   const int dev = dst.device->index;
-  const int threads = readerThreads(o.threads);
-  const int nbuf = o.buffers > 0 ? o.buffers : threads + 4;
+  int threads = readerThreads(o.threads);
+  int perReader = 2;
+  if (o.buffers > 0) {
+    threads = std::min(threads, o.buffers);
+    perReader = o.buffers / threads;
+  }
   void *stream = detail::streamCreate(dev);
-  std::vector<void *> buffers = pinnedPool().take(nbuf, o.bufferBytes);
-  // One device buffer for every batch, in stream order: batch k+1's copies
-  // queue behind batch k's kernels. Allocated once per load (allocating
-  // per batch mapped fresh memory each time).
+  std::vector<void *> buffers =
+      pinnedPool().take(threads * perReader, o.bufferBytes);
+  // One device memory for every batch (allocating per batch mapped fresh
+  // memory each time).
   int64_t most = 0;
   for (const Batch &b : batches)
     most = std::max(most, b.bytes);
-  auto a0 = Clock::now();
-  void *memory = batches.empty() ? nullptr
-                                 : detail::deviceAlloc(dev, most, stream);
-  st.allocSeconds += secondsSince(a0);
-  std::deque<std::pair<void *, void *>> inflight; // (event, buffer)
-  Readers readers(reads, buffers, threads);
-  // Gives back the buffers whose copies are done; with `wait`, waits for
-  // the oldest copy first.
-  auto drain = [&](bool wait) {
-    if (wait && !inflight.empty())
-      detail::eventWait(inflight.front().first);
-    bool gave = false;
-    while (!inflight.empty() && detail::eventDone(inflight.front().first)) {
-      detail::eventDestroy(inflight.front().first);
-      readers.giveBack(inflight.front().second);
-      inflight.pop_front();
-      gave = true;
-    }
-    return gave;
-  };
+  uint8_t *memory = nullptr;
+  std::unique_ptr<Uploaders> up;
   ExecOptions eo;
   eo.stream = stream;
   eo.streamIsCurrent = true;
   try {
+    auto a0 = Clock::now();
+    if (!batches.empty())
+      memory = static_cast<uint8_t *>(detail::deviceAlloc(dev, most, stream));
+    st.allocSeconds += secondsSince(a0);
     detail::streamWait(dev, stream, o.stream);
     for (size_t t = 0; t < dst.refs.size(); ++t)
       if (d.hasGaps[t])
         detail::zeroTarget(*dst.refs[t], eo);
+    up = std::make_unique<Uploaders>(dev, reads, batches.size(), memory,
+                                     buffers, threads);
+    if (!batches.empty())
+      up->queued(0, detail::eventRecord(dev, stream));
     int64_t done = 0;
     for (size_t i = 0; i < reads.size(); ++i) {
       const Read &r = reads[i];
-      // Waiting for a read that is not there yet: give back the buffers
-      // whose copies are done, else wait for the oldest copy (the readers
-      // may be out of buffers).
       auto w0 = Clock::now();
-      uint8_t *buf = readers.wait(i, [&] { return drain(false) || drain(true); });
+      void *copied = up->copied(i);
       st.readWaitSeconds += secondsSince(w0);
-      detail::copyAsync(dev, static_cast<uint8_t *>(memory) + r.at,
-                        buf, r.bytes, stream);
-      inflight.emplace_back(detail::eventRecord(dev, stream), buf);
+      detail::streamWaitEvent(dev, stream, copied);
       done += r.bytes;
-      const bool last = i + 1 == reads.size() || reads[i + 1].batch != r.batch;
-      if (last) {
+      if (i + 1 == reads.size() || reads[i + 1].batch != r.batch) {
         const Batch &b = batches[r.batch];
         auto e0 = Clock::now();
-        detail::execute(d, b.sub, b.key,
-                        workOf(d, b, static_cast<uint8_t *>(memory), dst), eo,
-                        es);
+        detail::execute(d, b.sub, b.key, workOf(d, b, memory, dst), eo, es);
         st.executeSeconds += secondsSince(e0);
         ++st.batches;
+        if (r.batch + 1 < batches.size())
+          up->queued(r.batch + 1, detail::eventRecord(dev, stream));
       }
-      drain(false);
       if (o.progress)
         o.progress(done, st.bytesRead);
     }
     runFills(d, dst, eo, es);
-    detail::synchronize(dev, stream);
-    while (drain(true)) {
-    }
+    up->stop();
+    st.reads = up->calls();
     if (memory)
       detail::deviceFree(dev, memory, stream);
     detail::synchronize(dev, stream);
   } catch (...) {
-    readers.stop();
+    if (up)
+      up->stop();
     try {
       detail::synchronize(dev, stream);
+      if (memory)
+        detail::deviceFree(dev, memory, stream);
+      detail::synchronize(dev, stream);
     } catch (...) {
-    }
-    if (memory)
-      detail::deviceFree(dev, memory, stream);
-    while (!inflight.empty()) {
-      detail::eventDestroy(inflight.front().first);
-      inflight.pop_front();
     }
     pinnedPool().give(buffers, o.bufferBytes);
     detail::streamDestroy(dev, stream);
     throw;
   }
-  readers.stop();
-  st.reads = readers.calls();
   pinnedPool().give(buffers, o.bufferBytes);
   detail::streamDestroy(dev, stream);
 }

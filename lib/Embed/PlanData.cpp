@@ -171,8 +171,10 @@ layout::Plan mergeRanks(const CompiledMapping &m) {
   return out;
 }
 
-std::map<std::string, std::vector<std::pair<int64_t, int64_t>>>
-sourceRangesOf(const PlanData &d) {
+const SourceRanges &sourceRangesOf(const PlanData &d) {
+  std::lock_guard<std::mutex> lock(d.mutex);
+  if (d.sourceRanges)
+    return *d.sourceRanges;
   std::vector<std::vector<layout::Interval>> all(d.plan.sources.size());
   for (const Piece &p : d.plan.pieces) {
     if (p.isFill() || p.numElements() == 0)
@@ -180,13 +182,14 @@ sourceRangesOf(const PlanData &d) {
     std::vector<layout::Interval> iv = layout::touchedIntervals(p, false);
     all[p.source].insert(all[p.source].end(), iv.begin(), iv.end());
   }
-  std::map<std::string, std::vector<std::pair<int64_t, int64_t>>> out;
+  auto out = std::make_shared<SourceRanges>();
   for (size_t s = 0; s < all.size(); ++s) {
-    auto &ranges = out[d.plan.sources[s].name];
+    auto &ranges = (*out)[d.plan.sources[s].name];
     for (const layout::Interval &i : layout::mergeIntervals(std::move(all[s])))
       ranges.emplace_back(i.begin, i.end);
   }
-  return out;
+  d.sourceRanges = std::move(out);
+  return *d.sourceRanges;
 }
 
 namespace {

@@ -60,6 +60,9 @@ struct SubPlan {
 SubPlan subPlanOf(const layout::Plan &whole,
                   const std::vector<int64_t> &indices);
 
+using SourceRanges =
+    std::map<std::string, std::vector<std::pair<int64_t, int64_t>>>;
+
 struct PlanData {
   layout::Plan plan;
   std::vector<std::optional<layout::Alias>> aliases;
@@ -96,6 +99,8 @@ struct PlanData {
   mutable std::map<int64_t, std::shared_ptr<const void>> deviceTables;
   /// The C API's description (wl_plan_describe), built on first use.
   mutable std::string describeJson;
+  /// sourceRangesOf's answer, built on first use.
+  mutable std::shared_ptr<const SourceRanges> sourceRanges;
 };
 
 /// Derives everything from `plan`. With `checkCoverage` (plans from
@@ -121,8 +126,10 @@ Description describePlan(const PlanData &d);
 /// The process-wide compile cache (CompileCache.cpp).
 CacheStats cacheStats();
 void clearCache();
-std::map<std::string, std::vector<std::pair<int64_t, int64_t>>>
-sourceRangesOf(const PlanData &d);
+/// Per source name, the element ranges [a, b) the plan reads, merged and
+/// sorted; built on first use and kept with the plan (a load asks at every
+/// weight sync).
+const SourceRanges &sourceRangesOf(const PlanData &d);
 std::shared_ptr<const PlanData> planFromJson(const std::string &text);
 std::shared_ptr<const PlanData> invertPlan(const PlanData &d, bool exact);
 

@@ -243,6 +243,49 @@ def main():
                 assert_same(params, cpu)
 
     @check
+    def cuda_load_readers_and_buffers():
+        # Every split of the reads among readers and buffers lands the same
+        # bytes; a shard cut short mid-load raises, and the next load (the
+        # same kept buffers) is whole.
+        need_cuda()
+        import tempfile
+        src = hf()
+        with tempfile.TemporaryDirectory() as d:
+            checkpoint_folder(d, src, shards=3)
+            cpu = wl.load_checkpoint(d, "qwen3/hf-to-vllm", tp=2, rank=1,
+                                     device="cpu", dtype=torch.int32)
+            for threads, buffers, size in ((1, 0, 4096), (3, 1, 16384),
+                                           (5, 7, 8192), (16, 0, 65536),
+                                           (0, 0, 0)):
+                gpu = wl.load_checkpoint(
+                    d, "qwen3/hf-to-vllm", tp=2, rank=1, dtype=torch.int32,
+                    threads=threads, buffers=buffers, buffer_bytes=size,
+                    batch_bytes=100000)
+                assert wl.last_load_stats()["batches"] > 1
+                assert_same(gpu, cpu)
+            shards = sorted(f for f in os.listdir(d)
+                            if f.endswith(".safetensors"))
+            victim = os.path.join(d, shards[-1])
+            keep = open(victim, "rb").read()
+
+            def cut(done, total):
+                if os.path.getsize(victim) == len(keep):
+                    os.truncate(victim, len(keep) // 2)
+            try:
+                wl.load_checkpoint(d, "qwen3/hf-to-vllm", tp=2, rank=1,
+                                   dtype=torch.int32, buffer_bytes=4096,
+                                   batch_bytes=100000, progress=cut)
+                raise AssertionError("a shard cut short mid-load loaded")
+            except RuntimeError as e:
+                assert shards[-1] in str(e), e
+            with open(victim, "wb") as f:
+                f.write(keep)
+            again = wl.load_checkpoint(d, "qwen3/hf-to-vllm", tp=2, rank=1,
+                                       dtype=torch.int32, buffer_bytes=4096,
+                                       batch_bytes=100000)
+            assert_same(again, cpu)
+
+    @check
     def cuda_side_stream():
         need_cuda()
         src = hf(dev)

@@ -523,6 +523,9 @@ def test_load_checkpoint_checks_everything_before_writing():
                    threads=5000)
         assert "readers and buffers are from 1 to 1024" in e, e
         e = raises(ValueError, wl.load_checkpoint, d, VLLM, device="cpu",
+                   buffers=1025)
+        assert "readers and buffers are from 1 to 1024" in e, e
+        e = raises(ValueError, wl.load_checkpoint, d, VLLM, device="cpu",
                    buffer_bytes=2**70)
         assert "buffer_bytes=" in e and "out of range" in e, e
         e = raises(ValueError, wl.load_checkpoint, os.path.join(d, "nope"),

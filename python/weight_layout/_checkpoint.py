@@ -147,14 +147,17 @@ class _Progress:
 
 def load_checkpoint(path, mapping, *, config=None, tp=1, rank=0, ep=1, pp=1,
                     device="cuda", into=None, threads=None, dtype=None,
-                    progress=None, buffer_bytes=0, batch_bytes=0, **options):
+                    progress=None, buffer_bytes=0, buffers=0, batch_bytes=0,
+                    **options):
     """Loads a safetensors checkpoint through a mapping into one rank's
     tensors on `device` and returns {target: tensor}.
 
     The plan is compiled (cached) for `config` (default: the checkpoint's
-    config.json, beside it when `path` is a file), tp, ep, pp and rank; only this rank's source ranges are
-    read, by `threads` parallel preads into page-locked buffers, with the
-    uploads and the plan's kernels overlapped. `into`: existing tensors to
+    config.json, beside it when `path` is a file), tp, ep, pp and rank;
+    only this rank's source ranges are read, by `threads` parallel preads
+    into page-locked buffers (`buffers` of `buffer_bytes`; 0: the
+    defaults of docs/embedding.md), with the uploads and the plan's kernels
+    overlapped. `into`: existing tensors to
     write in place (dict(model.named_parameters()), model.state_dict();
     entries that are not targets are ignored; every target must be there);
     otherwise new tensors are allocated on `device`. Every name, dtype and
@@ -191,6 +194,7 @@ def load_checkpoint(path, mapping, *, config=None, tp=1, rank=0, ep=1, pp=1,
     o.stream = stream or None
     o.threads = _count("threads", threads or 0, 2**31)
     o.buffer_bytes = _count("buffer_bytes", buffer_bytes, 2**62)
+    o.buffers = _count("buffers", buffers, 2**31)
     o.batch_bytes = _count("batch_bytes", batch_bytes, 2**62)
     callback = None
     if progress:

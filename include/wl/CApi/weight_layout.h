@@ -142,9 +142,9 @@ typedef struct wl_load_options {
   /* The caller's CUDA stream: the load waits for its work before writing
    * (null: the legacy default stream). The load is complete on return. */
   void *stream;
-  int32_t threads;      /* readers; 0: min(hardware threads, 16) */
-  int32_t buffers;      /* page-locked staging buffers; 0: threads + 4 */
-  int64_t buffer_bytes; /* each; 0: 32 MiB */
+  int32_t threads;      /* readers; 0: hardware threads - 2, in [1, 16] */
+  int32_t buffers;      /* staging buffers; 0: two per reader */
+  int64_t buffer_bytes; /* each; 0: 4 MiB */
   int64_t batch_bytes;  /* source bytes on the device per batch; 0: 1 GiB */
   /* Called on the calling thread as bytes are read (may be null). */
   void (*progress)(void *context, int64_t done, int64_t total);

@@ -12,9 +12,9 @@
 //   file, and nothing is written.
 // - Only the source ranges the plan reads are read (pread, gaps under 1 MiB
 //   read through), by `threads` readers into page-locked buffers (each
-//   holding spans that follow each other in device memory: one copy),
-//   uploaded in order on a stream of the loader's own while later reads go
-//   on, and run by the CUDA executor a batch of sources at a time (a batch:
+//   holding spans that follow each other in device memory: one copy); each
+//   reader uploads its own buffers on a stream of its own while it reads
+//   the next, and the CUDA executor runs a batch of sources at a time (a batch:
 //   about `batchBytes` of source bytes, in one device buffer allocated for
 //   the load and freed at its end).
 // - The load waits for the work queued on `stream` before it writes, and
@@ -41,10 +41,11 @@ struct LoadOptions {
   /// The caller's CUDA stream (its framework's current one); null: the
   /// legacy default stream.
   void *stream = nullptr;
-  /// Reader threads; 0: min(hardware threads, 16).
+  /// Reader threads; 0: hardware threads - 2, within [1, 16].
   int threads = 0;
-  /// One page-locked staging buffer, and how many (0: threads + 4).
-  int64_t bufferBytes = int64_t(32) << 20;
+  /// One page-locked staging buffer, and how many, shared out among the
+  /// readers (0: two each; fewer than `threads`: that many readers).
+  int64_t bufferBytes = int64_t(4) << 20;
   int buffers = 0;
   /// Source bytes per batch of kernels on the device.
   int64_t batchBytes = int64_t(1) << 30;
