@@ -38,6 +38,9 @@ ordered_json describeJson(const PlanData &pd) {
   r["tp"] = d.tp;
   r["ep"] = d.ep;
   r["pp"] = d.pp;
+  r["mesh"] = d.mesh;
+  r["degrees"] = d.degrees;
+  r["ranks"] = d.ranks;
   if (d.reverse)
     r["rank"] = nullptr;
   else if (d.rank == kAllRanks)

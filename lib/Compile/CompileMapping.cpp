@@ -60,9 +60,13 @@ std::unique_ptr<CompiledMapping> compileMapping(const MappingRequest &request,
   if (!env)
     return nullptr;
   auto out = std::make_unique<CompiledMapping>();
-  out->tp = env->option("tp");
-  out->ep = env->option("ep");
-  out->pp = env->option("pp");
+  out->mesh = spec->mesh;
+  for (const std::string &axis : spec->mesh)
+    out->degrees[axis] = env->option(axis);
+  out->tp = std::max<int64_t>(env->option("tp"), 1);
+  out->ep = std::max<int64_t>(env->option("ep"), 1);
+  out->pp = std::max<int64_t>(env->option("pp"), 1);
+  out->rankCount = env->ranks();
   out->from = spec->from;
   out->to = spec->to;
   out->modelType = spec->modelType;
@@ -74,8 +78,8 @@ std::unique_ptr<CompiledMapping> compileMapping(const MappingRequest &request,
     asked.push_back(request.onlyRank);
   for (int64_t r : asked)
     if (r < 0 || r >= nranks) {
-      error = "rank " + std::to_string(r) +
-              " is not one of the tp x ep x pp = " + std::to_string(nranks) +
+      error = "rank " + std::to_string(r) + " is not one of the " +
+              mapping::meshText(spec->mesh) + " = " + std::to_string(nranks) +
               " ranks";
       if (failure)
         *failure = CompileFailure::Request;

@@ -18,17 +18,18 @@ std::string manifestJson(const Manifest &m) {
   j["from"] = m.from;
   j["to"] = m.to;
   j["direction"] = m.reverse ? "reverse" : "forward";
+  j["mesh"] = m.mesh;
   ojson options = ojson::object();
-  for (const char *k : {"tp", "ep", "pp"}) {
+  for (const std::string &k : m.mesh) {
     auto it = m.options.find(k);
     options[k] = it == m.options.end() ? 1 : it->second;
   }
   for (const auto &[k, v] : m.options)
-    if (k != "tp" && k != "ep" && k != "pp")
+    if (!options.contains(k))
       options[k] = v;
   j["options"] = options;
   j["ranks"] = m.ranks;
-  j["rank_order"] = "rank = (pp_rank * ep + ep_rank) * tp + tp_rank";
+  j["rank_order"] = mapping::rankOrderText(m.mesh);
   return j.dump(1) + "\n";
 }
 
@@ -77,6 +78,19 @@ std::optional<Manifest> parseManifest(const std::string &text,
     return std::nullopt;
   }
   m.reverse = direction == "reverse";
+  if (auto mesh = j.find("mesh"); mesh != j.end()) {
+    bool ok = mesh->is_array() && !mesh->empty() && mesh->size() <= 8;
+    m.mesh.clear();
+    for (size_t i = 0; ok && i < mesh->size(); ++i) {
+      ok = (*mesh)[i].is_string();
+      if (ok)
+        m.mesh.push_back((*mesh)[i].get<std::string>());
+    }
+    if (!ok) {
+      error = "mesh: expected a list of 1 to 8 axis names";
+      return std::nullopt;
+    }
+  }
   auto options = j.find("options");
   if (options == j.end() || !options->is_object()) {
     error = options == j.end()
@@ -94,13 +108,13 @@ std::optional<Manifest> parseManifest(const std::string &text,
     }
     m.options[it.key()] = *v;
   }
-  for (const char *k : {"tp", "ep", "pp"})
+  for (const std::string &k : m.mesh)
     m.options.emplace(k, 1);
-  if (!mapping::checkDegrees(m.options, error)) {
+  int64_t ranks = 1;
+  if (!mapping::checkDegrees(m.mesh, m.options, ranks, error)) {
     error = "options: " + error;
     return std::nullopt;
   }
-  int64_t ranks = m.options["tp"] * m.options["ep"] * m.options["pp"];
   auto r = j.find("ranks");
   if (r != j.end()) {
     std::string why;
@@ -110,8 +124,8 @@ std::optional<Manifest> parseManifest(const std::string &text,
       return std::nullopt;
     }
     if (*v != ranks) {
-      error = "ranks: is " + std::to_string(*v) + ", but tp x ep x pp is " +
-              std::to_string(ranks);
+      error = "ranks: is " + std::to_string(*v) + ", but " +
+              mapping::meshText(m.mesh) + " is " + std::to_string(ranks);
       return std::nullopt;
     }
   }

@@ -384,17 +384,18 @@ compilePlan(const std::string &mapping, const std::string &config,
     rank = it->second;
     options.erase(it);
   }
-  for (const char *k : {"tp", "ep", "pp"})
+  for (const std::string &k : mapping::degreeNames())
     if (auto it = options.find(k); it != options.end() && it->second < 1)
-      throw Error(Error::Invalid, std::string("option ") + k + "=" +
+      throw Error(Error::Invalid, "option " + k + "=" +
                                       std::to_string(it->second) +
                                       ": must be at least 1");
-  for (const char *k : {"tp_rank", "ep_rank", "pp_rank"})
-    if (options.count(k))
+  for (const auto &[k, v] : options)
+    if (k.size() > 5 && k.compare(k.size() - 5, 5, "_rank") == 0)
       throw Error(Error::Invalid,
-                  std::string("option ") + k +
-                      " is derived from rank: pass rank = (pp_rank * ep + "
-                      "ep_rank) * tp + tp_rank");
+                  "option " + k +
+                      " is derived from rank: pass the rank as the "
+                      "framework numbers it (its mesh; by default rank = "
+                      "(pp_rank * ep + ep_rank) * tp + tp_rank)");
   // Either spelling of a dtype ("BF16", "bf16", "I32", "i32"): the spec
   // reads the wl one.
   std::string dtype = how.dtype;
@@ -417,8 +418,7 @@ compilePlan(const std::string &mapping, const std::string &config,
     throw Error(Error::Invalid,
                 "rank " + std::to_string(rank) + " is out of range: the " +
                     "mapping has " + std::to_string(m.ranks()) +
-                    " rank(s) (tp " + std::to_string(m.tp) + " x ep " +
-                    std::to_string(m.ep) + " x pp " + std::to_string(m.pp) +
+                    " rank(s) (" + mapping::meshText(m.mesh, &m.degrees) +
                     ")");
   return planOf(entry, key, rank);
 }

@@ -193,13 +193,28 @@ const SourceRanges &sourceRangesOf(const PlanData &d) {
 }
 
 namespace {
+/// "tp 2 dp 1 (2 ranks)": the mesh's degrees, then the spec's tp, ep and
+/// pp that are not axes of it.
+std::string degreesText(const Description &d) {
+  std::string o;
+  for (const std::string &a : d.mesh)
+    o += (o.empty() ? "" : " ") + a + " " + std::to_string(d.degrees.at(a));
+  for (auto [k, v] : {std::pair<const char *, int64_t>{"tp", d.tp},
+                      {"ep", d.ep},
+                      {"pp", d.pp}})
+    if (!d.degrees.count(k) && v != 1)
+      o += (o.empty() ? "" : " ") + std::string(k) + " " + std::to_string(v);
+  return o + " (" + std::to_string(d.ranks) + " rank" +
+         (d.ranks == 1 ? ")" : "s)");
+}
+
 /// The readable summary of a description (Description::summary).
 std::string summarize(const Description &d) {
   auto n = [](int64_t v) { return std::to_string(v); };
   std::string o;
   if (!d.from.empty() || !d.to.empty())
-    o += d.modelType + ": " + d.from + " -> " + d.to + ", tp " + n(d.tp) +
-         " ep " + n(d.ep) + " pp " + n(d.pp) + ", " +
+    o += d.modelType + ": " + d.from + " -> " + d.to + ", " + degreesText(d) +
+         ", " +
          (d.reverse             ? std::string("the way back (every rank)")
           : d.rank == kAllRanks ? std::string("every rank")
                                 : "rank " + n(d.rank)) +
@@ -235,6 +250,9 @@ Description describePlan(const PlanData &d) {
     r.tp = m.tp;
     r.ep = m.ep;
     r.pp = m.pp;
+    r.mesh = m.mesh;
+    r.degrees = m.degrees;
+    r.ranks = m.ranks();
     r.dropped = m.dropped;
     if (d.rank == PlanData::kReverse)
       r.rounded = m.rounded;

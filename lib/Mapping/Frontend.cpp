@@ -469,16 +469,11 @@ bool Builder::buildRank(int64_t rank) {
 OwningOpRef<ModuleOp> Builder::run(const std::vector<int64_t> &ranks) {
   OwningOpRef<ModuleOp> m = ModuleOp::create(b.getUnknownLoc());
   module = *m;
-  int64_t tp = env.option("tp"), ep = env.option("ep"), pp = env.option("pp");
-  if (!checkDegrees({{"tp", tp}, {"ep", ep}, {"pp", pp}}, error)) {
-    error = env.spec().file + ": " + error;
-    return nullptr;
-  }
   for (int64_t r : ranks) {
-    if (r < 0 || r >= tp * ep * pp) {
+    if (r < 0 || r >= env.ranks()) {
       error = env.spec().file + ": rank " + std::to_string(r) +
-              " is not one of the tp x ep x pp = " +
-              std::to_string(tp * ep * pp) + " ranks";
+              " is not one of the " + meshText(env.spec().mesh) + " = " +
+              std::to_string(env.ranks()) + " ranks";
       return nullptr;
     }
     if (!buildRank(r))

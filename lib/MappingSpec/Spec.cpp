@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cctype>
 #include <climits>
 #include <cstdlib>
 #include <set>
@@ -212,6 +213,38 @@ std::shared_ptr<const Spec> loadSpec(const std::string &path,
 }
 
 namespace {
+/// "mesh": a list of 1 to 8 distinct axis names (letters, digits and _,
+/// starting with a letter; not "rank", not ending in "_rank").
+std::vector<std::string> parseMesh(const ojson &m) {
+  if (!m.is_array() || m.empty() || m.size() > 8)
+    fail("mesh", "expected a list of 1 to 8 axis names, fastest first");
+  std::vector<std::string> out;
+  for (size_t i = 0; i < m.size(); ++i) {
+    std::string p = "mesh[" + std::to_string(i) + "]";
+    std::string a = text(m[i], p);
+    bool ok = !a.empty() && a.size() <= 32 && std::isalpha((unsigned char)a[0]);
+    for (char c : a)
+      ok &= std::isalnum((unsigned char)c) || c == '_';
+    if (!ok || a == "rank" ||
+        (a.size() >= 5 && a.compare(a.size() - 5, 5, "_rank") == 0))
+      fail(p, quoteName(a) + " is not an axis name (letters, digits and _, "
+                             "not rank or *_rank)");
+    if (std::count(out.begin(), out.end(), a))
+      fail(p, quoteName(a) + " is given twice");
+    out.push_back(a);
+  }
+  return out;
+}
+
+std::string axisDescription(const std::string &axis) {
+  if (axis == "tp") return "tensor-parallel degree";
+  if (axis == "ep") return "expert-parallel degree";
+  if (axis == "pp") return "pipeline-parallel degree";
+  if (axis == "dp") return "data-parallel degree";
+  if (axis == "cp") return "context-parallel degree";
+  return axis + " degree (an axis of the rank mesh)";
+}
+
 std::string canonical(const std::string &path) {
   char buf[PATH_MAX];
   return ::realpath(path.c_str(), buf) ? std::string(buf) : path;
@@ -246,8 +279,8 @@ std::shared_ptr<Spec> loadSpecFile(const std::string &path, bool fragment,
       fail("(json)", "not valid JSON: " + why);
     ojson &j = *parsed;
     checkKeys(j, "(top)",
-              {"format", "model_type", "from", "to", "description", "options",
-               "let", "require", "rules", "comment", "include"});
+              {"format", "model_type", "from", "to", "description", "mesh",
+               "options", "let", "require", "rules", "comment", "include"});
     if (!j.contains("format") || j["format"] != kFormat)
       fail("format", std::string("expected \"") + kFormat + "\"");
     if (!fragment) {
@@ -261,10 +294,18 @@ std::shared_ptr<Spec> loadSpecFile(const std::string &path, bool fragment,
     }
     if (j.contains("description"))
       spec->description = text(j["description"], "description");
-    spec->options = {{"tp", 1, "tensor-parallel degree"},
-                     {"rank", 0, "the rank whose plan is built"},
-                     {"ep", 1, "expert-parallel degree"},
-                     {"pp", 1, "pipeline-parallel degree"}};
+    if (j.contains("mesh")) {
+      if (fragment)
+        fail("mesh", "belongs to the spec that includes this file");
+      spec->mesh = parseMesh(j["mesh"]);
+    } else if (!fragment) {
+      spec->mesh = defaultMesh();
+    }
+    if (!fragment) {
+      for (const std::string &axis : spec->mesh)
+        spec->options.push_back({axis, 1, axisDescription(axis)});
+      spec->options.push_back({"rank", 0, "the rank whose plan is built"});
+    }
     if (j.contains("options")) {
       const ojson &o = j["options"];
       if (!o.is_object())
@@ -273,6 +314,11 @@ std::shared_ptr<Spec> loadSpecFile(const std::string &path, bool fragment,
         std::string p = "options" + quoteKey(it.key());
         checkKeys(it.value(), p, {"default", "description"});
         OptionDecl d{it.key(), 0, ""};
+        const std::string &n = d.name;
+        if (n.size() > 5 && n.compare(n.size() - 5, 5, "_rank") == 0 &&
+            std::count(spec->mesh.begin(), spec->mesh.end(),
+                       n.substr(0, n.size() - 5)))
+          fail(p, "is derived from rank (an axis of the mesh)");
         if (it.value().contains("default")) {
           std::string why;
           auto v = jsonInteger(it.value()["default"], why);
@@ -462,25 +508,61 @@ std::string wlDType(const std::string &torchName) {
 
 } // namespace
 
-bool checkDegrees(const std::map<std::string, int64_t> &options,
-                  std::string &error) {
-  int64_t ranks = 1;
-  for (const char *k : {"tp", "ep", "pp"}) {
+const std::vector<std::string> &degreeNames() {
+  static const std::vector<std::string> names = {"tp", "ep", "pp",
+                                                 "dp", "cp", "etp"};
+  return names;
+}
+
+const std::vector<std::string> &defaultMesh() {
+  static const std::vector<std::string> mesh = {"tp", "ep", "pp"};
+  return mesh;
+}
+
+std::string meshText(const std::vector<std::string> &mesh,
+                     const std::map<std::string, int64_t> *degrees) {
+  std::string o;
+  for (const std::string &a : mesh) {
+    o += (o.empty() ? "" : " x ") + a;
+    if (degrees) {
+      auto it = degrees->find(a);
+      o += " " + std::to_string(it == degrees->end() ? 1 : it->second);
+    }
+  }
+  return o;
+}
+
+std::string rankOrderText(const std::vector<std::string> &mesh) {
+  if (mesh.empty())
+    return "rank = 0";
+  std::string e = mesh.back() + "_rank";
+  for (size_t i = mesh.size() - 1; i-- > 0;) {
+    bool single = i + 2 == mesh.size();
+    e = (single ? e : "(" + e + ")") + " * " + mesh[i] + " + " + mesh[i] +
+        "_rank";
+  }
+  return "rank = " + e;
+}
+
+bool checkDegrees(const std::vector<std::string> &mesh,
+                  const std::map<std::string, int64_t> &options,
+                  int64_t &ranks, std::string &error) {
+  ranks = 1;
+  for (const std::string &k : mesh) {
     auto it = options.find(k);
     int64_t v = it == options.end() ? 1 : it->second;
     if (v < 1 || v > limits::kMaxRanks) {
-      error = std::string(k) + " is " + std::to_string(v) +
+      error = k + " is " + std::to_string(v) +
               ": a parallel degree is from 1 to " +
               std::to_string(limits::kMaxRanks);
       return false;
     }
-    ranks *= v; // at most kMaxRanks^3 < 2^63
-  }
-  if (ranks > limits::kMaxRanks) {
-    error = "tp x ep x pp is " + std::to_string(ranks) +
-            " ranks, more than the limit of " +
-            std::to_string(limits::kMaxRanks);
-    return false;
+    ranks *= v; // both at most kMaxRanks: no overflow
+    if (ranks > limits::kMaxRanks) {
+      error = meshText(mesh) + " is more than the limit of " +
+              std::to_string(limits::kMaxRanks) + " ranks";
+      return false;
+    }
   }
   auto rank = options.find("rank");
   if (rank != options.end() && (rank->second < 0 || rank->second >= ranks)) {
@@ -549,7 +631,7 @@ std::unique_ptr<Env> Env::create(std::shared_ptr<const Spec> spec,
     }
     env->options_[k] = v;
   }
-  if (!checkDegrees(env->options_, error))
+  if (!checkDegrees(spec->mesh, env->options_, env->ranks_, error))
     return nullptr;
   env->setRank(env->options_["rank"]);
   env->dtype_ = dtype;
@@ -580,13 +662,12 @@ void Env::setOption(const std::string &name, int64_t value) {
 
 void Env::setRank(int64_t rank) {
   terms_ = 0;
-  // rank = (pp_rank * ep + ep_rank) * tp + tp_rank
-  int64_t tp = std::max<int64_t>(options_["tp"], 1);
-  int64_t ep = std::max<int64_t>(options_["ep"], 1);
   options_["rank"] = rank;
-  options_["tp_rank"] = rank % tp;
-  options_["ep_rank"] = (rank / tp) % ep;
-  options_["pp_rank"] = rank / (tp * ep);
+  for (const std::string &axis : spec_->mesh) {
+    const int64_t degree = std::max<int64_t>(options_[axis], 1);
+    options_[axis + "_rank"] = rank % degree;
+    rank /= degree;
+  }
 }
 
 bool Env::refresh(std::string &error) {

@@ -83,7 +83,7 @@ void evaluate(const std::shared_ptr<const mapping::Spec> &spec,
       continue;
     }
     check(err.empty() && !env->dtype().empty());
-    int64_t ranks = env->option("tp") * env->option("ep") * env->option("pp");
+    int64_t ranks = env->ranks();
     for (int64_t rank : {int64_t(0), ranks - 1}) {
       env->setRank(rank);
       if (!env->refresh(err)) {

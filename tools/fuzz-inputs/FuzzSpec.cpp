@@ -104,7 +104,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
       continue;
     }
     check(err.empty() && !env->dtype().empty());
-    int64_t ranks = env->option("tp") * env->option("ep") * env->option("pp");
+    int64_t ranks = env->ranks();
     check(ranks >= 1 && ranks <= limits::kMaxRanks);
     for (int64_t rank : {int64_t(0), ranks - 1}) {
       env->setRank(rank);

@@ -52,18 +52,22 @@ inline std::string checkSpec(const mapping::Spec &spec) {
     add(l.text);
     add(l.path);
   };
-  check(spec.options.size() >= 4);
-  const char *first[] = {"tp", "rank", "ep", "pp"};
+  // The mesh's axes, then rank, come first.
+  check(!spec.mesh.empty() && spec.options.size() > spec.mesh.size());
   std::set<std::string> names;
   for (size_t k = 0; k < spec.options.size(); ++k) {
     const mapping::OptionDecl &o = spec.options[k];
-    if (k < 4)
-      check(o.name == first[k]);
+    if (k < spec.mesh.size())
+      check(o.name == spec.mesh[k]);
+    if (k == spec.mesh.size())
+      check(o.name == "rank");
     check(names.insert(o.name).second);
     add(o.name);
     add(std::to_string(o.defaultValue));
     add(o.description);
   }
+  for (const std::string &axis : spec.mesh)
+    add(axis);
   add(spec.file);
   add(spec.modelType);
   add(spec.from);

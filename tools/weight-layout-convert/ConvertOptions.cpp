@@ -1,10 +1,12 @@
 //===- ConvertOptions.cpp - weight-layout-convert's command line ----------===//
 #include "ConvertOptions.h"
 
+#include "wl/MappingSpec/Spec.h"
 #include "wl/Support/Limits.h"
 #include "wl/Support/OutputFile.h"
 #include "wl/Support/Quote.h"
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cstdlib>
@@ -19,8 +21,9 @@ const char *convertUsage() {
          "[options]\n"
          "       weight-layout-convert --list-mappings | --version | --help\n"
          "Converts the checkpoint in --from with a mapping spec and writes it\n"
-         "to --to; with tp x ep x pp > 1, --to holds rank-<r>/ for each rank r,\n"
-         "where rank = (pp_rank * ep + ep_rank) * tp + tp_rank. See\n"
+         "to --to; with more than one rank, --to holds rank-<r>/ for each\n"
+         "rank r, numbered as the spec's framework numbers them (its mesh;\n"
+         "by default rank = (pp_rank * ep + ep_rank) * tp + tp_rank). See\n"
          "docs/convert.md.\n"
          "\n"
          "  --mapping FILE       a spec file, or a library name such as\n"
@@ -33,10 +36,11 @@ const char *convertUsage() {
          "  --from DIR           the checkpoint read (config.json and\n"
          "                       safetensors files; rank-<r>/ with --reverse)\n"
          "  --to DIR             the folder written; it must not exist\n"
-         "  --tp N, --ep N, --pp N\n"
-         "                       tensor, expert and pipeline parallel degrees\n"
-         "                       (default 1; --reverse reads them from the\n"
-         "                       manifest)\n"
+         "  --tp N, --ep N, --pp N, --dp N, --cp N, --etp N\n"
+         "                       tensor, expert, pipeline, data, context and\n"
+         "                       expert-tensor parallel degrees, where the\n"
+         "                       spec has them (default 1; --reverse reads\n"
+         "                       them from the manifest)\n"
          "  --set KEY=VALUE      an integer option of the spec (repeatable)\n"
          "  --reverse            convert back: read the rank folders a forward\n"
          "                       conversion wrote, write one checkpoint\n"
@@ -108,6 +112,13 @@ bool parseConvertOptions(int argc, char **argv, ConvertOptions &out,
       out.options[name] = n;
       return true;
     };
+    // A degree flag (--tp N, ...): the degree's name, its value taken.
+    auto degreeTaken = [&]() -> const std::string * {
+      for (const std::string &k : mapping::degreeNames())
+        if (takes(("--" + k).c_str()))
+          return &k;
+      return nullptr;
+    };
     if (a == "--help" || a == "-h" || a == "--version" ||
         a == "--list-mappings") {
       out.action = a == "--version"         ? Action::Version
@@ -123,16 +134,8 @@ bool parseConvertOptions(int argc, char **argv, ConvertOptions &out,
       out.from = value;
     } else if (takes("--to")) {
       out.to = value;
-    } else if (takes("--tp")) {
-      if (!hasValue || !integer("tp", 1, limits::kMaxRanks))
-        return false;
-      out.parallelGiven = true;
-    } else if (takes("--ep")) {
-      if (!hasValue || !integer("ep", 1, limits::kMaxRanks))
-        return false;
-      out.parallelGiven = true;
-    } else if (takes("--pp")) {
-      if (!hasValue || !integer("pp", 1, limits::kMaxRanks))
+    } else if (const std::string *k = degreeTaken()) {
+      if (!hasValue || !integer(k->c_str(), 1, limits::kMaxRanks))
         return false;
       out.parallelGiven = true;
     } else if (takes("--set")) {
@@ -146,11 +149,12 @@ bool parseConvertOptions(int argc, char **argv, ConvertOptions &out,
         return false;
       }
       std::string key = value.substr(0, eq);
-      if (key == "tp" || key == "ep" || key == "pp" || key == "rank" ||
-          key == "tp_rank" || key == "ep_rank" || key == "pp_rank") {
+      const auto &degrees = mapping::degreeNames();
+      if (std::count(degrees.begin(), degrees.end(), key) || key == "rank" ||
+          (key.size() > 5 && key.compare(key.size() - 5, 5, "_rank") == 0)) {
         error = quoteName(key) +
-                " is not a --set option (use --tp, --ep, --pp; "
-                "every rank is written)";
+                " is not a --set option (degrees are --tp, --ep, --pp, "
+                "--dp, --cp, --etp; every rank is written)";
         return false;
       }
       out.options[key] = n;

@@ -17,7 +17,7 @@ struct ConvertOptions {
   std::string toFormat; ///< without --mapping: the library picks the spec
   std::string from, to;
   std::map<std::string, int64_t> options; ///< tp, ep, pp and --set values
-  bool parallelGiven = false; ///< --tp, --ep or --pp on the command line
+  bool parallelGiven = false; ///< a degree flag (--tp, ...) on the command line
   std::string dtype;
   std::string device = "cpu";
   bool reverse = false, dryRun = false, verify = false, force = false,

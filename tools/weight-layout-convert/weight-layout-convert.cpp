@@ -180,17 +180,25 @@ std::vector<std::string> inputPaths(
 
 /// The checkpoint(s) a conversion reads, and the degrees it runs at.
 struct Inputs {
-  int64_t tp = 1, ep = 1, pp = 1, ranks = 1;
+  /// The spec's rank axes (fastest first) with their degrees.
+  std::vector<std::pair<std::string, int64_t>> degrees;
+  std::vector<std::string> mesh;
+  int64_t ranks = 1;
   std::vector<std::unique_ptr<runtime::Checkpoint>> ckpts;
   std::vector<std::string> rankDirs; ///< --reverse: one folder per rank
-  /// "tp=2,ep=1,pp=1[,rank=1][,key=value...]", as the metadata records it.
+  bool isAxis(const std::string &k) const {
+    return std::count(mesh.begin(), mesh.end(), k) > 0;
+  }
+  /// "tp=2,ep=1,pp=1[,rank=1][,key=value...]" (the axes in the mesh's
+  /// order), as the metadata records it.
   std::string options(const ConvertOptions &opt, int64_t rank) const {
-    std::string s = "tp=" + std::to_string(tp) + ",ep=" + std::to_string(ep) +
-                    ",pp=" + std::to_string(pp);
+    std::string s;
+    for (auto &[k, v] : degrees)
+      s += (s.empty() ? "" : ",") + k + "=" + std::to_string(v);
     if (rank >= 0)
       s += ",rank=" + std::to_string(rank);
     for (auto &[k, v] : opt.options)
-      if (k != "tp" && k != "ep" && k != "pp")
+      if (!isAxis(k))
         s += "," + k + "=" + std::to_string(v);
     return s;
   }
@@ -201,10 +209,11 @@ struct Inputs {
 /// work stays proportional to what is really there.
 bool openInputs(const ConvertOptions &opt, bool rankFolders, mapping::Env &env,
                 Inputs &in, std::string &error) {
-  in.tp = env.option("tp");
-  in.ep = env.option("ep");
-  in.pp = env.option("pp");
-  in.ranks = in.tp * in.ep * in.pp; // at most limits::kMaxRanks
+  in.mesh = env.spec().mesh;
+  in.degrees.clear();
+  for (const std::string &axis : in.mesh)
+    in.degrees.emplace_back(axis, env.option(axis));
+  in.ranks = env.ranks(); // at most limits::kMaxRanks
   Problems problems;
   if (!opt.reverse) {
     auto ckpt = runtime::Checkpoint::open(opt.from, error);
@@ -424,7 +433,7 @@ bool readForwardManifest(ConvertOptions &opt, const std::string &mappingName,
     return false;
   }
   for (const auto &[k, v] : m->options) {
-    bool degree = k == "tp" || k == "ep" || k == "pp";
+    bool degree = std::count(m->mesh.begin(), m->mesh.end(), k) > 0;
     if (degree ? !opt.parallelGiven : !opt.options.count(k))
       opt.options[k] = v; // what the forward run was given
   }
@@ -475,10 +484,10 @@ convert::Manifest outputManifest(const ConvertOptions &opt,
     manifest.options = {{"tp", 1}, {"ep", 1}, {"pp", 1}};
     manifest.ranks = 1;
   } else {
+    manifest.mesh = in.mesh;
     manifest.options = opt.options;
-    manifest.options["tp"] = in.tp;
-    manifest.options["ep"] = in.ep;
-    manifest.options["pp"] = in.pp;
+    for (const auto &[axis, degree] : in.degrees)
+      manifest.options[axis] = degree;
     manifest.ranks = in.ranks;
   }
   return manifest;

@@ -40,10 +40,21 @@ namespace wl::tool {
 static int usage(const std::string &problem) {
   llvm::errs() << "weight-layout-opt --mapping: " << problem << "\n"
                << "usage: weight-layout-opt --mapping FILE|NAME --config FILE "
-                  "[--tp N] [--ep N] [--pp N] [--rank R] [--set KEY=VALUE ...] "
+                  "[--tp N] [--ep N] [--pp N] [--dp N] [--cp N] [--etp N] "
+                  "[--rank R] [--set KEY=VALUE ...] "
                   "[--dtype T] [--checkpoint PATH] [--reverse [--exact]] [--all-ranks] "
                   "--emit=ir|plan [-o FILE]\n";
   return 2;
+}
+
+/// The degree a flag sets ("--tp" or "--tp=2": "tp"), or null.
+static const char *degreeFlag(const std::string &a) {
+  for (const std::string &k : mapping::degreeNames()) {
+    std::string f = "--" + k;
+    if (a == f || a.rfind(f + "=", 0) == 0)
+      return k.c_str();
+  }
+  return nullptr;
 }
 
 static bool parseInt(const std::string &s, int64_t &out) {
@@ -98,15 +109,11 @@ static int parseMappingArgs(const std::vector<char *> &args, MappingArgs &m) {
       m.dtype = *v;
     else if (auto v = value("--checkpoint"))
       m.checkpoint = *v;
-    else if (auto v = value("--tp")) {
-      if (!intOption("tp", *v))
-        return usage("--tp needs an integer, not " + quoteName(*v));
-    } else if (auto v = value("--ep")) {
-      if (!intOption("ep", *v))
-        return usage("--ep needs an integer, not " + quoteName(*v));
-    } else if (auto v = value("--pp")) {
-      if (!intOption("pp", *v))
-        return usage("--pp needs an integer, not " + quoteName(*v));
+    else if (const char *k = degreeFlag(a)) {
+      auto v = value((std::string("--") + k).c_str());
+      if (!v || !intOption(k, *v))
+        return usage(std::string("--") + k + " needs an integer" +
+                     (v ? ", not " + quoteName(*v) : std::string()));
     } else if (auto v = value("--rank")) {
       if (!parseInt(*v, m.rank))
         return usage("--rank needs an integer, not " + quoteName(*v));
@@ -116,8 +123,8 @@ static int parseMappingArgs(const std::vector<char *> &args, MappingArgs &m) {
       if (eq == std::string::npos || !parseInt(v->substr(eq + 1), n))
         return usage("--set needs KEY=INTEGER, not " + quoteName(*v));
       std::string key = v->substr(0, eq);
-      if (key == "rank" || key == "tp_rank" || key == "ep_rank" ||
-          key == "pp_rank")
+      if (key == "rank" ||
+          (key.size() > 5 && key.compare(key.size() - 5, 5, "_rank") == 0))
         return usage(quoteName(key) + " is chosen with --rank");
       m.options[key] = n;
     } else if (a == "--reverse")

@@ -65,10 +65,15 @@ struct MappingRequest {
 enum class CompileFailure { Request, Other };
 
 struct CompiledMapping {
+  /// The spec's rank axes (fastest first) and their degrees; tp, ep and pp
+  /// as given (1 where the spec has no such option).
+  std::vector<std::string> mesh;
+  std::map<std::string, int64_t> degrees;
   int64_t tp = 1, ep = 1, pp = 1;
-  int64_t ranks() const { return tp * ep * pp; }
+  int64_t rankCount = 1;
+  int64_t ranks() const { return rankCount; }
   /// Forward: per rank, the plan from checkpoint tensors to that rank's
-  /// tensors (rank = (pp_rank * ep + ep_rank) * tp + tp_rank), normalized.
+  /// tensors (rank numbered in the spec's mesh), normalized.
   std::vector<layout::Plan> rankPlans;
   /// Reverse: the plan from every rank's tensors ("rank-<r>/<name>" when
   /// there are several ranks, else "<name>") back to the checkpoint's.

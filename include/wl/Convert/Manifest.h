@@ -10,10 +10,13 @@
 #ifndef WL_CONVERT_MANIFEST_H
 #define WL_CONVERT_MANIFEST_H
 
+#include "wl/MappingSpec/Spec.h"
+
 #include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace wl::convert {
 
@@ -27,18 +30,21 @@ struct Manifest {
   std::string modelType; ///< the spec's model_type, from and to
   std::string from, to;
   bool reverse = false;  ///< written by --reverse (then from/to are swapped)
-  /// tp, ep, pp and the spec options given with --set.
+  /// The spec's rank axes, fastest first (absent in the file: tp, ep, pp).
+  std::vector<std::string> mesh = mapping::defaultMesh();
+  /// The axes' degrees and the spec options given.
   std::map<std::string, int64_t> options;
-  int64_t ranks = 1; ///< tp x ep x pp: rank-0 .. rank-<ranks-1> when > 1
+  int64_t ranks = 1; ///< the axes' product: rank-0 .. rank-<ranks-1> when > 1
 };
 
 /// The JSON text (indented, one trailing newline).
 std::string manifestJson(const Manifest &m);
 
 /// Parses and validates a manifest's text: strict JSON (a key given twice
-/// is an error), "format" as above, "mapping" a string, "options" an object
-/// of integers with tp, ep and pp each from 1 to limits::kMaxRanks and
-/// their product at most kMaxRanks, "ranks" equal to that product,
+/// is an error), "format" as above, "mapping" a string, "mesh" (optional)
+/// a list of axis names, "options" an object of integers with each axis's
+/// degree from 1 to limits::kMaxRanks (1 when absent) and their product at
+/// most kMaxRanks, "ranks" equal to that product,
 /// "direction" "forward" or "reverse" (absent: forward). Other fields are
 /// ignored. On failure returns nullopt and sets `error` to one line that
 /// names the JSON path ("options.tp: is 4294967296: a parallel degree is

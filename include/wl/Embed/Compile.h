@@ -73,7 +73,11 @@ struct TensorSpec {
 
 struct Description {
   std::string from, to, modelType; ///< of the spec; empty for a JSON plan
-  int64_t tp = 1, ep = 1, pp = 1;
+  int64_t tp = 1, ep = 1, pp = 1; ///< 1 where the spec has no such option
+  /// The spec's rank axes (fastest first), their degrees, their product.
+  std::vector<std::string> mesh;
+  std::map<std::string, int64_t> degrees;
+  int64_t ranks = 1;
   int64_t rank = 0;      ///< kAllRanks, or the rank; -2 for a reverse plan
   bool reverse = false;
   uint64_t hash = 0;     ///< plan::planHash

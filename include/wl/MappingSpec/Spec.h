@@ -57,10 +57,29 @@ struct OptionDecl {
   std::string description;
 };
 
+/// The rank axes of a spec that declares no "mesh": tp fastest, then ep,
+/// then pp (rank = (pp_rank * ep + ep_rank) * tp + tp_rank).
+const std::vector<std::string> &defaultMesh();
+
+/// The parallel degrees the tools take as flags (--tp N, ...): tp, ep, pp,
+/// dp, cp and etp (a spec that has no such option refuses it).
+const std::vector<std::string> &degreeNames();
+
+/// "tp x ep x pp" for `mesh`; with `degrees`, "tp 2 x ep 1 x pp 1".
+std::string meshText(const std::vector<std::string> &mesh,
+                     const std::map<std::string, int64_t> *degrees = nullptr);
+
+/// "rank = (pp_rank * ep + ep_rank) * tp + tp_rank" for `mesh`.
+std::string rankOrderText(const std::vector<std::string> &mesh);
+
 struct Spec {
   std::string file; ///< its path as messages show it (escaped)
   std::string modelType, from, to, description;
-  std::vector<OptionDecl> options; ///< tp, rank, ep first, then the spec's
+  /// The framework's rank axes, fastest first: the global rank is the
+  /// mixed-radix number of the axes' ranks, each axis a degree option
+  /// (default 1) with a derived `<axis>_rank`.
+  std::vector<std::string> mesh;
+  std::vector<OptionDecl> options; ///< rank and the axes first, then the spec's
   std::vector<std::pair<std::string, Located>> lets;
   std::vector<std::pair<Located, std::string>> requirements; ///< check, message
   std::vector<Rule> rules;
@@ -77,12 +96,14 @@ std::shared_ptr<const Spec> loadSpec(const std::string &path,
 bool configModelType(const std::string &configPath, std::string &modelType,
                      std::string &error);
 
-/// Checks the parallel degrees among `options` (tp, ep, pp; 1 when absent):
-/// each from 1 to limits::kMaxRanks, their product at most kMaxRanks, and
-/// `rank`, when given, one of those ranks. Sets `error` ("tp is 0: a
-/// parallel degree is from 1 to 65536") on failure.
-bool checkDegrees(const std::map<std::string, int64_t> &options,
-                  std::string &error);
+/// Checks the degrees of `mesh`'s axes among `options` (1 when absent):
+/// each from 1 to limits::kMaxRanks, their product (the number of ranks,
+/// set in `ranks`) at most kMaxRanks, and `rank`, when given, one of those
+/// ranks. Sets `error` ("tp is 0: a parallel degree is from 1 to 65536")
+/// on failure.
+bool checkDegrees(const std::vector<std::string> &mesh,
+                  const std::map<std::string, int64_t> &options,
+                  int64_t &ranks, std::string &error);
 
 /// One evaluation context: a config, option values, lets and captures.
 class Env {
@@ -102,9 +123,11 @@ public:
   const Spec &spec() const { return *spec_; }
   int64_t option(const std::string &name) const;
   void setOption(const std::string &name, int64_t value);
-  /// Sets rank and the derived tp_rank, ep_rank, pp_rank:
-  /// rank = (pp_rank * ep + ep_rank) * tp + tp_rank. Starts the rank's
-  /// budget of evaluated terms (limits::kMaxEvalTerms) afresh.
+  /// The number of ranks: the product of the mesh's degrees.
+  int64_t ranks() const { return ranks_; }
+  /// Sets rank and each axis's `<axis>_rank`, the digits of rank in the
+  /// mesh's mixed radix (the first axis fastest). Starts the rank's budget
+  /// of evaluated terms (limits::kMaxEvalTerms) afresh.
   void setRank(int64_t rank);
   /// Re-evaluates the lets and requirements (after setOption).
   bool refresh(std::string &error);
@@ -132,6 +155,7 @@ private:
   std::shared_ptr<const Spec> spec_;
   std::unique_ptr<Config> config_;
   std::map<std::string, int64_t> options_;
+  int64_t ranks_ = 1;
   std::map<std::string, Value> lets_;
   std::map<std::string, int64_t> captures_;
   /// Expression terms evaluated since the rank was set (kMaxEvalTerms).
