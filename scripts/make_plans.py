@@ -204,26 +204,26 @@ checks = [
     ("qwen3/hf-to-vllm.json", "qwen3-config.json", ["--tp", "4"]),
     ("qwen3/hf-to-megatron.json", "qwen3-config.json", ["--tp", "2", "--pp", "2"]),
     ("qwen3_moe/hf-to-vllm.json", "qwen3_moe-config.json", ["--tp", "2", "--ep", "2"]),
-    ("qwen3_moe/hf-to-megatron.json", "qwen3_moe-config.json", ["--tp", "2", "--ep", "2"]),
+    ("qwen3_moe/hf-to-megatron.json", "qwen3_moe-config.json", ["--tp", "2", "--dp", "2", "--ep", "2"]),
     ("qwen3_moe/hf-to-transformers.json", "qwen3_moe-config.json", []),
     ("qwen3_5/hf-to-vllm.json", "qwen3_5-config.json", ["--tp", "4"]),
     ("qwen3_5/hf-to-fastdeploy.json", "qwen3_5-config.json", ["--tp", "2"]),
     ("qwen3_5/hf-to-megatron.json", "qwen3_5-config.json", ["--tp", "2"]),
     ("qwen3_5_moe/hf-to-vllm.json", "qwen3_5_moe-config.json", ["--tp", "2", "--ep", "2"]),
-    ("qwen3_5_moe/hf-to-megatron.json", "qwen3_5_moe-config.json", ["--tp", "2", "--ep", "2"]),
+    ("qwen3_5_moe/hf-to-megatron.json", "qwen3_5_moe-config.json", ["--tp", "2", "--dp", "2", "--ep", "2"]),
     ("qwen3_next/hf-to-vllm.json", "qwen3_next-config.json", ["--tp", "2"]),
     ("qwen3_next/hf-to-megatron.json", "qwen3_next-config.json", ["--tp", "2"]),
 ]
 for spec, cfg, degrees in checks:
-    n = 1
-    for k in ("--tp", "--ep", "--pp"):
-        if k in degrees:
-            n *= int(degrees[degrees.index(k) + 1])
     name = spec.replace("/", "-").replace(".json", "") + "".join(degrees).replace("--", "-")
-    for r in range(n):
-        write("check", f"{name}-rank{r}", plan(spec, os.path.join(inputs, cfg), *degrees, "--rank", str(r)))
     back = plan(spec, os.path.join(inputs, cfg), *degrees, "--reverse")
     write("check", f"{name}-reverse", back)
+    # The ranks as the spec's framework numbers them: the way back reads
+    # rank-<r>/<name> from each (just <name> when there is one).
+    n = 1 + max([int(m.group(1)) for s in back["sources"]
+                 for m in [re.match(r"rank-(\d+)/", s["name"])] if m] or [0])
+    for r in range(n):
+        write("check", f"{name}-rank{r}", plan(spec, os.path.join(inputs, cfg), *degrees, "--rank", str(r)))
 mt_tiny = os.path.join(inputs, "qwen3_moe-config.json")
 write("check", "maxtext-rollout4", plan("qwen3_moe/maxtext-to-vllm-tpu.json", mt_tiny, "--set", "rollout_tp=4"))
 # Long fills of four values beside copies (80 MiB, more units than the

@@ -419,7 +419,8 @@ std::shared_ptr<Spec> loadSpecFile(const std::string &path, bool fragment,
     }
     if (j.contains("rules") && !j["rules"].is_array())
       fail("rules", "expected a list of rules");
-    if (!j.contains("rules") && !j.contains("include"))
+    // An included part may hold only options, lets and requirements.
+    if (!j.contains("rules") && !j.contains("include") && !fragment)
       fail("rules", "expected a list of rules");
     if (j.contains("rules"))
       for (size_t i = 0; i < j["rules"].size(); ++i)
@@ -621,6 +622,12 @@ std::unique_ptr<Env> Env::create(std::shared_ptr<const Spec> spec,
   for (const OptionDecl &o : spec->options)
     env->options_[o.name] = o.defaultValue;
   for (auto &[k, v] : options) {
+    // A degree this spec's framework does not have, at 1, is what the
+    // spec does anyway (--pp 1 for a mapping without pipeline stages).
+    const auto &degrees = degreeNames();
+    if (!env->options_.count(k) && v == 1 &&
+        std::count(degrees.begin(), degrees.end(), k))
+      continue;
     if (!env->options_.count(k)) {
       std::string known;
       for (const OptionDecl &o : spec->options)

@@ -193,7 +193,7 @@ def test_errors_are_value_errors_naming_the_problem():
     assert "num_attention_heads must be divisible by tp" in e, e
     e = raises(ValueError, wl.compile, VLLM, CONFIG, tp=2, rank=2)
     assert e == ("rank 2 is out of range: the mapping has 2 rank(s) "
-                 "(tp 2 x ep 1 x pp 1)"), e
+                 "(tp 2 x dp 1)"), e
     e = raises(ValueError, wl.compile, "qwen3/hf-to-nowhere", CONFIG)
     assert "mapping 'qwen3/hf-to-nowhere': no such spec file" in e, e
     e = raises(ValueError, wl.compile, VLLM, CONFIG, frobnicate=1)

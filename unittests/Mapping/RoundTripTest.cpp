@@ -66,7 +66,8 @@ struct Degrees {
   int64_t tp, pp;
   bool refused; ///< the framework forbids it: the spec must refuse
   int64_t ep = 1;
-  std::map<std::string, int64_t> sets = {}; ///< spec-declared options
+  /// Other options: spec-declared ones, degrees such as dp.
+  std::map<std::string, int64_t> sets = {};
   /// The frameworks' own rounding way back (w - 1 undone by + 1): tensors
   /// it names must come back within rounding, all others bit for bit.
   bool inexact = false;
@@ -91,12 +92,14 @@ std::vector<Case> cases() {
         {2, 2, false}}},
       {"qwen3_moe/hf-to-vllm.json",
        "hf/qwen3_moe",
-       {{1, 1, false}, {2, 1, false}, {4, 1, false}, {1, 1, false, 2},
-        {2, 1, false, 2}, {4, 1, false, 4}}},
+       {{1, 1, false}, {2, 1, false}, {4, 1, false},
+        {1, 1, false, 2, {{"dp", 2}}}, {2, 1, false, 2}, {4, 1, false, 4},
+        {2, 1, false, 1, {{"dp", 2}}}, {2, 1, true, 3}}},
       {"qwen3_moe/hf-to-megatron.json",
        "hf/qwen3_moe",
-       {{1, 1, false}, {2, 1, false}, {4, 1, true}, {2, 2, false, 2},
-        {1, 1, false, 4}}},
+       {{1, 1, false}, {2, 1, false}, {4, 1, true},
+        {2, 2, false, 2, {{"dp", 2}}}, {1, 1, false, 4, {{"dp", 4}}},
+        {2, 1, false, 2, {{"etp", 1}}}, {2, 1, true, 2}}},
       // The packing degree of the MaxText converter, pad-128 chunks included.
       {"qwen3_moe/maxtext-to-vllm-tpu.json",
        "maxtext",
@@ -128,7 +131,7 @@ std::vector<Case> cases() {
        "hf/qwen3_next",
        {{2, 1, false, 1, {}, true},
         {1, 1, false, 1, {{"out_norm_offset", 0}}},
-        {2, 1, false, 2, {{"out_norm_offset", 0}}},
+        {2, 1, false, 2, {{"out_norm_offset", 0}, {"dp", 2}}},
         {2, 2, false, 1, {{"out_norm_offset", 0}}},
         {4, 1, true, 1, {{"out_norm_offset", 0}}}}},
       {"qwen3_5/hf-to-megatron.json",
@@ -137,7 +140,7 @@ std::vector<Case> cases() {
         {2, 2, false, 1, {{"out_norm_offset", 0}}}}},
       {"qwen3_5_moe/hf-to-megatron.json",
        "hf/qwen3_5_moe",
-       {{2, 1, false, 2, {{"out_norm_offset", 0}}}}},
+       {{2, 1, false, 2, {{"out_norm_offset", 0}, {"dp", 2}}}}},
       {"qwen3_moe/hf-to-transformers.json",
        "hf/qwen3_moe",
        {{1, 1, false}, {2, 1, true}}},
@@ -177,7 +180,7 @@ TEST(Mappings, EveryMappingRoundTripsEveryCheckpointByte) {
       }
       ASSERT_TRUE(env) << error;
       std::vector<int64_t> ranks;
-      for (int64_t r = 0; r < tp * d.pp * d.ep; ++r)
+      for (int64_t r = 0; r < env->ranks(); ++r)
         ranks.push_back(r);
       auto module = mapping::buildMapping(*env, &ctx, ranks, error);
       ASSERT_TRUE(module) << error;

@@ -378,7 +378,7 @@ TEST(Embedding, CompileErrors) {
   EXPECT_NE(e.find("tp"), std::string::npos) << e;
   e = errorOf([&] { compile(kVllm, kConfig, {{"tp", 2}}, opts(2)); });
   EXPECT_EQ(e, "rank 2 is out of range: the mapping has 2 rank(s) (tp 2 x "
-               "ep 1 x pp 1)");
+               "dp 1)");
   e = errorOf([&] { compile(kVllm, kConfig, {{"tq", 2}}); });
   EXPECT_NE(e.find("tq"), std::string::npos) << e;
   e = errorOf([&] { compile("qwen3/hf-to-nothing", kConfig); });

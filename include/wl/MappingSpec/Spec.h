@@ -111,7 +111,8 @@ public:
   /// Loads the config (a regular file of at most limits::kMaxConfigBytes,
   /// strict JSON: a key given twice is an error) and evaluates the spec's
   /// lets and requirements with `options` (names from the spec's options;
-  /// unknown names are an error; degrees as checkDegrees checks them). The dtype of the tensors is the config's `dtype`
+  /// unknown names are an error, except a degree of degreeNames() at 1;
+  /// degrees as checkDegrees checks them). The dtype of the tensors is the config's `dtype`
   /// (or `torch_dtype`, also under text_config), unless options give one.
   static std::unique_ptr<Env> create(std::shared_ptr<const Spec> spec,
                                      const std::string &configPath,

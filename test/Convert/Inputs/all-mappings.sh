@@ -27,15 +27,15 @@ check() { # spec checkpoint options...
 }
 for tp in 1 2 4; do check qwen3/hf-to-vllm.json "$ck/hf/qwen3" --tp $tp; done
 for d in "--tp 1" "--tp 2" "--tp 2 --pp 2"; do check qwen3/hf-to-megatron.json "$ck/hf/qwen3" $d; done
-for d in "--tp 1" "--tp 2" "--tp 4" "--tp 2 --ep 2" "--tp 4 --ep 4"; do check qwen3_moe/hf-to-vllm.json "$ck/hf/qwen3_moe" $d; done
-for d in "--tp 1" "--tp 2" "--tp 2 --ep 2 --pp 2"; do check qwen3_moe/hf-to-megatron.json "$ck/hf/qwen3_moe" $d; done
+for d in "--tp 1" "--tp 2" "--tp 4" "--tp 2 --ep 2" "--tp 4 --ep 4" "--tp 2 --dp 2" "--tp 1 --dp 3 --ep 3"; do check qwen3_moe/hf-to-vllm.json "$ck/hf/qwen3_moe" $d; done
+for d in "--tp 1" "--tp 2" "--tp 2 --dp 2 --ep 2 --pp 2" "--tp 2 --ep 2 --etp 1"; do check qwen3_moe/hf-to-megatron.json "$ck/hf/qwen3_moe" $d; done
 check qwen3_moe/hf-to-transformers.json "$ck/hf/qwen3_moe"
 for r in 1 2 4; do check qwen3_moe/maxtext-to-vllm-tpu.json "$ck/maxtext" --set rollout_tp=$r; done
 for tp in 1 2 4; do check qwen3_5/hf-to-vllm.json "$ck/hf/qwen3_5" --tp $tp; done
 for d in "--tp 1" "--tp 2" "--tp 4" "--tp 2 --ep 2"; do check qwen3_5_moe/hf-to-vllm.json "$ck/hf/qwen3_5_moe" $d; done
 for d in "--tp 1" "--tp 2" "--tp 4" "--tp 2 --set qkvz_form=1"; do check qwen3_next/hf-to-vllm.json "$ck/hf/qwen3_next" $d; done
 for tp in 1 2 4; do check qwen3_5/hf-to-fastdeploy.json "$ck/hf/qwen3_5" --tp $tp --set norm_offset=0; done
-for d in "--tp 1" "--tp 2 --ep 2"; do check qwen3_next/hf-to-megatron.json "$ck/hf/qwen3_next" $d --set out_norm_offset=0; done
+for d in "--tp 1" "--tp 2 --dp 2 --ep 2"; do check qwen3_next/hf-to-megatron.json "$ck/hf/qwen3_next" $d --set out_norm_offset=0; done
 for d in "--tp 1" "--tp 2 --pp 2"; do check qwen3_5/hf-to-megatron.json "$ck/hf/qwen3_5" $d --set out_norm_offset=0; done
-check qwen3_5_moe/hf-to-megatron.json "$ck/hf/qwen3_5_moe" --tp 2 --ep 2 --set out_norm_offset=0
+check qwen3_5_moe/hf-to-megatron.json "$ck/hf/qwen3_5_moe" --tp 2 --dp 2 --ep 2 --set out_norm_offset=0
 echo "checked $n conversions"

@@ -65,6 +65,25 @@ def qwen3(cfg):
     return H, nh, nkv, hd, cfg["intermediate_size"], cfg["vocab_size"], cfg["num_hidden_layers"]
 
 
+def vllm_moe_ranks(cfg, a):
+    """(experts held, MoE tensor-parallel size, its rank) for vLLM's rank
+    a.rank = dp_rank * tp + tp_rank (init_distributed_environment, PP 1).
+    FusedMoEParallelConfig.make: without expert parallelism every expert is
+    split over the tp x dp ranks (flatten_tp_across_dp, rank dp_rank * tp +
+    tp_rank); with it (ep = tp x dp) ep_rank = dp_rank * tp + tp_rank holds
+    whole experts, placed by determine_expert_map's linear strategy: E // ep
+    each, the first E % ep ranks one more, contiguous from ep_rank *
+    (E // ep) + min(ep_rank, E % ep)."""
+    E = cfg.get("num_experts", cfg.get("num_local_experts", 0))
+    flat = (a.rank // a.tp) * a.tp + a.rank % a.tp
+    if a.ep == 1:
+        return range(E), a.tp * a.dp, flat
+    assert a.ep == a.tp * a.dp, "vLLM's EP group is tp x dp"
+    base, rem = divmod(E, a.ep)
+    start = flat * base + min(flat, rem)
+    return range(start, start + base + (1 if flat < rem else 0)), 1, 0
+
+
 def vllm(cfg, a):
     if "linear_num_key_heads" in cfg:
         return vllm_hybrid(cfg, a)
@@ -80,8 +99,6 @@ def vllm(cfg, a):
     # QKVParallelLinear: kv heads replicated when tp >= nkv.
     kv_parts = nkv if tp >= nkv else tp
     E = cfg.get("num_experts", cfg.get("num_local_experts", 0))
-    ep = a.ep
-    er = a.rank // tp  # rank = ep_rank * tp + tp_rank
     if tp >= nkv:
         kv_rank = r // (tp // nkv)
     else:
@@ -99,13 +116,13 @@ def vllm(cfg, a):
         if moe:  # FusedMoE: local experts, [gate_r; up_r] per expert
             Im = cfg["moe_intermediate_size"]
             out[p + "mlp.gate.weight"] = T.source(p + "mlp.gate.weight", [E, H])
-            El = E // ep
+            experts, mtp, mr = vllm_moe_ranks(cfg, a)
             w13, w2 = [], []
-            for e in range(er * El, (er + 1) * El):
+            for e in experts:
                 x = p + f"mlp.experts.{e}."
-                w13 += [T.source(x + "gate_proj.weight", [Im, H]).chunk_rows(tp, r),
-                        T.source(x + "up_proj.weight", [Im, H]).chunk_rows(tp, r)]
-                w2.append(T.source(x + "down_proj.weight", [H, Im]).chunk_cols(tp, r))
+                w13 += [T.source(x + "gate_proj.weight", [Im, H]).chunk_rows(mtp, mr),
+                        T.source(x + "up_proj.weight", [Im, H]).chunk_rows(mtp, mr)]
+                w2.append(T.source(x + "down_proj.weight", [H, Im]).chunk_cols(mtp, mr))
             out[p + "mlp.experts.w13_weight"] = T.cat(w13)
             out[p + "mlp.experts.w2_weight"] = T.cat(w2)
         else:
@@ -201,13 +218,13 @@ def vllm_hybrid(cfg, a):
                 [T.source(s_ + "gate_proj.weight", [Is, H]).chunk_rows(tp, r),
                  T.source(s_ + "up_proj.weight", [Is, H]).chunk_rows(tp, r)])
             out[s_ + "down_proj.weight"] = T.source(s_ + "down_proj.weight", [H, Is]).chunk_cols(tp, r)
-            er, El = a.rank // tp, E // a.ep
+            experts, mtp, mr = vllm_moe_ranks(cfg, a)
             w13, w2 = [], []
-            for e in range(er * El, (er + 1) * El):
+            for e in experts:
                 x = m + f"experts.{e}."
-                w13 += [T.source(x + "gate_proj.weight", [Im, H]).chunk_rows(tp, r),
-                        T.source(x + "up_proj.weight", [Im, H]).chunk_rows(tp, r)]
-                w2.append(T.source(x + "down_proj.weight", [H, Im]).chunk_cols(tp, r))
+                w13 += [T.source(x + "gate_proj.weight", [Im, H]).chunk_rows(mtp, mr),
+                        T.source(x + "up_proj.weight", [Im, H]).chunk_rows(mtp, mr)]
+                w2.append(T.source(x + "down_proj.weight", [H, Im]).chunk_cols(mtp, mr))
             out[m + "experts.w13_weight"] = T.cat(w13)
             out[m + "experts.w2_weight"] = T.cat(w2)
         else:
@@ -218,6 +235,22 @@ def vllm_hybrid(cfg, a):
     return out
 
 
+def megatron_ranks(a):
+    """(tp_rank, pp_rank, ep_rank, etp, etp_rank) of Megatron-Core's rank
+    a.rank. parallel_state.initialize_model_parallel numbers the dense
+    layers' ranks with RankGenerator order "tp-cp-ep-dp-pp" (tp fastest;
+    ep is 1 there): rank = tp_rank + tp * (cp_rank + cp * (dp_rank + dp *
+    pp_rank)); the experts' generator (order "tp-ep-dp-pp" over
+    expert_tensor_parallel_size) folds the tp x cp x dp ranks of a stage
+    into etp x ep x edp: etp_rank = local % etp, ep_rank = (local // etp) %
+    ep, with local = rank % (tp x cp x dp) and etp defaulting to tp."""
+    tp, cp, dp = a.tp, a.cp, a.dp
+    etp = a.etp or tp
+    local = a.rank % (tp * cp * dp)
+    return (a.rank % tp, a.rank // (tp * cp * dp), (local // etp) % a.ep,
+            etp, local % etp)
+
+
 def megatron_hybrid(cfg, a):
     """Megatron-Bridge's Qwen3NextBridge (and the Qwen3.5 variants):
     merge_qkv_weights with the output gate, merge_gdn_linear_weights with
@@ -225,7 +258,7 @@ def megatron_hybrid(cfg, a):
     channels [q_r; k_r; v_r], out_norm = w - 1, grouped-GEMM experts."""
     H, nh, ng, hd, I, V, L = qwen3(cfg)
     tp, pp, ep = a.tp, a.pp, a.ep
-    tr, er, pr = a.rank % tp, (a.rank // tp) % ep, a.rank // (tp * ep)
+    tr, pr, er, etp, etr = megatron_ranks(a)
     nk, nv = cfg["linear_num_key_heads"], cfg["linear_num_value_heads"]
     dk, dv = cfg["linear_key_head_dim"], cfg["linear_value_head_dim"]
     kd, vd, ck = nk * dk, nv * dv, cfg["linear_conv_kernel_dim"]
@@ -300,9 +333,9 @@ def megatron_hybrid(cfg, a):
             for e in range(El):
                 x = p + f"mlp.experts.{er * El + e}."
                 out[m + f"mlp.experts.linear_fc1.weight{e}"] = T.cat(
-                    [T.source(x + "gate_proj.weight", [Im, H]).chunk_rows(tp, tr),
-                     T.source(x + "up_proj.weight", [Im, H]).chunk_rows(tp, tr)])
-                out[m + f"mlp.experts.linear_fc2.weight{e}"] = T.source(x + "down_proj.weight", [H, Im]).chunk_cols(tp, tr)
+                    [T.source(x + "gate_proj.weight", [Im, H]).chunk_rows(etp, etr),
+                     T.source(x + "up_proj.weight", [Im, H]).chunk_rows(etp, etr)])
+                out[m + f"mlp.experts.linear_fc2.weight{e}"] = T.source(x + "down_proj.weight", [H, Im]).chunk_cols(etp, etr)
         else:
             out[m + "mlp.linear_fc1.weight"] = T.cat(
                 [T.source(p + "mlp.gate_proj.weight", [I, H]).chunk_rows(tp, tr),
@@ -317,8 +350,7 @@ def megatron(cfg, a):
         return megatron_hybrid(cfg, a)
     H, nh, ng, hd, I, V, L = qwen3(cfg)
     tp, pp, ep = a.tp, a.pp, a.ep
-    # rank = (pp_rank * ep + ep_rank) * tp + tp_rank
-    tr, er, pr = a.rank % tp, (a.rank // tp) % ep, a.rank // (tp * ep)
+    tr, pr, er, etp, etr = megatron_ranks(a)
     E = cfg.get("num_experts", cfg.get("num_local_experts", 0))
     step = cfg.get("decoder_sparse_step", 1)
     out = {}
@@ -358,9 +390,9 @@ def megatron(cfg, a):
                 x = p + f"mlp.experts.{er * El + e}."
                 y = m + f"mlp.experts.local_experts.{e}."
                 out[y + "linear_fc1.weight"] = T.cat(
-                    [T.source(x + "gate_proj.weight", [Im, H]).chunk_rows(tp, tr),
-                     T.source(x + "up_proj.weight", [Im, H]).chunk_rows(tp, tr)])
-                out[y + "linear_fc2.weight"] = T.source(x + "down_proj.weight", [H, Im]).chunk_cols(tp, tr)
+                    [T.source(x + "gate_proj.weight", [Im, H]).chunk_rows(etp, etr),
+                     T.source(x + "up_proj.weight", [Im, H]).chunk_rows(etp, etr)])
+                out[y + "linear_fc2.weight"] = T.source(x + "down_proj.weight", [H, Im]).chunk_cols(etp, etr)
             continue
         g_ = T.source(p + "mlp.gate_proj.weight", [I, H])
         u = T.source(p + "mlp.up_proj.weight", [I, H])
@@ -666,6 +698,9 @@ def main():
     ap.add_argument("--tp", type=int, default=1)
     ap.add_argument("--pp", type=int, default=1)
     ap.add_argument("--ep", type=int, default=1)
+    ap.add_argument("--dp", type=int, default=1)
+    ap.add_argument("--cp", type=int, default=1)
+    ap.add_argument("--etp", type=int)
     ap.add_argument("--rank", type=int, default=0)
     ap.add_argument("--pad-vocab", action="store_true")
     a = ap.parse_args()
@@ -674,13 +709,21 @@ def main():
         return 1 if check(a, cfg, json.load(open(a.plan))) else 0
     bad = 0
     with tempfile.TemporaryDirectory() as tmp:
-        for r in range(a.tp * a.pp * a.ep):
+        # The frameworks' rank counts: vLLM tp x dp; Megatron-Core
+        # tp x cp x dp x pp (expert parallelism folds into them); the
+        # others tp x ep x pp.
+        ranks = {"vllm": a.tp * a.dp,
+                 "megatron": a.tp * a.cp * a.dp * a.pp}.get(
+                     a.layout, a.tp * a.pp * a.ep)
+        for r in range(ranks):
             a.rank = r
             out = os.path.join(tmp, f"rank{r}.json")
             cmd = [a.opt, "--mapping", a.spec, "--config", a.config,
                    "--tp", str(a.tp), "--pp", str(a.pp), "--ep", str(a.ep),
-                   "--rank", str(r),
+                   "--dp", str(a.dp), "--cp", str(a.cp), "--rank", str(r),
                    "--emit=plan", "-o", out]
+            if a.etp is not None:
+                cmd += ["--etp", str(a.etp)]
             if a.pad_vocab:
                 cmd += ["--set", "pad_vocab=1"]
             if a.layout == "megatron" and a.out_norm_offset != -1:
