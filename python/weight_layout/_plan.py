@@ -274,9 +274,10 @@ class Plan:
         d = self._info
         where = ("every rank" if d["rank"] == "all" else
                  "the way back" if d["reverse"] else "rank %s" % d["rank"])
-        head = ("%s %s->%s tp=%d ep=%d pp=%d, %s" % (
-            d["model_type"], d["from"], d["to"], d["tp"], d["ep"], d["pp"],
-            where) if d["from"] else "from JSON")
+        degrees = " ".join("%s=%d" % (a, d["degrees"][a]) for a in d["mesh"])
+        head = ("%s %s->%s %s, %s" % (
+            d["model_type"], d["from"], d["to"], degrees, where)
+            if d["from"] else "from JSON")
         return "<weight_layout.Plan %s: %d sources, %d targets, %d pieces>" % (
             head, d["sources"], d["targets"], d["pieces"])
 

@@ -40,7 +40,7 @@ private:
 constexpr int64_t kAllRanks = -1;
 
 struct CompileOptions {
-  /// Which rank's plan: rank = (pp_rank * ep + ep_rank) * tp + tp_rank, or
+  /// Which rank's plan, numbered as the spec's framework numbers it, or
   /// kAllRanks. The compiler always builds and checks every rank (exact-once
   /// coverage of every target, every source read by some rank); this only
   /// picks the plan that comes back. Ignored with `reverse`.

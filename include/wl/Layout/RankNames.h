@@ -1,7 +1,7 @@
 //===- RankNames.h - how ranks are named --------------------------*- C++ -*-===//
 //
-// A conversion to tp x ep x pp > 1 ranks writes one checkpoint per rank, in
-// the folder rank-<r>/ (rank = (pp_rank * ep + ep_rank) * tp + tp_rank). The
+// A conversion to more than one rank writes one checkpoint per rank, in
+// the folder rank-<r>/ (r numbered in the spec's mesh, wl/MappingSpec). The
 // compiler builds rank r as the function @rank<r>, and the inverse plan reads
 // rank r's tensors under the prefix "rank-<r>/". Every tool and library
 // names them through these functions.

@@ -11,8 +11,8 @@
 
 namespace wl::mapping {
 
-/// Builds a module with one function @rank<r> for each of `ranks` (ranks
-/// count tp x ep x pp: rank = (pp_rank * ep + ep_rank) * tp + tp_rank). Each function reads the
+/// Builds a module with one function @rank<r> for each of `ranks` (numbered
+/// in the spec's mesh, Env::setRank). Each function reads the
 /// rule inputs as wl.source and writes the rule outputs as wl.sink. On a bad
 /// spec, config or option returns null and sets `error` to one message
 /// naming the spec file, the JSON path and the captures ("L=3").

@@ -52,7 +52,7 @@ constexpr int64_t kMaxOpParts = 65'536;
 /// Elements of any tensor a spec names or builds (2^48: a stacked MaxText
 /// tensor of all of Qwen3-235B's experts holds 2^37).
 constexpr int64_t kMaxTensorElements = int64_t(1) << 48;
-/// tp, ep and pp each, and the number of ranks tp x ep x pp.
+/// Each parallel degree, and the number of ranks (the product of a mesh's).
 constexpr int64_t kMaxRanks = 65'536;
 /// How many bytes of a name a message shows.
 constexpr uint64_t kMaxShownNameBytes = 200;
