@@ -1,0 +1,175 @@
+//===- CompileReshard.cpp - one layout's ranks to another's ---------------===//
+//
+// Both mappings are compiled at every rank (each proven as compileMapping
+// proves it). For destination rank b, A's rank plans are merged into one
+// plan over all A ranks, in the order b mod RA, b mod RA + 1, ..., so that
+// inverting it with replicas dropped restores every checkpoint element from
+// the first rank in that order that holds it; composing that inverse with
+// B's plan of rank b gives b's pieces from A's rank tensors.
+//
+//===----------------------------------------------------------------------===//
+#include "wl/Compile/CompileReshard.h"
+
+#include "wl/Compile/CompileMapping.h"
+#include "wl/Layout/RankNames.h"
+
+#include <algorithm>
+#include <iomanip>
+#include <set>
+#include <sstream>
+
+namespace wl {
+
+namespace {
+
+/// The plans of `ranks` (one per rank) as one plan over all of them, ranks
+/// taken in `order`: sources are the union of theirs by name, targets each
+/// rank's tensors as "rank-<r>/<name>".
+layout::Plan mergeRanks(const std::vector<layout::Plan> &ranks,
+                        const std::vector<int64_t> &order) {
+  layout::Plan all;
+  std::map<std::string, int64_t> sourceIndex;
+  for (int64_t r : order) {
+    const layout::Plan &p = ranks[r];
+    std::vector<int64_t> src(p.sources.size());
+    for (size_t s = 0; s < p.sources.size(); ++s) {
+      auto [it, added] = sourceIndex.emplace(
+          p.sources[s].name, static_cast<int64_t>(all.sources.size()));
+      if (added)
+        all.sources.push_back(p.sources[s]);
+      src[s] = it->second;
+    }
+    const int64_t firstTarget = static_cast<int64_t>(all.targets.size());
+    for (layout::TensorInfo t : p.targets) {
+      t.name = layout::rankPrefix(r) + t.name;
+      all.targets.push_back(std::move(t));
+    }
+    for (layout::Piece piece : p.pieces) {
+      piece.target += firstTarget;
+      if (!piece.isFill())
+        piece.source = src[piece.source];
+      all.pieces.push_back(std::move(piece));
+    }
+  }
+  return all;
+}
+
+/// The A rank of a source name "rank-<a>/...".
+int64_t senderOf(const std::string &name) {
+  return std::stoll(name.substr(5, name.find('/') - 5));
+}
+
+std::unique_ptr<CompiledMapping> compileSide(const ReshardRequest &r,
+                                             const std::string &spec,
+                                             const std::map<std::string, int64_t> &options,
+                                             std::string &error) {
+  MappingRequest m;
+  m.spec = spec;
+  m.config = r.config;
+  m.options = options;
+  m.dtype = r.dtype;
+  std::string why;
+  auto out = compileMapping(m, why);
+  if (!out)
+    error = why;
+  return out;
+}
+
+} // namespace
+
+std::unique_ptr<ReshardPlan> compileReshard(const ReshardRequest &request,
+                                            std::string &error) {
+  auto a = compileSide(request, request.specA, request.optionsA, error);
+  if (!a)
+    return nullptr;
+  auto b = compileSide(request, request.specB, request.optionsB, error);
+  if (!b)
+    return nullptr;
+  if (a->modelType != b->modelType) {
+    error = request.specA + " is for " + a->modelType + ", " + request.specB +
+            " for " + b->modelType + ": a reshard moves one model";
+    return nullptr;
+  }
+  auto out = std::make_unique<ReshardPlan>();
+  const int64_t ra = a->ranks(), rb = b->ranks();
+  out->sourceRanks = ra;
+  out->destRanks = rb;
+  out->traffic.assign(ra, std::vector<int64_t>(rb, 0));
+  std::set<std::string> rounded;
+  for (int64_t d = 0; d < rb; ++d) {
+    std::vector<int64_t> order;
+    for (int64_t k = 0; k < ra; ++k)
+      order.push_back((d + k) % ra);
+    layout::Plan all = mergeRanks(a->rankPlans, order);
+    layout::InvertOptions inv;
+    inv.dropReplicas = true;
+    inv.allowInexact = request.allowInexact;
+    std::vector<std::string> back;
+    inv.rounded = &back;
+    std::string why;
+    auto inverse = layout::invert(all, why, inv);
+    if (!inverse) {
+      error = request.specA + ": the way back from its ranks: " + why;
+      return nullptr;
+    }
+    rounded.insert(back.begin(), back.end());
+    auto plan = layout::compose(*inverse, b->rankPlans[d], why);
+    if (!plan) {
+      error = request.specB + ": rank " + std::to_string(d) +
+              " reads what " + request.specA + "'s ranks do not hold: " + why;
+      return nullptr;
+    }
+    layout::normalize(*plan);
+    // Proven again after composing: every target element exactly once.
+    layout::CoverageOptions cov;
+    cov.reportUnread = false;
+    for (const layout::CoverageProblem &p : layout::checkCoverage(*plan, cov)) {
+      error = request.specB + ": rank " + std::to_string(d) +
+              " of the reshard: " + p.message;
+      return nullptr;
+    }
+    for (const layout::Piece &p : plan->pieces) {
+      if (p.isFill())
+        continue;
+      const int64_t bytes =
+          p.numElements() * layout::dtypeSize(plan->targets[p.target].dtype);
+      const int64_t from = senderOf(plan->sources[p.source].name);
+      out->traffic[from][d] += bytes;
+      out->totalBytes += bytes;
+      if (from != d)
+        out->movedBytes += bytes;
+    }
+    out->byDest.push_back(std::move(*plan));
+  }
+  out->rounded.assign(rounded.begin(), rounded.end());
+  return out;
+}
+
+std::string trafficText(const ReshardPlan &plan) {
+  std::ostringstream os;
+  const int w = 12;
+  os << std::setw(8) << "from\\to";
+  for (int64_t b = 0; b < plan.destRanks; ++b)
+    os << std::setw(w) << ("rank " + std::to_string(b));
+  os << std::setw(w) << "sent" << "\n";
+  std::vector<int64_t> column(plan.destRanks, 0);
+  for (int64_t a = 0; a < plan.sourceRanks; ++a) {
+    os << std::setw(8) << ("rank " + std::to_string(a));
+    int64_t sent = 0;
+    for (int64_t b = 0; b < plan.destRanks; ++b) {
+      os << std::setw(w) << plan.traffic[a][b];
+      column[b] += plan.traffic[a][b];
+      if (a != b)
+        sent += plan.traffic[a][b];
+    }
+    os << std::setw(w) << sent << "\n";
+  }
+  os << std::setw(8) << "bytes";
+  for (int64_t b = 0; b < plan.destRanks; ++b)
+    os << std::setw(w) << column[b];
+  os << "\n" << plan.movedBytes << " of " << plan.totalBytes
+     << " destination bytes move between ranks (the diagonal stays)\n";
+  return os.str();
+}
+
+} // namespace wl
