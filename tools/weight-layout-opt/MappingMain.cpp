@@ -21,6 +21,7 @@
 #include "EmitPlan.h"
 
 #include "wl/Compile/CompileMapping.h"
+#include "wl/Compile/CompileReshard.h"
 #include "wl/Compile/MappingLibrary.h"
 #include "wl/Plan/Plan.h"
 #include "wl/Support/Quote.h"
@@ -42,8 +43,10 @@ static int usage(const std::string &problem) {
                << "usage: weight-layout-opt --mapping FILE|NAME --config FILE "
                   "[--tp N] [--ep N] [--pp N] [--dp N] [--cp N] [--etp N] "
                   "[--rank R] [--set KEY=VALUE ...] "
+                  "[--from-mapping FILE|NAME [--from-tp N ...] "
+                  "[--from-set KEY=VALUE ...]] "
                   "[--dtype T] [--checkpoint PATH] [--reverse [--exact]] [--all-ranks] "
-                  "--emit=ir|plan [-o FILE]\n";
+                  "--emit=ir|plan|traffic [-o FILE]\n";
   return 2;
 }
 
@@ -73,6 +76,9 @@ static bool parseInt(const std::string &s, int64_t &out) {
 struct MappingArgs {
   std::string mapping, config, emit, output = "-", dtype, checkpoint;
   std::map<std::string, int64_t> options;
+  /// A reshard: the mapping the ranks come from, and its options.
+  std::string fromMapping;
+  std::map<std::string, int64_t> fromOptions;
   bool reverse = false, allRanks = false, exact = false;
   int64_t rank = 0;
 };
@@ -109,7 +115,24 @@ static int parseMappingArgs(const std::vector<char *> &args, MappingArgs &m) {
       m.dtype = *v;
     else if (auto v = value("--checkpoint"))
       m.checkpoint = *v;
-    else if (const char *k = degreeFlag(a)) {
+    else if (auto v = value("--from-mapping"))
+      m.fromMapping = *v;
+    else if (a.rfind("--from-", 0) == 0 && a != "--from-set" &&
+             a.rfind("--from-set=", 0) != 0 &&
+             degreeFlag("--" + a.substr(7))) {
+      std::string k = degreeFlag("--" + a.substr(7));
+      auto v = value(("--from-" + k).c_str());
+      int64_t n;
+      if (!v || !parseInt(*v, n))
+        return usage("--from-" + k + " needs an integer");
+      m.fromOptions[k] = n;
+    } else if (auto v = value("--from-set")) {
+      size_t eq = v->find('=');
+      int64_t n;
+      if (eq == std::string::npos || !parseInt(v->substr(eq + 1), n))
+        return usage("--from-set needs KEY=INTEGER, not " + quoteName(*v));
+      m.fromOptions[v->substr(0, eq)] = n;
+    } else if (const char *k = degreeFlag(a)) {
       auto v = value((std::string("--") + k).c_str());
       if (!v || !intOption(k, *v))
         return usage(std::string("--") + k + " needs an integer" +
@@ -138,8 +161,54 @@ static int parseMappingArgs(const std::vector<char *> &args, MappingArgs &m) {
   }
   if (m.mapping.empty() || m.config.empty())
     return usage("--mapping and --config are required");
+  if (!m.fromMapping.empty()) {
+    if (m.emit != "plan" && m.emit != "traffic")
+      return usage("a reshard (--from-mapping) emits plan or traffic");
+    if (m.reverse || m.allRanks || !m.checkpoint.empty())
+      return usage("--from-mapping takes no --reverse, --all-ranks or "
+                   "--checkpoint");
+    return 0;
+  }
   if (m.emit != "ir" && m.emit != "plan")
     return usage("--emit=ir or --emit=plan is required");
+  return 0;
+}
+
+/// --from-mapping: the reshard plan of destination rank --rank, or the
+/// traffic matrix.
+static int reshardMain(const MappingArgs &m) {
+  ReshardRequest r;
+  std::string error;
+  r.specA = resolveMappingArgument(m.fromMapping, error);
+  if (!r.specA.empty())
+    r.specB = resolveMappingArgument(m.mapping, error);
+  if (r.specA.empty() || r.specB.empty()) {
+    llvm::errs() << "weight-layout-opt: error: " << error << "\n";
+    return 1;
+  }
+  r.config = m.config;
+  r.optionsA = m.fromOptions;
+  r.optionsB = m.options;
+  r.dtype = m.dtype;
+  r.allowInexact = !m.exact;
+  std::unique_ptr<ReshardPlan> plan = compileReshard(r, error);
+  if (!plan) {
+    llvm::errs() << error << "\n";
+    return 1;
+  }
+  if (m.emit == "plan" && (m.rank < 0 || m.rank >= plan->destRanks))
+    return usage("--rank " + std::to_string(m.rank) + " is not one of the " +
+                 std::to_string(plan->destRanks) + " destination ranks");
+  noteRounded(m.fromMapping, plan->rounded);
+  std::string text = m.emit == "traffic" ? trafficText(*plan)
+                                         : plan::toJson(plan->byDest[m.rank]);
+  auto out = mlir::openOutputFile(m.output, &error);
+  if (!out) {
+    llvm::errs() << "weight-layout-opt: " << error << "\n";
+    return 1;
+  }
+  out->os() << text;
+  out->keep();
   return 0;
 }
 
@@ -204,6 +273,8 @@ int mappingMain(const std::vector<char *> &args) {
   MappingArgs m;
   if (int code = parseMappingArgs(args, m))
     return code;
+  if (!m.fromMapping.empty())
+    return reshardMain(m);
   const std::string &mapping = m.mapping, &config = m.config, &emit = m.emit,
                     &output = m.output, &dtype = m.dtype,
                     &checkpoint = m.checkpoint;
