@@ -12,11 +12,13 @@
 //===----------------------------------------------------------------------===//
 #include "wl/Compile/CompileMapping.h"
 #include "wl/Compile/CompileReshard.h"
+#include "wl/Compile/ReshardExchange.h"
 #include "wl/Layout/RankNames.h"
 #include "wl/Plan/Plan.h"
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <map>
 #include <set>
 
@@ -164,6 +166,54 @@ TEST(Reshard, EveryDestinationElementFromItsOriginWithTheCountedTraffic) {
     }
     EXPECT_EQ(plan->totalBytes, total);
     EXPECT_EQ(plan->movedBytes, moved);
+
+    // The same through each process's part, colocated (process r is A
+    // rank r and B rank r) and disjoint (A's ranks, then B's): pack per
+    // destination, exchange, then one receive plan per destination.
+    for (bool colocated : {true, false}) {
+      SCOPED_TRACE(colocated ? "colocated" : "disjoint");
+      const int64_t ra = a->ranks(), rb = b->ranks();
+      const int64_t n = colocated ? std::max(ra, rb) : ra + rb;
+      auto aOf = [&](int64_t r) { return r < ra ? r : -1; };
+      auto bOf = [&](int64_t r) {
+        return colocated ? (r < rb ? r : -1) : (r >= ra ? r - ra : -1);
+      };
+      std::map<std::string, plan::Buffer> wire; // "from-<p>/<i>" per dest
+      std::map<int64_t, std::map<std::string, plan::Buffer>> inbox;
+      std::vector<ExchangePlans> parts;
+      for (int64_t r = 0; r < n; ++r) {
+        parts.push_back(exchangeFor(*plan, aOf(r), bOf(r)));
+        if (aOf(r) < 0)
+          continue;
+        auto mine = run(a->rankPlans[aOf(r)], ckpt);
+        for (auto &[d, send] : parts.back().send) {
+          int64_t bytes = 0;
+          for (auto &[name, buf] : run(send, mine)) {
+            bytes += static_cast<int64_t>(buf.bytes.size());
+            inbox[d]["from-" + std::to_string(aOf(r)) +
+                     name.substr(name.find('/'))] = buf;
+          }
+          EXPECT_EQ(bytes, plan->traffic[aOf(r)][d]) << r << " -> " << d;
+        }
+      }
+      for (int64_t r = 0; r < n; ++r) {
+        const int64_t d = bOf(r);
+        if (d < 0)
+          continue;
+        std::map<std::string, plan::Buffer> in = inbox[d];
+        if (aOf(r) >= 0)
+          for (auto &[name, buf] : run(a->rankPlans[aOf(r)], ckpt))
+            in[name] = buf;
+        auto got = run(parts[r].receive, in);
+        for (auto &[name, buf] : run(b->rankPlans[d], ckpt))
+          EXPECT_TRUE(got.at(name).bytes == buf.bytes)
+              << "rank " << d << " " << name;
+        // Whole: the receive plan writes every element once.
+        for (const layout::CoverageProblem &pr :
+             layout::checkCoverage(parts[r].receive, {false}))
+          ADD_FAILURE() << pr.message;
+      }
+    }
     int64_t sum = 0;
     for (auto &row : plan->traffic)
       for (int64_t x : row)
