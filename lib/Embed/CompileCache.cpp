@@ -452,3 +452,54 @@ std::shared_ptr<const PlanData> mappingInverse(const PlanData &d, bool exact) {
 }
 
 } // namespace wl::embed
+
+namespace wl::embed {
+
+std::shared_ptr<const ReshardPlan>
+compileReshardPlan(const std::string &fromMapping,
+                   const std::map<std::string, int64_t> &fromOptions,
+                   const std::string &mapping,
+                   const std::map<std::string, int64_t> &options,
+                   const std::string &config, const std::string &dtype,
+                   const std::string &specBaseDir) {
+  Resolved a = resolve(fromMapping, config, specBaseDir);
+  Resolved b = resolve(mapping, config, specBaseDir);
+  std::optional<TempFile> specA, specB;
+  ReshardRequest req;
+  if (a.specPath.empty()) {
+    specA.emplace(a.specText, "spec");
+    req.specA = specA->path;
+  } else {
+    req.specA = a.specPath;
+  }
+  if (b.specPath.empty()) {
+    specB.emplace(b.specText, "spec");
+    req.specB = specB->path;
+  } else {
+    req.specB = b.specPath;
+  }
+  TempFile configFile(a.configText, "config");
+  req.config = configFile.path;
+  req.optionsA = fromOptions;
+  req.optionsB = options;
+  if (!dtype.empty()) {
+    auto t = layout::parseDType(dtype);
+    if (!t)
+      throw Error(Error::Invalid, "dtype '" + dtype + "': not a dtype");
+    req.dtype = std::string(layout::mlirName(*t));
+  }
+  req.allowInexact = true;
+  std::string error;
+  std::unique_ptr<ReshardPlan> plan = compileReshard(req, error);
+  if (!plan) {
+    if (specA)
+      replaceAll(error, specA->path, "<spec text>");
+    if (specB)
+      replaceAll(error, specB->path, "<spec text>");
+    replaceAll(error, configFile.path, "<config>");
+    throw Error(Error::Invalid, error);
+  }
+  return std::shared_ptr<const ReshardPlan>(std::move(plan));
+}
+
+} // namespace wl::embed

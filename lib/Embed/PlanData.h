@@ -10,6 +10,7 @@
 
 #include "wl/Layout/Plan.h"
 #include "wl/Embed/Compile.h"
+#include "wl/Compile/CompileReshard.h"
 
 #include <map>
 #include <memory>
@@ -131,6 +132,17 @@ void clearCache();
 /// weight sync).
 const SourceRanges &sourceRangesOf(const PlanData &d);
 std::shared_ptr<const PlanData> planFromJson(const std::string &text);
+
+/// A reshard (wl/Compile/CompileReshard.h) between two mappings named as
+/// compilePlan takes them (library names, paths or spec text), for one
+/// config; not cached. Throws Error (Invalid) on bad input.
+std::shared_ptr<const ReshardPlan>
+compileReshardPlan(const std::string &fromMapping,
+                   const std::map<std::string, int64_t> &fromOptions,
+                   const std::string &mapping,
+                   const std::map<std::string, int64_t> &options,
+                   const std::string &config, const std::string &dtype,
+                   const std::string &specBaseDir);
 std::shared_ptr<const PlanData> invertPlan(const PlanData &d, bool exact);
 
 /// "a, b, c (and 4 more)".

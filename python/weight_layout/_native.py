@@ -119,6 +119,10 @@ _SIG = {
     "wl_add_mapping_folder": (_I, [_S]),
     "wl_cuda_executor_built": (_I, [_OUT]),
     "wl_cuda_available": (_I, [_OUT]),
+    "wl_reshard_compile": (_I, [_S, _S, _S, _S, _OUT]),
+    "wl_reshard_describe": (_I, [_P, _OUT]),
+    "wl_reshard_part": (_I, [_P, ctypes.c_int64, ctypes.c_int64, _OUT]),
+    "wl_reshard_free": (None, [_P]),
 }
 for _name, (_res, _args) in _SIG.items():
     _f = getattr(lib, _name)

@@ -52,6 +52,7 @@ enum { WL_DEVICE_CPU = 1, WL_DEVICE_CUDA = 2 };
 typedef struct wl_plan wl_plan;
 typedef struct wl_loader wl_loader;
 typedef struct wl_checkpoint wl_checkpoint;
+typedef struct wl_reshard wl_reshard;
 
 /* One tensor: `ndim` sizes at `shape`, elements of `dtype` at `data`,
  * contiguous (row-major), on the device. */
@@ -190,6 +191,23 @@ WL_API int wl_add_mapping_folder(const char *folder);
 WL_API int wl_cuda_executor_built(char **why);
 /* 1 when a CUDA device can be used, else 0 with the reason. */
 WL_API int wl_cuda_available(char **why);
+
+/* --- Resharding (docs/mapping-spec.md, "Resharding") --------------------
+ * From the ranks of `from_mapping` to those of `mapping`, one model and
+ * config. request: {"from_options": {...}, "options": {...}, "dtype",
+ * "spec_dir"} (each optional; options as wl_compile's). */
+WL_API int wl_reshard_compile(const char *from_mapping, const char *mapping,
+                              const char *config, const char *request,
+                              wl_reshard **out);
+/* {"source_ranks", "dest_ranks", "traffic": [[bytes a -> b]],
+ *  "moved_bytes", "total_bytes", "rounded": [names]} */
+WL_API int wl_reshard_describe(const wl_reshard *r, char **out);
+/* The part of the process that is source rank a and destination rank b
+ * (-1: not that role): {"send": {"<d>": plan, ...}, "from": [p, ...],
+ * "receive": plan or null}, plans in the JSON of docs/plan-format.md. */
+WL_API int wl_reshard_part(const wl_reshard *r, int64_t a, int64_t b,
+                           char **out);
+WL_API void wl_reshard_free(wl_reshard *r);
 
 #ifdef __cplusplus
 }

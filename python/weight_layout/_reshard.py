@@ -1,0 +1,148 @@
+"""Resharding between running processes: one framework's ranks to another's
+(docs/mapping-spec.md, "Resharding"; docs/embedding.md, "Resharding")."""
+
+import json
+
+from . import _arrays as A
+from . import _native as N
+from ._plan import _config_arg, _dtype_arg, _mapping_arg, from_json
+
+
+def _options(what, options):
+    out = {}
+    for k, v in (options or {}).items():
+        if isinstance(v, bool):
+            v = int(v)
+        if not isinstance(v, int):
+            raise TypeError("%s: option %s=%r: expected an integer" %
+                            (what, k, v))
+        out[k] = v
+    return out
+
+
+class Part:
+    """One process's part of a reshard: `send` {destination rank: Plan}
+    packing its tensors into flat buffers for that rank; `senders` the
+    source ranks whose buffers it receives; `receive` (None when it is no
+    destination rank) the Plan writing its tensors from what it holds
+    ("<name>") and what came ("from-<p>/<i>")."""
+
+    def __init__(self, info):
+        self.send = {int(d): from_json(json.dumps(p))
+                     for d, p in info["send"].items()}
+        self.senders = list(info["from"])
+        self.receive = (from_json(json.dumps(info["receive"]))
+                        if info["receive"] is not None else None)
+
+
+class Reshard:
+    """A compiled reshard from `from_mapping`'s ranks to `mapping`'s."""
+
+    def __init__(self, handle):
+        self._h = handle
+        d = N.call_json(N.lib.wl_reshard_describe, handle)
+        self.source_ranks = d["source_ranks"]
+        self.dest_ranks = d["dest_ranks"]
+        self.traffic = d["traffic"]
+        self.moved_bytes = d["moved_bytes"]
+        self.total_bytes = d["total_bytes"]
+        self.rounded = d["rounded"]
+
+    def __del__(self):
+        if getattr(self, "_h", None) and N.lib is not None:
+            N.lib.wl_reshard_free(self._h)
+            self._h = None
+
+    def part(self, source_rank, dest_rank):
+        """The Part of the process that is `source_rank` of the source
+        mapping and `dest_rank` of the destination one (None or -1: not
+        that role)."""
+        a = -1 if source_rank is None else source_rank
+        b = -1 if dest_rank is None else dest_rank
+        return Part(N.call_json(N.lib.wl_reshard_part, self._h, a, b))
+
+    def execute(self, sources, destinations, *, group=None,
+                source_rank=None, dest_rank=None, dest_offset=0):
+        """Runs this process's part over torch.distributed point-to-point.
+
+        sources: {name: tensor} this process holds as a source rank (None
+            when it holds none); destinations: {name: tensor} it fills in
+            place as a destination rank (None when it is none).
+        group: the process group (default: the world). Process i of it is
+            source rank i, and destination rank i - dest_offset
+            (dest_offset 0: colocated, each process both; dest_offset =
+            source_ranks: disjoint, the senders first). source_rank and
+            dest_rank override that for this process (-1: none).
+        Each destination's pieces from one sender travel as one buffer per
+        dtype; every rank packs, then all exchanges are posted, then each
+        destination unpacks into its tensors. Returns the bytes sent.
+        """
+        import torch.distributed as dist
+        me = dist.get_rank(group)
+
+        def process(i):  # the global rank of group member i
+            if group is None:
+                return i
+            get = getattr(dist, "get_global_rank", None)
+            if get is None:
+                from torch.distributed import distributed_c10d as c10d
+                get = c10d._get_global_rank
+            return get(group, i)
+
+        if source_rank is None:
+            source_rank = me if me < self.source_ranks else -1
+        if dest_rank is None:
+            b = me - dest_offset
+            dest_rank = b if 0 <= b < self.dest_ranks else -1
+        part = self.part(source_rank, dest_rank)
+        if part.send and sources is None:
+            raise ValueError("reshard: source rank %d sends, but sources is "
+                             "None" % source_rank)
+        if part.receive is not None and destinations is None:
+            raise ValueError("reshard: destination rank %d receives, but "
+                             "destinations is None" % dest_rank)
+        pending, sent = [], 0
+        for d, plan in sorted(part.send.items()):
+            bufs = plan.run(sources, views=False)
+            for i in range(len(bufs)):
+                t = bufs["to-%d/%d" % (d, i)]
+                sent += t.numel() * t.element_size()
+                pending.append(dist.isend(t, dst=process(d + dest_offset),
+                                          group=group, tag=i))
+        if part.receive is not None:
+            dev = A.device_of(next(iter(destinations.values())))
+            incoming = {}
+            for name, dtype, shape in part.receive._info["source_tensors"]:
+                if not name.startswith("from-"):
+                    continue
+                p, i = name[5:].split("/")
+                t = A.empty(shape, dtype, dev)
+                incoming[name] = t
+                pending.append(dist.irecv(t, src=process(int(p)),
+                                          group=group, tag=int(i)))
+            for w in pending:
+                w.wait()
+            pending = []
+            src = dict(sources or {})
+            src.update(incoming)
+            part.receive.run_into(src, destinations)
+        for w in pending:
+            w.wait()
+        return sent
+
+
+def reshard(from_mapping, mapping, config, *, from_options=None, dtype=None,
+            spec_dir=None, **options):
+    """Compiles a reshard from the ranks of `from_mapping` (at
+    `from_options`: its degrees and options) to the ranks of `mapping` (at
+    `options`) for one model and config. Returns a Reshard: its traffic
+    matrix, and per process the plans execute() runs."""
+    request = {"from_options": _options("from_options", from_options),
+               "options": _options("options", options),
+               "dtype": _dtype_arg(dtype)}
+    if spec_dir:
+        request["spec_dir"] = str(spec_dir)
+    return Reshard(N.new_handle(
+        N.lib.wl_reshard_compile, N.enc(_mapping_arg(from_mapping)),
+        N.enc(_mapping_arg(mapping)), N.enc(_config_arg(config)),
+        N.enc(json.dumps(request))))
