@@ -5,7 +5,8 @@
 // plan over all A ranks, in the order b mod RA, b mod RA + 1, ..., so that
 // inverting it with replicas dropped restores every checkpoint element from
 // the first rank in that order that holds it; composing that inverse with
-// B's plan of rank b gives b's pieces from A's rank tensors.
+// B's plan of rank b gives b's pieces from A's rank tensors. Destinations
+// are independent: up to 8 at a time, one per core.
 //
 //===----------------------------------------------------------------------===//
 #include "wl/Compile/CompileReshard.h"
@@ -14,6 +15,9 @@
 #include "wl/Layout/RankNames.h"
 
 #include <algorithm>
+#include <atomic>
+#include <optional>
+#include <thread>
 #include <iomanip>
 #include <set>
 #include <sstream>
@@ -59,6 +63,50 @@ int64_t senderOf(const std::string &name) {
   return std::stoll(name.substr(5, name.find('/') - 5));
 }
 
+/// Destination rank d's plan, or why there is none.
+struct Dest {
+  std::optional<layout::Plan> plan;
+  std::vector<std::string> rounded;
+  std::string error;
+};
+
+Dest destination(const ReshardRequest &request, const CompiledMapping &a,
+                 const CompiledMapping &b, int64_t d) {
+  Dest out;
+  const int64_t ra = a.ranks();
+  std::vector<int64_t> order;
+  for (int64_t k = 0; k < ra; ++k)
+    order.push_back((d + k) % ra);
+  layout::Plan all = mergeRanks(a.rankPlans, order);
+  layout::InvertOptions inv;
+  inv.dropReplicas = true;
+  inv.allowInexact = request.allowInexact;
+  inv.rounded = &out.rounded;
+  std::string why;
+  auto inverse = layout::invert(all, why, inv);
+  if (!inverse) {
+    out.error = request.specA + ": the way back from its ranks: " + why;
+    return out;
+  }
+  auto plan = layout::compose(*inverse, b.rankPlans[d], why);
+  if (!plan) {
+    out.error = request.specB + ": rank " + std::to_string(d) +
+                " reads what " + request.specA + "'s ranks do not hold: " + why;
+    return out;
+  }
+  layout::normalize(*plan);
+  // Proven again after composing: every target element exactly once.
+  layout::CoverageOptions cov;
+  cov.reportUnread = false;
+  for (const layout::CoverageProblem &p : layout::checkCoverage(*plan, cov)) {
+    out.error = request.specB + ": rank " + std::to_string(d) +
+                " of the reshard: " + p.message;
+    return out;
+  }
+  out.plan = std::move(*plan);
+  return out;
+}
+
 std::unique_ptr<CompiledMapping> compileSide(const ReshardRequest &r,
                                              const std::string &spec,
                                              const std::map<std::string, int64_t> &options,
@@ -95,39 +143,30 @@ std::unique_ptr<ReshardPlan> compileReshard(const ReshardRequest &request,
   out->sourceRanks = ra;
   out->destRanks = rb;
   out->traffic.assign(ra, std::vector<int64_t>(rb, 0));
+  // The destinations are independent: a few at a time, each on a thread.
+  std::vector<Dest> dests(rb);
+  std::atomic<int64_t> next{0};
+  auto work = [&] {
+    for (int64_t d; (d = next.fetch_add(1)) < rb;)
+      dests[d] = destination(request, *a, *b, d);
+  };
+  const int64_t threads = std::clamp<int64_t>(
+      static_cast<int64_t>(std::thread::hardware_concurrency()), 1,
+      std::min<int64_t>(rb, 8));
+  std::vector<std::thread> pool;
+  for (int64_t t = 1; t < threads; ++t)
+    pool.emplace_back(work);
+  work();
+  for (std::thread &t : pool)
+    t.join();
   std::set<std::string> rounded;
   for (int64_t d = 0; d < rb; ++d) {
-    std::vector<int64_t> order;
-    for (int64_t k = 0; k < ra; ++k)
-      order.push_back((d + k) % ra);
-    layout::Plan all = mergeRanks(a->rankPlans, order);
-    layout::InvertOptions inv;
-    inv.dropReplicas = true;
-    inv.allowInexact = request.allowInexact;
-    std::vector<std::string> back;
-    inv.rounded = &back;
-    std::string why;
-    auto inverse = layout::invert(all, why, inv);
-    if (!inverse) {
-      error = request.specA + ": the way back from its ranks: " + why;
+    if (!dests[d].plan) {
+      error = dests[d].error;
       return nullptr;
     }
-    rounded.insert(back.begin(), back.end());
-    auto plan = layout::compose(*inverse, b->rankPlans[d], why);
-    if (!plan) {
-      error = request.specB + ": rank " + std::to_string(d) +
-              " reads what " + request.specA + "'s ranks do not hold: " + why;
-      return nullptr;
-    }
-    layout::normalize(*plan);
-    // Proven again after composing: every target element exactly once.
-    layout::CoverageOptions cov;
-    cov.reportUnread = false;
-    for (const layout::CoverageProblem &p : layout::checkCoverage(*plan, cov)) {
-      error = request.specB + ": rank " + std::to_string(d) +
-              " of the reshard: " + p.message;
-      return nullptr;
-    }
+    rounded.insert(dests[d].rounded.begin(), dests[d].rounded.end());
+    layout::Plan *plan = &*dests[d].plan;
     for (const layout::Piece &p : plan->pieces) {
       if (p.isFill())
         continue;
@@ -140,6 +179,7 @@ std::unique_ptr<ReshardPlan> compileReshard(const ReshardRequest &request,
         out->movedBytes += bytes;
     }
     out->byDest.push_back(std::move(*plan));
+    dests[d].plan.reset();
   }
   out->rounded.assign(rounded.begin(), rounded.end());
   return out;
