@@ -26,43 +26,6 @@ namespace wl {
 
 namespace {
 
-/// The plans of `ranks` (one per rank) as one plan over all of them, ranks
-/// taken in `order`: sources are the union of theirs by name, targets each
-/// rank's tensors as "rank-<r>/<name>".
-layout::Plan mergeRanks(const std::vector<layout::Plan> &ranks,
-                        const std::vector<int64_t> &order) {
-  layout::Plan all;
-  std::map<std::string, int64_t> sourceIndex;
-  for (int64_t r : order) {
-    const layout::Plan &p = ranks[r];
-    std::vector<int64_t> src(p.sources.size());
-    for (size_t s = 0; s < p.sources.size(); ++s) {
-      auto [it, added] = sourceIndex.emplace(
-          p.sources[s].name, static_cast<int64_t>(all.sources.size()));
-      if (added)
-        all.sources.push_back(p.sources[s]);
-      src[s] = it->second;
-    }
-    const int64_t firstTarget = static_cast<int64_t>(all.targets.size());
-    for (layout::TensorInfo t : p.targets) {
-      t.name = layout::rankPrefix(r) + t.name;
-      all.targets.push_back(std::move(t));
-    }
-    for (layout::Piece piece : p.pieces) {
-      piece.target += firstTarget;
-      if (!piece.isFill())
-        piece.source = src[piece.source];
-      all.pieces.push_back(std::move(piece));
-    }
-  }
-  return all;
-}
-
-/// The A rank of a source name "rank-<a>/...".
-int64_t senderOf(const std::string &name) {
-  return std::stoll(name.substr(5, name.find('/') - 5));
-}
-
 /// Destination rank d's plan, or why there is none.
 struct Dest {
   std::optional<layout::Plan> plan;
@@ -77,7 +40,7 @@ Dest destination(const ReshardRequest &request, const CompiledMapping &a,
   std::vector<int64_t> order;
   for (int64_t k = 0; k < ra; ++k)
     order.push_back((d + k) % ra);
-  layout::Plan all = mergeRanks(a.rankPlans, order);
+  layout::Plan all = layout::mergeRankPlans(a.rankPlans, order);
   layout::InvertOptions inv;
   inv.dropReplicas = true;
   inv.allowInexact = request.allowInexact;
@@ -107,7 +70,9 @@ Dest destination(const ReshardRequest &request, const CompiledMapping &a,
   return out;
 }
 
+/// One side compiled at every rank; `role` names it in a failure.
 std::unique_ptr<CompiledMapping> compileSide(const ReshardRequest &r,
+                                             const char *role,
                                              const std::string &spec,
                                              const std::map<std::string, int64_t> &options,
                                              std::string &error) {
@@ -119,7 +84,7 @@ std::unique_ptr<CompiledMapping> compileSide(const ReshardRequest &r,
   std::string why;
   auto out = compileMapping(m, why);
   if (!out)
-    error = why;
+    error = std::string(role) + " " + spec + ": " + why;
   return out;
 }
 
@@ -127,10 +92,10 @@ std::unique_ptr<CompiledMapping> compileSide(const ReshardRequest &r,
 
 std::unique_ptr<ReshardPlan> compileReshard(const ReshardRequest &request,
                                             std::string &error) {
-  auto a = compileSide(request, request.specA, request.optionsA, error);
+  auto a = compileSide(request, "the source mapping", request.specA, request.optionsA, error);
   if (!a)
     return nullptr;
-  auto b = compileSide(request, request.specB, request.optionsB, error);
+  auto b = compileSide(request, "the destination mapping", request.specB, request.optionsB, error);
   if (!b)
     return nullptr;
   if (a->modelType != b->modelType) {
@@ -172,7 +137,7 @@ std::unique_ptr<ReshardPlan> compileReshard(const ReshardRequest &request,
         continue;
       const int64_t bytes =
           p.numElements() * layout::dtypeSize(plan->targets[p.target].dtype);
-      const int64_t from = senderOf(plan->sources[p.source].name);
+      const int64_t from = *layout::rankOfName(plan->sources[p.source].name);
       out->traffic[from][d] += bytes;
       out->totalBytes += bytes;
       if (from != d)

@@ -7,12 +7,9 @@ namespace wl {
 
 namespace {
 
-/// "rank-<p>/<name>" -> p, and the name.
+/// The rank of a source "rank-<p>/<name>", and the name.
 int64_t senderOf(const std::string &source, std::string *name = nullptr) {
-  size_t slash = source.find('/');
-  if (name)
-    *name = source.substr(slash + 1);
-  return std::stoll(source.substr(5, slash - 5));
+  return *layout::rankOfName(source, name);
 }
 
 layout::Shape contiguousStrides(const layout::Shape &shape) {

@@ -6,6 +6,8 @@
 #include "wl/Support/Json.h"
 #include "wl/Support/Limits.h"
 
+#include <algorithm>
+
 namespace wl::convert {
 
 using ojson = nlohmann::ordered_json;
@@ -82,12 +84,15 @@ std::optional<Manifest> parseManifest(const std::string &text,
     bool ok = mesh->is_array() && !mesh->empty() && mesh->size() <= 8;
     m.mesh.clear();
     for (size_t i = 0; ok && i < mesh->size(); ++i) {
-      ok = (*mesh)[i].is_string();
+      ok = (*mesh)[i].is_string() &&
+           mapping::isAxisName((*mesh)[i].get<std::string>()) &&
+           !std::count(m.mesh.begin(), m.mesh.end(),
+                       (*mesh)[i].get<std::string>());
       if (ok)
         m.mesh.push_back((*mesh)[i].get<std::string>());
     }
     if (!ok) {
-      error = "mesh: expected a list of 1 to 8 axis names";
+      error = "mesh: expected a list of 1 to 8 distinct axis names";
       return std::nullopt;
     }
   }

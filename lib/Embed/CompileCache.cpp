@@ -228,6 +228,14 @@ Resolved resolve(const std::string &mapping, const std::string &config,
   return r;
 }
 
+/// The spec's path for the compiler: its file, or `temp` holding its text.
+std::string specFileOf(const Resolved &r, std::optional<TempFile> &temp) {
+  if (!r.specPath.empty())
+    return r.specPath;
+  temp.emplace(r.specText, "spec");
+  return temp->path;
+}
+
 } // namespace
 
 CacheStats cacheStats() {
@@ -255,12 +263,7 @@ compileEntry(const Resolved &r, const std::map<std::string, int64_t> &options,
              const std::string &key) {
   std::optional<TempFile> specFile, configFile;
   MappingRequest req;
-  if (r.specPath.empty()) {
-    specFile.emplace(r.specText, "spec");
-    req.spec = specFile->path;
-  } else {
-    req.spec = r.specPath;
-  }
+  req.spec = specFileOf(r, specFile);
   configFile.emplace(r.configText, "config");
   req.config = configFile->path;
   req.options = options;
@@ -466,18 +469,8 @@ compileReshardPlan(const std::string &fromMapping,
   Resolved b = resolve(mapping, config, specBaseDir);
   std::optional<TempFile> specA, specB;
   ReshardRequest req;
-  if (a.specPath.empty()) {
-    specA.emplace(a.specText, "spec");
-    req.specA = specA->path;
-  } else {
-    req.specA = a.specPath;
-  }
-  if (b.specPath.empty()) {
-    specB.emplace(b.specText, "spec");
-    req.specB = specB->path;
-  } else {
-    req.specB = b.specPath;
-  }
+  req.specA = specFileOf(a, specA);
+  req.specB = specFileOf(b, specB);
   TempFile configFile(a.configText, "config");
   req.config = configFile.path;
   req.optionsA = fromOptions;

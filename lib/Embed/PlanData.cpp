@@ -143,32 +143,10 @@ std::shared_ptr<const PlanData> invertPlan(const PlanData &d, bool exact) {
 layout::Plan mergeRanks(const CompiledMapping &m) {
   if (m.rankPlans.size() == 1)
     return m.rankPlans[0];
-  layout::Plan out;
-  std::map<std::string, int64_t> sourceIndex;
-  for (size_t r = 0; r < m.rankPlans.size(); ++r) {
-    const layout::Plan &p = m.rankPlans[r];
-    std::vector<int64_t> srcMap(p.sources.size());
-    for (size_t s = 0; s < p.sources.size(); ++s) {
-      auto [it, fresh] = sourceIndex.emplace(
-          p.sources[s].name, static_cast<int64_t>(out.sources.size()));
-      if (fresh)
-        out.sources.push_back(p.sources[s]);
-      srcMap[s] = it->second;
-    }
-    int64_t base = static_cast<int64_t>(out.targets.size());
-    for (const layout::TensorInfo &t : p.targets) {
-      layout::TensorInfo u = t;
-      u.name = layout::rankPrefix(r) + t.name;
-      out.targets.push_back(std::move(u));
-    }
-    for (Piece q : p.pieces) {
-      q.target += base;
-      if (!q.isFill())
-        q.source = srcMap[q.source];
-      out.pieces.push_back(std::move(q));
-    }
-  }
-  return out;
+  std::vector<int64_t> order(m.rankPlans.size());
+  for (size_t r = 0; r < order.size(); ++r)
+    order[r] = static_cast<int64_t>(r);
+  return layout::mergeRankPlans(m.rankPlans, order);
 }
 
 const SourceRanges &sourceRangesOf(const PlanData &d) {

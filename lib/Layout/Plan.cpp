@@ -1,6 +1,7 @@
 //===- Plan.cpp - coverage, invert, compose, aliases, normalize -----------===//
 #include "wl/Layout/Plan.h"
 #include "PieceDims.h"
+#include "wl/Layout/RankNames.h"
 
 #include <algorithm>
 #include <cassert>
@@ -496,6 +497,35 @@ std::vector<std::optional<Alias>> findAliases(const Plan &plan) {
       out[p.target] = Alias{p.source, c.srcOffset};
   }
   return out;
+}
+
+Plan mergeRankPlans(const std::vector<Plan> &ranks,
+                    const std::vector<int64_t> &order) {
+  Plan all;
+  std::map<std::string, int64_t> sourceIndex;
+  for (int64_t r : order) {
+    const Plan &p = ranks[r];
+    std::vector<int64_t> src(p.sources.size());
+    for (size_t s = 0; s < p.sources.size(); ++s) {
+      auto [it, added] = sourceIndex.emplace(
+          p.sources[s].name, static_cast<int64_t>(all.sources.size()));
+      if (added)
+        all.sources.push_back(p.sources[s]);
+      src[s] = it->second;
+    }
+    const int64_t firstTarget = static_cast<int64_t>(all.targets.size());
+    for (TensorInfo t : p.targets) {
+      t.name = rankPrefix(r) + t.name;
+      all.targets.push_back(std::move(t));
+    }
+    for (Piece piece : p.pieces) {
+      piece.target += firstTarget;
+      if (!piece.isFill())
+        piece.source = src[piece.source];
+      all.pieces.push_back(std::move(piece));
+    }
+  }
+  return all;
 }
 
 } // namespace wl::layout

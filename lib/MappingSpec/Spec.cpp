@@ -222,11 +222,7 @@ std::vector<std::string> parseMesh(const ojson &m) {
   for (size_t i = 0; i < m.size(); ++i) {
     std::string p = "mesh[" + std::to_string(i) + "]";
     std::string a = text(m[i], p);
-    bool ok = !a.empty() && a.size() <= 32 && std::isalpha((unsigned char)a[0]);
-    for (char c : a)
-      ok &= std::isalnum((unsigned char)c) || c == '_';
-    if (!ok || a == "rank" ||
-        (a.size() >= 5 && a.compare(a.size() - 5, 5, "_rank") == 0))
+    if (!isAxisName(a))
       fail(p, quoteName(a) + " is not an axis name (letters, digits and _, "
                              "not rank or *_rank)");
     if (std::count(out.begin(), out.end(), a))
@@ -508,6 +504,14 @@ std::string wlDType(const std::string &torchName) {
 }
 
 } // namespace
+
+bool isAxisName(const std::string &a) {
+  bool ok = !a.empty() && a.size() <= 32 && std::isalpha((unsigned char)a[0]);
+  for (char c : a)
+    ok &= std::isalnum((unsigned char)c) || c == '_';
+  return ok && a != "rank" &&
+         !(a.size() >= 5 && a.compare(a.size() - 5, 5, "_rank") == 0);
+}
 
 const std::vector<std::string> &degreeNames() {
   static const std::vector<std::string> names = {"tp", "ep", "pp",

@@ -182,12 +182,14 @@ std::vector<std::string> inputPaths(
 struct Inputs {
   /// The spec's rank axes (fastest first) with their degrees.
   std::vector<std::pair<std::string, int64_t>> degrees;
-  std::vector<std::string> mesh;
   int64_t ranks = 1;
   std::vector<std::unique_ptr<runtime::Checkpoint>> ckpts;
   std::vector<std::string> rankDirs; ///< --reverse: one folder per rank
   bool isAxis(const std::string &k) const {
-    return std::count(mesh.begin(), mesh.end(), k) > 0;
+    for (const auto &[axis, degree] : degrees)
+      if (axis == k)
+        return true;
+    return false;
   }
   /// "tp=2,ep=1,pp=1[,rank=1][,key=value...]" (the axes in the mesh's
   /// order), as the metadata records it.
@@ -209,9 +211,8 @@ struct Inputs {
 /// work stays proportional to what is really there.
 bool openInputs(const ConvertOptions &opt, bool rankFolders, mapping::Env &env,
                 Inputs &in, std::string &error) {
-  in.mesh = env.spec().mesh;
   in.degrees.clear();
-  for (const std::string &axis : in.mesh)
+  for (const std::string &axis : env.spec().mesh)
     in.degrees.emplace_back(axis, env.option(axis));
   in.ranks = env.ranks(); // at most limits::kMaxRanks
   Problems problems;
@@ -484,10 +485,12 @@ convert::Manifest outputManifest(const ConvertOptions &opt,
     manifest.options = {{"tp", 1}, {"ep", 1}, {"pp", 1}};
     manifest.ranks = 1;
   } else {
-    manifest.mesh = in.mesh;
+    manifest.mesh.clear();
     manifest.options = opt.options;
-    for (const auto &[axis, degree] : in.degrees)
+    for (const auto &[axis, degree] : in.degrees) {
+      manifest.mesh.push_back(axis);
       manifest.options[axis] = degree;
+    }
     manifest.ranks = in.ranks;
   }
   return manifest;

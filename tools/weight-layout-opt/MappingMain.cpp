@@ -174,6 +174,19 @@ static int parseMappingArgs(const std::vector<char *> &args, MappingArgs &m) {
   return 0;
 }
 
+/// Writes `text` to `output` ("-": stdout); the exit code.
+static int writeOutput(const std::string &output, const std::string &text) {
+  std::string error;
+  auto out = mlir::openOutputFile(output, &error);
+  if (!out) {
+    llvm::errs() << "weight-layout-opt: " << error << "\n";
+    return 1;
+  }
+  out->os() << text;
+  out->keep();
+  return 0;
+}
+
 /// --from-mapping: the reshard plan of destination rank --rank, or the
 /// traffic matrix.
 static int reshardMain(const MappingArgs &m) {
@@ -200,16 +213,9 @@ static int reshardMain(const MappingArgs &m) {
     return usage("--rank " + std::to_string(m.rank) + " is not one of the " +
                  std::to_string(plan->destRanks) + " destination ranks");
   noteRounded(m.fromMapping, plan->rounded);
-  std::string text = m.emit == "traffic" ? trafficText(*plan)
-                                         : plan::toJson(plan->byDest[m.rank]);
-  auto out = mlir::openOutputFile(m.output, &error);
-  if (!out) {
-    llvm::errs() << "weight-layout-opt: " << error << "\n";
-    return 1;
-  }
-  out->os() << text;
-  out->keep();
-  return 0;
+  return writeOutput(m.output, m.emit == "traffic"
+                                    ? trafficText(*plan)
+                                    : plan::toJson(plan->byDest[m.rank]));
 }
 
 /// Compares the checkpoint's tensors with what `all` (every rank) reads
@@ -354,15 +360,7 @@ int mappingMain(const std::vector<char *> &args) {
   std::string text = emit == "ir"  ? compiled->ir
                      : reverse     ? plan::toJson(compiled->inverse)
                                    : plan::toJson(compiled->rankPlans.at(0));
-  std::string error;
-  auto out = mlir::openOutputFile(output, &error);
-  if (!out) {
-    llvm::errs() << "weight-layout-opt: " << error << "\n";
-    return 1;
-  }
-  out->os() << text;
-  out->keep();
-  return 0;
+  return writeOutput(output, text);
 }
 
 } // namespace wl::tool

@@ -83,6 +83,16 @@ TEST(Manifest, Errors) {
             "direction: is neither \"forward\" nor \"reverse\"");
   EXPECT_EQ(error(head + R"("options": {}, "from": 1})"),
             "from: is a number, not a string");
+  // The mesh: axis names as specs allow them, each once; the ranks its
+  // product.
+  const std::string bad = "mesh: expected a list of 1 to 8 distinct axis names";
+  for (const char *mesh : {R"([])", R"("tp")", R"(["tp", "tp"])", R"(["rank"])",
+                           R"(["tp_rank"])", "[\"a\\u0001\"]", R"([1])",
+                           R"(["a","b","c","d","e","f","g","h","i"])"})
+    EXPECT_EQ(error(head + R"("mesh": )" + mesh + R"(, "options": {}})"), bad)
+        << mesh;
+  EXPECT_EQ(error(head + R"("mesh": ["tp", "dp"], "options": {"tp": 2, "dp": 3}, "ranks": 5})"),
+            "ranks: is 5, but tp x dp is 6");
 }
 
 } // namespace

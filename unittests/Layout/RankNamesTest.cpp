@@ -15,6 +15,9 @@ TEST(RankNames, FolderPrefixAndFunctionAgree) {
     EXPECT_EQ(rankPrefix(r), "rank-" + n + "/");
     EXPECT_EQ(rankFunction(r), "rank" + n);
     EXPECT_EQ(rankOfFunction(rankFunction(r)), r);
+    std::string rest;
+    EXPECT_EQ(rankOfName(rankPrefix(r) + "model.norm.weight", &rest), r);
+    EXPECT_EQ(rest, "model.norm.weight");
   }
 }
 
@@ -22,6 +25,9 @@ TEST(RankNames, OtherSymbolsAreNoRank) {
   for (const char *s : {"rank", "rank-1", "rank01", "rankx", "rank1x", "main",
                         "Rank1", "rank+1", "rank 1", "rank1234567890123456789"})
     EXPECT_FALSE(rankOfFunction(s)) << s;
+  for (const char *s : {"rank-/x", "rank-01/x", "rank-1", "rank1/x", "x/rank-1/y",
+                        "rank-1x/y", "rank--1/x", "rank-1234567890123456789/x"})
+    EXPECT_FALSE(rankOfName(s)) << s;
 }
 
 } // namespace

@@ -96,6 +96,14 @@ std::optional<Plan> invert(const Plan &plan, std::string &error,
 std::optional<Plan> compose(const Plan &first, const Plan &second,
                             std::string &error);
 
+/// The plans of several ranks as one plan, the ranks taken in `order`
+/// (indices into `ranks`): sources are the union of theirs by name (first
+/// seen first), targets each rank's tensors named rankPrefix(r) + name, in
+/// that order. Post: executing it writes what executing each rank's plan
+/// writes into that rank's targets.
+Plan mergeRankPlans(const std::vector<Plan> &ranks,
+                    const std::vector<int64_t> &order);
+
 /// For each target, the alias when it is exactly one unconverted,
 /// contiguous run of a source of the same dtype. Defined for any plan: a
 /// piece that is not well formed (an index out of range, strides of another

@@ -23,6 +23,25 @@ inline std::string rankFolder(int64_t r) { return "rank-" + std::to_string(r); }
 /// "rank-<r>/": rank r's tensor names in a plan over every rank.
 inline std::string rankPrefix(int64_t r) { return rankFolder(r) + "/"; }
 
+/// r and the rest of a name "rank-<r>/<rest>" (as rankPrefix writes it);
+/// nullopt for a name without that prefix.
+inline std::optional<int64_t> rankOfName(std::string_view name,
+                                         std::string *rest = nullptr) {
+  size_t slash = name.find('/');
+  if (slash == std::string_view::npos || slash < 6 || slash > 5 + 18 ||
+      name.substr(0, 5) != "rank-" || (name[5] == '0' && slash > 6))
+    return std::nullopt;
+  int64_t r = 0;
+  for (char c : name.substr(5, slash - 5)) {
+    if (c < '0' || c > '9')
+      return std::nullopt;
+    r = r * 10 + (c - '0');
+  }
+  if (rest)
+    *rest = std::string(name.substr(slash + 1));
+  return r;
+}
+
 /// "rank<r>": the symbol of rank r's function in the IR.
 inline std::string rankFunction(int64_t r) {
   return "rank" + std::to_string(r);

@@ -61,6 +61,10 @@ struct OptionDecl {
 /// then pp (rank = (pp_rank * ep + ep_rank) * tp + tp_rank).
 const std::vector<std::string> &defaultMesh();
 
+/// A name a mesh axis may have: letters, digits and _, starting with a
+/// letter, at most 32 characters, not "rank" and not ending in "_rank".
+bool isAxisName(const std::string &name);
+
 /// The parallel degrees the tools take as flags (--tp N, ...): tp, ep, pp,
 /// dp, cp and etp (a spec that has no such option refuses it).
 const std::vector<std::string> &degreeNames();
