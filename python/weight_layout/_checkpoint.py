@@ -153,7 +153,8 @@ def load_checkpoint(path, mapping, *, config=None, tp=1, rank=0, ep=1, pp=1,
     tensors on `device` and returns {target: tensor}.
 
     The plan is compiled (cached) for `config` (default: the checkpoint's
-    config.json, beside it when `path` is a file), tp, ep, pp and rank;
+    config.json, beside it when `path` is a file), tp, ep, pp, rank and
+    the other degrees or options given (dp=..., etp=...);
     only this rank's source ranges are read, by `threads` parallel preads
     into page-locked buffers (`buffers` of `buffer_bytes`; 0: the
     defaults of docs/embedding.md), with the uploads and the plan's kernels

@@ -64,13 +64,15 @@ def compile(mapping, config, *, rank=0, dtype=None, reverse=False,
         spec JSON text or a dict (includes relative to spec_dir).
     config: a config.json path or its folder, JSON text, a dict, or a
         transformers config.
-    rank: (pp_rank * ep + ep_rank) * tp + tp_rank, or "all" for every rank
+    rank: the rank as the spec's framework numbers it (docs/mapping-spec.md,
+        "Ranks"), or "all" for every rank
         in one plan (targets 'rank-<r>/<name>' when there are several).
     dtype: the tensors' dtype (a torch.dtype or 'bf16', 'F32', ...); None:
         the config's.
     reverse: the way back, from every rank's tensors to the checkpoint's.
     exact: with reverse, refuse a way back that rounds.
-    options: tp, ep, pp and the spec's own integer options.
+    options: the degrees (tp, dp, ep, pp, cp, etp where the spec has them)
+        and the spec's own integer options.
     """
     opts = {}
     for k, v in options.items():

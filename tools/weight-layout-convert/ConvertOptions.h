@@ -16,7 +16,7 @@ struct ConvertOptions {
   std::string mapping;  ///< a spec file or a library name
   std::string toFormat; ///< without --mapping: the library picks the spec
   std::string from, to;
-  std::map<std::string, int64_t> options; ///< tp, ep, pp and --set values
+  std::map<std::string, int64_t> options; ///< the degree flags and --set values
   bool parallelGiven = false; ///< a degree flag (--tp, ...) on the command line
   std::string dtype;
   std::string device = "cpu";

@@ -26,7 +26,7 @@ namespace wl {
 struct MappingRequest {
   std::string spec; ///< path of the spec (mappings/<model>/<from>-to-<to>.json)
   std::string config; ///< path of the model's config.json
-  /// tp, ep, pp and spec-declared options (rank is not one: every rank is
+  /// The degrees and spec-declared options (rank is not one: every rank is
   /// compiled).
   std::map<std::string, int64_t> options;
   std::string dtype;    ///< empty: the config's

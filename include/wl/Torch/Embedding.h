@@ -171,7 +171,7 @@ private:
   std::unique_ptr<State> s_;
 };
 
-/// Compiles `mapping` for `config` with `options` (tp, ep, pp and the spec's
+/// Compiles `mapping` for `config` with `options` (its degrees and the spec's
 /// own integer options; unknown names are an error).
 ///   mapping: a spec file path, a library name ("qwen3/hf-to-vllm", looked
 ///            up in $WL_MAPPINGS_PATH, then this source tree's mappings/),
