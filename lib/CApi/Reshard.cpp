@@ -85,7 +85,8 @@ int wl_reshard_describe(const wl_reshard *r, char **out) {
   });
 }
 
-int wl_reshard_part(const wl_reshard *r, int64_t a, int64_t b, char **out) {
+int wl_reshard_part(const wl_reshard *r, int64_t a, int64_t b,
+                    int64_t bucket_bytes, char **out) {
   return guard([&] {
     required(r, "reshard");
     required(out, "out");
@@ -96,14 +97,21 @@ int wl_reshard_part(const wl_reshard *r, int64_t a, int64_t b, char **out) {
                       " of " + std::to_string(p.sourceRanks) +
                       ", destination rank " + std::to_string(b) + " of " +
                       std::to_string(p.destRanks) + " (-1: none)");
-    ExchangePlans part = exchangeFor(p, a, b);
-    ordered_json send = ordered_json::object();
-    for (auto &[d, plan] : part.send)
-      send[std::to_string(d)] = planJson(plan);
-    *out = give(ordered_json{
-        {"send", send},
-        {"from", part.from},
-        {"receive", b >= 0 ? planJson(part.receive) : ordered_json()}});
+    if (bucket_bytes < 0)
+      throw Error(Error::Invalid, "reshard part: bucket_bytes is " +
+                                      std::to_string(bucket_bytes) +
+                                      " (0: no bound)");
+    ordered_json rounds = ordered_json::array();
+    for (const ExchangeRound &round : exchangeFor(p, a, b, bucket_bytes)) {
+      ordered_json send = ordered_json::object();
+      for (auto &[d, plan] : round.send)
+        send[std::to_string(d)] = planJson(plan);
+      rounds.push_back(ordered_json{
+          {"send", send},
+          {"from", round.from},
+          {"receive", b >= 0 ? planJson(round.receive) : ordered_json()}});
+    }
+    *out = give(ordered_json{{"rounds", rounds}});
   });
 }
 

@@ -64,6 +64,7 @@ ExecOptions execOf(const wl_run_options *o) {
     e.streamIsCurrent = o->stream_is_current != 0;
     e.threads = o->threads;
     e.skipAliases = o->skip_aliases != 0;
+    e.partial = o->partial != 0;
   }
   return e;
 }

@@ -12,6 +12,8 @@
 #include "wl/Compile/CompileReshard.h"
 
 #include "wl/Compile/CompileMapping.h"
+#include "wl/Compile/MappingLibrary.h"
+#include "wl/Support/Quote.h"
 #include "wl/Layout/RankNames.h"
 
 #include <algorithm>
@@ -70,6 +72,23 @@ Dest destination(const ReshardRequest &request, const CompiledMapping &a,
   return out;
 }
 
+/// Whether the spec is for the config's model; else `error` says which
+/// model each is for.
+bool sameModel(const std::string &spec, const std::string &config,
+               const char *role, std::string &error) {
+  auto s = mapping::loadSpec(spec, error);
+  std::string configType;
+  if (!s || !mapping::configModelType(config, configType, error))
+    return false;
+  if (s->modelType.empty() || configType.empty() ||
+      modelTypeMatches(s->modelType, configType))
+    return true;
+  error = std::string(role) + " " + spec + " is for model_type " +
+          quoteName(s->modelType) + ", but " + config + " is " +
+          quoteName(configType) + ": a reshard moves one model";
+  return false;
+}
+
 /// One side compiled at every rank; `role` names it in a failure.
 std::unique_ptr<CompiledMapping> compileSide(const ReshardRequest &r,
                                              const char *role,
@@ -88,10 +107,27 @@ std::unique_ptr<CompiledMapping> compileSide(const ReshardRequest &r,
   return out;
 }
 
+/// What the plan keeps of one side (its rank plans moved out of `c`).
+ReshardSide sideOf(CompiledMapping &c, bool keepPlans) {
+  ReshardSide s;
+  s.mesh = c.mesh;
+  s.degrees = c.degrees;
+  s.from = c.from;
+  s.to = c.to;
+  s.modelType = c.modelType;
+  if (keepPlans)
+    s.rankPlans = std::move(c.rankPlans);
+  return s;
+}
+
 } // namespace
 
 std::unique_ptr<ReshardPlan> compileReshard(const ReshardRequest &request,
                                             std::string &error) {
+  if (!sameModel(request.specA, request.config, "the source mapping", error) ||
+      !sameModel(request.specB, request.config, "the destination mapping",
+                 error))
+    return nullptr;
   auto a = compileSide(request, "the source mapping", request.specA, request.optionsA, error);
   if (!a)
     return nullptr;
@@ -147,6 +183,8 @@ std::unique_ptr<ReshardPlan> compileReshard(const ReshardRequest &request,
     dests[d].plan.reset();
   }
   out->rounded.assign(rounded.begin(), rounded.end());
+  out->source = sideOf(*a, request.keepRankPlans);
+  out->dest = sideOf(*b, request.keepRankPlans);
   return out;
 }
 

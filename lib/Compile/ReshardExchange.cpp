@@ -3,6 +3,8 @@
 
 #include "wl/Layout/RankNames.h"
 
+#include <algorithm>
+
 namespace wl {
 
 namespace {
@@ -19,47 +21,60 @@ layout::Shape contiguousStrides(const layout::Shape &shape) {
   return s;
 }
 
-/// Where each piece of destination `d`'s plan that `sender` sends lands:
-/// (piece index, buffer, element offset), and the buffers' dtypes and
-/// sizes. The same computation on both sides of the pair.
-struct PairLayout {
+/// One chunk of a pair: (parts of) pieces of the destination's plan, each
+/// at an element offset of the buffer of its source dtype.
+struct Chunk {
   struct Slot {
-    size_t piece;
+    layout::Piece piece; ///< indices into the destination's plan
     int64_t buffer, offset;
   };
   std::vector<Slot> slots;
-  std::map<size_t, size_t> slotOf; ///< piece index -> its slot
   std::vector<layout::DType> dtypes;
-  std::vector<int64_t> sizes;
+  std::vector<int64_t> sizes; ///< elements per buffer
+  int64_t bytes = 0;
+
+  void add(const layout::Piece &p, layout::DType t) {
+    size_t k = std::find(dtypes.begin(), dtypes.end(), t) - dtypes.begin();
+    if (k == dtypes.size()) {
+      dtypes.push_back(t);
+      sizes.push_back(0);
+    }
+    slots.push_back({p, static_cast<int64_t>(k), sizes[k]});
+    sizes[k] += p.numElements();
+    bytes += p.numElements() * layout::dtypeSize(t);
+  }
 };
 
-PairLayout pairLayout(const layout::Plan &dest, int64_t sender) {
-  PairLayout out;
-  for (size_t i = 0; i < dest.pieces.size(); ++i) {
-    const layout::Piece &p = dest.pieces[i];
+/// The chunks of what `sender` sends for `dest`'s plan, in plan order, each
+/// of at most `maxBytes` (0: one chunk). The same on both sides of a pair.
+std::vector<Chunk> pairChunks(const layout::Plan &dest, int64_t sender,
+                              int64_t maxBytes) {
+  std::vector<Chunk> out;
+  for (const layout::Piece &p : dest.pieces) {
     if (p.isFill() || senderOf(dest.sources[p.source].name) != sender)
       continue;
     const layout::DType t = dest.sources[p.source].dtype;
-    int64_t k = 0;
-    while (k < static_cast<int64_t>(out.dtypes.size()) && out.dtypes[k] != t)
-      ++k;
-    if (k == static_cast<int64_t>(out.dtypes.size())) {
-      out.dtypes.push_back(t);
-      out.sizes.push_back(0);
+    const int64_t size = layout::dtypeSize(t);
+    std::vector<layout::Piece> parts =
+        maxBytes > 0 ? layout::splitPiece(p, maxBytes / size)
+                     : std::vector<layout::Piece>{p};
+    for (const layout::Piece &q : parts) {
+      if (out.empty() ||
+          (maxBytes > 0 && !out.back().slots.empty() &&
+           out.back().bytes + q.numElements() * size > maxBytes))
+        out.emplace_back();
+      out.back().add(q, t);
     }
-    out.slotOf[i] = out.slots.size();
-    out.slots.push_back({i, k, out.sizes[k]});
-    out.sizes[k] += p.numElements();
   }
   return out;
 }
 
-/// The buffers of a pair as tensors named "<prefix><i>".
-std::vector<layout::TensorInfo> buffers(const PairLayout &l,
+/// The buffers of a chunk as tensors named "<prefix><i>".
+std::vector<layout::TensorInfo> buffers(const Chunk &c,
                                         const std::string &prefix) {
   std::vector<layout::TensorInfo> out;
-  for (size_t k = 0; k < l.dtypes.size(); ++k)
-    out.push_back({prefix + std::to_string(k), l.dtypes[k], {l.sizes[k]}});
+  for (size_t k = 0; k < c.dtypes.size(); ++k)
+    out.push_back({prefix + std::to_string(k), c.dtypes[k], {c.sizes[k]}});
   return out;
 }
 
@@ -76,78 +91,131 @@ int64_t sourceIndex(layout::Plan &plan, std::map<std::string, int64_t> &index,
   return it->second;
 }
 
-/// Pack: `r`'s tensors -> the buffers for destination `d`.
-layout::Plan packPlan(const layout::Plan &dest, int64_t r, int64_t d) {
-  PairLayout l = pairLayout(dest, r);
+/// Pack: the sender's tensors -> the buffers of one chunk for `d`.
+layout::Plan packPlan(const layout::Plan &dest, const Chunk &c, int64_t d) {
   layout::Plan out;
-  out.targets = buffers(l, "to-" + std::to_string(d) + "/");
+  out.targets = buffers(c, "to-" + std::to_string(d) + "/");
   std::map<std::string, int64_t> index;
-  for (const PairLayout::Slot &s : l.slots) {
-    const layout::Piece &p = dest.pieces[s.piece];
+  for (const Chunk::Slot &s : c.slots) {
+    const layout::TensorInfo &src = dest.sources[s.piece.source];
     std::string name;
-    senderOf(dest.sources[p.source].name, &name);
-    layout::Piece q = p;
-    q.source = sourceIndex(out, index, name, dest.sources[p.source]);
+    senderOf(src.name, &name);
+    layout::Piece q = s.piece;
+    q.source = sourceIndex(out, index, name, src);
     q.target = s.buffer;
     q.dstOffset = s.offset;
-    q.dstStrides = contiguousStrides(p.shape);
+    q.dstStrides = contiguousStrides(q.shape);
     q.steps.clear(); // moved as the source holds it; converted on arrival
     out.pieces.push_back(std::move(q));
   }
   return out;
 }
 
-/// Receive: `b`'s tensors from what `a` holds and the buffers of the
-/// other senders.
-layout::Plan receivePlan(const layout::Plan &dest, int64_t a,
-                         std::vector<int64_t> &from) {
-  layout::Plan out;
-  out.targets = dest.targets;
-  std::map<std::string, int64_t> index;
-  std::map<int64_t, std::pair<PairLayout, int64_t>> peers; // first buffer
+/// Receive, round 0 part: what `a` holds and the fills, from `dest`.
+void addLocal(const layout::Plan &dest, int64_t a, layout::Plan &out,
+              std::map<std::string, int64_t> &index) {
   for (const layout::Piece &p : dest.pieces) {
     layout::Piece q = p;
     if (!p.isFill()) {
       std::string name;
-      const int64_t sender = senderOf(dest.sources[p.source].name, &name);
-      if (sender == a) {
-        q.source = sourceIndex(out, index, name, dest.sources[p.source]);
-      } else {
-        auto it = peers.find(sender);
-        if (it == peers.end()) {
-          PairLayout l = pairLayout(dest, sender);
-          const int64_t first = static_cast<int64_t>(out.sources.size());
-          for (layout::TensorInfo &t :
-               buffers(l, "from-" + std::to_string(sender) + "/"))
-            out.sources.push_back(std::move(t));
-          it = peers.emplace(sender, std::make_pair(std::move(l), first)).first;
-          from.push_back(sender);
-        }
-        // The slot of this piece: pieces of a sender come in plan order.
-        const PairLayout &l = it->second.first;
-        const size_t i = static_cast<size_t>(&p - dest.pieces.data());
-        const PairLayout::Slot *slot = &l.slots[l.slotOf.at(i)];
-        q.source = it->second.second + slot->buffer;
-        q.srcOffset = slot->offset;
-        q.srcStrides = contiguousStrides(q.shape);
-      }
+      if (senderOf(dest.sources[p.source].name, &name) != a)
+        continue;
+      q.source = sourceIndex(out, index, name, dest.sources[p.source]);
     }
     out.pieces.push_back(std::move(q));
   }
+}
+
+/// Receive: the pieces of one chunk from `sender`, out of its buffers.
+void addChunk(const Chunk &c, int64_t sender, layout::Plan &out) {
+  const int64_t first = static_cast<int64_t>(out.sources.size());
+  for (layout::TensorInfo &t : buffers(c, "from-" + std::to_string(sender) + "/"))
+    out.sources.push_back(std::move(t));
+  for (const Chunk::Slot &s : c.slots) {
+    layout::Piece q = s.piece;
+    q.source = first + s.buffer;
+    q.srcOffset = s.offset;
+    q.srcStrides = contiguousStrides(q.shape);
+    out.pieces.push_back(std::move(q));
+  }
+}
+
+/// The senders of `dest`'s pieces other than `a`, in order of first piece.
+std::vector<int64_t> sendersOf(const layout::Plan &dest, int64_t a) {
+  std::vector<int64_t> out;
+  for (const layout::Piece &p : dest.pieces)
+    if (!p.isFill()) {
+      int64_t s = senderOf(dest.sources[p.source].name);
+      if (s != a && std::find(out.begin(), out.end(), s) == out.end())
+        out.push_back(s);
+    }
   return out;
+}
+
+/// The peers of index i: the destinations source rank i sends to and the
+/// senders destination rank i receives from (i itself included: in a
+/// disjoint exchange source i and destination i are different processes).
+int64_t peers(const ReshardPlan &plan, int64_t i) {
+  int64_t n = 0;
+  if (i < plan.sourceRanks)
+    for (int64_t d = 0; d < plan.destRanks; ++d)
+      n += plan.traffic[i][d] > 0;
+  if (i < plan.destRanks)
+    for (int64_t p = 0; p < plan.sourceRanks; ++p)
+      n += plan.traffic[p][i] > 0;
+  return n;
 }
 
 } // namespace
 
-ExchangePlans exchangeFor(const ReshardPlan &plan, int64_t a, int64_t b) {
-  ExchangePlans out;
+int64_t chunkBytes(const ReshardPlan &plan, int64_t p, int64_t d,
+                   int64_t bucketBytes) {
+  if (bucketBytes <= 0)
+    return 0;
+  int64_t n = std::max<int64_t>({peers(plan, p), peers(plan, d), 1});
+  return std::max<int64_t>(bucketBytes / n, 1);
+}
+
+std::vector<ExchangeRound> exchangeFor(const ReshardPlan &plan, int64_t a,
+                                       int64_t b, int64_t bucketBytes) {
+  std::map<int64_t, std::vector<Chunk>> out, in; // by destination, sender
+  size_t rounds = 1;
   if (a >= 0)
     for (int64_t d = 0; d < plan.destRanks; ++d)
-      if (d != b && plan.traffic[a][d] > 0)
-        out.send[d] = packPlan(plan.byDest[d], a, d);
-  if (b >= 0)
-    out.receive = receivePlan(plan.byDest[b], a, out.from);
-  return out;
+      if (d != b && plan.traffic[a][d] > 0) {
+        out[d] = pairChunks(plan.byDest[d], a,
+                            chunkBytes(plan, a, d, bucketBytes));
+        rounds = std::max(rounds, out[d].size());
+      }
+  std::vector<int64_t> senders;
+  if (b >= 0) {
+    senders = sendersOf(plan.byDest[b], a);
+    for (int64_t p : senders) {
+      in[p] = pairChunks(plan.byDest[b], p,
+                         chunkBytes(plan, p, b, bucketBytes));
+      rounds = std::max(rounds, in[p].size());
+    }
+  }
+  std::vector<ExchangeRound> result(rounds);
+  for (size_t k = 0; k < rounds; ++k) {
+    ExchangeRound &r = result[k];
+    for (auto &[d, chunks] : out)
+      if (k < chunks.size())
+        r.send[d] = packPlan(plan.byDest[d], chunks[k], d);
+    if (b < 0)
+      continue;
+    const layout::Plan &dest = plan.byDest[b];
+    r.receive.targets = dest.targets;
+    std::map<std::string, int64_t> index;
+    if (k == 0)
+      addLocal(dest, a, r.receive, index);
+    for (int64_t p : senders)
+      if (k < in[p].size()) {
+        addChunk(in[p][k], p, r.receive);
+        r.from.push_back(p);
+      }
+  }
+  return result;
 }
 
 } // namespace wl

@@ -400,7 +400,7 @@ void runInto(const PlanData &d, const std::map<std::string, TensorRef> &sources,
   checkNoOverlap(d, src, dst);
   Work w = workOf(src, dst, Device{});
   for (size_t t = 0; t < dst.refs.size(); ++t)
-    if (dst.refs[t] && d.hasGaps[t])
+    if (dst.refs[t] && d.hasGaps[t] && !o.partial)
       zeroTarget(*dst.refs[t], o);
   if (o.skipAliases)
     execute(d, d.residual, -2, w, o, st);

@@ -205,4 +205,45 @@ std::string formatBox(const Box &b) {
   return os.str();
 }
 
+std::vector<Piece> splitPiece(const Piece &p, int64_t maxElements) {
+  maxElements = std::max<int64_t>(maxElements, 1);
+  if (p.numElements() <= maxElements || p.shape.empty())
+    return {p};
+  // k: the first dimension whose trailing block (dims after it) fits.
+  const size_t rank = p.shape.size();
+  size_t k = rank - 1;
+  int64_t tail = 1; // elements of dims k+1 .. rank-1
+  while (k > 0 && tail * p.shape[k] <= maxElements) {
+    tail *= p.shape[k];
+    --k;
+  }
+  const int64_t run = std::max<int64_t>(maxElements / tail, 1);
+  std::vector<Piece> out;
+  std::vector<int64_t> outer(k, 0); // an index of dims 0 .. k-1
+  while (true) {
+    int64_t dst = p.dstOffset, src = p.srcOffset;
+    for (size_t j = 0; j < k; ++j) {
+      dst += outer[j] * p.dstStrides[j];
+      src += outer[j] * (p.isFill() ? 0 : p.srcStrides[j]);
+    }
+    for (int64_t i = 0; i < p.shape[k]; i += run) {
+      Piece q = p;
+      q.shape.assign(p.shape.begin() + k, p.shape.end());
+      q.shape[0] = std::min(run, p.shape[k] - i);
+      q.dstStrides.assign(p.dstStrides.begin() + k, p.dstStrides.end());
+      q.dstOffset = dst + i * p.dstStrides[k];
+      if (!p.srcStrides.empty()) {
+        q.srcStrides.assign(p.srcStrides.begin() + k, p.srcStrides.end());
+        q.srcOffset = src + i * p.srcStrides[k];
+      }
+      out.push_back(std::move(q));
+    }
+    size_t j = k;
+    while (j > 0 && ++outer[j - 1] == p.shape[j - 1])
+      outer[--j] = 0;
+    if (j == 0)
+      return out;
+  }
+}
+
 } // namespace wl::layout

@@ -35,13 +35,14 @@ def layer_stats(**counts):
     layer.stats.update(counts)
 
 
-def run_options(dev, threads, skip_aliases=False):
+def run_options(dev, threads, skip_aliases=False, partial=False):
     o = N.RunOptions()
     stream = A.current_stream(dev) if dev else 0
     o.stream = stream or None
     o.stream_is_current = 1 if stream else 0
     o.threads = int(threads or 0)
     o.skip_aliases = 1 if skip_aliases else 0
+    o.partial = 1 if partial else 0
     return o
 
 
@@ -61,9 +62,10 @@ def contiguous_sources(src):
 class Staged:
     """Destinations made writable by the library: each contiguous one on
     the common device as it is, any other (a column slice, another device)
-    through a temporary copied into it afterwards."""
+    through a temporary copied into it afterwards (and, with `preserve`,
+    from it before)."""
 
-    def __init__(self, dst, fallback_dev):
+    def __init__(self, dst, fallback_dev, preserve=False):
         devs = {A.device_of(t) for t in dst.values()}
         self.dev = devs.pop() if len(devs) == 1 else fallback_dev
         self.work, self.back = {}, []
@@ -73,6 +75,8 @@ class Staged:
             else:
                 tmp = A.empty(tuple(t.shape), A.name_of(
                     t, "destination '%s'" % name), self.dev)
+                if preserve:  # a partial run leaves the rest as it is
+                    A.copy_into(tmp, t)
                 self.work[name] = tmp
                 self.back.append((t, tmp))
 

@@ -15,7 +15,7 @@ import ctypes
 import json
 import os
 
-API_VERSION = 1
+API_VERSION = 2
 OK, ERR_INVALID, ERR_RUNTIME = 0, 1, 2
 DEVICE_CPU, DEVICE_CUDA = 1, 2
 
@@ -40,6 +40,7 @@ class RunOptions(ctypes.Structure):
         ("stream_is_current", ctypes.c_int32),
         ("threads", ctypes.c_int32),
         ("skip_aliases", ctypes.c_int32),
+        ("partial", ctypes.c_int32),
     ]
 
 
@@ -121,7 +122,8 @@ _SIG = {
     "wl_cuda_available": (_I, [_OUT]),
     "wl_reshard_compile": (_I, [_S, _S, _S, _S, _OUT]),
     "wl_reshard_describe": (_I, [_P, _OUT]),
-    "wl_reshard_part": (_I, [_P, ctypes.c_int64, ctypes.c_int64, _OUT]),
+    "wl_reshard_part": (_I, [_P, ctypes.c_int64, ctypes.c_int64,
+                             ctypes.c_int64, _OUT]),
     "wl_reshard_free": (None, [_P]),
 }
 for _name, (_res, _args) in _SIG.items():

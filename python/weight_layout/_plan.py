@@ -200,14 +200,15 @@ class Plan:
         return Plan(N.new_handle(N.lib.wl_plan_inverse, self._h,
                                  1 if exact else 0))
 
-    def _call_run(self, src, dst, dev, threads, skip_aliases, extra=()):
+    def _call_run(self, src, dst, dev, threads, skip_aliases, extra=(),
+                  partial=False):
         # Names the plan does not read go along too: the library ignores
         # them, and suggests them when a source is missing.
         items = list(src.items()) + [
             (n, t) for n, t in extra if A.known_dtype(t)]
         sarr, skeep = A.tensor_array(items, "source")
         darr, dkeep = A.tensor_array(list(dst.items()), "destination")
-        opts = B.run_options(dev, threads, skip_aliases)
+        opts = B.run_options(dev, threads, skip_aliases, partial)
         N.check(N.lib.wl_run_into(self._h, sarr, len(items), darr, len(dst),
                                   ctypes.byref(opts)))
         del skeep, dkeep
@@ -240,13 +241,16 @@ class Plan:
         B.layer_stats(views=len(out) - len(work), contiguous_copies=copies)
         return out
 
-    def run_into(self, sources, destinations, *, threads=0):
+    def run_into(self, sources, destinations, *, threads=0, partial=False):
         """Writes every target into destinations[name] (existing tensors,
-        e.g. parameters or slices of fused parameters), in place."""
+        e.g. parameters or slices of fused parameters), in place. Elements
+        no piece writes are zeroed, or with `partial` left as they are (a
+        plan that fills its targets over several runs)."""
         src, copies, dev, extra = self._plan_sources(sources, "sources")
         dst = B.tensor_dict(destinations, "destinations")
-        staged = B.Staged(dst, dev or (N.DEVICE_CPU, 0))
-        self._call_run(src, staged.work, staged.dev, threads, False, extra)
+        staged = B.Staged(dst, dev or (N.DEVICE_CPU, 0), preserve=partial)
+        self._call_run(src, staged.work, staged.dev, threads, False, extra,
+                       partial)
         staged.copy_back()
         B.layer_stats(contiguous_copies=copies,
                      staged_targets=len(staged.back))

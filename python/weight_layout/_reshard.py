@@ -20,12 +20,15 @@ def _options(what, options):
     return out
 
 
-class Part:
-    """One process's part of a reshard: `send` {destination rank: Plan}
-    packing its tensors into flat buffers for that rank; `senders` the
-    source ranks whose buffers it receives; `receive` (None when it is no
-    destination rank) the Plan writing its tensors from what it holds
-    ("<name>") and what came ("from-<p>/<i>")."""
+DEFAULT_BUCKET = 256 << 20
+
+
+class Round:
+    """One round of a process's part: `send` {destination rank: Plan}
+    packing (part of) what it sends that rank into flat buffers; `senders`
+    the source ranks whose buffers it receives; `receive` (None when it is
+    no destination rank) the Plan writing its tensors from what it holds
+    ("<name>", round 0) and what came ("from-<p>/<i>")."""
 
     def __init__(self, info):
         self.send = {int(d): from_json(json.dumps(p))
@@ -34,6 +37,13 @@ class Part:
         self.receive = (from_json(json.dumps(info["receive"]))
                         if info["receive"] is not None else None)
 
+
+class Part:
+    """One process's part of a reshard: its rounds, each moving at most the
+    bucket's bytes through this process's buffers."""
+
+    def __init__(self, info):
+        self.rounds = [Round(r) for r in info["rounds"]]
 
 class Reshard:
     """A compiled reshard from `from_mapping`'s ranks to `mapping`'s."""
@@ -53,16 +63,19 @@ class Reshard:
             N.lib.wl_reshard_free(self._h)
             self._h = None
 
-    def part(self, source_rank, dest_rank):
+    def part(self, source_rank, dest_rank, bucket_bytes=DEFAULT_BUCKET):
         """The Part of the process that is `source_rank` of the source
         mapping and `dest_rank` of the destination one (None or -1: not
-        that role)."""
+        that role), in rounds whose buffers hold at most `bucket_bytes` in
+        this process (0: one round)."""
         a = -1 if source_rank is None else source_rank
         b = -1 if dest_rank is None else dest_rank
-        return Part(N.call_json(N.lib.wl_reshard_part, self._h, a, b))
+        return Part(N.call_json(N.lib.wl_reshard_part, self._h, a, b,
+                                int(bucket_bytes)))
 
     def execute(self, sources, destinations, *, group=None,
-                source_rank=None, dest_rank=None, dest_offset=0):
+                source_rank=None, dest_rank=None, dest_offset=0,
+                bucket_bytes=DEFAULT_BUCKET):
         """Runs this process's part over torch.distributed point-to-point.
 
         sources: {name: tensor} this process holds as a source rank (None
@@ -73,9 +86,12 @@ class Reshard:
             (dest_offset 0: colocated, each process both; dest_offset =
             source_ranks: disjoint, the senders first). source_rank and
             dest_rank override that for this process (-1: none).
-        Each destination's pieces from one sender travel as one buffer per
-        dtype; every rank packs, then all exchanges are posted, then each
-        destination unpacks into its tensors. Returns the bytes sent.
+        bucket_bytes: the most bytes of buffers this process holds at once
+            (sent and received; 0: no bound, one round).
+        In each round every rank packs what it sends each peer into one
+        buffer per dtype, posts the sends and receives, waits, and unpacks
+        into its destinations. Returns the bytes sent; `last_stats` says
+        the rounds, bytes sent and received, and the most buffer bytes held.
         """
         import torch.distributed as dist
         me = dist.get_rank(group)
@@ -94,41 +110,53 @@ class Reshard:
         if dest_rank is None:
             b = me - dest_offset
             dest_rank = b if 0 <= b < self.dest_ranks else -1
-        part = self.part(source_rank, dest_rank)
-        if part.send and sources is None:
+        part = self.part(source_rank, dest_rank, bucket_bytes)
+        if any(r.send for r in part.rounds) and sources is None:
             raise ValueError("reshard: source rank %d sends, but sources is "
                              "None" % source_rank)
-        if part.receive is not None and destinations is None:
+        receives = part.rounds[0].receive is not None
+        if receives and destinations is None:
             raise ValueError("reshard: destination rank %d receives, but "
                              "destinations is None" % dest_rank)
-        pending, sent = [], 0
-        for d, plan in sorted(part.send.items()):
-            bufs = plan.run(sources, views=False)
-            for i in range(len(bufs)):
-                t = bufs["to-%d/%d" % (d, i)]
-                sent += t.numel() * t.element_size()
-                pending.append(dist.isend(t, dst=process(d + dest_offset),
-                                          group=group, tag=i))
-        if part.receive is not None:
-            dev = A.device_of(next(iter(destinations.values())))
+        dev = (A.device_of(next(iter(destinations.values())))
+               if receives and destinations else None)
+        partial = len(part.rounds) > 1
+        stats = {"rounds": len(part.rounds), "sent_bytes": 0,
+                 "received_bytes": 0, "peak_buffer_bytes": 0}
+        for k, rnd in enumerate(part.rounds):
+            pending, held = [], 0
+            for d, plan in sorted(rnd.send.items()):
+                bufs = plan.run(sources, views=False)
+                for i in range(len(bufs)):
+                    t = bufs["to-%d/%d" % (d, i)]
+                    held += t.numel() * t.element_size()
+                    pending.append(dist.isend(
+                        t, dst=process(d + dest_offset), group=group,
+                        tag=k * 64 + i))
+            stats["sent_bytes"] += held
             incoming = {}
-            for name, dtype, shape in part.receive._info["source_tensors"]:
-                if not name.startswith("from-"):
-                    continue
-                p, i = name[5:].split("/")
-                t = A.empty(shape, dtype, dev)
-                incoming[name] = t
-                pending.append(dist.irecv(t, src=process(int(p)),
-                                          group=group, tag=int(i)))
+            if rnd.receive is not None:
+                for name, dtype, shape in rnd.receive._info["source_tensors"]:
+                    if not name.startswith("from-"):
+                        continue
+                    p, i = name[5:].split("/")
+                    t = A.empty(shape, dtype, dev)
+                    incoming[name] = t
+                    n = t.numel() * t.element_size()
+                    held += n
+                    stats["received_bytes"] += n
+                    pending.append(dist.irecv(t, src=process(int(p)),
+                                              group=group, tag=k * 64 + int(i)))
+            stats["peak_buffer_bytes"] = max(stats["peak_buffer_bytes"], held)
             for w in pending:
                 w.wait()
-            pending = []
-            src = dict(sources or {})
-            src.update(incoming)
-            part.receive.run_into(src, destinations)
-        for w in pending:
-            w.wait()
-        return sent
+            if rnd.receive is not None:
+                src = dict(sources or {}) if k == 0 else {}
+                src.update(incoming)
+                rnd.receive.run_into(src, destinations, partial=partial)
+            del pending, incoming
+        self.last_stats = stats
+        return stats["sent_bytes"]
 
 
 def reshard(from_mapping, mapping, config, *, from_options=None, dtype=None,

@@ -34,7 +34,15 @@ const char *convertUsage() {
          "                       FORMAT (vllm, megatron, ...; with --reverse\n"
          "                       the format written back, e.g. hf)\n"
          "  --from DIR           the checkpoint read (config.json and\n"
-         "                       safetensors files; rank-<r>/ with --reverse)\n"
+         "                       safetensors files; rank-<r>/ with --reverse);\n"
+         "                       a folder this tool wrote with another\n"
+         "                       mapping or degrees is resharded: each rank\n"
+         "                       written from the source ranks' files\n"
+         "  --from-mapping FILE  reshard a folder of rank-<r>/ checkpoints\n"
+         "                       that this mapping's layout describes (one\n"
+         "                       without weight-layout.json)\n"
+         "  --from-tp N, --from-ep N, ... , --from-set KEY=VALUE\n"
+         "                       the degrees and options of --from-mapping\n"
          "  --to DIR             the folder written; it must not exist\n"
          "  --tp N, --ep N, --pp N, --dp N, --cp N, --etp N\n"
          "                       tensor, expert, pipeline, data, context and\n"
@@ -126,10 +134,36 @@ bool parseConvertOptions(int argc, char **argv, ConvertOptions &out,
                                             : Action::Help;
       return true;
     }
+    // --from-tp N, ...: the degree of the source side of a reshard.
+    auto fromDegreeTaken = [&]() -> const std::string * {
+      for (const std::string &k : mapping::degreeNames())
+        if (takes(("--from-" + k).c_str()))
+          return &k;
+      return nullptr;
+    };
     if (takes("--mapping")) {
       out.mapping = value;
     } else if (takes("--to-format")) {
       out.toFormat = value;
+    } else if (takes("--from-mapping")) {
+      out.fromMapping = value;
+    } else if (const std::string *k = fromDegreeTaken()) {
+      // Parsed as a degree, kept apart from the destination's.
+      std::map<std::string, int64_t> destination = out.options;
+      if (!hasValue || !integer(("from-" + *k).c_str(), 1, limits::kMaxRanks))
+        return false;
+      out.fromOptions[*k] = out.options["from-" + *k];
+      out.options = std::move(destination);
+    } else if (takes("--from-set")) {
+      size_t eq = value.find('=');
+      int64_t n;
+      if (!hasValue || eq == std::string::npos || eq == 0 ||
+          !parseInt(value.substr(eq + 1), n)) {
+        if (error.empty())
+          error = "--from-set needs KEY=INTEGER, not " + quoteName(value);
+        return false;
+      }
+      out.fromOptions[value.substr(0, eq)] = n;
     } else if (takes("--from")) {
       out.from = value;
     } else if (takes("--to")) {
@@ -209,8 +243,12 @@ bool parseConvertOptions(int argc, char **argv, ConvertOptions &out,
                 : "--mapping (or --to-format), --from and --to are required";
     return false;
   }
-  if (out.exact && !out.reverse) {
-    error = "--exact applies to --reverse";
+  if (!out.fromOptions.empty() && out.fromMapping.empty()) {
+    error = "--from-tp, --from-set and the like go with --from-mapping";
+    return false;
+  }
+  if (!out.fromMapping.empty() && out.reverse) {
+    error = "--from-mapping is a reshard, which has no --reverse";
     return false;
   }
   if (const char *stall = std::getenv("WL_CONVERT_TEST_STALL_MS"))

@@ -18,6 +18,10 @@ struct ConvertOptions {
   std::string from, to;
   std::map<std::string, int64_t> options; ///< the degree flags and --set values
   bool parallelGiven = false; ///< a degree flag (--tp, ...) on the command line
+  /// A reshard of a folder the frameworks wrote: the mapping that wrote it
+  /// and its degrees and options (--from-tp N, --from-set KEY=VALUE).
+  std::string fromMapping;
+  std::map<std::string, int64_t> fromOptions;
   std::string dtype;
   std::string device = "cpu";
   bool reverse = false, dryRun = false, verify = false, force = false,

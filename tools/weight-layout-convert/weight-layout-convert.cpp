@@ -16,10 +16,9 @@
 //===----------------------------------------------------------------------===//
 #include "CheckNames.h"
 #include "ConvertOptions.h"
-#include "OtherFiles.h"
-#include "Progress.h"
+#include "Outputs.h"
 #include "Provenance.h"
-#include "Staging.h"
+#include "Reshard.h"
 #include "TargetPath.h"
 
 #include "wl/Compile/CompileMapping.h"
@@ -53,129 +52,14 @@ using namespace wl::tool;
 
 namespace {
 
-constexpr const char *kTool = "weight-layout-convert";
-
-int fail(const std::string &message) {
-  std::fprintf(stderr, "%s: error: %s\n", kTool, message.c_str());
-  return 1;
-}
-
-void note(const std::string &message) {
-  std::fprintf(stderr, "%s: note: %s\n", kTool, message.c_str());
-}
-
-/// One checkpoint to write: its folder under --to ("" for --to itself), its
-/// plan and where the plan's sources are.
-struct Output {
-  std::string folder;
-  const layout::Plan *plan = nullptr;
-  std::vector<runtime::SourceTensor> sources;
-  std::string options; ///< "tp=2,ep=1,pp=1,rank=1" for provenance
-};
-
-/// Lists entries (already quoted) under a heading, at most 20 of them.
-std::string listNames(const std::string &heading,
-                      const std::vector<std::string> &names, bool atLeast) {
-  std::string s = (atLeast ? "at least " : "") + std::to_string(names.size()) +
-                  " " + heading + ":";
-  for (size_t i = 0; i < names.size() && i < 20; ++i)
-    s += "\n  " + names[i];
-  if (names.size() > 20)
-    s += "\n  ... and " + std::to_string(names.size() - 20) + " more";
-  return s;
-}
-
-/// Collects the problems found in the inputs, reported together.
-struct Problems {
-  std::vector<std::string> unused, missing, wrong;
-  bool missingStopped = false;
-
-  void addNames(const NameProblems &p, const std::string &where) {
-    for (const std::string &n : p.missing)
-      missing.push_back(where + quoteName(n));
-    for (const std::string &n : p.unused)
-      unused.push_back(where + quoteName(n));
-    missingStopped |= p.stopped;
-  }
-  /// The whole message, or "" when there is no problem.
-  std::string text() const {
-    std::string out;
-    auto add = [&](std::vector<std::string> names, const std::string &h,
-                   bool atLeast) {
-      // Several ranks read the same tensor: name it once.
-      std::sort(names.begin(), names.end());
-      names.erase(std::unique(names.begin(), names.end()), names.end());
-      if (!names.empty())
-        out += (out.empty() ? "" : "\n") + listNames(h, names, atLeast);
-    };
-    add(unused,
-        "checkpoint tensor(s) that the mapping neither reads nor drops (a "
-        "spec for another model or version?)",
-        false);
-    add(missing, "tensor(s) the mapping reads that the checkpoint lacks",
-        missingStopped);
-    add(wrong,
-        "tensor(s) whose dtype or shape contradicts the config and the "
-        "mapping (--dtype T picks another dtype)",
-        false);
-    return out;
-  }
-};
-
-std::string describe(const layout::DType &t, const layout::Shape &shape) {
-  std::string s(layout::safetensorsName(t));
-  s += " [";
-  for (size_t i = 0; i < shape.size(); ++i)
-    s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
-}
-
-/// Binds the plan source `t` (a tensor named `name` in `ckpt`), reporting a
-/// missing one or a dtype/shape mismatch.
-runtime::SourceTensor bindSource(const layout::TensorInfo &t, const std::string &name,
-                           const runtime::Checkpoint &ckpt,
-                           const std::string &where, Problems &problems) {
-  runtime::Checkpoint::Located l = ckpt.find(name);
-  if (!l.entry)
-    problems.missing.push_back(where + quoteName(name));
-  else if (l.entry->dtype != t.dtype || l.entry->shape != t.shape)
-    problems.wrong.push_back(l.file->shownPath() + ": " + quoteName(name) + " is " +
-                             describe(l.entry->dtype, l.entry->shape) +
-                             ", the mapping reads " +
-                             describe(t.dtype, t.shape));
-  return {l.file, l.entry};
-}
-
-std::string hex64(uint64_t v) {
-  char buf[24];
-  std::snprintf(buf, sizeof buf, "%016llx", static_cast<unsigned long long>(v));
-  return buf;
-}
-
-bool isFolder(const std::string &p) {
-  struct stat st;
-  return ::stat(p.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
-}
-
-bool exists(const std::string &p) {
-  struct stat st;
-  return ::lstat(p.c_str(), &st) == 0;
-}
-
-/// Every path a conversion reads: the folders and their files, for the
-/// checks of --to against the inputs.
-std::vector<std::string> inputPaths(
-    const std::string &from,
-    const std::vector<std::unique_ptr<runtime::Checkpoint>> &inputs,
-    const std::string &config, const std::vector<std::string> &others) {
-  std::vector<std::string> out = {from, config};
-  for (const auto &ckpt : inputs) {
-    out.push_back(ckpt->folder());
-    for (const auto &f : ckpt->files())
-      out.push_back(f->path());
-  }
-  out.insert(out.end(), others.begin(), others.end());
-  return out;
+/// Adds the name problems of one checkpoint (folder `where`).
+void addNames(Problems &problems, const NameProblems &p,
+              const std::string &where) {
+  for (const std::string &n : p.missing)
+    problems.missing.push_back(where + quoteName(n));
+  for (const std::string &n : p.unused)
+    problems.unused.push_back(where + quoteName(n));
+  problems.missingStopped |= p.stopped;
 }
 
 /// The checkpoint(s) a conversion reads, and the degrees it runs at.
@@ -185,24 +69,9 @@ struct Inputs {
   int64_t ranks = 1;
   std::vector<std::unique_ptr<runtime::Checkpoint>> ckpts;
   std::vector<std::string> rankDirs; ///< --reverse: one folder per rank
-  bool isAxis(const std::string &k) const {
-    for (const auto &[axis, degree] : degrees)
-      if (axis == k)
-        return true;
-    return false;
-  }
-  /// "tp=2,ep=1,pp=1[,rank=1][,key=value...]" (the axes in the mesh's
-  /// order), as the metadata records it.
+  /// What the metadata records (optionsText).
   std::string options(const ConvertOptions &opt, int64_t rank) const {
-    std::string s;
-    for (auto &[k, v] : degrees)
-      s += (s.empty() ? "" : ",") + k + "=" + std::to_string(v);
-    if (rank >= 0)
-      s += ",rank=" + std::to_string(rank);
-    for (auto &[k, v] : opt.options)
-      if (!isAxis(k))
-        s += "," + k + "=" + std::to_string(v);
-    return s;
+    return optionsText(degrees, rank, opt.options);
   }
 };
 
@@ -223,7 +92,7 @@ bool openInputs(const ConvertOptions &opt, bool rankFolders, mapping::Env &env,
     NameProblems names;
     if (!checkSourceNames(env, in.ranks, *ckpt, names, error))
       return false;
-    problems.addNames(names, "");
+    addNames(problems, names, "");
     in.ckpts.push_back(std::move(ckpt));
   } else {
     if (in.ranks > 1 && !rankFolders) {
@@ -249,7 +118,7 @@ bool openInputs(const ConvertOptions &opt, bool rankFolders, mapping::Env &env,
       NameProblems names;
       if (!checkRankNames(env, r, *ckpt, names, error))
         return false;
-      problems.addNames(names, in.rankDirs[r] + ": ");
+      addNames(problems, names, in.rankDirs[r] + ": ");
       in.ckpts.push_back(std::move(ckpt));
     }
   }
@@ -294,6 +163,7 @@ bool bindOutputs(const ConvertOptions &opt, const std::string &mappingName,
       o.folder = nranks == 1 ? "" : layout::rankFolder(r);
       o.plan = &compiled.rankPlans[r];
       o.options = in.options(opt, nranks == 1 ? -1 : r);
+      o.planHash = hex64(plan::planHash(*o.plan));
       for (const layout::TensorInfo &t : o.plan->sources)
         o.sources.push_back(bindSource(t, t.name, ckpt, "", problems));
       outputs.push_back(std::move(o));
@@ -303,6 +173,7 @@ bool bindOutputs(const ConvertOptions &opt, const std::string &mappingName,
   Output o;
   o.plan = &compiled.inverse;
   o.options = in.options(opt, -1) + ",reverse=1";
+  o.planHash = hex64(plan::planHash(*o.plan));
   o.sources.resize(o.plan->sources.size());
   int foreign = 0;
   for (int64_t r = 0; r < nranks; ++r) {
@@ -325,90 +196,6 @@ bool bindOutputs(const ConvertOptions &opt, const std::string &mappingName,
          " input file(s) carry no weight_layout provenance (not written by "
          "this tool): their rank is taken from their folder");
   outputs.push_back(std::move(o));
-  return true;
-}
-
-/// --dry-run: what would be read and written, per output and file.
-void printDryRun(const ConvertOptions &opt, const TargetPath &target,
-                 int64_t nranks, const std::vector<Output> &outputs,
-                 const std::vector<std::vector<runtime::PlannedFile>> &planned,
-                 int64_t tensors, uint64_t total) {
-  std::printf("%s: dry run: %s -> %s (%lld rank%s), nothing written\n", kTool,
-              opt.from.c_str(), target.full.c_str(),
-              static_cast<long long>(nranks), nranks == 1 ? "" : "s");
-  if (target.exists)
-    std::printf("  %s exists: %s\n", target.full.c_str(),
-                opt.force ? "--force would replace it"
-                          : "the conversion would refuse (no --force)");
-  for (size_t k = 0; k < outputs.size(); ++k) {
-    const Output &o = outputs[k];
-    int64_t read = 0;
-    for (const layout::Piece &p : o.plan->pieces)
-      if (!p.isFill())
-        read += p.numElements() *
-                layout::dtypeSize(o.plan->sources[p.source].dtype);
-    std::printf("  %s/%s: %zu tensors from %zu source tensors (%s read)\n",
-                target.full.c_str(), o.folder.c_str(), o.plan->targets.size(),
-                o.plan->sources.size(), formatBytes(read).c_str());
-    for (const runtime::PlannedFile &f : planned[k])
-      std::printf("    %s: %zu tensors, %s\n", f.name.c_str(),
-                  f.targets.size(), formatBytes(f.bytes).c_str());
-  }
-  std::printf("  %lld tensors, %s in all\n", static_cast<long long>(tensors),
-              formatBytes(total).c_str());
-}
-
-/// Writes every output checkpoint into the staging folder (with the other
-/// files, and re-read against its plan with --verify), then checks that no
-/// source changed while it was read.
-bool writeOutputs(
-    const ConvertOptions &opt, const TargetPath &target,
-    const std::vector<Output> &outputs, const std::vector<std::string> &others,
-    const std::vector<std::unique_ptr<runtime::Checkpoint>> &inputs,
-    Staging &staging, runtime::WriteOptions &wopts,
-    const std::function<std::map<std::string, std::string>(const Output &)>
-        &metadataOf,
-    uint64_t total, runtime::WriteStats &stats, std::string &error) {
-  int threads = opt.threads > 0
-                    ? opt.threads
-                    : std::max(1u, std::thread::hardware_concurrency());
-  runtime::ThreadPool pool(threads);
-  ProgressLine progress(static_cast<int64_t>(total), !opt.quiet);
-  wopts.progress = &progress.counter();
-  for (size_t k = 0; k < outputs.size(); ++k) {
-    const Output &o = outputs[k];
-    std::string dir = staging.path();
-    if (!o.folder.empty()) {
-      if (!staging.makeDir(o.folder, error))
-        return false;
-      dir += "/" + o.folder;
-    }
-    if (outputs.size() > 1)
-      progress.setStage("rank " + std::to_string(k + 1) + "/" +
-                        std::to_string(outputs.size()));
-    if (!copyOtherFiles(others, dir, opt.fsync, error))
-      return false;
-    wopts.metadata = metadataOf(o);
-    runtime::WriteStats one;
-    if (!runtime::writeCheckpoint(*o.plan, o.sources, dir, wopts, pool, one,
-                                  error))
-      return false;
-    stats.tensors += one.tensors;
-    stats.files += one.files;
-    stats.bytes += one.bytes;
-    stats.zeroCopyBytes += one.zeroCopyBytes;
-    stats.sourceBytes += one.sourceBytes;
-    if (opt.verify) {
-      progress.setStage("verifying " +
-                        (o.folder.empty() ? target.full : o.folder));
-      if (!runtime::verifyCheckpoint(*o.plan, o.sources, dir, error))
-        return false;
-    }
-    // A source that changed under the writer makes its output wrong.
-    for (const auto &ckpt : inputs)
-      if (!ckpt->unchanged(error))
-        return false;
-  }
   return true;
 }
 
@@ -441,34 +228,6 @@ bool readForwardManifest(ConvertOptions &opt, const std::string &mappingName,
   return true;
 }
 
-/// Splits each output's targets into safetensors files; `total` is the bytes
-/// of all of them and `tensors` their number.
-bool planOutputFiles(
-    const ConvertOptions &opt, const std::vector<Output> &outputs,
-    runtime::WriteOptions &wopts,
-    const std::function<std::map<std::string, std::string>(const Output &)>
-        &metadataOf,
-    std::vector<std::vector<runtime::PlannedFile>> &planned, uint64_t &total,
-    int64_t &tensors, std::string &error) {
-  planned.assign(outputs.size(), {});
-  for (size_t k = 0; k < outputs.size(); ++k) {
-    wopts.metadata = metadataOf(outputs[k]);
-    if (!runtime::planFiles(*outputs[k].plan, wopts, planned[k], error)) {
-      error = opt.mapping + ": " +
-              (outputs[k].folder.empty() ? "" : outputs[k].folder + ": ") +
-              "cannot be written as safetensors files: " + error;
-      return false;
-    }
-    for (const runtime::PlannedFile &f : planned[k])
-      if (__builtin_add_overflow(total, f.bytes, &total)) {
-        error = opt.mapping + ": the output would hold more than 2^64 bytes";
-        return false;
-      }
-    tensors += static_cast<int64_t>(outputs[k].plan->targets.size());
-  }
-  return true;
-}
-
 /// The manifest of the folder written: forward, the options and degrees
 /// given; reverse, one checkpoint in the spec's source layout.
 convert::Manifest outputManifest(const ConvertOptions &opt,
@@ -494,80 +253,6 @@ convert::Manifest outputManifest(const ConvertOptions &opt,
     manifest.ranks = in.ranks;
   }
   return manifest;
-}
-
-/// The disk must hold the weights (`total` bytes) and, in each of the
-/// `outputs` checkpoints, a copy of the other files.
-bool bytesNeeded(uint64_t total, const std::vector<std::string> &others,
-                 size_t outputs, uint64_t &needed, std::string &error) {
-  needed = total;
-  for (const std::string &f : others) {
-    struct stat st;
-    if (::stat(f.c_str(), &st) == 0 &&
-        __builtin_add_overflow(needed, (uint64_t)st.st_size * outputs,
-                               &needed)) {
-      error = f + ": too large to copy";
-      return false;
-    }
-  }
-  return true;
-}
-
-/// Writes every output into a staging folder beside --to (on the GPU with
-/// --device cuda), then the manifest, and renames it into place unless a
-/// source changed meanwhile.
-bool writeAndCommit(
-    const ConvertOptions &opt, const TargetPath &target,
-    const std::vector<Output> &outputs, const std::vector<std::string> &others,
-    const std::vector<std::unique_ptr<runtime::Checkpoint>> &inputs,
-    runtime::WriteOptions &wopts,
-    const std::function<std::map<std::string, std::string>(const Output &)>
-        &metadataOf,
-    uint64_t total, uint64_t needed, const convert::Manifest &manifest,
-    const std::vector<std::string> &readPaths, runtime::WriteStats &stats,
-    std::string &error) {
-  // A file-size limit must fail the write (and clean up), not kill us.
-  std::signal(SIGXFSZ, SIG_IGN);
-  std::unique_ptr<runtime::cuda::Renderer> gpu;
-  if (opt.device == "cuda") {
-    gpu = runtime::cuda::Renderer::create({}, error);
-    if (!gpu) {
-      error = "--device cuda: " + error;
-      return false;
-    }
-    wopts.renderer = gpu.get();
-  }
-  installSignalCleanup();
-  std::vector<std::string> notes;
-  auto staging = Staging::create(target, opt.force, opt.fsync, notes, error);
-  for (const std::string &n : notes)
-    note(n);
-  if (!staging || !checkFreeSpace(target.parent, needed, error))
-    return false;
-  if (!writeOutputs(opt, target, outputs, others, inputs, *staging, wopts,
-                    metadataOf, total, stats, error))
-    return false;
-  return writeTextFile(convert::manifestJson(manifest),
-                       staging->path() + "/" + convert::kManifestName,
-                       opt.fsync, error) &&
-         staging->commit(readPaths, error);
-}
-
-/// The one line said at the end (unless --quiet).
-void printSummary(const ConvertOptions &opt, int64_t nranks,
-                  const runtime::WriteStats &stats, double seconds) {
-  std::printf("%s: %s -> %s: %lld tensors in %lld files (%lld rank%s), %s "
-              "in %.2f s (%s/s); %.0f%% copied by the kernel; peak memory "
-              "%s%s\n",
-              kTool, opt.from.c_str(), opt.to.c_str(),
-              static_cast<long long>(stats.tensors),
-              static_cast<long long>(stats.files),
-              static_cast<long long>(nranks), nranks == 1 ? "" : "s",
-              formatBytes(stats.bytes).c_str(), seconds,
-              formatBytes(stats.bytes / std::max(seconds, 1e-9)).c_str(),
-              stats.bytes ? 100.0 * stats.zeroCopyBytes / stats.bytes : 0.0,
-              formatBytes(peakResidentBytes()).c_str(),
-              opt.verify ? "; verified" : "");
 }
 
 /// --list-mappings: the library's whole mappings, one per line.
@@ -648,7 +333,7 @@ int main(int argc, char **argv) {
   ConvertOptions opt;
   std::string error;
   if (!parseConvertOptions(argc, argv, opt, error)) {
-    std::fprintf(stderr, "%s: %s\n%s", kTool, error.c_str(), convertUsage());
+    std::fprintf(stderr, "%s: %s\n%s", "weight-layout-convert", error.c_str(), convertUsage());
     return 2;
   }
   switch (opt.action) {
@@ -656,7 +341,7 @@ int main(int argc, char **argv) {
     std::fputs(convertUsage(), stdout);
     return 0;
   case ConvertOptions::Action::Version:
-    std::printf("%s %s\n", kTool, WL_VERSION);
+    std::printf("weight-layout-convert %s\n", WL_VERSION);
     return 0;
   case ConvertOptions::Action::ListMappings:
     printLibrary();
@@ -673,14 +358,35 @@ int main(int argc, char **argv) {
   if (target.exists && !opt.force && !opt.dryRun)
     return fail(target.full + " exists (use --force to replace it)");
   bool rankFolders = isFolder(opt.from + "/" + layout::rankFolder(0));
+  const bool reshard = isReshard(opt);
   std::string configPath = opt.from + "/config.json";
-  if (!exists(configPath) && opt.reverse && rankFolders)
+  if (!exists(configPath) && (opt.reverse || reshard) && rankFolders)
     configPath = opt.from + "/" + layout::rankPrefix(0) + "config.json";
+  if (!reshard && !opt.reverse && rankFolders && !exists(configPath))
+    return fail(opt.from + " holds rank folders and no " +
+                convert::kManifestName +
+                ": to reshard them give --from-mapping (with --from-tp and "
+                "the like), to convert them back --reverse");
   if (!findSpec(opt, configPath, error))
     return fail(error);
-  std::string mappingName =
-      fs::path(opt.mapping).parent_path().filename().string() + "/" +
-      fs::path(opt.mapping).filename().string();
+  std::string mappingName = mappingNameOf(opt.mapping);
+  if (opt.exact && !opt.reverse && !reshard) {
+    std::fprintf(stderr, "weight-layout-convert: --exact applies to "
+                         "--reverse and to a reshard\n%s",
+                 convertUsage());
+    return 2;
+  }
+  if (reshard) {
+    if (!exists(configPath))
+      return fail(configPath + " is missing (the model's config.json)");
+    Conversion c;
+    c.opt = &opt;
+    c.target = &target;
+    c.mappingName = mappingName;
+    c.configPath = configPath;
+    c.start = start;
+    return reshardMain(c);
+  }
 
   // A reverse conversion reads what the forward one wrote: rank folders and
   // its manifest (which also says the degrees when none are given).
@@ -713,54 +419,14 @@ int main(int argc, char **argv) {
   if (!problems.text().empty())
     return fail(opt.from + ": " + problems.text());
 
-  // What will be written.
-  runtime::WriteOptions wopts;
-  wopts.maxFileBytes = opt.maxShardBytes;
-  wopts.durable = opt.fsync;
-  wopts.stallMillis = opt.testStallMillis;
-  auto metadataOf = [&](const Output &o) {
-    return std::map<std::string, std::string>{
-        {"format", "pt"},
-        {"weight_layout.mapping", mappingName},
-        {"weight_layout.options", o.options},
-        {"weight_layout.plan_hash", hex64(plan::planHash(*o.plan))},
-        {"weight_layout.version", WL_VERSION}};
-  };
-  uint64_t total = 0;
-  int64_t tensors = 0;
-  std::vector<std::vector<runtime::PlannedFile>> planned;
-  if (!planOutputFiles(opt, outputs, wopts, metadataOf, planned, total,
-                       tensors, error))
-    return fail(error);
-  std::vector<std::string> others, skipped;
-  if (!listOtherFiles(*inputs.front(), others, skipped, error))
-    return fail(error);
-  uint64_t needed = 0;
-  if (!bytesNeeded(total, others, outputs.size(), needed, error))
-    return fail(error);
-  std::vector<std::string> readPaths =
-      inputPaths(opt.from, inputs, configPath, others);
-  if (target.exists && opt.force &&
-      !checkReplaceable(target, readPaths, error))
-    return fail(error);
-  if (opt.dryRun) {
-    printDryRun(opt, target, nranks, outputs, planned, tensors, total);
-    return 0;
-  }
-  if (!skipped.empty())
-    note("not copying " + std::to_string(skipped.size()) +
-         " file(s) of weights in other formats into the output, e.g. " +
-         quoteName(fs::path(skipped.front()).filename().string()));
-
-  convert::Manifest manifest = outputManifest(opt, mappingName, *compiled, in);
-  runtime::WriteStats stats;
-  if (!writeAndCommit(opt, target, outputs, others, inputs, wopts, metadataOf,
-                      total, needed, manifest, readPaths, stats, error))
-    return fail(error);
-  double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
-          .count();
-  if (!opt.quiet)
-    printSummary(opt, nranks, stats, seconds);
-  return 0;
+  Conversion c;
+  c.opt = &opt;
+  c.target = &target;
+  c.mappingName = mappingName;
+  c.configPath = configPath;
+  c.inputs = &inputs;
+  c.manifest = outputManifest(opt, mappingName, *compiled, in);
+  c.ranks = nranks;
+  c.start = start;
+  return writeConversion(c, outputs);
 }

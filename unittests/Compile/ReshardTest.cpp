@@ -92,6 +92,92 @@ run(const layout::Plan &p, const std::map<std::string, plan::Buffer> &in) {
   return out;
 }
 
+/// Runs every process's rounds (exchangeFor) with the buffers handed over
+/// in memory, and checks: each destination rank's tensors equal B's own
+/// plan's; the receive plans of all rounds together write every element
+/// once; each pair's bytes over all rounds equal its traffic; and no
+/// process holds more than the bucket in buffers in any round.
+void checkExchange(const ReshardPlan &plan, const CompiledMapping &a,
+                   const CompiledMapping &b,
+                   const std::map<std::string, plan::Buffer> &ckpt,
+                   bool colocated, int64_t bucket) {
+  const int64_t ra = a.ranks(), rb = b.ranks();
+  const int64_t n = colocated ? std::max(ra, rb) : ra + rb;
+  auto aOf = [&](int64_t r) { return r < ra ? r : -1; };
+  auto bOf = [&](int64_t r) {
+    return colocated ? (r < rb ? r : -1) : (r >= ra ? r - ra : -1);
+  };
+  // inbox[d]["<round>/from-<p>/<i>"]: what came for destination d.
+  std::map<int64_t, std::map<std::string, plan::Buffer>> inbox;
+  std::vector<std::vector<ExchangeRound>> parts;
+  std::map<std::pair<int64_t, size_t>, int64_t> staged; // (process, round)
+  size_t maxRounds = 0;
+  int64_t largest = 0; // bytes of the largest pair exchanged
+  for (int64_t r = 0; r < n; ++r) {
+    parts.push_back(exchangeFor(plan, aOf(r), bOf(r), bucket));
+    maxRounds = std::max(maxRounds, parts.back().size());
+    if (aOf(r) < 0)
+      continue;
+    auto mine = run(a.rankPlans[aOf(r)], ckpt);
+    std::map<int64_t, int64_t> sent;
+    for (size_t k = 0; k < parts.back().size(); ++k)
+      for (auto &[d, send] : parts.back()[k].send)
+        for (auto &[name, buf] : run(send, mine)) {
+          sent[d] += static_cast<int64_t>(buf.bytes.size());
+          staged[{r, k}] += static_cast<int64_t>(buf.bytes.size());
+          inbox[d][std::to_string(k) + "/from-" + std::to_string(aOf(r)) +
+                   name.substr(name.find('/'))] = buf;
+        }
+    for (int64_t d = 0; d < rb; ++d)
+      if (d != bOf(r)) {
+        EXPECT_EQ(sent[d], plan.traffic[aOf(r)][d]) << r << " -> " << d;
+        largest = std::max(largest, sent[d]);
+      }
+  }
+  if (bucket > 0 && largest > bucket)
+    EXPECT_GT(maxRounds, 1u) << "the bucket should make rounds";
+  for (int64_t r = 0; r < n; ++r) {
+    const int64_t d = bOf(r);
+    if (d < 0)
+      continue;
+    // The rounds' receive plans as one, their buffers renamed by round.
+    layout::Plan all;
+    all.targets = plan.byDest[d].targets;
+    for (size_t k = 0; k < parts[r].size(); ++k) {
+      const layout::Plan &rp = parts[r][k].receive;
+      ASSERT_EQ(rp.targets.size(), all.targets.size());
+      const int64_t first = static_cast<int64_t>(all.sources.size());
+      for (layout::TensorInfo t : rp.sources) {
+        if (t.name.rfind("from-", 0) == 0) {
+          staged[{r, k}] += t.shape[0] * layout::dtypeSize(t.dtype);
+          t.name = std::to_string(k) + "/" + t.name;
+        }
+        all.sources.push_back(t);
+      }
+      for (layout::Piece p : rp.pieces) {
+        if (!p.isFill())
+          p.source += first;
+        all.pieces.push_back(p);
+      }
+    }
+    std::map<std::string, plan::Buffer> in = inbox[d];
+    if (aOf(r) >= 0)
+      for (auto &[name, buf] : run(a.rankPlans[aOf(r)], ckpt))
+        in[name] = buf;
+    auto got = run(all, in);
+    for (auto &[name, buf] : run(b.rankPlans[d], ckpt))
+      EXPECT_TRUE(got.at(name).bytes == buf.bytes)
+          << "rank " << d << " " << name;
+    for (const layout::CoverageProblem &pr :
+         layout::checkCoverage(all, {false}))
+      ADD_FAILURE() << pr.message;
+  }
+  if (bucket > 0)
+    for (auto &[where, bytes] : staged)
+      EXPECT_LE(bytes, bucket) << "process " << where.first << " round "
+                               << where.second;
+}
+
 std::vector<Pair> pairs() {
   const std::string vq = "qwen3/hf-to-vllm.json", mq = "qwen3/hf-to-megatron.json";
   const std::string vm = "qwen3_moe/hf-to-vllm.json",
@@ -168,52 +254,15 @@ TEST(Reshard, EveryDestinationElementFromItsOriginWithTheCountedTraffic) {
     EXPECT_EQ(plan->movedBytes, moved);
 
     // The same through each process's part, colocated (process r is A
-    // rank r and B rank r) and disjoint (A's ranks, then B's): pack per
-    // destination, exchange, then one receive plan per destination.
-    for (bool colocated : {true, false}) {
-      SCOPED_TRACE(colocated ? "colocated" : "disjoint");
-      const int64_t ra = a->ranks(), rb = b->ranks();
-      const int64_t n = colocated ? std::max(ra, rb) : ra + rb;
-      auto aOf = [&](int64_t r) { return r < ra ? r : -1; };
-      auto bOf = [&](int64_t r) {
-        return colocated ? (r < rb ? r : -1) : (r >= ra ? r - ra : -1);
-      };
-      std::map<std::string, plan::Buffer> wire; // "from-<p>/<i>" per dest
-      std::map<int64_t, std::map<std::string, plan::Buffer>> inbox;
-      std::vector<ExchangePlans> parts;
-      for (int64_t r = 0; r < n; ++r) {
-        parts.push_back(exchangeFor(*plan, aOf(r), bOf(r)));
-        if (aOf(r) < 0)
-          continue;
-        auto mine = run(a->rankPlans[aOf(r)], ckpt);
-        for (auto &[d, send] : parts.back().send) {
-          int64_t bytes = 0;
-          for (auto &[name, buf] : run(send, mine)) {
-            bytes += static_cast<int64_t>(buf.bytes.size());
-            inbox[d]["from-" + std::to_string(aOf(r)) +
-                     name.substr(name.find('/'))] = buf;
-          }
-          EXPECT_EQ(bytes, plan->traffic[aOf(r)][d]) << r << " -> " << d;
-        }
+    // rank r and B rank r) and disjoint (A's ranks, then B's), in one
+    // round and in rounds of a small bucket: pack per destination and
+    // round, exchange, then each round's receive plan.
+    for (bool colocated : {true, false})
+      for (int64_t bucket : {int64_t(0), int64_t(3000)}) {
+        SCOPED_TRACE(std::string(colocated ? "colocated" : "disjoint") +
+                     " bucket " + std::to_string(bucket));
+        checkExchange(*plan, *a, *b, ckpt, colocated, bucket);
       }
-      for (int64_t r = 0; r < n; ++r) {
-        const int64_t d = bOf(r);
-        if (d < 0)
-          continue;
-        std::map<std::string, plan::Buffer> in = inbox[d];
-        if (aOf(r) >= 0)
-          for (auto &[name, buf] : run(a->rankPlans[aOf(r)], ckpt))
-            in[name] = buf;
-        auto got = run(parts[r].receive, in);
-        for (auto &[name, buf] : run(b->rankPlans[d], ckpt))
-          EXPECT_TRUE(got.at(name).bytes == buf.bytes)
-              << "rank " << d << " " << name;
-        // Whole: the receive plan writes every element once.
-        for (const layout::CoverageProblem &pr :
-             layout::checkCoverage(parts[r].receive, {false}))
-          ADD_FAILURE() << pr.message;
-      }
-    }
     int64_t sum = 0;
     for (auto &row : plan->traffic)
       for (int64_t x : row)

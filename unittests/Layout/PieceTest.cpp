@@ -72,6 +72,49 @@ TEST(Coalesce, KeepsEveryPairAndLeavesNothingToMerge) {
   }
 }
 
+/// The (dst, src) pairs a piece writes, in the order of its elements.
+static std::vector<std::pair<int64_t, int64_t>> orderedPairs(const Piece &p) {
+  std::vector<std::pair<int64_t, int64_t>> out;
+  for (int64_t e = 0; e < p.numElements(); ++e) {
+    Shape c = unflatIndex(p.shape, e);
+    int64_t d = p.dstOffset, s = p.srcOffset;
+    for (size_t j = 0; j < c.size(); ++j) {
+      d += c[j] * p.dstStrides[j];
+      s += c[j] * p.srcStrides[j];
+    }
+    out.push_back({d, s});
+  }
+  return out;
+}
+
+TEST(SplitPiece, EveryPairOnceInOrderAndNoPieceTooLarge) {
+  std::mt19937 rng(7);
+  for (int i = 0; i < 5000; ++i) {
+    Piece p = randomPiece(rng);
+    p.target = 3;
+    p.steps = {Step{Step::Cast, DType::BF16, DType::F32}};
+    const int64_t n = p.numElements();
+    for (int64_t max = 1; max <= n + 1; ++max) {
+      std::vector<Piece> parts = splitPiece(p, max);
+      std::vector<std::pair<int64_t, int64_t>> seen;
+      for (const Piece &q : parts) {
+        ASSERT_LE(q.numElements(), max);
+        ASSERT_GT(q.numElements(), 0);
+        ASSERT_EQ(q.target, p.target);
+        ASSERT_EQ(q.source, p.source);
+        ASSERT_EQ(q.steps, p.steps);
+        for (auto pr : orderedPairs(q))
+          seen.push_back(pr);
+      }
+      ASSERT_EQ(seen, orderedPairs(p));
+      if (n <= max)
+        ASSERT_EQ(parts.size(), 1u);
+      else // runs as long as fit: fewer than twice the least possible
+        ASSERT_LT(static_cast<int64_t>(parts.size()), 2 * ((n + max - 1) / max) + n / max + 1);
+    }
+  }
+}
+
 TEST(Coalesce, RowBlocksAreOneRunAndTransposesTwoDims) {
   Piece rows{0, 0, 0, {3, 4, 5}, 20, {20, 5, 1}, 40, {20, 5, 1}, {}};
   Piece c = coalesce(rows);

@@ -42,7 +42,7 @@ extern "C" {
 #endif
 
 /* Bumped when a signature or a JSON field changes incompatibly. */
-#define WL_API_VERSION 1
+#define WL_API_VERSION 2
 
 enum { WL_OK = 0, WL_ERR_INVALID = 1, WL_ERR_RUNTIME = 2 };
 
@@ -77,6 +77,10 @@ typedef struct wl_run_options {
   /* Nonzero: skip the targets the plan marks as aliases (the caller makes
    * them views of their source); their destinations may be absent. */
   int32_t skip_aliases;
+  /* Nonzero: write only the elements the plan's pieces write and leave the
+   * rest of each destination as it is (a plan that fills its targets over
+   * several runs); zero: elements no piece writes are zeroed. */
+  int32_t partial;
 } wl_run_options;
 
 /* "0.1.0" and WL_API_VERSION of the library (check them against the header). */
@@ -203,10 +207,14 @@ WL_API int wl_reshard_compile(const char *from_mapping, const char *mapping,
  *  "moved_bytes", "total_bytes", "rounded": [names]} */
 WL_API int wl_reshard_describe(const wl_reshard *r, char **out);
 /* The part of the process that is source rank a and destination rank b
- * (-1: not that role): {"send": {"<d>": plan, ...}, "from": [p, ...],
- * "receive": plan or null}, plans in the JSON of docs/plan-format.md. */
+ * (-1: not that role), in rounds whose buffers stay within bucket_bytes
+ * (0: one round; wl/Compile/ReshardExchange.h says how):
+ * {"rounds": [{"send": {"<d>": plan, ...}, "from": [p, ...],
+ * "receive": plan or null}, ...]}, plans in the JSON of
+ * docs/plan-format.md. A receive plan of several rounds writes part of its
+ * targets: run it with wl_run_options.partial. */
 WL_API int wl_reshard_part(const wl_reshard *r, int64_t a, int64_t b,
-                           char **out);
+                           int64_t bucket_bytes, char **out);
 WL_API void wl_reshard_free(wl_reshard *r);
 
 #ifdef __cplusplus

@@ -49,6 +49,19 @@ struct ReshardRequest {
   /// Allow a way back through A that rounds (Megatron's w - 1 undone by
   /// + 1); the tensors concerned are listed in `rounded`.
   bool allowInexact = false;
+  /// Keep each side's rank plans in ReshardPlan::source and ::dest (a
+  /// converter checks the source files against them and records the
+  /// destination's plan hashes).
+  bool keepRankPlans = false;
+};
+
+/// One side of a reshard as compiled: its mesh and degrees, what its spec
+/// says it maps, and (with keepRankPlans) its plan of every rank.
+struct ReshardSide {
+  std::vector<std::string> mesh;          ///< axes, fastest first
+  std::map<std::string, int64_t> degrees; ///< of the mesh's axes
+  std::string from, to, modelType;        ///< the spec's
+  std::vector<layout::Plan> rankPlans;
 };
 
 struct ReshardPlan {
@@ -60,6 +73,7 @@ struct ReshardPlan {
   int64_t totalBytes = 0; ///< every destination byte
   int64_t movedBytes = 0; ///< those whose sender is another rank
   std::vector<std::string> rounded;
+  ReshardSide source, dest;
 };
 
 /// Compiles the reshard plan; null with `error` set on failure.

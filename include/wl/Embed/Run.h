@@ -18,7 +18,8 @@
 //   do exactly) the used sources and destinations go through the host
 //   ("cuda-via-host").
 // - A destination that overlaps a source in memory is refused.
-// - Targets with elements no piece writes (JSON plans) are zeroed first.
+// - Targets with elements no piece writes (JSON plans) are zeroed first,
+//   unless the run is partial (ExecOptions::partial).
 // - Every error is an Error naming the tensor; nothing is written before
 //   every name, dtype, shape and device is checked.
 //
@@ -71,6 +72,9 @@ struct ExecOptions {
   /// Leave the targets the plan marks as aliases alone (the caller returns
   /// them as views of their source); their destinations may be absent.
   bool skipAliases = false;
+  /// Write only the elements the pieces write; leave the rest of each
+  /// destination as it is (a plan run in parts: a reshard's rounds).
+  bool partial = false;
 };
 
 /// What the last run on this thread did (for tests and logging).

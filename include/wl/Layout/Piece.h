@@ -66,6 +66,15 @@ struct Piece {
 /// come back with shape {0}.
 Piece coalesce(const Piece &p);
 
+/// `p` cut into pieces of at most `maxElements` elements (>= 1) each, in
+/// the order `p` visits its elements (row-major over its shape): the
+/// dimensions after the first one that must be cut stay whole, that one is
+/// cut into runs as long as fit, and the dimensions before it are unrolled.
+/// Post: the pieces write exactly the (dst position, src position) pairs of
+/// `p` (fills: the same dst positions and value), each pair once, with
+/// `p`'s target, source and steps; a piece that fits comes back alone.
+std::vector<Piece> splitPiece(const Piece &p, int64_t maxElements);
+
 /// A half-open interval [begin, end) of flat positions.
 struct Interval {
   int64_t begin = 0;
