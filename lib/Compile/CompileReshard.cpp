@@ -59,6 +59,15 @@ Dest destination(const ReshardRequest &request, const CompiledMapping &a,
                 " reads what " + request.specA + "'s ranks do not hold: " + why;
     return out;
   }
+  // Pieces from different ranks alternate (row r of every source rank,
+  // then row r + 1): grouped by target and source rank, each rank's rows
+  // line up and normalize rolls them into one piece. Pieces write disjoint
+  // elements, so their order does not change what the plan writes.
+  std::stable_sort(plan->pieces.begin(), plan->pieces.end(),
+                   [](const layout::Piece &x, const layout::Piece &y) {
+                     return x.target != y.target ? x.target < y.target
+                                                 : x.source < y.source;
+                   });
   layout::normalize(*plan);
   // Proven again after composing: every target element exactly once.
   layout::CoverageOptions cov;

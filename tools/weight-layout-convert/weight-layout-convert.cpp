@@ -2,7 +2,8 @@
 //
 // The command users run (docs/convert.md):
 //   weight-layout-convert --mapping FILE --from DIR --to DIR [--tp N] [--ep N]
-//     [--reverse] [--set KEY=VALUE ...] [--threads N] [--dry-run] [--verify]
+//     [--reverse] [--set KEY=VALUE ...] [--from-mapping FILE --from-tp N ...]
+//     [--threads N] [--dry-run] [--verify]
 //     [--force] [--quiet]
 // In this order, so that bad input costs little and nothing is written
 // before all of it is checked: resolve --to (TargetPath.h); open the
@@ -11,7 +12,9 @@
 // coverage proven); check dtypes, shapes and, on the way back, each rank
 // file's provenance (Provenance.h); then write each rank's checkpoint
 // through the streaming writer into a staging folder (Staging.h) and
-// rename it to --to, unless a source changed meanwhile.
+// rename it to --to, unless a source changed meanwhile (Outputs.h). A
+// --from that another mapping's forward conversion wrote (or
+// --from-mapping) is resharded instead (Reshard.h).
 //
 //===----------------------------------------------------------------------===//
 #include "CheckNames.h"

@@ -200,6 +200,10 @@ std::vector<Pair> pairs() {
       {"qwen3_moe-config.json",
        {vm, {{"tp", 1}, {"dp", 3}, {"ep", 3}}},
        {mm, {{"tp", 2}, {"dp", 2}, {"ep", 4}, {"etp", 1}}}},
+      // MaxText's scanned tree (one rank) to vLLM TP=4 with EP.
+      {"qwen3_moe-config.json",
+       {"qwen3_moe/hf-to-maxtext.json", {}},
+       {vm, {{"tp", 4}, {"ep", 4}}}},
   };
 }
 

@@ -30,6 +30,7 @@ for d in "--tp 1" "--tp 2" "--tp 2 --pp 2"; do check qwen3/hf-to-megatron.json "
 for d in "--tp 1" "--tp 2" "--tp 4" "--tp 2 --ep 2" "--tp 4 --ep 4" "--tp 2 --dp 2" "--tp 1 --dp 3 --ep 3"; do check qwen3_moe/hf-to-vllm.json "$ck/hf/qwen3_moe" $d; done
 for d in "--tp 1" "--tp 2" "--tp 2 --dp 2 --ep 2 --pp 2" "--tp 2 --ep 2 --etp 1"; do check qwen3_moe/hf-to-megatron.json "$ck/hf/qwen3_moe" $d; done
 check qwen3_moe/hf-to-transformers.json "$ck/hf/qwen3_moe"
+check qwen3_moe/hf-to-maxtext.json "$ck/hf/qwen3_moe"
 for r in 1 2 4; do check qwen3_moe/maxtext-to-vllm-tpu.json "$ck/maxtext" --set rollout_tp=$r; done
 for tp in 1 2 4; do check qwen3_5/hf-to-vllm.json "$ck/hf/qwen3_5" --tp $tp; done
 for d in "--tp 1" "--tp 2" "--tp 4" "--tp 2 --ep 2"; do check qwen3_5_moe/hf-to-vllm.json "$ck/hf/qwen3_5_moe" $d; done

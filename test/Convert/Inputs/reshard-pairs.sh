@@ -54,6 +54,9 @@ pair qwen3_moe hf-to-megatron.json "--tp 2 --ep 2 --etp 1" hf-to-megatron.json "
 pair qwen3_moe hf-to-vllm.json "--tp 4 --ep 4" hf-to-megatron.json "--tp 2 --dp 2 --ep 2 --pp 2"
 pair qwen3_moe hf-to-vllm.json "--tp 2 --dp 2 --ep 4" hf-to-vllm.json "--tp 4"
 pair qwen3_moe hf-to-vllm.json "--tp 4" hf-to-vllm.json "--tp 1 --dp 3 --ep 3"
+# MaxText's scanned tree (stacked layers, [in, out] kernels) to vLLM.
+pair qwen3_moe hf-to-maxtext.json "" hf-to-vllm.json "--tp 4 --ep 4"
+pair qwen3_moe hf-to-vllm.json "--tp 2" hf-to-maxtext.json ""
 # Qwen3.5: gated delta net in_proj splits, Megatron's w - 1 norms undone.
 pair qwen3_5 hf-to-megatron.json "--tp 2 --pp 2" hf-to-vllm.json "--tp 4"
 pair qwen3_5 hf-to-vllm.json "--tp 4" hf-to-megatron.json "--tp 2"
