@@ -89,8 +89,8 @@ class Reshard:
         bucket_bytes: the most bytes of buffers this process holds at once
             (sent and received; 0: no bound, one round).
         In each round every rank packs what it sends each peer into one
-        buffer per dtype, posts the sends and receives, waits, and unpacks
-        into its destinations. Returns the bytes sent; `last_stats` says
+        buffer per dtype, posts the sends and receives as one batch
+        (batch_isend_irecv), waits, and unpacks into its destinations. Returns the bytes sent; `last_stats` says
         the rounds, bytes sent and received, and the most buffer bytes held.
         """
         import torch.distributed as dist
@@ -111,6 +111,10 @@ class Reshard:
             b = me - dest_offset
             dest_rank = b if 0 <= b < self.dest_ranks else -1
         part = self.part(source_rank, dest_rank, bucket_bytes)
+        if dist.get_backend(group) == "nccl":
+            # A batch of point-to-point operations that is the group's
+            # first collective needs every rank in it: one barrier first.
+            dist.barrier(group)
         if any(r.send for r in part.rounds) and sources is None:
             raise ValueError("reshard: source rank %d sends, but sources is "
                              "None" % source_rank)
@@ -124,15 +128,15 @@ class Reshard:
         stats = {"rounds": len(part.rounds), "sent_bytes": 0,
                  "received_bytes": 0, "peak_buffer_bytes": 0}
         for k, rnd in enumerate(part.rounds):
-            pending, held = [], 0
+            ops, held = [], 0
             for d, plan in sorted(rnd.send.items()):
                 bufs = plan.run(sources, views=False)
                 for i in range(len(bufs)):
                     t = bufs["to-%d/%d" % (d, i)]
                     held += t.numel() * t.element_size()
-                    pending.append(dist.isend(
-                        t, dst=process(d + dest_offset), group=group,
-                        tag=k * 64 + i))
+                    ops.append(dist.P2POp(dist.isend, t,
+                                          process(d + dest_offset), group,
+                                          k * 64 + i))
             stats["sent_bytes"] += held
             incoming = {}
             if rnd.receive is not None:
@@ -145,16 +149,19 @@ class Reshard:
                     n = t.numel() * t.element_size()
                     held += n
                     stats["received_bytes"] += n
-                    pending.append(dist.irecv(t, src=process(int(p)),
-                                              group=group, tag=k * 64 + int(i)))
+                    ops.append(dist.P2POp(dist.irecv, t, process(int(p)),
+                                          group, k * 64 + int(i)))
             stats["peak_buffer_bytes"] = max(stats["peak_buffer_bytes"], held)
-            for w in pending:
+            # One batch per round: NCCL runs a pair's sends and receives
+            # together (posted one by one on the pair's stream, A's send to
+            # B and B's send to A would wait for each other).
+            for w in dist.batch_isend_irecv(ops) if ops else []:
                 w.wait()
             if rnd.receive is not None:
                 src = dict(sources or {}) if k == 0 else {}
                 src.update(incoming)
                 rnd.receive.run_into(src, destinations, partial=partial)
-            del pending, incoming
+            del ops, incoming
         self.last_stats = stats
         return stats["sent_bytes"]
 
