@@ -7,6 +7,7 @@
 // dtypes, shapes and devices, compiling, and running are the library's.
 //
 //===----------------------------------------------------------------------===//
+#include "Calls.h"
 #include "wl/Torch/Embedding.h"
 
 #include "wl/CApi/weight_layout.h"
@@ -99,21 +100,8 @@ using json = nlohmann::json;
 
 thread_local RunStats tlsStats;
 
-/// Throws the library's error of a failing call.
-void check(int rc) {
-  if (rc != WL_OK)
-    throw Error(rc == WL_ERR_INVALID ? Error::Invalid : Error::Runtime,
-                wl_last_error());
-}
-
-/// Calls fn(args..., &out) and returns the JSON the library wrote.
-template <typename F, typename... Args> json callJson(F fn, Args... args) {
-  char *out = nullptr;
-  check(fn(args..., &out));
-  json j = json::parse(out ? out : "null");
-  wl_free(out);
-  return j;
-}
+using detail::callJson;
+using detail::check;
 
 
 /// A tensor as the C API sees it: the strings and sizes `c()` points to.
@@ -193,7 +181,8 @@ struct Staged {
 };
 
 Staged stage(const std::map<std::string, at::Tensor> &dst,
-             std::optional<at::Device> fallback, RunStats &st) {
+             std::optional<at::Device> fallback, RunStats &st,
+             bool preserve = false) {
   Staged s;
   std::optional<at::Device> common;
   bool several = false;
@@ -213,6 +202,10 @@ Staged stage(const std::map<std::string, at::Tensor> &dst,
     if (!t.is_contiguous() || t.device() != s.device) {
       w = at::empty(t.sizes(),
                     at::TensorOptions().dtype(t.scalar_type()).device(s.device));
+      if (preserve) { // a partial run leaves the rest as it is
+        at::NoGradGuard noGrad;
+        w.copy_(t);
+      }
       s.back.emplace_back(t, w);
       ++st.stagedTargets;
     }
@@ -231,6 +224,7 @@ wl_run_options runOptions(const RunOptions &o, at::Device dev,
                           bool skipAliases) {
   wl_run_options r{};
   r.threads = o.threads;
+  r.partial = o.partial ? 1 : 0;
   r.skip_aliases = skipAliases ? 1 : 0;
   if (o.stream) {
     r.stream = o.stream;
@@ -458,7 +452,7 @@ void Plan::runInto(const std::map<std::string, at::Tensor> &sources,
                    const RunOptions &o) const {
   RunStats st;
   Sources src = bindSources(*info_, sources, st);
-  Staged staged = stage(destinations, src.device, st);
+  Staged staged = stage(destinations, src.device, st, o.partial);
   std::vector<wl_tensor> s = arrayOf(src.v), d = arrayOf(staged.v);
   wl_run_options ro = runOptions(o, staged.device, false);
   {

@@ -398,21 +398,18 @@ TEST(Embedding, CompileErrors) {
 }
 
 TEST(Embedding, CacheMakesTheSecondCompileFree) {
+  // The counts say the second and third compiles did no compiler work (a
+  // wall-clock comparison here failed under a loaded ctest -j2; the time of
+  // a hit is in docs/benchmarks.md).
   clearCache();
-  auto t0 = std::chrono::steady_clock::now();
   Plan a = compile(kVllm, kConfig, {{"tp", 2}}, opts(0));
-  auto t1 = std::chrono::steady_clock::now();
   Plan b = compile(kVllm, kConfig, {{"tp", 2}}, opts(1)); // other rank: hit
   Plan c = compile(kVllm, kConfig, {{"tp", 2}}, opts(0));
-  auto t2 = std::chrono::steady_clock::now();
   CacheStats s = cacheStats();
   EXPECT_EQ(s.misses, 1);
   EXPECT_EQ(s.hits, 2);
   EXPECT_EQ(a.hash(), c.hash()); // the same plan
   EXPECT_NE(a.hash(), b.hash());
-  double first = std::chrono::duration<double>(t1 - t0).count();
-  double again = std::chrono::duration<double>(t2 - t1).count() / 2;
-  EXPECT_LT(again, first / 5) << first << " s then " << again << " s";
   // The same inputs given as texts (spec text with its includes resolved
   // from its folder, config text) hit the same entry.
   Plan d = compile(readText(kVllm), readText(kConfig), {{"tp", 2}}, opts(0),

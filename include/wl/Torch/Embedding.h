@@ -59,6 +59,10 @@ struct RunOptions {
   bool streamIsCurrent = false;
   /// CPU threads (the caller included); 0: the process-wide pool's default.
   int threads = 0;
+  /// runInto: write only the elements the plan's pieces write and leave the
+  /// rest of each destination as it is (a plan run in parts: a reshard's
+  /// rounds); otherwise elements no piece writes are zeroed.
+  bool partial = false;
 };
 
 /// What the last run on this thread did (for tests and logging).
