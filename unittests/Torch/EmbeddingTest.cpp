@@ -399,8 +399,7 @@ TEST(Embedding, CompileErrors) {
 
 TEST(Embedding, CacheMakesTheSecondCompileFree) {
   // The counts say the second and third compiles did no compiler work (a
-  // wall-clock comparison here failed under a loaded ctest -j2; the time of
-  // a hit is in docs/benchmarks.md).
+  // wall-clock comparison here failed under a loaded ctest -j2).
   clearCache();
   Plan a = compile(kVllm, kConfig, {{"tp", 2}}, opts(0));
   Plan b = compile(kVllm, kConfig, {{"tp", 2}}, opts(1)); // other rank: hit
