@@ -375,6 +375,30 @@ std::unique_ptr<Checkpoint> Checkpoint::open(const std::string &path,
   return ck;
 }
 
+std::unique_ptr<Checkpoint>
+Checkpoint::openFiles(const std::string &folder,
+                      const std::vector<std::string> &names,
+                      const std::vector<std::string> &weightFiles,
+                      std::string &error) {
+  std::unique_ptr<Checkpoint> ck(new Checkpoint());
+  ck->folder_ = folder;
+  ck->weightFileNames_ = weightFiles;
+  std::sort(ck->weightFileNames_.begin(), ck->weightFileNames_.end());
+  for (const std::string &name : names) {
+    if (name.empty() || name.find('/') != std::string::npos) {
+      error = escapeText(folder) + ": " + quoted(name) + " is not a file name";
+      return nullptr;
+    }
+    auto f = SafetensorsFile::open(joinPath(folder, name), error);
+    if (!f)
+      return nullptr;
+    ck->files_.push_back(std::move(f));
+  }
+  if (!collectTensors(ck->files_, escapeText(folder), ck->byName_, error))
+    return nullptr;
+  return ck;
+}
+
 bool Checkpoint::unchanged(std::string &error) const {
   for (const auto &f : files_)
     if (!f->unchanged(error))

@@ -9,6 +9,7 @@
 #include "wl/Plan/Plan.h"
 #include "wl/Support/Quote.h"
 
+#include <cstdio>
 #include <filesystem>
 #include <map>
 #include <set>
@@ -108,6 +109,95 @@ bool rankFolders(const std::string &from, int64_t ranks,
   return true;
 }
 
+/// vLLM's sharded state (ShardedStateLoader.save_model): every rank's
+/// files in one folder, model-rank-<r>-part-<p>.safetensors, parts from 0.
+/// `parts[r]` lists rank r's file names by part; empty when the folder
+/// holds no such file.
+bool shardedStateFiles(const std::string &from, int64_t ranks,
+                       const std::string &side,
+                       std::vector<std::vector<std::string>> &parts,
+                       std::vector<std::string> &all, std::string &error) {
+  std::map<int64_t, std::map<int64_t, std::string>> found;
+  std::error_code ec;
+  for (const auto &e : fs::directory_iterator(from, ec)) {
+    const std::string name = e.path().filename().string();
+    long long r, p;
+    int used = 0;
+    if (std::sscanf(name.c_str(), "model-rank-%lld-part-%lld.safetensors%n",
+                    &r, &p, &used) == 2 &&
+        used == static_cast<int>(name.size()) && r >= 0 && p >= 0 &&
+        name == "model-rank-" + std::to_string(r) + "-part-" +
+                    std::to_string(p) + ".safetensors") {
+      found[r][p] = name;
+      all.push_back(name);
+    }
+  }
+  parts.clear();
+  if (found.empty())
+    return true;
+  for (int64_t r = 0; r < ranks; ++r)
+    if (!found.count(r)) {
+      error = from + "/model-rank-" + std::to_string(r) +
+              "-part-*.safetensors are missing: " + side + " has " +
+              std::to_string(ranks) + " ranks";
+      return false;
+    }
+  if (found.rbegin()->first >= ranks) {
+    error = from + "/" + found.rbegin()->second.begin()->second +
+            " is there, but " + side + " has only " + std::to_string(ranks) +
+            " ranks (written at other degrees?)";
+    return false;
+  }
+  for (auto &[r, byPart] : found) {
+    std::vector<std::string> names;
+    for (auto &[p, name] : byPart) {
+      if (p != static_cast<int64_t>(names.size())) {
+        error = from + "/model-rank-" + std::to_string(r) + "-part-" +
+                std::to_string(names.size()) +
+                ".safetensors is missing (rank " + std::to_string(r) +
+                " has part " + std::to_string(p) + ")";
+        return false;
+      }
+      names.push_back(name);
+    }
+    parts.push_back(std::move(names));
+  }
+  return true;
+}
+
+/// Opens A's ranks in `from`: rank folders (what this tool writes) or vLLM's
+/// sharded state. `where[a]` names rank a in messages.
+bool openSources(const std::string &from, int64_t ranks,
+                 const std::string &side,
+                 std::vector<std::unique_ptr<runtime::Checkpoint>> &inputs,
+                 std::vector<std::string> &where, std::string &error) {
+  std::vector<std::vector<std::string>> parts;
+  std::vector<std::string> all;
+  if (!isFolder(from + "/" + layout::rankFolder(0)) &&
+      !shardedStateFiles(from, ranks, side, parts, all, error))
+    return false;
+  if (!parts.empty()) {
+    for (int64_t a = 0; a < ranks; ++a) {
+      auto ckpt = runtime::Checkpoint::openFiles(from, parts[a], all, error);
+      if (!ckpt)
+        return false;
+      inputs.push_back(std::move(ckpt));
+      where.push_back(from + "/model-rank-" + std::to_string(a) +
+                      "-part-*.safetensors");
+    }
+    return true;
+  }
+  if (!rankFolders(from, ranks, side, where, error))
+    return false;
+  for (int64_t a = 0; a < ranks; ++a) {
+    auto ckpt = runtime::Checkpoint::open(where[a], error);
+    if (!ckpt)
+      return false;
+    inputs.push_back(std::move(ckpt));
+  }
+  return true;
+}
+
 /// A rank folder holds exactly the tensors A's plan of that rank writes.
 void checkRankTensors(const layout::Plan &plan, const runtime::Checkpoint &ckpt,
                       const std::string &where, Problems &problems) {
@@ -184,25 +274,22 @@ int reshardMain(Conversion c) {
                 std::to_string(src.manifestRanks) + " ranks, but " +
                 sourceSide + " has " + std::to_string(ra));
 
-  // The source rank folders, opened and checked against A's rank plans.
+  // The source ranks, opened and checked against A's rank plans.
   std::vector<std::string> dirs;
-  if (!rankFolders(opt.from, ra, sourceSide, dirs, error))
-    return fail(error);
   std::vector<std::unique_ptr<runtime::Checkpoint>> inputs;
+  if (!openSources(opt.from, ra, sourceSide, inputs, dirs, error))
+    return fail(error);
   Problems problems;
   int foreign = 0;
   for (int64_t a = 0; a < ra; ++a) {
-    auto ckpt = runtime::Checkpoint::open(dirs[a], error);
-    if (!ckpt)
-      return fail(error);
     const layout::Plan &rankPlan = plan->source.rankPlans[a];
-    checkRankTensors(rankPlan, *ckpt, ra == 1 ? "" : dirs[a] + ": ", problems);
+    checkRankTensors(rankPlan, *inputs[a], ra == 1 ? "" : dirs[a] + ": ",
+                     problems);
     int64_t rank = ra == 1 ? -1 : a;
     Provenance want{src.name, optionsText(degreesOf(plan->source), rank, src.options),
                     hex64(plan::planHash(rankPlan)), rank};
-    if (!checkProvenance(*ckpt, want, foreign, error))
+    if (!checkProvenance(*inputs[a], want, foreign, error))
       return fail(error);
-    inputs.push_back(std::move(ckpt));
   }
   if (!problems.text().empty())
     return fail(opt.from + ": not the ranks of " + sourceSide + ": " +
@@ -210,7 +297,7 @@ int reshardMain(Conversion c) {
   if (foreign > 0)
     note(std::to_string(foreign) +
          " input file(s) carry no weight_layout provenance (not written by "
-         "this tool): their rank is taken from their folder");
+         "this tool): their rank is taken from their folder or file name");
 
   // Each destination rank reads the A rank files its plan names.
   std::vector<Output> outputs;

@@ -853,6 +853,44 @@ TEST(CheckpointTest, SingleFile) {
   expectData(*ck->files()[0], *ck->find("x").entry);
 }
 
+TEST(CheckpointTest, NamedFilesOfARank) {
+  // vLLM's sharded state: two ranks' parts in one folder.
+  TempDir dir;
+  writeFile(dir / "model-rank-0-part-0.safetensors",
+            makeFile({{"w", DType::BF16, {4, 4}}}));
+  writeFile(dir / "model-rank-0-part-1.safetensors",
+            makeFile({{"b", DType::F32, {4}}}));
+  writeFile(dir / "model-rank-1-part-0.safetensors",
+            makeFile({{"w", DType::BF16, {4, 4}}, {"b", DType::F32, {4}}}));
+  const std::vector<std::string> all = {"model-rank-1-part-0.safetensors",
+                                        "model-rank-0-part-0.safetensors",
+                                        "model-rank-0-part-1.safetensors"};
+  std::string error;
+  auto ck = Checkpoint::openFiles(
+      dir.path(),
+      {"model-rank-0-part-0.safetensors", "model-rank-0-part-1.safetensors"},
+      all, error);
+  ASSERT_TRUE(ck) << error;
+  EXPECT_EQ(ck->files().size(), 2u);
+  EXPECT_EQ(ck->tensors().size(), 2u);
+  expectData(*ck->find("w").file, *ck->find("w").entry);
+  expectData(*ck->find("b").file, *ck->find("b").entry);
+  // Every weight file of the folder, sorted: none is an "other file".
+  EXPECT_EQ(ck->weightFileNames(),
+            (std::vector<std::string>{"model-rank-0-part-0.safetensors",
+                                      "model-rank-0-part-1.safetensors",
+                                      "model-rank-1-part-0.safetensors"}));
+  // A tensor in two of the files; a name that is a path.
+  EXPECT_FALSE(Checkpoint::openFiles(
+      dir.path(),
+      {"model-rank-0-part-0.safetensors", "model-rank-1-part-0.safetensors"},
+      all, error));
+  EXPECT_NE(error.find("tensor 'w' is in both"), std::string::npos) << error;
+  EXPECT_FALSE(Checkpoint::openFiles(dir.path(), {"../x.safetensors"}, all,
+                                     error));
+  EXPECT_NE(error.find("is not a file name"), std::string::npos) << error;
+}
+
 TEST(CheckpointTest, FolderErrors) {
   std::string error;
   TempDir two;

@@ -158,6 +158,14 @@ public:
   /// index, a shard, or the folder).
   static std::unique_ptr<Checkpoint> open(const std::string &path,
                                           std::string &error);
+  /// The checkpoint of the files `names` (plain file names) of `folder`, as
+  /// one (a rank of vLLM's sharded state: model-rank-<r>-part-<p>); a
+  /// tensor in two of them is an error naming both. `weightFiles`: every
+  /// weight file of the folder (what a converter must not copy as "other
+  /// files"; those of other ranks too).
+  static std::unique_ptr<Checkpoint>
+  openFiles(const std::string &folder, const std::vector<std::string> &names,
+            const std::vector<std::string> &weightFiles, std::string &error);
 
   struct Located {
     const SafetensorsFile *file = nullptr;
