@@ -16,22 +16,18 @@ as the destination (read + written).
 """
 
 import argparse
+import json
+import os
 import time
 
 import torch
 
 import weight_layout as wl
 
-MOE = {
-    "architectures": ["Qwen3MoeForCausalLM"], "model_type": "qwen3_moe",
-    "hidden_size": 2048, "num_attention_heads": 32, "num_key_value_heads": 4,
-    "head_dim": 128, "intermediate_size": 6144, "moe_intermediate_size": 768,
-    "num_experts": 128, "num_experts_per_tok": 8, "decoder_sparse_step": 1,
-    "mlp_only_layers": [], "norm_topk_prob": True, "vocab_size": 151936,
-    "rms_norm_eps": 1e-6, "rope_theta": 1000000.0,
-    "max_position_embeddings": 40960, "tie_word_embeddings": False,
-    "attention_bias": False, "torch_dtype": "bfloat16", "hidden_act": "silu",
-}
+# Qwen3-30B-A3B's shapes (the layers set by --layers).
+with open(os.path.join(os.path.dirname(os.path.abspath(__file__)), "..",
+                       "configs", "qwen3-30b-a3b-config.json")) as f:
+    MOE = json.load(f)
 A, A_OPTS = "qwen3_moe/hf-to-megatron", {"tp": 2, "ep": 2, "etp": 1}
 B, B_OPTS = "qwen3_moe/hf-to-vllm", {"tp": 2}
 

@@ -45,8 +45,9 @@ inline std::set<int64_t> boxPositions(const Shape &shape, const Box &b) {
   return out;
 }
 
-/// The (dst, src) pairs a piece writes, as a sorted multiset.
-inline std::vector<std::pair<int64_t, int64_t>> pairs(const Piece &p) {
+/// The (dst, src) pairs a piece writes, in the row-major order of its
+/// elements.
+inline std::vector<std::pair<int64_t, int64_t>> orderedPairs(const Piece &p) {
   std::vector<std::pair<int64_t, int64_t>> out;
   int64_t n = p.numElements();
   for (int64_t e = 0; e < n; ++e) {
@@ -58,6 +59,12 @@ inline std::vector<std::pair<int64_t, int64_t>> pairs(const Piece &p) {
     }
     out.push_back({d, s});
   }
+  return out;
+}
+
+/// The (dst, src) pairs a piece writes, as a sorted multiset.
+inline std::vector<std::pair<int64_t, int64_t>> pairs(const Piece &p) {
+  std::vector<std::pair<int64_t, int64_t>> out = orderedPairs(p);
   std::sort(out.begin(), out.end());
   return out;
 }

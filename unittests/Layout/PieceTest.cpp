@@ -72,21 +72,6 @@ TEST(Coalesce, KeepsEveryPairAndLeavesNothingToMerge) {
   }
 }
 
-/// The (dst, src) pairs a piece writes, in the order of its elements.
-static std::vector<std::pair<int64_t, int64_t>> orderedPairs(const Piece &p) {
-  std::vector<std::pair<int64_t, int64_t>> out;
-  for (int64_t e = 0; e < p.numElements(); ++e) {
-    Shape c = unflatIndex(p.shape, e);
-    int64_t d = p.dstOffset, s = p.srcOffset;
-    for (size_t j = 0; j < c.size(); ++j) {
-      d += c[j] * p.dstStrides[j];
-      s += c[j] * p.srcStrides[j];
-    }
-    out.push_back({d, s});
-  }
-  return out;
-}
-
 TEST(SplitPiece, EveryPairOnceInOrderAndNoPieceTooLarge) {
   std::mt19937 rng(7);
   for (int i = 0; i < 5000; ++i) {
