@@ -133,10 +133,10 @@ def contiguous(t):
 def device_of(t):
     """(DLPack device code, index)."""
     if USE_TORCH:
-        if t.device.type == "cpu":
+        if t.is_cpu:
             return (N.DEVICE_CPU, 0)
-        if t.device.type == "cuda":
-            return (N.DEVICE_CUDA, t.device.index or 0)
+        if t.is_cuda:
+            return (N.DEVICE_CUDA, t.get_device())
         return (0, 0)
     return (N.DEVICE_CPU, 0)
 
@@ -167,9 +167,21 @@ def data_ptr(t):
     return t.__array_interface__["data"][0]
 
 
+_SHAPES = {}  # shape tuple -> its int64 array (read only by the library)
+
+
+def _shape_array(shape):
+    a = _SHAPES.get(shape)
+    if a is None:
+        if len(_SHAPES) > 4096:
+            _SHAPES.clear()
+        a = _SHAPES[shape] = (ctypes.c_int64 * max(1, len(shape)))(*shape)
+    return a
+
+
 def fill(struct, name, t, who):
     """Fills a wl_tensor with t (contiguous); returns what must stay alive."""
-    shape = (ctypes.c_int64 * max(1, t.ndim))(*t.shape)
+    shape = _shape_array(tuple(t.shape))
     dname = N.enc(name_of(t, who))
     bname = N.enc(name)
     dev = device_of(t)
