@@ -6,7 +6,8 @@
 // inverting it with replicas dropped restores every checkpoint element from
 // the first rank in that order that holds it; composing that inverse with
 // B's plan of rank b gives b's pieces from A's rank tensors. Destinations
-// are independent: up to 8 at a time, one per core.
+// with the same b mod RA share one inverse (min(RA, RB) inversions in
+// all). Inversions and destinations run up to 8 at a time, one per core.
 //
 //===----------------------------------------------------------------------===//
 #include "wl/Compile/CompileReshard.h"
@@ -18,6 +19,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <functional>
 #include <optional>
 #include <thread>
 #include <iomanip>
@@ -35,13 +37,22 @@ struct Dest {
   std::string error;
 };
 
-Dest destination(const ReshardRequest &request, const CompiledMapping &a,
-                 const CompiledMapping &b, int64_t d) {
-  Dest out;
+/// A's ranks merged in the order k, k + 1, ... (mod RA) and inverted with
+/// replicas dropped: every checkpoint element from the first of them that
+/// holds it. Destinations d with d mod RA == k share it.
+struct Inverse {
+  std::optional<layout::Plan> plan;
+  std::vector<std::string> rounded;
+  std::string error;
+};
+
+Inverse inverseFrom(const ReshardRequest &request, const CompiledMapping &a,
+                    int64_t k) {
+  Inverse out;
   const int64_t ra = a.ranks();
   std::vector<int64_t> order;
-  for (int64_t k = 0; k < ra; ++k)
-    order.push_back((d + k) % ra);
+  for (int64_t j = 0; j < ra; ++j)
+    order.push_back((k + j) % ra);
   layout::Plan all = layout::mergeRankPlans(a.rankPlans, order);
   layout::InvertOptions inv;
   inv.dropReplicas = true;
@@ -49,10 +60,23 @@ Dest destination(const ReshardRequest &request, const CompiledMapping &a,
   inv.rounded = &out.rounded;
   std::string why;
   auto inverse = layout::invert(all, why, inv);
-  if (!inverse) {
+  if (!inverse)
     out.error = request.specA + ": the way back from its ranks: " + why;
+  else
+    out.plan = std::move(*inverse);
+  return out;
+}
+
+Dest destination(const ReshardRequest &request, const Inverse &from,
+                 const CompiledMapping &b, int64_t d) {
+  Dest out;
+  if (!from.plan) {
+    out.error = from.error;
     return out;
   }
+  out.rounded = from.rounded;
+  const std::optional<layout::Plan> &inverse = from.plan;
+  std::string why;
   auto plan = layout::compose(*inverse, b.rankPlans[d], why);
   if (!plan) {
     out.error = request.specB + ": rank " + std::to_string(d) +
@@ -116,6 +140,24 @@ std::unique_ptr<CompiledMapping> compileSide(const ReshardRequest &r,
   return out;
 }
 
+/// Runs f(0) .. f(n - 1), up to 8 at a time (one per core).
+void onThreads(int64_t n, const std::function<void(int64_t)> &f) {
+  std::atomic<int64_t> next{0};
+  auto work = [&] {
+    for (int64_t i; (i = next.fetch_add(1)) < n;)
+      f(i);
+  };
+  const int64_t threads = std::clamp<int64_t>(
+      static_cast<int64_t>(std::thread::hardware_concurrency()), 1,
+      std::min<int64_t>(std::max<int64_t>(n, 1), 8));
+  std::vector<std::thread> pool;
+  for (int64_t t = 1; t < threads; ++t)
+    pool.emplace_back(work);
+  work();
+  for (std::thread &t : pool)
+    t.join();
+}
+
 /// What the plan keeps of one side (its rank plans moved out of `c`).
 ReshardSide sideOf(CompiledMapping &c, bool keepPlans) {
   ReshardSide s;
@@ -153,22 +195,16 @@ std::unique_ptr<ReshardPlan> compileReshard(const ReshardRequest &request,
   out->sourceRanks = ra;
   out->destRanks = rb;
   out->traffic.assign(ra, std::vector<int64_t>(rb, 0));
-  // The destinations are independent: a few at a time, each on a thread.
+  // The inverses (one per rotation that some destination uses), then the
+  // destinations: independent, a few at a time, each on a thread.
+  const int64_t orders = std::min(ra, rb);
+  std::vector<Inverse> inverses(orders);
+  onThreads(orders, [&](int64_t k) { inverses[k] = inverseFrom(request, *a, k); });
   std::vector<Dest> dests(rb);
-  std::atomic<int64_t> next{0};
-  auto work = [&] {
-    for (int64_t d; (d = next.fetch_add(1)) < rb;)
-      dests[d] = destination(request, *a, *b, d);
-  };
-  const int64_t threads = std::clamp<int64_t>(
-      static_cast<int64_t>(std::thread::hardware_concurrency()), 1,
-      std::min<int64_t>(rb, 8));
-  std::vector<std::thread> pool;
-  for (int64_t t = 1; t < threads; ++t)
-    pool.emplace_back(work);
-  work();
-  for (std::thread &t : pool)
-    t.join();
+  onThreads(rb, [&](int64_t d) {
+    dests[d] = destination(request, inverses[d % ra], *b, d);
+  });
+  inverses.clear();
   std::set<std::string> rounded;
   for (int64_t d = 0; d < rb; ++d) {
     if (!dests[d].plan) {
