@@ -6,7 +6,7 @@ usage: bench_reshard.py --config CONFIG.json --layers N --work DIR
            [--case NAME ...] [--bucket-mb MB] [--bin BUILD/bin] [--repeat K]
 
 A checkpoint of the config's shapes (N layers) is generated once
-(weight-layout-gen). For each case, one process per rank (colocated: each
+(weight-layout-gen, or torch and safetensors where it is not built). For each case, one process per rank (colocated: each
 process is a source rank and a destination rank) loads its source rank's
 tensors (load_checkpoint) and the destination rank's expected tensors, then
 per route, timed between barriers:
@@ -171,9 +171,40 @@ def generate(args):
     cfg["num_hidden_layers"] = args.layers
     with open(conf, "w") as f:
         json.dump(cfg, f)
-    subprocess.check_call([os.path.join(args.bin, "weight-layout-gen"),
-                           "--config", conf, "--to", ckpt, "--quiet"])
+    gen = os.path.join(args.bin, "weight-layout-gen")
+    if os.access(gen, os.X_OK):
+        subprocess.check_call([gen, "--config", conf, "--to", ckpt, "--quiet"])
+    else:  # e.g. on a machine without LLVM: torch and safetensors
+        write_checkpoint(cfg, ckpt)
     return ckpt
+
+
+def write_checkpoint(cfg, ckpt, shard_bytes=4 << 30):
+    """Random bf16 tensors of every name the vLLM mapping reads, saved as
+    transformers saves them (shards with an index) by safetensors."""
+    from safetensors.torch import save_file
+    os.makedirs(ckpt)
+    names = sorted(wl.compile("qwen3_moe/hf-to-vllm", cfg, rank="all",
+                              tp=1).sources)
+    shards, cur, size = [], {}, 0
+    gen = torch.Generator().manual_seed(0)
+    for name, _, shape in names:
+        t = (torch.rand(shape, generator=gen) - 0.5).to(torch.bfloat16)
+        if cur and size + t.numel() * 2 > shard_bytes:
+            shards.append(cur)
+            cur, size = {}, 0
+        cur[name] = t
+        size += t.numel() * 2
+    shards.append(cur)
+    weight_map = {}
+    for i, part in enumerate(shards):
+        fname = "model-%05d-of-%05d.safetensors" % (i + 1, len(shards))
+        save_file(part, os.path.join(ckpt, fname), metadata={"format": "pt"})
+        weight_map.update({k: fname for k in part})
+    with open(os.path.join(ckpt, "model.safetensors.index.json"), "w") as f:
+        json.dump({"metadata": {}, "weight_map": weight_map}, f)
+    with open(os.path.join(ckpt, "config.json"), "w") as f:
+        json.dump(cfg, f)
 
 
 def run_case(case, ckpt, args):
