@@ -147,6 +147,10 @@ bool parseConvertOptions(int argc, char **argv, ConvertOptions &out,
     } else if (takes("--to-format")) {
       out.toFormat = value;
     } else if (takes("--from-mapping")) {
+      if (hasValue && value.empty()) {
+        error = "--from-mapping needs a spec file or library name";
+        return false;
+      }
       out.fromMapping = value;
     } else if (const std::string *k = fromDegreeTaken()) {
       // Parsed as a degree, kept apart from the destination's.

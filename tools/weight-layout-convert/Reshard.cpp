@@ -72,7 +72,11 @@ bool findSource(const ConvertOptions &opt, Source &src, std::string &error) {
       return false;
     }
   }
+  // The manifest's options, and any other given (the spec refuses one it
+  // does not declare; one it declares changes the provenance expected).
+  std::map<std::string, int64_t> given = opt.fromOptions;
   src.options = m->options;
+  src.options.insert(given.begin(), given.end());
   src.manifestRanks = m->ranks;
   return true;
 }
@@ -118,9 +122,11 @@ bool shardedStateFiles(const std::string &from, int64_t ranks,
                        std::vector<std::vector<std::string>> &parts,
                        std::vector<std::string> &all, std::string &error) {
   std::map<int64_t, std::map<int64_t, std::string>> found;
+  std::string stray; // a weight file that is no rank's part
   std::error_code ec;
   for (const auto &e : fs::directory_iterator(from, ec)) {
     const std::string name = e.path().filename().string();
+    const bool weights = name.find(".safetensors") != std::string::npos;
     long long r, p;
     int used = 0;
     if (std::sscanf(name.c_str(), "model-rank-%lld-part-%lld.safetensors%n",
@@ -130,11 +136,19 @@ bool shardedStateFiles(const std::string &from, int64_t ranks,
                     std::to_string(p) + ".safetensors") {
       found[r][p] = name;
       all.push_back(name);
+    } else if (weights && (stray.empty() || name < stray)) {
+      stray = name;
     }
   }
   parts.clear();
   if (found.empty())
     return true;
+  if (!stray.empty()) {
+    error = from + "/" + stray +
+            " is beside vLLM's sharded state but is no rank's part "
+            "(model-rank-<r>-part-<p>.safetensors)";
+    return false;
+  }
   for (int64_t r = 0; r < ranks; ++r)
     if (!found.count(r)) {
       error = from + "/model-rank-" + std::to_string(r) +
