@@ -229,6 +229,34 @@ Resolved resolve(const std::string &mapping, const std::string &config,
 }
 
 /// The spec's path for the compiler: its file, or `temp` holding its text.
+/// A compiler message with the temporary files' paths (spec text written
+/// out, the config) named as what they hold.
+std::string withoutTempPaths(
+    std::string error,
+    std::initializer_list<const std::optional<TempFile> *> specs,
+    const TempFile &config) {
+  for (const std::optional<TempFile> *spec : specs)
+    if (*spec)
+      replaceAll(error, (*spec)->path, "<spec text>");
+  replaceAll(error, config.path, "<config>");
+  return error;
+}
+
+/// Either spelling of a dtype ("BF16", "bf16", "I32", "i32") as the wl one
+/// the spec reads; "" stays "" (the config's).
+std::string wlDTypeName(const std::string &dtype) {
+  if (dtype.empty())
+    return dtype;
+  auto t = layout::parseDType(dtype);
+  if (!t)
+    throw Error(Error::Invalid,
+                "dtype '" + dtype +
+                    "': not a dtype (BF16, F16, F32, F64, F8_E4M3, "
+                    "F8_E5M2, BOOL, I8..I64, U8..U64, or their wl "
+                    "spellings bf16, i32, ...)");
+  return std::string(layout::mlirName(*t));
+}
+
 std::string specFileOf(const Resolved &r, std::optional<TempFile> &temp) {
   if (!r.specPath.empty())
     return r.specPath;
@@ -272,12 +300,9 @@ compileEntry(const Resolved &r, const std::map<std::string, int64_t> &options,
   req.exact = exact;
   std::string error;
   std::unique_ptr<CompiledMapping> m = compileMapping(req, error);
-  if (!m) {
-    if (specFile)
-      replaceAll(error, specFile->path, "<spec text>");
-    replaceAll(error, configFile->path, "<config>");
-    throw Error(Error::Invalid, error);
-  }
+  if (!m)
+    throw Error(Error::Invalid,
+                withoutTempPaths(error, {&specFile}, *configFile));
   auto e = std::make_shared<MappingEntry>();
   for (const layout::Plan &p : m->rankPlans)
     for (const layout::TensorInfo &t : p.sources)
@@ -399,19 +424,7 @@ compilePlan(const std::string &mapping, const std::string &config,
                       " is derived from rank: pass the rank as the "
                       "framework numbers it (its mesh; by default rank = "
                       "(pp_rank * ep + ep_rank) * tp + tp_rank)");
-  // Either spelling of a dtype ("BF16", "bf16", "I32", "i32"): the spec
-  // reads the wl one.
-  std::string dtype = how.dtype;
-  if (!dtype.empty()) {
-    auto t = layout::parseDType(dtype);
-    if (!t)
-      throw Error(Error::Invalid,
-                  "dtype '" + dtype +
-                      "': not a dtype (BF16, F16, F32, F64, F8_E4M3, "
-                      "F8_E5M2, BOOL, I8..I64, U8..U64, or their wl "
-                      "spellings bf16, i32, ...)");
-    dtype = std::string(layout::mlirName(*t));
-  }
+  std::string dtype = wlDTypeName(how.dtype);
   Resolved r = resolve(mapping, config, specBaseDir);
   auto [entry, key] = lookup(r, options, dtype, how.reverse, how.exact);
   const CompiledMapping &m = *entry->compiled;
@@ -475,23 +488,13 @@ compileReshardPlan(const std::string &fromMapping,
   req.config = configFile.path;
   req.optionsA = fromOptions;
   req.optionsB = options;
-  if (!dtype.empty()) {
-    auto t = layout::parseDType(dtype);
-    if (!t)
-      throw Error(Error::Invalid, "dtype '" + dtype + "': not a dtype");
-    req.dtype = std::string(layout::mlirName(*t));
-  }
+  req.dtype = wlDTypeName(dtype);
   req.allowInexact = true;
   std::string error;
   std::unique_ptr<ReshardPlan> plan = compileReshard(req, error);
-  if (!plan) {
-    if (specA)
-      replaceAll(error, specA->path, "<spec text>");
-    if (specB)
-      replaceAll(error, specB->path, "<spec text>");
-    replaceAll(error, configFile.path, "<config>");
-    throw Error(Error::Invalid, error);
-  }
+  if (!plan)
+    throw Error(Error::Invalid,
+                withoutTempPaths(error, {&specA, &specB}, configFile));
   return std::shared_ptr<const ReshardPlan>(std::move(plan));
 }
 

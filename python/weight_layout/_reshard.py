@@ -57,6 +57,7 @@ class Reshard:
         self.moved_bytes = d["moved_bytes"]
         self.total_bytes = d["total_bytes"]
         self.rounded = d["rounded"]
+        self._parts = {}  # (source rank, destination rank, bucket) -> Part
 
     def __del__(self):
         if getattr(self, "_h", None) and N.lib is not None:
@@ -67,11 +68,15 @@ class Reshard:
         """The Part of the process that is `source_rank` of the source
         mapping and `dest_rank` of the destination one (None or -1: not
         that role), in rounds whose buffers hold at most `bucket_bytes` in
-        this process (0: one round)."""
+        this process (0: one round). Kept: the next call for the same
+        ranks and bucket returns the same Part."""
         a = -1 if source_rank is None else source_rank
         b = -1 if dest_rank is None else dest_rank
-        return Part(N.call_json(N.lib.wl_reshard_part, self._h, a, b,
-                                int(bucket_bytes)))
+        key = (a, b, int(bucket_bytes))
+        if key not in self._parts:  # each sync of an RL loop asks again
+            self._parts[key] = Part(N.call_json(N.lib.wl_reshard_part,
+                                                self._h, a, b, key[2]))
+        return self._parts[key]
 
     def execute(self, sources, destinations, *, group=None,
                 source_rank=None, dest_rank=None, dest_offset=0,
