@@ -578,9 +578,7 @@ bool checkDegrees(const std::vector<std::string> &mesh,
   return true;
 }
 
-/// A model's config.json: a regular file of at most kMaxConfigBytes holding
-/// one strict JSON object.
-static std::optional<nlohmann::ordered_json>
+std::optional<nlohmann::ordered_json>
 readConfig(const std::string &configPath, std::string &error) {
   std::string text, why;
   if (!readRegularFile(configPath, limits::kMaxConfigBytes, text, why)) {

@@ -171,6 +171,7 @@ void printDryRun(const ConvertOptions &opt, const TargetPath &target,
 bool writeOutputs(
     const ConvertOptions &opt, const TargetPath &target,
     const std::vector<Output> &outputs, const std::vector<std::string> &others,
+    const std::string &configText,
     const std::vector<std::unique_ptr<runtime::Checkpoint>> &inputs,
     Staging &staging, runtime::WriteOptions &wopts,
     const std::function<std::map<std::string, std::string>(const Output &)>
@@ -194,6 +195,9 @@ bool writeOutputs(
       progress.setStage("rank " + std::to_string(k + 1) + "/" +
                         std::to_string(outputs.size()));
     if (!copyOtherFiles(others, dir, opt.fsync, error))
+      return false;
+    if (!configText.empty() &&
+        !writeTextFile(configText, dir + "/config.json", opt.fsync, error))
       return false;
     wopts.metadata = metadataOf(o);
     runtime::WriteStats one;
@@ -270,6 +274,7 @@ bool bytesNeeded(uint64_t total, const std::vector<std::string> &others,
 bool writeAndCommit(
     const ConvertOptions &opt, const TargetPath &target,
     const std::vector<Output> &outputs, const std::vector<std::string> &others,
+    const std::string &configText,
     const std::vector<std::unique_ptr<runtime::Checkpoint>> &inputs,
     runtime::WriteOptions &wopts,
     const std::function<std::map<std::string, std::string>(const Output &)>
@@ -295,7 +300,7 @@ bool writeAndCommit(
     note(n);
   if (!staging || !checkFreeSpace(target.parent, needed, error))
     return false;
-  if (!writeOutputs(opt, target, outputs, others, inputs, *staging, wopts,
+  if (!writeOutputs(opt, target, outputs, others, configText, inputs, *staging, wopts,
                     metadataOf, total, stats, error))
     return false;
   return writeTextFile(convert::manifestJson(manifest),
@@ -367,6 +372,13 @@ int writeConversion(const Conversion &c, const std::vector<Output> &outputs) {
   std::vector<std::string> others, skipped;
   if (!listOtherFiles(*inputs.front(), others, skipped, error))
     return fail(error);
+  std::vector<std::string> copied = others; // config.json rewritten: not copied
+  if (!c.configText.empty())
+    copied.erase(std::remove_if(copied.begin(), copied.end(),
+                                [](const std::string &f) {
+                                  return fs::path(f).filename() == "config.json";
+                                }),
+                 copied.end());
   uint64_t needed = 0;
   if (!bytesNeeded(total, others, outputs.size(), needed, error))
     return fail(error);
@@ -384,7 +396,7 @@ int writeConversion(const Conversion &c, const std::vector<Output> &outputs) {
          " file(s) of weights in other formats into the output, e.g. " +
          quoteName(fs::path(skipped.front()).filename().string()));
   runtime::WriteStats stats;
-  if (!writeAndCommit(opt, target, outputs, others, inputs, wopts, metadataOf,
+  if (!writeAndCommit(opt, target, outputs, copied, c.configText, inputs, wopts, metadataOf,
                       total, needed, c.manifest, readPaths, stats, error))
     return fail(error);
   double seconds = std::chrono::duration<double>(

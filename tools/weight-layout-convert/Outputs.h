@@ -83,6 +83,8 @@ struct Conversion {
   const std::vector<std::unique_ptr<runtime::Checkpoint>> *inputs = nullptr;
   convert::Manifest manifest;
   int64_t ranks = 1; ///< the rank count said in messages
+  /// When set, each output's config.json (else copied from the input).
+  std::string configText;
   std::chrono::steady_clock::time_point start;
 };
 

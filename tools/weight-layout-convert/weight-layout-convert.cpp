@@ -21,6 +21,7 @@
 #include "ConvertOptions.h"
 #include "Outputs.h"
 #include "Provenance.h"
+#include "Quantized.h"
 #include "Reshard.h"
 #include "TargetPath.h"
 
@@ -72,6 +73,8 @@ struct Inputs {
   int64_t ranks = 1;
   std::vector<std::unique_ptr<runtime::Checkpoint>> ckpts;
   std::vector<std::string> rankDirs; ///< --reverse: one folder per rank
+  /// Block FP8: scale grids travel with their data, not through the spec.
+  bool blockFp8 = false;
   /// What the metadata records (optionsText).
   std::string options(const ConvertOptions &opt, int64_t rank) const {
     return optionsText(degrees, rank, opt.options);
@@ -95,6 +98,8 @@ bool openInputs(const ConvertOptions &opt, bool rankFolders, mapping::Env &env,
     NameProblems names;
     if (!checkSourceNames(env, in.ranks, *ckpt, names, error))
       return false;
+    if (in.blockFp8)
+      dropScaleNames(names, *ckpt);
     addNames(problems, names, "");
     in.ckpts.push_back(std::move(ckpt));
   } else {
@@ -121,6 +126,8 @@ bool openInputs(const ConvertOptions &opt, bool rankFolders, mapping::Env &env,
       NameProblems names;
       if (!checkRankNames(env, r, *ckpt, names, error))
         return false;
+      if (in.blockFp8)
+        dropScaleNames(names, *ckpt);
       addNames(problems, names, in.rankDirs[r] + ": ");
       in.ckpts.push_back(std::move(ckpt));
     }
@@ -258,6 +265,72 @@ convert::Manifest outputManifest(const ConvertOptions &opt,
   return manifest;
 }
 
+/// Rewrites the compiled plans for a block-FP8 checkpoint (Quantized.h):
+/// forward, each rank's plan from the checkpoint's FP8 tensors; reverse,
+/// the inverse from the rank files' ones, and the forward plans (whose
+/// hashes the rank files record) from the tensors that inverse restores.
+bool applyBlockFp8(const ConvertOptions &opt, const BlockFp8 &fp8,
+                   const std::string &configPath, bool dequantize,
+                   CompiledMapping &compiled, const Inputs &in,
+                   std::string &error) {
+  auto at = [&](int64_t r) {
+    return opt.mapping + ": at " + in.options(opt, in.ranks == 1 ? -1 : r) +
+           ": ";
+  };
+  if (!opt.reverse) {
+    SourceLookup lookup = [&](const std::string &plan, std::string &name) {
+      name = plan;
+      return in.ckpts.front().get();
+    };
+    for (int64_t r = 0; r < in.ranks; ++r) {
+      QuantizedSources q;
+      if (!findQuantized(compiled.rankPlans[r], lookup, fp8, configPath, q,
+                         error))
+        return false;
+      if (!rewriteForBlockFp8(compiled.rankPlans[r], q, fp8.block, dequantize,
+                              nullptr, error)) {
+        error = at(r) + error;
+        return false;
+      }
+    }
+    return true;
+  }
+  SourceLookup lookup = [&](const std::string &plan,
+                            std::string &name) -> const runtime::Checkpoint * {
+    if (in.ranks == 1) {
+      name = plan;
+      return in.ckpts.front().get();
+    }
+    for (int64_t r = 0; r < in.ranks; ++r) {
+      std::string prefix = layout::rankPrefix(r);
+      if (plan.compare(0, prefix.size(), prefix) == 0) {
+        name = plan.substr(prefix.size());
+        return in.ckpts[r].get();
+      }
+    }
+    return nullptr;
+  };
+  QuantizedSources q;
+  if (!findQuantized(compiled.inverse, lookup, fp8, configPath, q, error))
+    return false;
+  std::set<std::string> restored;
+  if (!rewriteForBlockFp8(compiled.inverse, q, fp8.block, false, &restored,
+                          error)) {
+    error = at(-1) + error;
+    return false;
+  }
+  for (int64_t r = 0; r < in.ranks; ++r) {
+    QuantizedSources f = quantizedByName(compiled.rankPlans[r], restored,
+                                         fp8.block);
+    if (!rewriteForBlockFp8(compiled.rankPlans[r], f, fp8.block, false,
+                            nullptr, error)) {
+      error = at(r) + error;
+      return false;
+    }
+  }
+  return true;
+}
+
 /// --list-mappings: the library's whole mappings, one per line.
 void printLibrary() {
   std::vector<std::string> skipped;
@@ -379,9 +452,16 @@ int main(int argc, char **argv) {
                  convertUsage());
     return 2;
   }
+  BlockFp8 fp8;
+  if (exists(configPath) && !readBlockFp8(configPath, fp8, error))
+    return fail(error);
   if (reshard) {
     if (!exists(configPath))
       return fail(configPath + " is missing (the model's config.json)");
+    if (fp8.present)
+      return fail(configPath + ": resharding a block-FP8 checkpoint is not "
+                               "supported yet (convert it --reverse, then "
+                               "forward)");
     Conversion c;
     c.opt = &opt;
     c.target = &target;
@@ -400,7 +480,12 @@ int main(int argc, char **argv) {
 
   // The spec compiled; before any IR, the checkpoint(s) opened and their
   // names compared with the spec's (CheckNames.h).
+  const bool dequantize = fp8.present && !opt.dtype.empty();
+  if (dequantize && opt.reverse)
+    return fail("--dtype on a block-FP8 checkpoint dequantizes it on a "
+                "forward conversion; --reverse keeps FP8 (give no --dtype)");
   Inputs in;
+  in.blockFp8 = fp8.present;
   std::unique_ptr<CompiledMapping> compiled =
       compileWithInputs(opt, configPath, rankFolders, in, error);
   if (!compiled)
@@ -413,6 +498,10 @@ int main(int argc, char **argv) {
          " tensor(s) come back through the inverse of an affine or narrowing "
          "cast, which can round (not bit for bit; --exact refuses), e.g. " +
          quoteName(compiled->rounded.front()));
+
+  if (fp8.present && !applyBlockFp8(opt, fp8, configPath, dequantize,
+                                    *compiled, in, error))
+    return fail(error);
 
   // Bind every plan source; on the way back, check each rank file's
   // provenance before any tensor is read.
@@ -429,6 +518,9 @@ int main(int argc, char **argv) {
   c.configPath = configPath;
   c.inputs = &inputs;
   c.manifest = outputManifest(opt, mappingName, *compiled, in);
+  if (dequantize &&
+      !configWithoutQuantization(configPath, c.configText, error))
+    return fail(error);
   c.ranks = nranks;
   c.start = start;
   return writeConversion(c, outputs);

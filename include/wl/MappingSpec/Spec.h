@@ -12,7 +12,10 @@
 
 #include "wl/MappingSpec/Expr.h"
 
+#include <nlohmann/json.hpp>
+
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -93,6 +96,11 @@ struct Spec {
 /// "FILE: JSON.PATH: what".
 std::shared_ptr<const Spec> loadSpec(const std::string &path,
                                      std::string &error);
+
+/// A model's config.json: a regular file of at most kMaxConfigBytes holding
+/// one strict JSON object; else nullopt with `error` naming the file.
+std::optional<nlohmann::ordered_json>
+readConfig(const std::string &configPath, std::string &error);
 
 /// The `model_type` of the config.json at `configPath`, read as Env reads the
 /// config (empty when it has none, or it is not a string). False with
