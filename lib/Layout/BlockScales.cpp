@@ -13,6 +13,7 @@
 #include "PieceDims.h"
 
 #include <algorithm>
+#include <cstring>
 #include <array>
 #include <map>
 #include <functional>
@@ -155,10 +156,10 @@ public:
   /// with `error` set when a part is not rows and columns of one source
   /// block, or fn said stop.
   bool walk(const Piece &p, const std::function<bool(const Part &)> &fn,
-            std::string &error) {
+            std::string &error, bool blockedSource = true) {
     const Shape &ts = plan.targets[p.target].shape;
     const Shape &ss = plan.sources[p.source].shape;
-    Matrix tm(ts, b), sm(ss, b);
+    Matrix tm(ts, b), sm(ss.size() >= 2 ? ss : Shape{1, ss.empty() ? 1 : ss[0]}, b);
     bool ok = true;
     forEachRect(p, tm.C, [&](const Rect &whole) {
       for (int64_t row = whole.row; ok && row < whole.row + whole.h;) {
@@ -177,7 +178,7 @@ public:
                       rr1 - rr0, cc1 - cc0,
                       src + (rr0 - r0) * whole.sr + (cc0 - whole.col) * whole.sc,
                       whole.sr, whole.sc, -1, 0, 0, 0, 0, 0};
-            ok = locate(p, tm, sm, part, error) && fn(part);
+            ok = (!blockedSource || locate(p, tm, sm, part, error)) && fn(part);
           }
         }
         row = end;
@@ -487,11 +488,15 @@ Plan dequantizePlan(const Plan &plan, const BlockMap &map, DType dataType,
           q.dstStrides = {tm.C, 1};
           q.srcOffset = part.src;
           q.srcStrides = {part.sr, part.sc};
-          q.steps.push_back({Step::Cast, dataType, DType::F32});
-          q.steps.push_back({Step::Affine, DType::F32, DType::F32,
-                             grid[part.sBlock], 0.0});
-          if (t.dtype != DType::F32)
-            q.steps.push_back({Step::Cast, DType::F32, t.dtype});
+          // An affine on BF16, F16 or F32 widens to f32, multiplies and
+          // rounds once to its type, and the FP8 value is exact in each:
+          // cast, then affine on the target type, is f32(x) * scale
+          // rounded to it. F64 computes in f64, so it goes through F32.
+          DType via = t.dtype == DType::F64 ? DType::F32 : t.dtype;
+          q.steps.push_back({Step::Cast, dataType, via});
+          q.steps.push_back({Step::Affine, via, via, grid[part.sBlock], 0.0});
+          if (via != t.dtype)
+            q.steps.push_back({Step::Cast, via, t.dtype});
           out.pieces.push_back(coalesce(q));
           return true;
         },
@@ -518,6 +523,150 @@ std::optional<Plan> keepQuantized(const Plan &plan, const BlockMap &map,
   for (size_t t = 0; t < plan.targets.size(); ++t)
     if (map.isQuantized((int64_t)t))
       out.targets[t].dtype = dataType;
+  return out;
+}
+
+namespace {
+
+/// |x| of the source element at `pos`, as f32 bits without the sign.
+uint32_t magnitudeBits(const uint8_t *data, DType t, int64_t pos) {
+  switch (t) {
+  case DType::BF16: {
+    uint16_t v;
+    std::memcpy(&v, data + 2 * pos, 2);
+    return (uint32_t)(v & 0x7fff) << 16;
+  }
+  case DType::F32: {
+    uint32_t v;
+    std::memcpy(&v, data + 4 * pos, 4);
+    return v & 0x7fffffffu;
+  }
+  default: {
+    uint64_t v = 0;
+    std::memcpy(&v, data + (int64_t)dtypeSize(t) * pos, dtypeSize(t));
+    return (uint32_t)castBits(v, t, DType::F32) & 0x7fffffffu;
+  }
+  }
+}
+
+float fromBits(uint32_t b) {
+  float f;
+  std::memcpy(&f, &b, 4);
+  return f;
+}
+
+} // namespace
+
+std::optional<Plan> quantizePlan(const Plan &plan,
+                                 const std::vector<bool> &quantize,
+                                 BlockShape block, DType dataType,
+                                 const std::vector<const uint8_t *> &sourceData,
+                                 const std::string &suffix, std::string &error) {
+  // Per quantized target block: the largest magnitude, as f32 bits (NaN,
+  // above every finite and infinite value, stays the largest).
+  std::vector<std::vector<uint32_t>> amax(plan.targets.size());
+  for (size_t t = 0; t < plan.targets.size(); ++t)
+    if (quantize[t]) {
+      const TensorInfo &ti = plan.targets[t];
+      if (ti.shape.size() < 2) {
+        error = "'" + ti.name + "' has fewer than 2 dimensions: it has no blocks";
+        return std::nullopt;
+      }
+      amax[t].assign(*numElements(scaleGridShape(ti.shape, block)), 0);
+    }
+  Walker walker(plan, block);
+  std::string unused;
+  for (const Piece &p : plan.pieces) {
+    if (!quantize[p.target])
+      continue;
+    const TensorInfo &t = plan.targets[p.target];
+    if (p.isFill() || !p.steps.empty() || !isFloat(plan.sources[p.source].dtype)) {
+      error = "'" + t.name + "' cannot be quantized: " +
+              (p.isFill() ? std::string("a fill writes part of it")
+               : !p.steps.empty()
+                   ? "the mapping converts its elements (a cast or an affine)"
+                   : "it is read from integers ('" +
+                         plan.sources[p.source].name + "')");
+      return std::nullopt;
+    }
+    const uint8_t *data = sourceData[p.source];
+    const DType st = plan.sources[p.source].dtype;
+    walker.walk(
+        p,
+        [&](const Part &part) {
+          uint32_t m = amax[p.target][part.tBlock];
+          for (int64_t i = 0; i < part.hh; ++i)
+            for (int64_t j = 0; j < part.ww; ++j)
+              m = std::max(m, magnitudeBits(data, st,
+                                            part.src + i * part.sr + j * part.sc));
+          amax[p.target][part.tBlock] = m;
+          return true;
+        },
+        unused, /*blockedSource=*/false);
+  }
+  Plan out;
+  out.sources = plan.sources;
+  out.targets = plan.targets;
+  std::vector<int64_t> grid(plan.targets.size(), -1);
+  // Per block: sf = max(amax, 1e-4) / 448 in f32; the data is multiplied
+  // by 1 / sf in f32 and cast (DeepGEMM's per_block_cast_to_fp8).
+  std::vector<std::vector<float>> inv(plan.targets.size());
+  for (size_t t = 0; t < plan.targets.size(); ++t) {
+    if (!quantize[t])
+      continue;
+    out.targets[t].dtype = dataType;
+    Shape g = scaleGridShape(plan.targets[t].shape, block);
+    grid[t] = (int64_t)out.targets.size();
+    out.targets.push_back({plan.targets[t].name + suffix, DType::F32, g});
+    inv[t].resize(amax[t].size());
+    for (size_t k = 0; k < amax[t].size(); ++k) {
+      volatile float a = std::max(fromBits(amax[t][k]), 1e-4f);
+      volatile float sf = a / 448.0f;
+      volatile float r = 1.0f / sf;
+      inv[t][k] = r;
+      float sfv = sf;
+      uint32_t bits;
+      std::memcpy(&bits, &sfv, 4);
+      Piece fill;
+      fill.target = grid[t];
+      fill.source = -1;
+      fill.fillBits = bits;
+      fill.shape = {1};
+      fill.dstOffset = (int64_t)k;
+      fill.dstStrides = {1};
+      fill.srcStrides = {0};
+      out.pieces.push_back(fill);
+    }
+  }
+  for (const Piece &p : plan.pieces) {
+    if (!quantize[p.target]) {
+      out.pieces.push_back(p);
+      continue;
+    }
+    const Matrix tm(plan.targets[p.target].shape, block);
+    const DType st = plan.sources[p.source].dtype;
+    walker.walk(
+        p,
+        [&](const Part &part) {
+          Piece q;
+          q.target = p.target;
+          q.source = p.source;
+          q.shape = {part.hh, part.ww};
+          q.dstOffset = (part.layer * tm.R + part.r0) * tm.C + part.c0;
+          q.dstStrides = {tm.C, 1};
+          q.srcOffset = part.src;
+          q.srcStrides = {part.sr, part.sc};
+          if (st != DType::F32)
+            q.steps.push_back({Step::Cast, st, DType::F32});
+          q.steps.push_back({Step::Affine, DType::F32, DType::F32,
+                             (double)inv[p.target][part.tBlock], 0.0});
+          q.steps.push_back({Step::Cast, DType::F32, dataType});
+          out.pieces.push_back(coalesce(q));
+          return true;
+        },
+        unused, /*blockedSource=*/false);
+  }
+  normalize(out);
   return out;
 }
 

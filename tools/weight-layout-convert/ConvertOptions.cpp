@@ -56,7 +56,13 @@ const char *convertUsage() {
          "                       back that can round (an affine or\n"
          "                       narrowing cast)\n"
          "  --dtype T            the weights' dtype when the config's is not\n"
-         "                       theirs (bf16, f16, f32, ...)\n"
+         "                       theirs (bf16, f16, f32, ...); on a block-\n"
+         "                       FP8 checkpoint, dequantize to T\n"
+         "  --quantize fp8[:RxC] write the Linear weights (*proj*.weight) as\n"
+         "                       block FP8 (F8_E4M3 and an F32 _scale_inv\n"
+         "                       grid per R x C block, default 128x128)\n"
+         "  --quantize-skip TEXT with --quantize: keep the tensors whose\n"
+         "                       names hold TEXT as they are (repeatable)\n"
          "  --dry-run            check everything and say what would be\n"
          "                       written; write nothing\n"
          "  --verify             re-read every file written against its plan\n"
@@ -208,6 +214,32 @@ bool parseConvertOptions(int argc, char **argv, ConvertOptions &out,
       out.threads = static_cast<int>(n);
     } else if (takes("--dtype")) {
       out.dtype = value;
+    } else if (takes("--quantize")) {
+      // fp8 (blocks of 128x128) or fp8:RxC.
+      int64_t r = 128, c = 128;
+      bool ok = hasValue && value.compare(0, 3, "fp8") == 0;
+      if (ok && value.size() > 3) {
+        size_t x = value.find('x');
+        ok = value[3] == ':' && x != std::string::npos &&
+             parseInt(value.substr(4, x - 4), r) &&
+             parseInt(value.substr(x + 1), c) && r >= 1 && c >= 1 &&
+             r <= (1 << 20) && c <= (1 << 20);
+      }
+      if (!ok) {
+        if (error.empty())
+          error = "--quantize needs fp8 or fp8:RxC (blocks of R rows and C "
+                  "columns), not " +
+                  quoteName(value);
+        return false;
+      }
+      out.quantizeBlock = {r, c};
+    } else if (takes("--quantize-skip")) {
+      if (!hasValue || value.empty()) {
+        if (error.empty())
+          error = "--quantize-skip needs a part of tensor names";
+        return false;
+      }
+      out.quantizeSkip.push_back(value);
     } else if (takes("--device")) {
       out.device = value;
     } else if (takes("--max-shard-size")) {
@@ -258,6 +290,15 @@ bool parseConvertOptions(int argc, char **argv, ConvertOptions &out,
   }
   if (const char *stall = std::getenv("WL_CONVERT_TEST_STALL_MS"))
     out.testStallMillis = std::atoi(stall);
+  if (!out.quantizeSkip.empty() && !out.quantizeBlock) {
+    error = "--quantize-skip goes with --quantize";
+    return false;
+  }
+  if (out.quantizeBlock && (out.reverse || !out.fromMapping.empty())) {
+    error = "--quantize goes with a forward conversion (not --reverse or a "
+            "reshard)";
+    return false;
+  }
   if (out.device != "cpu" && out.device != "cuda") {
     error = "--device is cpu or cuda, not " + quoteName(out.device);
     return false;

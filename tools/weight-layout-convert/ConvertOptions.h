@@ -4,7 +4,9 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <vector>
 
 namespace wl::tool {
 
@@ -23,6 +25,9 @@ struct ConvertOptions {
   std::string fromMapping;
   std::map<std::string, int64_t> fromOptions;
   std::string dtype;
+  /// --quantize fp8[:RxC]: the block (rows, columns).
+  std::optional<std::pair<int64_t, int64_t>> quantizeBlock;
+  std::vector<std::string> quantizeSkip; ///< --quantize-skip TEXT
   std::string device = "cpu";
   bool reverse = false, dryRun = false, verify = false, force = false,
        quiet = false, exact = false, fsync = true;

@@ -231,4 +231,95 @@ bool rewriteForBlockFp8(layout::Plan &plan, const QuantizedSources &q,
   return true;
 }
 
+bool quantizedByDefault(const layout::TensorInfo &t) {
+  const std::string &n = t.name;
+  if (!layout::isFloat(t.dtype) || t.shape.size() < 2 || n.size() < 7 ||
+      n.compare(n.size() - 7, 7, ".weight") != 0)
+    return false;
+  std::string module = n.substr(0, n.size() - 7);
+  size_t dot = module.rfind('.');
+  std::string last = dot == std::string::npos ? module : module.substr(dot + 1);
+  return last.find("proj") != std::string::npos;
+}
+
+bool quantizePlanForFp8(layout::Plan &plan, layout::BlockShape block,
+                        const SourceLookup &lookup,
+                        const std::vector<std::string> &skip,
+                        std::set<std::string> &notConverted,
+                        std::set<std::string> &quantizedSources,
+                        std::string &error) {
+  std::vector<const uint8_t *> data(plan.sources.size(), nullptr);
+  std::vector<bool> linear(plan.sources.size(), false);
+  for (size_t s = 0; s < plan.sources.size(); ++s) {
+    const layout::TensorInfo &t = plan.sources[s];
+    linear[s] = quantizedByDefault(t);
+    for (const std::string &k : skip)
+      linear[s] = linear[s] && t.name.find(k) == std::string::npos;
+    if (!linear[s]) {
+      if (t.name.size() > 7 &&
+          t.name.compare(t.name.size() - 7, 7, ".weight") == 0)
+        notConverted.insert(t.name.substr(0, t.name.size() - 7));
+      continue;
+    }
+    std::string name;
+    const runtime::Checkpoint *ckpt = lookup(t.name, name);
+    runtime::Checkpoint::Located l = ckpt ? ckpt->find(name)
+                                          : runtime::Checkpoint::Located{};
+    if (l.entry)
+      data[s] = l.file->data(*l.entry);
+  }
+  // A target is quantized when every piece writing it reads a Linear weight.
+  std::vector<int> kind(plan.targets.size(), 0); // 1: linear, 2: other
+  std::vector<int64_t> example(plan.targets.size() * 2, -1);
+  for (const layout::Piece &p : plan.pieces) {
+    int k = !p.isFill() && linear[p.source] ? 1 : 2;
+    kind[p.target] |= k;
+    example[p.target * 2 + (k - 1)] = p.source;
+  }
+  std::vector<bool> quantize(plan.targets.size(), false);
+  for (size_t t = 0; t < plan.targets.size(); ++t) {
+    if (kind[t] == 3) {
+      int64_t other = example[t * 2 + 1];
+      error = quoteName(plan.targets[t].name) + " is written from the Linear "
+              "weight " + quoteName(plan.sources[example[t * 2]].name) +
+              " and from " +
+              (other < 0 ? std::string("fill values")
+                         : quoteName(plan.sources[other].name)) +
+              ": it cannot be quantized in blocks";
+      return false;
+    }
+    quantize[t] = kind[t] == 1;
+  }
+  for (const layout::Piece &p : plan.pieces)
+    if (quantize[p.target])
+      quantizedSources.insert(plan.sources[p.source].name);
+  std::optional<layout::Plan> q = layout::quantizePlan(
+      plan, quantize, block, DType::F8E4M3FN, data, kScaleSuffix, error);
+  if (!q)
+    return false;
+  plan = std::move(*q);
+  return true;
+}
+
+bool configWithBlockFp8(const std::string &configPath,
+                        layout::BlockShape block,
+                        const std::set<std::string> &notConverted,
+                        std::string &text, std::string &error) {
+  std::optional<nlohmann::ordered_json> config =
+      mapping::readConfig(configPath, error);
+  if (!config)
+    return false;
+  nlohmann::ordered_json q = nlohmann::ordered_json::object();
+  q["activation_scheme"] = "dynamic";
+  q["fmt"] = "e4m3";
+  q["quant_method"] = "fp8";
+  q["weight_block_size"] = {block.rows, block.cols};
+  q["modules_to_not_convert"] = nlohmann::ordered_json::array();
+  for (const std::string &m : notConverted)
+    q["modules_to_not_convert"].push_back(m);
+  (*config)["quantization_config"] = q;
+  text = config->dump(2) + "\n";
+  return true;
+}
+
 } // namespace wl::tool

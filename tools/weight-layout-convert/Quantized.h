@@ -97,6 +97,37 @@ bool rewriteForBlockFp8(layout::Plan &plan, const QuantizedSources &q,
                         std::set<std::string> *quantizedTargets,
                         std::string &error);
 
+/// Whether --quantize makes the source `t` block FP8: a float tensor of
+/// rank >= 2 whose module's last name holds "proj" (q_proj, o_proj,
+/// gate_proj, the experts', in_proj_qkvz, out_proj, ...). Embeddings,
+/// lm_head, norms and the routers (mlp.gate) stay as they are, as in the
+/// Qwen3 and DeepSeek-V3 FP8 releases.
+bool quantizedByDefault(const layout::TensorInfo &t);
+
+/// --quantize: the targets of `plan` written from quantizedByDefault
+/// sources become block FP8 with their `_scale_inv` grids
+/// (layout::quantizePlan), reading the sources' bytes through `lookup`
+/// (bound and checked before); sources whose names hold one of `skip`
+/// stay as they are. `notConverted` gets the modules of the
+/// other `.weight` sources, `quantizedSources` the sources of the
+/// quantized targets. A target written from both kinds of source is
+/// refused, naming both.
+bool quantizePlanForFp8(layout::Plan &plan, layout::BlockShape block,
+                        const SourceLookup &lookup,
+                        const std::vector<std::string> &skip,
+                        std::set<std::string> &notConverted,
+                        std::set<std::string> &quantizedSources,
+                        std::string &error);
+
+/// The text of `configPath` with quantization_config set for block FP8
+/// ({"activation_scheme": "dynamic", "fmt": "e4m3", "quant_method": "fp8",
+/// "weight_block_size": [rows, cols], "modules_to_not_convert": [...]}),
+/// as DeepSeek-V3 and the Qwen3 FP8 releases write it.
+bool configWithBlockFp8(const std::string &configPath,
+                        layout::BlockShape block,
+                        const std::set<std::string> &notConverted,
+                        std::string &text, std::string &error);
+
 } // namespace wl::tool
 
 #endif // WL_TOOLS_QUANTIZED_H

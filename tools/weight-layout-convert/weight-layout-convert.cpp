@@ -481,6 +481,10 @@ int main(int argc, char **argv) {
   // The spec compiled; before any IR, the checkpoint(s) opened and their
   // names compared with the spec's (CheckNames.h).
   const bool dequantize = fp8.present && !opt.dtype.empty();
+  if (opt.quantizeBlock && fp8.present)
+    return fail(configPath + ": the checkpoint is block FP8 already "
+                             "(quantization_config): --quantize goes with a "
+                             "bf16, f16 or f32 one");
   if (dequantize && opt.reverse)
     return fail("--dtype on a block-FP8 checkpoint dequantizes it on a "
                 "forward conversion; --reverse keeps FP8 (give no --dtype)");
@@ -499,6 +503,10 @@ int main(int argc, char **argv) {
          "cast, which can round (not bit for bit; --exact refuses), e.g. " +
          quoteName(compiled->rounded.front()));
 
+  std::vector<std::string> layoutHashes;
+  if (dequantize)
+    for (const layout::Plan &p : compiled->rankPlans)
+      layoutHashes.push_back(hex64(plan::planHash(p)));
   if (fp8.present && !applyBlockFp8(opt, fp8, configPath, dequantize,
                                     *compiled, in, error))
     return fail(error);
@@ -511,6 +519,40 @@ int main(int argc, char **argv) {
   if (!problems.text().empty())
     return fail(opt.from + ": " + problems.text());
 
+  // --quantize: the sources are bound and checked; their bytes give each
+  // block's scale.
+  std::set<std::string> notConverted;
+  if (opt.quantizeBlock) {
+    layout::BlockShape block{opt.quantizeBlock->first,
+                             opt.quantizeBlock->second};
+    SourceLookup lookup = [&](const std::string &plan, std::string &name) {
+      name = plan;
+      return in.ckpts.front().get();
+    };
+    for (int64_t r = 0; r < nranks; ++r) {
+      // The files record the plan that writes them from the block-FP8
+      // checkpoint (what --reverse recompiles), not this data's own.
+      layout::Plan layoutPlan = compiled->rankPlans[r];
+      std::set<std::string> quantized;
+      if (!quantizePlanForFp8(compiled->rankPlans[r], block, lookup,
+                              opt.quantizeSkip, notConverted, quantized,
+                              error) ||
+          !rewriteForBlockFp8(layoutPlan,
+                              quantizedByName(layoutPlan, quantized, block),
+                              block, false, nullptr, error))
+        return fail(opt.mapping + ": at " +
+                    in.options(opt, nranks == 1 ? -1 : r) + ": " + error +
+                    " (--quantize-skip keeps a tensor as it is)");
+      outputs[r].planHash = hex64(plan::planHash(layoutPlan));
+    }
+  }
+  if (dequantize) {
+    // The files record the plan that writes them from the dequantized
+    // checkpoint (what --reverse recompiles).
+    for (int64_t r = 0; r < nranks; ++r)
+      outputs[r].planHash = layoutHashes[r];
+  }
+
   Conversion c;
   c.opt = &opt;
   c.target = &target;
@@ -520,6 +562,11 @@ int main(int argc, char **argv) {
   c.manifest = outputManifest(opt, mappingName, *compiled, in);
   if (dequantize &&
       !configWithoutQuantization(configPath, c.configText, error))
+    return fail(error);
+  if (opt.quantizeBlock &&
+      !configWithBlockFp8(configPath,
+                          {opt.quantizeBlock->first, opt.quantizeBlock->second},
+                          notConverted, c.configText, error))
     return fail(error);
   c.ranks = nranks;
   c.start = start;

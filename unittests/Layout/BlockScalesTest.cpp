@@ -223,6 +223,80 @@ TEST(BlockScales, MapBlocksAgreesWithEveryElement) {
   EXPECT_GT(refused, 400);
 }
 
+float f32Of(uint64_t bits) {
+  uint32_t b = (uint32_t)bits;
+  float f;
+  std::memcpy(&f, &b, 4);
+  return f;
+}
+
+TEST(BlockScales, QuantizeIsPerBlockAmaxOfEveryTarget) {
+  std::mt19937 rng(26);
+  for (int iter = 0; iter < 1500; ++iter) {
+    Case c = randomCase(rng);
+    // bf16 source data: values that encode their origin, some negative.
+    std::vector<std::vector<uint8_t>> bytes(2);
+    for (int s = 0; s < 2; ++s) {
+      int64_t n = *numElements(c.plan.sources[s].shape);
+      bytes[s].resize(2 * n);
+      for (int64_t i = 0; i < n; ++i) {
+        double v = ((i * 7 + s * 3) % 23 - 11) * std::ldexp(1.0, (int)(i % 5) - 2);
+        uint16_t b = (uint16_t)bitsFromDouble(v, DType::BF16);
+        std::memcpy(&bytes[s][2 * i], &b, 2);
+      }
+    }
+    std::string error;
+    std::optional<Plan> q = quantizePlan(c.plan, {true}, c.block, DType::F8E4M3FN,
+                                         {bytes[0].data(), bytes[1].data()},
+                                         "_scale_inv", error);
+    ASSERT_TRUE(q) << error;
+    const Shape &ts = c.plan.targets[0].shape;
+    Shape grid = scaleGridShape(ts, c.block);
+    ASSERT_EQ(q->targets.size(), 2u);
+    EXPECT_EQ(q->targets[0].dtype, DType::F8E4M3FN);
+    EXPECT_EQ(q->targets[1].name, "t_scale_inv");
+    EXPECT_EQ(q->targets[1].shape, grid);
+    // The expectation, element by element from the origins.
+    auto o = origins(c.plan);
+    auto value = [&](int64_t s, int64_t pos) {
+      uint16_t b;
+      std::memcpy(&b, &bytes[s][2 * pos], 2);
+      return (float)doubleFromBits(b, DType::BF16);
+    };
+    auto blockOf = [&](int64_t d) {
+      Shape tc = unflatIndex(ts, d);
+      return flatIndex(grid, {tc[0], tc[1] / c.block.rows, tc[2] / c.block.cols});
+    };
+    std::vector<float> amax(*numElements(grid), 0.0f);
+    for (int64_t d = 0; d < (int64_t)o.size(); ++d)
+      amax[blockOf(d)] = std::max(amax[blockOf(d)], std::fabs(value(o[d].first, o[d].second)));
+    std::vector<int> seen(o.size(), 0), seenGrid(amax.size(), 0);
+    for (const Piece &p : q->pieces) {
+      for (auto [d, s] : orderedPairs(p)) {
+        if (p.target == 1) {
+          ++seenGrid[d];
+          float sf = std::max(amax[d], 1e-4f) / 448.0f;
+          ASSERT_EQ(f32Of(p.fillBits), sf);
+          continue;
+        }
+        ++seen[d];
+        float sf = std::max(amax[blockOf(d)], 1e-4f) / 448.0f;
+        float y = value(p.source, s) * (1.0f / sf);
+        uint32_t yb;
+        std::memcpy(&yb, &y, 4);
+        uint16_t xb;
+        std::memcpy(&xb, &bytes[p.source][2 * s], 2);
+        ASSERT_EQ(applySteps(p.steps, xb), castBits(yb, DType::F32, DType::F8E4M3FN))
+            << "element " << d;
+      }
+    }
+    for (int n : seen)
+      ASSERT_EQ(n, 1);
+    for (int n : seenGrid)
+      ASSERT_EQ(n, 1);
+  }
+}
+
 TEST(BlockScales, RefusalsNameTheTensorAndDimension) {
   // A [4, 6] weight in 2x3 blocks, split by rows at 1: rank 0 gets a block
   // of one row, whose source block has two.

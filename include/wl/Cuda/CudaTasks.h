@@ -55,7 +55,7 @@ struct StepCode {
 };
 
 constexpr int kMaxOuter = 4;
-constexpr int kMaxSteps = 2;
+constexpr int kMaxSteps = 3;
 /// Threads of a block: every unit is the work of one block.
 constexpr int kBlockThreads = 256;
 

@@ -27,6 +27,7 @@
 
 #include "wl/Layout/Plan.h"
 
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -88,14 +89,34 @@ std::optional<Plan> scalePlan(const Plan &plan, const BlockMap &map,
 /// The data plan with its quantized sources typed `dataType` (e.g.
 /// F8E4M3FN) and their targets dequantized to the plan's target dtypes:
 /// every piece that reads a quantized source is cut at block edges and
-/// its steps become cast(dataType -> F32), affine(scale of the block, in
-/// F32), cast(F32 -> target dtype) (the last dropped for an F32 target).
+/// its steps become cast(dataType -> T), affine(scale of the block) on T,
+/// for a BF16, F16 or F32 target T (exact: the FP8 value is one of T and
+/// T's affine is the f32 product rounded to T); for F64, the same through
+/// F32, then cast to F64.
 /// `scales[s]` holds the grid values of quantized source s, as doubles of
 /// F32 values. Pieces of other sources are kept as they are.
 /// Post: element x of block b of a quantized target equals
 /// castBits(f32(x) * scale(b) in f32, F32, target dtype), bit for bit.
 Plan dequantizePlan(const Plan &plan, const BlockMap &map, DType dataType,
                     const std::vector<std::vector<double>> &scales);
+
+/// The plan with the targets flagged in `quantize` (one flag per target)
+/// quantized to `dataType` (F8E4M3FN) in blocks, each with its scale grid
+/// as a new target named its name + `suffix` (F32). Per target block, as
+/// DeepGEMM's per_block_cast_to_fp8 (and vLLM's copy of it) computes it:
+/// amax = the largest |x| of its elements in f32, sf = max(amax, 1e-4) /
+/// 448 in f32, each element cast(f32(x) * (1 / sf)) with 1 / sf rounded to
+/// f32 and the product rounded once; sf is the grid's value. The amax is
+/// read here from `sourceData[s]` (the bytes of each source read by a
+/// flagged target), so the plan holds each block's factor as an affine and
+/// each grid element as a fill. Fails, naming the target, when a flagged
+/// target is written by a fill, through a conversion, from integers, or
+/// has fewer than 2 dimensions.
+std::optional<Plan> quantizePlan(const Plan &plan,
+                                 const std::vector<bool> &quantize,
+                                 BlockShape block, DType dataType,
+                                 const std::vector<const uint8_t *> &sourceData,
+                                 const std::string &suffix, std::string &error);
 
 /// The data plan with its quantized sources and targets retyped
 /// `dataType`, moved as bytes. Fails when a piece that reads a quantized

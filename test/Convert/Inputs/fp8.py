@@ -1,9 +1,10 @@
 """Block-FP8 checkpoints for the tests, written and checked with NumPy alone
 (no part of weight-layout):
 
-  fp8.py quantize SRC DST ROWS COLS   every Linear weight of the bf16
-      checkpoint SRC (*_proj.weight, experts included; not the router
-      mlp.gate, norms, embeddings, lm_head) as F8_E4M3 with its F32
+  fp8.py quantize SRC DST ROWS COLS [SKIP...]   every Linear weight of the
+      bf16 checkpoint SRC (a `.weight` of rank >= 2 whose module's last name
+      holds "proj", experts included; not the router mlp.gate, norms,
+      embeddings, lm_head, nor names holding a SKIP) as F8_E4M3 with its F32
       `_scale_inv` grid, quantized as DeepGEMM's per_block_cast_to_fp8
       (deep_gemm/utils/math.py) computes it: amax of each block in f32,
       clamped to 1e-4, sf = amax / 448, q = e4m3(x * (1 / sf)) in f32 with
@@ -96,8 +97,9 @@ def f32_to_e4m3(x):
     return (code | np.where(x < 0, 0x80, 0)).astype(np.uint8)
 
 
-def quantized_name(k):
-    return k.endswith("_proj.weight")
+def quantized_name(k, a, skip):
+    return (k.endswith(".weight") and "proj" in k[:-7].split(".")[-1]
+            and a.ndim >= 2 and not any(s in k for s in skip))
 
 
 def quantize(x, br, bc):
@@ -132,10 +134,11 @@ def main():
     cmd = sys.argv[1]
     if cmd == "quantize":
         src, dst, br, bc = sys.argv[2], sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+        skip = sys.argv[6:]
         config = json.load(open(os.path.join(src, "config.json")))
         out = {}
         for k, (dt, a) in read_folder(src).items():
-            if quantized_name(k) and dt == "BF16":
+            if quantized_name(k, a, skip) and dt == "BF16":
                 q, s = quantize(a, br, bc)
                 out[k] = ("F8_E4M3", q)
                 out[k + "_scale_inv"] = ("F32", s)
