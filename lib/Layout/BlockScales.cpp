@@ -561,7 +561,13 @@ std::optional<Plan> quantizePlan(const Plan &plan,
                                  const std::vector<bool> &quantize,
                                  BlockShape block, DType dataType,
                                  const std::vector<const uint8_t *> &sourceData,
-                                 const std::string &suffix, std::string &error) {
+                                 const std::string &suffix, std::string &error,
+                                 const std::function<void(int64_t)> &read) {
+  // Pieces left to read per source, for `read`.
+  std::vector<int64_t> left(plan.sources.size(), 0);
+  for (const Piece &p : plan.pieces)
+    if (quantize[p.target] && !p.isFill())
+      ++left[p.source];
   // Per quantized target block: the largest magnitude, as f32 bits (NaN,
   // above every finite and infinite value, stays the largest).
   std::vector<std::vector<uint32_t>> amax(plan.targets.size());
@@ -595,14 +601,29 @@ std::optional<Plan> quantizePlan(const Plan &plan,
         p,
         [&](const Part &part) {
           uint32_t m = amax[p.target][part.tBlock];
-          for (int64_t i = 0; i < part.hh; ++i)
-            for (int64_t j = 0; j < part.ww; ++j)
-              m = std::max(m, magnitudeBits(data, st,
-                                            part.src + i * part.sr + j * part.sc));
+          for (int64_t i = 0; i < part.hh; ++i) {
+            int64_t row = part.src + i * part.sr;
+            if (st == DType::BF16 && part.sc == 1) {
+              // Magnitudes of bf16 order as their bits do (NaN above all).
+              const uint8_t *q = data + 2 * row;
+              uint16_t r = 0;
+              for (int64_t j = 0; j < part.ww; ++j) {
+                uint16_t v;
+                std::memcpy(&v, q + 2 * j, 2);
+                r = std::max<uint16_t>(r, v & 0x7fff);
+              }
+              m = std::max(m, (uint32_t)r << 16);
+            } else {
+              for (int64_t j = 0; j < part.ww; ++j)
+                m = std::max(m, magnitudeBits(data, st, row + j * part.sc));
+            }
+          }
           amax[p.target][part.tBlock] = m;
           return true;
         },
         unused, /*blockedSource=*/false);
+    if (--left[p.source] == 0 && read)
+      read(p.source);
   }
   Plan out;
   out.sources = plan.sources;

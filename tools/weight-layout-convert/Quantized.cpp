@@ -249,6 +249,7 @@ bool quantizePlanForFp8(layout::Plan &plan, layout::BlockShape block,
                         std::set<std::string> &quantizedSources,
                         std::string &error) {
   std::vector<const uint8_t *> data(plan.sources.size(), nullptr);
+  std::vector<runtime::Checkpoint::Located> where(plan.sources.size());
   std::vector<bool> linear(plan.sources.size(), false);
   for (size_t s = 0; s < plan.sources.size(); ++s) {
     const layout::TensorInfo &t = plan.sources[s];
@@ -267,6 +268,7 @@ bool quantizePlanForFp8(layout::Plan &plan, layout::BlockShape block,
                                           : runtime::Checkpoint::Located{};
     if (l.entry)
       data[s] = l.file->data(*l.entry);
+    where[s] = l;
   }
   // A target is quantized when every piece writing it reads a Linear weight.
   std::vector<int> kind(plan.targets.size(), 0); // 1: linear, 2: other
@@ -293,8 +295,17 @@ bool quantizePlanForFp8(layout::Plan &plan, layout::BlockShape block,
   for (const layout::Piece &p : plan.pieces)
     if (quantize[p.target])
       quantizedSources.insert(plan.sources[p.source].name);
+  // Each source's pages are released once its blocks' amax is known, so
+  // that this pass does not keep the checkpoint resident.
+  auto release = [&](int64_t s) {
+    const runtime::Checkpoint::Located &l = where[s];
+    if (l.entry)
+      l.file->release(l.file->fileOffset(*l.entry),
+                      l.file->fileOffset(*l.entry) + (l.entry->end - l.entry->begin));
+  };
   std::optional<layout::Plan> q = layout::quantizePlan(
-      plan, quantize, block, DType::F8E4M3FN, data, kScaleSuffix, error);
+      plan, quantize, block, DType::F8E4M3FN, data, kScaleSuffix, error,
+      release);
   if (!q)
     return false;
   plan = std::move(*q);

@@ -80,6 +80,22 @@ TEST(ElementSteps, CastsEqualDTypeOnEveryValue) {
              samples32(), "f32 -> bf16");
   expectSame({cast(DType::F32, DType::F16)}, DType::F32, DType::F16,
              samples32(), "f32 -> f16");
+  // Block FP8: e4m3 out of f32 (quantizing), every e4m3 into the floats.
+  std::vector<uint64_t> f32s = samples32();
+  for (uint32_t x = 0; x < 0x44000000u; x += 0x1000u) // every 3-bit rounding
+    for (uint32_t d : {0u, 0x7ffffu, 0x80000u, 0x80001u, 0xfffffu})
+      f32s.push_back(x + d), f32s.push_back(0x80000000u | (x + d));
+  expectSame({cast(DType::F32, DType::F8E4M3FN)}, DType::F32, DType::F8E4M3FN,
+             f32s, "f32 -> e4m3");
+  std::vector<uint64_t> bytes(256);
+  for (uint64_t i = 0; i < 256; ++i)
+    bytes[i] = i;
+  for (DType t : {DType::BF16, DType::F16, DType::F32, DType::F64}) {
+    expectSame({cast(DType::F8E4M3FN, t)}, DType::F8E4M3FN, t, bytes,
+               "e4m3 -> float");
+    expectSame({cast(DType::F8E5M2, t)}, DType::F8E5M2, t, bytes,
+               "e5m2 -> float");
+  }
   expectSame({cast(DType::I16, DType::I64)}, DType::I16, DType::I64, every16(),
              "i16 -> i64");
   expectSame({cast(DType::BF16, DType::F32), cast(DType::F32, DType::BF16)},

@@ -28,6 +28,7 @@
 #include "wl/Layout/Plan.h"
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -111,12 +112,14 @@ Plan dequantizePlan(const Plan &plan, const BlockMap &map, DType dataType,
 /// flagged target), so the plan holds each block's factor as an affine and
 /// each grid element as a fill. Fails, naming the target, when a flagged
 /// target is written by a fill, through a conversion, from integers, or
-/// has fewer than 2 dimensions.
+/// has fewer than 2 dimensions. `read(s)`, when given, is called once
+/// source s has been read for the last time (to release its pages).
 std::optional<Plan> quantizePlan(const Plan &plan,
                                  const std::vector<bool> &quantize,
                                  BlockShape block, DType dataType,
                                  const std::vector<const uint8_t *> &sourceData,
-                                 const std::string &suffix, std::string &error);
+                                 const std::string &suffix, std::string &error,
+                                 const std::function<void(int64_t)> &read = {});
 
 /// The data plan with its quantized sources and targets retyped
 /// `dataType`, moved as bytes. Fails when a piece that reads a quantized
