@@ -26,6 +26,8 @@ bool deviceCanApply(const std::vector<Step> &steps) {
     } else if (!(isDeviceFloat(from) && isDeviceFloat(to)) &&
                !(isDeviceInt(from) && isDeviceInt(to))) {
       return false;
+    } else if (to == kF8E4M3 && from == kF64) {
+      return false; // two roundings through f32
     }
   }
   return true;

@@ -1,6 +1,8 @@
 //===- ElementSteps.cpp - casts and affines over runs of elements ---------===//
 #include "wl/Runtime/ElementSteps.h"
 
+#include "wl/Cuda/DeviceConvert.h"
+
 #include <algorithm>
 #include <cstring>
 #include <mutex>
@@ -103,25 +105,6 @@ const uint64_t *byteTable(DType from, DType to) {
   return tables[f][t];
 }
 
-/// f32 bits to e4m3fn bits as layout::castBits rounds them: to nearest
-/// even; a magnitude above 464 (the tie between 448 and the next step,
-/// which would be 480) and NaN become NaN (0x7f with the sign), for the
-/// format has no infinity.
-inline uint8_t f32ToE4M3(uint32_t bits) {
-  uint8_t sign = static_cast<uint8_t>((bits >> 24) & 0x80);
-  uint32_t a = bits & 0x7fffffffu;
-  if (a > 0x43e80000u) // > 464.0f, or infinite, or NaN
-    return sign | 0x7f;
-  if (a < 0x3c800000u) { // < 2^-6: a subnormal (or zero) of e4m3, 2^-9 steps
-    // x * 512 rounded to an integer, to nearest even: 8 is the least normal.
-    float q = asFloat(a) * 512.0f + 8388608.0f;
-    return sign | static_cast<uint8_t>(asBits(q) - 0x4b000000u);
-  }
-  // Round the f32 mantissa to 3 bits, to nearest even, then rebias.
-  uint32_t r = a + 0x7ffffu + ((a >> 20) & 1u);
-  return sign | static_cast<uint8_t>(((r >> 20) - ((127u - 7u) << 3)) & 0x7f);
-}
-
 void applyStep(const Step &s, uint64_t *buf, int m) {
   if (s.kind == Step::Cast) {
     if ((s.from == DType::F8E4M3FN || s.from == DType::F8E5M2) &&
@@ -131,7 +114,7 @@ void applyStep(const Step &s, uint64_t *buf, int m) {
         buf[i] = table[buf[i] & 0xff];
     } else if (s.from == DType::F32 && s.to == DType::F8E4M3FN) {
       for (int i = 0; i < m; ++i)
-        buf[i] = f32ToE4M3(static_cast<uint32_t>(buf[i]));
+        buf[i] = cuda::f32ToE4M3Bits(static_cast<uint32_t>(buf[i]));
     } else if (s.from == DType::BF16 && s.to == DType::F32) {
       for (int i = 0; i < m; ++i)
         buf[i] = bf16ToF32(static_cast<uint16_t>(buf[i]));

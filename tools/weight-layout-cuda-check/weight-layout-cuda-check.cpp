@@ -1,8 +1,11 @@
 //===- weight-layout-cuda-check.cpp - the CUDA executor against the CPU ---===//
 //
-//   weight-layout-cuda-check [--random N] [--seed S] [PLAN.json | DIR ...]
+//   weight-layout-cuda-check [--random N] [--fp8 N] [--seed S]
+//                            [PLAN.json | DIR ...]
 // For random plans (N of them: strided, transposed, converted, padded,
-// split pieces of every element size, built exact-once by construction) and
+// split pieces of every element size, built exact-once by construction),
+// random block-FP8 plans (--fp8 N: dequantizing and quantizing, as
+// wl/Layout/BlockScales.h builds them for weight-layout-convert) and
 // for every plan given (files, or the *.json of folders: e.g. the plans of
 // every mapping spec at every degree), with random source bytes:
 //   1. the CUDA task table emulated on the host (runTableOnHost, the
@@ -17,12 +20,14 @@
 // target and the byte); 2 on bad input.
 //
 //===----------------------------------------------------------------------===//
+#include "wl/Layout/BlockScales.h"
 #include "wl/Plan/Plan.h"
 #include "wl/Runtime/CpuExecutor.h"
 #include "wl/Cuda/CudaExecutor.h"
 #include "wl/Cuda/CudaTasks.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -145,6 +150,104 @@ Plan randomPlan(std::mt19937_64 &rng) {
   return plan;
 }
 
+/// A random block-FP8 plan (wl/Layout/BlockScales.h): a target [L, R, C]
+/// tiled by whole blocks of two sources, at random block places, some
+/// transposed; then dequantized (F8E4M3FN sources with random scales, to
+/// bf16, f16 or f32) or quantized (finite bf16 or f32 sources, whose bytes
+/// go to `sources`, to F8E4M3FN with a grid of fills).
+Plan randomBlockFp8Plan(std::mt19937_64 &rng, uint64_t seed,
+                        std::vector<plan::Buffer> &sources) {
+  auto pick = [&](int64_t lo, int64_t hi) {
+    return lo + static_cast<int64_t>(rng() % (hi - lo + 1));
+  };
+  const int64_t b = rng() % 2 ? 16 : 32;
+  const layout::BlockShape block{b, b};
+  const bool quantize = rng() % 2;
+  const DType types[] = {DType::BF16, DType::F16, DType::F32};
+  const DType hi = quantize ? (rng() % 2 ? DType::BF16 : DType::F32)
+                            : types[rng() % 3];
+  const DType lo = DType::F8E4M3FN;
+  const int64_t L = pick(1, 2), nR = pick(1, 6), nC = pick(1, 6);
+  Plan plan;
+  // Partial edge blocks where the target is quantized (the sources have
+  // no blocks then).
+  const bool edges = quantize && rng() % 2;
+  plan.targets.push_back({"t", quantize ? lo : hi,
+                          {L, nR * b - (edges ? pick(0, b - 1) : 0),
+                           nC * b - (edges ? pick(0, b - 1) : 0)}});
+  const layout::Shape ts = plan.targets[0].shape;
+  for (int s = 0; s < 2; ++s)
+    plan.sources.push_back({"s" + std::to_string(s), quantize ? hi : lo,
+                            {L, (nR + pick(0, 3)) * b, (nC + pick(0, 3)) * b}});
+  // One piece per block row of each layer: whole blocks, from one source.
+  for (int64_t l = 0; l < L; ++l)
+    for (int64_t i = 0; i < nR; ++i)
+      for (int64_t j = 0; j < nC;) {
+        int64_t w = std::min(nC - j, pick(1, 3));
+        int64_t s = rng() % 2;
+        const layout::Shape &ss = plan.sources[s].shape;
+        int64_t h = std::min(b, ts[1] - i * b);
+        int64_t cols = std::min(w * b, ts[2] - j * b);
+        bool t = w == 1 && h == b && cols == b && rng() % 3 == 0;
+        int64_t r0 = pick(0, ss[1] / b - 1) * b, c0 = pick(0, ss[2] / b - w) * b;
+        Piece p;
+        p.target = 0;
+        p.source = s;
+        p.shape = {h, cols};
+        p.dstOffset = (l * ts[1] + i * b) * ts[2] + j * b;
+        p.dstStrides = {ts[2], 1};
+        p.srcOffset = (l * ss[1] + r0) * ss[2] + c0;
+        p.srcStrides = t ? layout::Shape{1, ss[2]} : layout::Shape{ss[2], 1};
+        plan.pieces.push_back(p);
+        j += w;
+      }
+  layout::normalize(plan);
+  std::string error;
+  if (quantize) {
+    // Finite values of every magnitude the blocks meet.
+    sources.clear();
+    for (const layout::TensorInfo &t : plan.sources) {
+      plan::Buffer buf;
+      int64_t n = *layout::numElements(t.shape);
+      buf.bytes.resize(n * layout::dtypeSize(t.dtype));
+      for (int64_t k = 0; k < n; ++k) {
+        double v = std::ldexp((double)(int64_t)(rng() % 2001) - 1000.0,
+                              (int)(rng() % 24) - 20);
+        uint64_t bits = layout::bitsFromDouble(v, t.dtype);
+        std::memcpy(&buf.bytes[k * layout::dtypeSize(t.dtype)], &bits,
+                    layout::dtypeSize(t.dtype));
+      }
+      sources.push_back(std::move(buf));
+    }
+    std::optional<Plan> q = layout::quantizePlan(
+        plan, {true}, block, lo,
+        {sources[0].bytes.data(), sources[1].bytes.data()}, "_scale_inv",
+        error);
+    if (!q) {
+      std::fprintf(stderr, "block FP8 plan, seed %llu: %s\n",
+                   (unsigned long long)seed, error.c_str());
+      std::exit(1);
+    }
+    return *q;
+  }
+  std::optional<layout::BlockMap> map =
+      layout::mapBlocks(plan, {true, true}, block, error);
+  if (!map) {
+    std::fprintf(stderr, "block FP8 plan, seed %llu: %s\n",
+                 (unsigned long long)seed, error.c_str());
+    std::exit(1);
+  }
+  std::vector<std::vector<double>> scales(2);
+  for (int s = 0; s < 2; ++s)
+    for (int64_t k = 0;
+         k < *layout::numElements(layout::scaleGridShape(plan.sources[s].shape, block));
+         ++k)
+      scales[s].push_back(std::ldexp(1.0 + (double)(rng() % 1000) / 1000.0,
+                                     (int)(rng() % 30) - 20));
+  sources.clear(); // random bytes: every e4m3 code, NaN included
+  return layout::dequantizePlan(plan, *map, lo, scales);
+}
+
 std::vector<plan::Buffer> randomSources(const Plan &plan, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::vector<plan::Buffer> out;
@@ -171,13 +274,14 @@ struct Checker {
   int misalign = 0;
 
   bool check(const Plan &plan, const std::string &name, uint64_t seed,
-             const runtime::cuda::TableOptions &options = {}) {
+             const runtime::cuda::TableOptions &options = {},
+             const std::vector<plan::Buffer> *given = nullptr) {
     std::string error;
     if (!plan::validate(plan, error)) {
       std::fprintf(stderr, "%s: invalid plan: %s\n", name.c_str(), error.c_str());
       return false;
     }
-    std::vector<plan::Buffer> src = randomSources(plan, seed);
+    std::vector<plan::Buffer> src = given ? *given : randomSources(plan, seed);
     std::vector<plan::Buffer> want = plan::execute(plan, src);
     runtime::cuda::TaskTable table;
     if (!runtime::cuda::buildTaskTable(plan, table, error, options)) {
@@ -443,13 +547,15 @@ void printSummary(const Checker &c, int random, size_t files) {
 } // namespace
 
 int main(int argc, char **argv) {
-  int random = 0;
+  int random = 0, fp8 = 0;
   uint64_t seed = 1;
   std::vector<std::string> paths;
   for (int i = 1; i < argc; ++i) {
     std::string a = argv[i];
     if (a == "--random" && i + 1 < argc)
       random = std::atoi(argv[++i]);
+    else if (a == "--fp8" && i + 1 < argc)
+      fp8 = std::atoi(argv[++i]);
     else if (a == "--seed" && i + 1 < argc)
       seed = std::strtoull(argv[++i], nullptr, 10);
     else if (a == "--dump" && i + 1 < argc) {
@@ -457,7 +563,8 @@ int main(int argc, char **argv) {
       return 0;
     } else if (!a.empty() && a[0] == '-') {
       std::fprintf(stderr, "usage: weight-layout-cuda-check [--random N] "
-                           "[--seed S] [--dump SEED] [PLAN.json | DIR ...]\n");
+                           "[--fp8 N] [--seed S] [--dump SEED] "
+                           "[PLAN.json | DIR ...]\n");
       return 2;
     } else
       paths.push_back(a);
@@ -476,6 +583,15 @@ int main(int argc, char **argv) {
     }
     if (!c.check(plan, "random plan, seed " + std::to_string(seed + i),
                  seed + i, options))
+      return 1;
+  }
+  // Block FP8: dequantizing and quantizing plans.
+  for (int i = 0; i < fp8; ++i) {
+    std::mt19937_64 rng(seed + i);
+    std::vector<plan::Buffer> sources;
+    Plan plan = randomBlockFp8Plan(rng, seed + i, sources);
+    if (!c.check(plan, "block FP8 plan, seed " + std::to_string(seed + i),
+                 seed + i, {}, sources.empty() ? nullptr : &sources))
       return 1;
   }
   if (!checkMisalignedPaddedRows(c, seed))

@@ -249,8 +249,9 @@ void runTableOnHost(const TaskTable &table,
                     const std::vector<const uint8_t *> &sources,
                     const std::vector<uint8_t *> &targets);
 
-/// A step list the device applies exactly (bf16, f16, f32, f64 and integer
-/// casts among themselves; affines on bf16, f16, f32, f64).
+/// A step list the device applies exactly (bf16, f16, f32, f64 and e4m3fn
+/// casts among themselves but f64 -> e4m3fn, integer casts among
+/// themselves; affines on bf16, f16, f32, f64), at most kMaxSteps long.
 bool deviceCanApply(const std::vector<layout::Step> &steps);
 
 } // namespace wl::runtime::cuda

@@ -7,7 +7,8 @@
 // runs (the kernels' hardware f16 <-> f32 and f32 -> bf16 casts are the
 // exception: checkCastFastPaths compares them with this code on the device
 // on every input). Floats: bf16, f16, f32, f64 (round to nearest even, overflow to
-// infinity, NaN kept quiet with its sign and leading payload); integers:
+// infinity, NaN kept quiet with its sign and leading payload) and e4m3fn
+// (block FP8; overflow to NaN, no f64 -> e4m3); integers:
 // truncation and sign/zero extension. Pre: deviceCanApply(steps).
 //
 //===----------------------------------------------------------------------===//
@@ -30,6 +31,7 @@ constexpr int32_t code(layout::DType t) { return static_cast<int32_t>(t); }
 enum : int32_t {
   kBF16 = code(layout::DType::BF16), kF16 = code(layout::DType::F16),
   kF32 = code(layout::DType::F32), kF64 = code(layout::DType::F64),
+  kF8E4M3 = code(layout::DType::F8E4M3FN),
   kI8 = code(layout::DType::I8), kI16 = code(layout::DType::I16),
   kI32 = code(layout::DType::I32), kI64 = code(layout::DType::I64),
   kU8 = code(layout::DType::U8), kU16 = code(layout::DType::U16),
@@ -41,7 +43,9 @@ static_assert(kF16 == kBF16 + 1 && kF32 == kF16 + 1 && kF64 == kF32 + 1 &&
                   kU64 == kU32 + 1,
               "isDeviceFloat and isDeviceInt need these DTypes in this order");
 
-WL_HD bool isDeviceFloat(int32_t t) { return t >= kBF16 && t <= kF64; }
+WL_HD bool isDeviceFloat(int32_t t) {
+  return (t >= kBF16 && t <= kF64) || t == kF8E4M3;
+}
 WL_HD bool isDeviceInt(int32_t t) { return t >= kI8 && t <= kU64; }
 WL_HD int deviceTypeBits(int32_t t) {
   switch (t) {
@@ -67,10 +71,59 @@ WL_HD int highestBit(uint64_t s) {
 #endif
 }
 
+/// e4m3fn bits to f32 bits (exact; the NaN codes give the quiet NaN of
+/// their sign, as layout::castBits does).
+WL_HD uint32_t e4m3ToF32Bits(uint32_t b) {
+  const uint32_t sign = (b & 0x80u) << 24, a = b & 0x7fu;
+  if (a == 0x7fu)
+    return sign | 0x7fc00000u;
+  const uint32_t e = a >> 3, m = a & 7u;
+  if (e != 0)
+    return sign | (e + 120u) << 23 | m << 20;
+  if (m == 0)
+    return sign;
+  const int p = highestBit(m); // m * 2^-9 = 1.f * 2^(p - 9)
+  return sign | static_cast<uint32_t>(p + 118) << 23 |
+         ((m << (23 - p)) & 0x7fffffu);
+}
+
+/// f32 bits to e4m3fn bits as layout::castBits rounds them: to nearest
+/// even; a magnitude above 464 (the tie between 448 and the step past it)
+/// and NaN become NaN (0x7f with the sign): the format has no infinity.
+/// Quantizing to block FP8 goes through here on the host and the device.
+WL_HD uint32_t f32ToE4M3Bits(uint32_t bits) {
+  const uint32_t sign = (bits >> 24) & 0x80u, a = bits & 0x7fffffffu;
+  if (a > 0x43e80000u) // above 464, infinite or NaN
+    return sign | 0x7fu;
+  if (a >= 0x3c800000u) { // 2^-6 and up: round the mantissa to 3 bits
+    const uint32_t r = a + 0x7ffffu + ((a >> 20) & 1u);
+    return sign | (((r >> 20) - (120u << 3)) & 0x7fu);
+  }
+  // A subnormal of e4m3: x * 2^9 rounded to an integer (8 is the least
+  // normal), from the f32 significand s: x * 2^9 = s * 2^(e - 141).
+  const uint32_t e = a >> 23;
+  if (e < 117) // below 2^-10, half the least subnormal (or a tie at 0)
+    return sign;
+  const uint32_t s = (a & 0x7fffffu) | 0x800000u, shift = 141 - e;
+  const uint32_t q = s >> shift, rest = s & ((1u << shift) - 1),
+                 half = 1u << (shift - 1);
+  return sign | (q + (rest > half || (rest == half && (q & 1u))));
+}
+
 /// Float bits of `from` to float bits of `to`.
 WL_HD uint64_t castFloatBits(uint64_t bits, int32_t from, int32_t to) {
   if (from == to) // the identity, NaNs untouched (as castBits)
     return bits;
+  // e4m3fn through f32: exact into f32 (and on into bf16, f16, f64, which
+  // hold every e4m3 value); out of f32 one rounding (bf16 and f16 widen to
+  // f32 exactly first; f64 is not a device cast to e4m3: deviceCanApply).
+  if (from == kF8E4M3) {
+    const uint32_t w = e4m3ToF32Bits(static_cast<uint32_t>(bits & 0xff));
+    return to == kF32 ? w : castFloatBits(w, kF32, to);
+  }
+  if (to == kF8E4M3)
+    return f32ToE4M3Bits(static_cast<uint32_t>(
+        from == kF32 ? bits : castFloatBits(bits, from, kF32)));
   if (from == kBF16 && to == kF32) {
     // Exact: the same sign and exponent, the mantissa moved up 16 bits; a
     // NaN is quieted as below.
