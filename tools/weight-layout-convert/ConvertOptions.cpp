@@ -63,6 +63,10 @@ const char *convertUsage() {
          "                       grid per R x C block, default 128x128)\n"
          "  --quantize-skip TEXT with --quantize: keep the tensors whose\n"
          "                       names hold TEXT as they are (repeatable)\n"
+         "  --emit-plans DIR     also write each rank's plan, as executed, to\n"
+         "                       DIR/plan[-rank-<r>].json (the plan file\n"
+         "                       format; weight-layout-cuda-check and the\n"
+         "                       benchmarks read it)\n"
          "  --dry-run            check everything and say what would be\n"
          "                       written; write nothing\n"
          "  --verify             re-read every file written against its plan\n"
@@ -233,6 +237,13 @@ bool parseConvertOptions(int argc, char **argv, ConvertOptions &out,
         return false;
       }
       out.quantizeBlock = {r, c};
+    } else if (takes("--emit-plans")) {
+      if (!hasValue || value.empty()) {
+        if (error.empty())
+          error = "--emit-plans needs a folder";
+        return false;
+      }
+      out.emitPlans = value;
     } else if (takes("--quantize-skip")) {
       if (!hasValue || value.empty()) {
         if (error.empty())

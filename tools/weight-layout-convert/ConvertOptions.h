@@ -28,6 +28,7 @@ struct ConvertOptions {
   /// --quantize fp8[:RxC]: the block (rows, columns).
   std::optional<std::pair<int64_t, int64_t>> quantizeBlock;
   std::vector<std::string> quantizeSkip; ///< --quantize-skip TEXT
+  std::string emitPlans; ///< --emit-plans DIR
   std::string device = "cpu";
   bool reverse = false, dryRun = false, verify = false, force = false,
        quiet = false, exact = false, fsync = true;

@@ -1,11 +1,14 @@
 //===- Outputs.cpp - the checkpoints a conversion writes ------------------===//
 #include "Outputs.h"
 
+#include "wl/Plan/Plan.h"
+
 #include "OtherFiles.h"
 #include "Progress.h"
 #include "Staging.h"
 
 #include "wl/Cuda/CudaRenderer.h"
+#include "wl/Plan/Plan.h"
 #include "wl/Runtime/CpuExecutor.h"
 #include "wl/Support/Quote.h"
 
@@ -387,6 +390,20 @@ int writeConversion(const Conversion &c, const std::vector<Output> &outputs) {
   if (target.exists && opt.force &&
       !checkReplaceable(target, readPaths, error))
     return fail(error);
+  if (!opt.emitPlans.empty()) {
+    std::error_code ec;
+    fs::create_directories(opt.emitPlans, ec);
+    for (size_t k = 0; k < outputs.size(); ++k) {
+      std::string path = opt.emitPlans + "/plan" +
+                         (outputs.size() > 1 ? "-rank-" + std::to_string(k) : "") +
+                         ".json";
+      std::error_code rm;
+      fs::remove(path, rm);
+      if (ec || !writeTextFile(plan::toJson(*outputs[k].plan), path, false,
+                               error))
+        return fail(ec ? opt.emitPlans + ": " + ec.message() : error);
+    }
+  }
   if (opt.dryRun) {
     printDryRun(opt, target, c.ranks, outputs, planned, tensors, total);
     return 0;
