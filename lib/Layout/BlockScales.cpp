@@ -262,6 +262,7 @@ std::optional<BlockMap> mapBlocks(const Plan &plan,
                                   BlockShape block, std::string &error) {
   BlockMap map;
   map.block = block;
+  map.sources = quantized;
   map.targets.resize(plan.targets.size());
   // Which targets read a quantized source, and whether they read only those.
   std::vector<int> kind(plan.targets.size(), 0); // bit 1: quantized, 2: other
@@ -518,8 +519,10 @@ std::optional<Plan> keepQuantized(const Plan &plan, const BlockMap &map,
               "(a cast or an affine): dequantize it first";
       return std::nullopt;
     }
-    out.sources[p.source].dtype = dataType;
   }
+  for (size_t s = 0; s < plan.sources.size(); ++s)
+    if (map.sources[s])
+      out.sources[s].dtype = dataType;
   for (size_t t = 0; t < plan.targets.size(); ++t)
     if (map.isQuantized((int64_t)t))
       out.targets[t].dtype = dataType;

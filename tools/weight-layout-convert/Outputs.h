@@ -13,6 +13,7 @@
 #define WL_TOOLS_OUTPUTS_H
 
 #include "ConvertOptions.h"
+#include "Quantized.h"
 #include "TargetPath.h"
 
 #include "wl/Convert/Manifest.h"
@@ -85,6 +86,8 @@ struct Conversion {
   int64_t ranks = 1; ///< the rank count said in messages
   /// When set, each output's config.json (else copied from the input).
   std::string configText;
+  /// The input's block FP8 (Quantized.h), for a reshard.
+  BlockFp8 blockFp8;
   std::chrono::steady_clock::time_point start;
 };
 

@@ -1,6 +1,8 @@
 //===- Reshard.cpp - a converted folder to another layout, rank to rank ---===//
 #include "Reshard.h"
 
+#include "Quantized.h"
+
 #include "Provenance.h"
 
 #include "wl/Compile/CompileReshard.h"
@@ -257,6 +259,72 @@ bool isReshard(const ConvertOptions &opt) {
   return !m || !m->reverse;
 }
 
+namespace {
+
+/// The Hugging Face names of A whose tensors are FP8 in the rank files
+/// (every source of a piece writing an F8_E4M3 rank tensor with a grid),
+/// then every plan rewritten for them (Quantized.h).
+bool reshardBlockFp8(ReshardPlan &plan,
+                     const std::vector<std::unique_ptr<runtime::Checkpoint>> &inputs,
+                     const Conversion &c, std::string &error) {
+  const layout::BlockShape block = c.blockFp8.block;
+  std::set<std::string> hf;
+  for (size_t a = 0; a < plan.source.rankPlans.size(); ++a) {
+    const layout::Plan &p = plan.source.rankPlans[a];
+    std::vector<bool> fp8(p.targets.size(), false);
+    for (size_t t = 0; t < p.targets.size(); ++t) {
+      runtime::Checkpoint::Located l = inputs[a]->find(p.targets[t].name);
+      fp8[t] = l.entry && l.entry->dtype == layout::DType::F8E4M3FN &&
+               inputs[a]->find(p.targets[t].name + kScaleSuffix).entry;
+    }
+    for (const layout::Piece &piece : p.pieces)
+      if (!piece.isFill() && fp8[piece.target])
+        hf.insert(p.sources[piece.source].name);
+  }
+  auto rewrite = [&](std::vector<layout::Plan> &plans, const ReshardSide &side,
+                     const std::string &name,
+                     const std::map<std::string, int64_t> &options) {
+    for (size_t r = 0; r < plans.size(); ++r) {
+      layout::Plan &p = plans[r];
+      if (!rewriteForBlockFp8(p, quantizedByName(p, hf, block), block, false,
+                              nullptr, error)) {
+        error = name + ": at " +
+                optionsText(degreesOf(side),
+                            plans.size() == 1 ? -1 : (int64_t)r, options) +
+                ": " + error;
+        return false;
+      }
+    }
+    return true;
+  };
+  if (!rewrite(plan.source.rankPlans, plan.source, "the source layout",
+               c.opt->fromOptions) ||
+      !rewrite(plan.dest.rankPlans, plan.dest, c.opt->mapping, c.opt->options))
+    return false;
+  SourceLookup lookup = [&](const std::string &name, std::string &local)
+      -> const runtime::Checkpoint * {
+    std::optional<int64_t> a = layout::rankOfName(name);
+    if (!a || *a >= (int64_t)inputs.size())
+      return nullptr;
+    local = name.substr(layout::rankPrefix(*a).size());
+    return inputs[*a].get();
+  };
+  for (size_t b = 0; b < plan.byDest.size(); ++b) {
+    QuantizedSources q;
+    if (!findQuantized(plan.byDest[b], lookup, c.blockFp8, c.configPath, q,
+                       error))
+      return false;
+    if (!rewriteForBlockFp8(plan.byDest[b], q, block, false, nullptr, error)) {
+      error = c.opt->mapping + ": destination rank " + std::to_string(b) +
+              ": " + error;
+      return false;
+    }
+  }
+  return true;
+}
+
+} // namespace
+
 int reshardMain(Conversion c) {
   const ConvertOptions &opt = *c.opt;
   std::string error;
@@ -292,6 +360,12 @@ int reshardMain(Conversion c) {
   std::vector<std::string> dirs;
   std::vector<std::unique_ptr<runtime::Checkpoint>> inputs;
   if (!openSources(opt.from, ra, sourceSide, inputs, dirs, error))
+    return fail(error);
+  // Block FP8: the rank files' FP8 tensors with their grids. A's and B's
+  // rank plans become what a forward conversion of the FP8 checkpoint
+  // runs (their hashes are the files'), each destination's plan moves the
+  // grids with their blocks.
+  if (c.blockFp8.present && !reshardBlockFp8(*plan, inputs, c, error))
     return fail(error);
   Problems problems;
   int foreign = 0;

@@ -458,16 +458,16 @@ int main(int argc, char **argv) {
   if (reshard) {
     if (!exists(configPath))
       return fail(configPath + " is missing (the model's config.json)");
-    if (fp8.present)
-      return fail(configPath + ": resharding a block-FP8 checkpoint is not "
-                               "supported yet (convert it --reverse, then "
-                               "forward)");
+    if (fp8.present && (!opt.dtype.empty() || opt.quantizeBlock))
+      return fail("a reshard of a block-FP8 folder keeps it FP8: --dtype "
+                  "and --quantize go with a forward conversion");
     Conversion c;
     c.opt = &opt;
     c.target = &target;
     c.mappingName = mappingName;
     c.configPath = configPath;
     c.start = start;
+    c.blockFp8 = fp8;
     return reshardMain(c);
   }
 

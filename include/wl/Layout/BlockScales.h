@@ -54,6 +54,8 @@ struct BlockSource {
 
 struct BlockMap {
   BlockShape block;
+  /// Per plan source: whether it is quantized (mapBlocks' `quantized`).
+  std::vector<bool> sources;
   /// Per plan target: empty when it reads no quantized source, else one
   /// entry per element of its scale grid (row-major).
   std::vector<std::vector<BlockSource>> targets;
@@ -121,8 +123,8 @@ std::optional<Plan> quantizePlan(const Plan &plan,
                                  const std::string &suffix, std::string &error,
                                  const std::function<void(int64_t)> &read = {});
 
-/// The data plan with its quantized sources and targets retyped
-/// `dataType`, moved as bytes. Fails when a piece that reads a quantized
+/// The data plan with its quantized sources (read or not) and targets
+/// retyped `dataType`, moved as bytes. Fails when a piece that reads a quantized
 /// source converts it (a cast or an affine), naming the target.
 std::optional<Plan> keepQuantized(const Plan &plan, const BlockMap &map,
                                   DType dataType, std::string &error);
