@@ -21,6 +21,7 @@ config = json.load(open(os.path.join(src, "config.json")))
 config["quantization_config"] = {"activation_scheme": "dynamic", "fmt": "e4m3",
                                  "quant_method": "fp8", "weight_block_size": [b, b]}
 json.dump(config, open(os.path.join(dst, "config.json"), "w"), indent=2)
+weight_map = {}
 for f in sorted(os.listdir(src)):
     if not f.endswith(".safetensors"):
         continue
@@ -32,6 +33,7 @@ for f in sorted(os.listdir(src)):
     def add(name, dtype, shape, data):
         global off
         out[name] = {"dtype": dtype, "shape": shape, "data_offsets": [off, off + len(data)]}
+        weight_map[name] = f
         blobs.append(data)
         off += len(data)
 
@@ -57,3 +59,7 @@ for f in sorted(os.listdir(src)):
         fo.write(struct.pack("<Q", len(hb)) + hb)
         for x in blobs:
             fo.write(x)
+index = os.path.join(src, "model.safetensors.index.json")
+if os.path.exists(index):
+    json.dump({"metadata": {}, "weight_map": weight_map},
+              open(os.path.join(dst, "model.safetensors.index.json"), "w"), indent=2)

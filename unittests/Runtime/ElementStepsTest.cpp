@@ -121,6 +121,26 @@ TEST(ElementSteps, AffinesEqualDTypeOnEveryValue) {
   }
 }
 
+// Block FP8's step lists, which the runner runs in one loop each.
+TEST(ElementSteps, BlockFp8StepsEqualDType) {
+  std::vector<uint64_t> bytes(256);
+  for (uint64_t i = 0; i < 256; ++i)
+    bytes[i] = i;
+  std::vector<uint64_t> f32s = samples32();
+  for (double s : {1.0, 0.0078125, 3.0517578125e-05, 1.2345678806304932,
+                   448.0 / 3.0, 1e-30}) {
+    double sf = static_cast<double>(static_cast<float>(s));
+    for (DType t : {DType::BF16, DType::F32})
+      expectSame({cast(DType::F8E4M3FN, t), affine(t, sf, 0.0)},
+                 DType::F8E4M3FN, t, bytes, "dequantize");
+    expectSame({cast(DType::BF16, DType::F32), affine(DType::F32, sf, 0.0),
+                cast(DType::F32, DType::F8E4M3FN)},
+               DType::BF16, DType::F8E4M3FN, every16(), "quantize bf16");
+    expectSame({affine(DType::F32, sf, 0.0), cast(DType::F32, DType::F8E4M3FN)},
+               DType::F32, DType::F8E4M3FN, f32s, "quantize f32");
+  }
+}
+
 TEST(ElementSteps, F32ToBF16RoundsToNearestEven) {
   EXPECT_EQ(runtime::f32ToBF16(0x3f808000u), 0x3f80u); // tie, even stays
   EXPECT_EQ(runtime::f32ToBF16(0x3f818000u), 0x3f82u); // tie, odd rounds up

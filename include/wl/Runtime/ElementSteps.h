@@ -29,8 +29,14 @@ public:
                   int64_t dstStride, int64_t n) const;
 
 private:
+  /// Block FP8's step lists, run in one loop each: dequantizing an e4m3
+  /// element into bf16 or f32 (cast, affine), quantizing a bf16 or f32 one
+  /// (cast to f32, affine, cast to e4m3).
+  enum class Fused { None, DequantBF16, DequantF32, QuantBF16, QuantF32 };
   std::vector<layout::Step> steps_;
   layout::DType from_, to_;
+  Fused fused_ = Fused::None;
+  float scale_ = 1.0f;
 };
 
 /// f32 bits to bf16 bits, rounding to nearest even; NaN stays NaN (quiet,
