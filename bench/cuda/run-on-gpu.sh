@@ -14,7 +14,7 @@ out=${OUT:-gpu-out}
 mkdir -p "$out"
 nvidia-smi --query-gpu=name,memory.total,clocks.sm,clocks.max.sm,clocks.mem,driver_version --format=csv | tee "$out/smi.txt"
 echo "== correctness: task table and kernels against the CPU executor"
-./gpu/weight-layout-cuda-check --random 3000 gpu/plans/check 2>&1 | tail -3 | tee "$out/check.txt"
+./gpu/weight-layout-cuda-check --random 3000 --fp8 600 gpu/plans/check 2>&1 | tail -3 | tee "$out/check.txt"
 echo "== weight-layout CUDA executor"
 ./gpu/cuda_bench gpu/plans/bench --runs 20 ${WL_BENCH_UNITS:+--units $WL_BENCH_UNITS} --json "$out/ours.json" 2>&1 | tee "$out/ours.md"
 echo "== the same, each run queued behind a spin kernel (the GPU's time alone, no launch gap)"
