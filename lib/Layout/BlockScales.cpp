@@ -266,19 +266,31 @@ std::optional<BlockMap> mapBlocks(const Plan &plan,
   map.targets.resize(plan.targets.size());
   // Which targets read a quantized source, and whether they read only those.
   std::vector<int> kind(plan.targets.size(), 0); // bit 1: quantized, 2: other
+  std::vector<int64_t> quantizedOne(plan.targets.size(), -1),
+      otherOne(plan.targets.size(), -1); // a source of each kind (-1: a fill)
   for (const Piece &p : plan.pieces)
-    if (p.numElements() > 0)
-      kind[p.target] |= (!p.isFill() && quantized[p.source]) ? 1 : 2;
+    if (p.numElements() > 0) {
+      bool q = !p.isFill() && quantized[p.source];
+      kind[p.target] |= q ? 1 : 2;
+      (q ? quantizedOne : otherOne)[p.target] = p.isFill() ? -1 : p.source;
+    }
   std::vector<std::vector<BlockState>> state(plan.targets.size());
   for (size_t t = 0; t < plan.targets.size(); ++t) {
     if (!(kind[t] & 1))
       continue;
     const TensorInfo &ti = plan.targets[t];
-    if (kind[t] & 2 || ti.shape.size() < 2) {
-      error = "'" + ti.name + "' is written from block-quantized tensors and " +
-              (ti.shape.size() < 2 ? std::string("has fewer than 2 dimensions")
-                                   : "from other tensors or fill values") +
-              ": its blocks would have no one scale";
+    if (ti.shape.size() < 2) {
+      error = "'" + ti.name + "' is written from block-quantized tensors and "
+              "has fewer than 2 dimensions: it has no blocks";
+      return std::nullopt;
+    }
+    if (kind[t] & 2) {
+      int64_t o = otherOne[t];
+      error = "'" + ti.name + "' is written from the block-quantized '" +
+              plan.sources[quantizedOne[t]].name + "' and from " +
+              (o < 0 ? std::string("fill values")
+                     : "'" + plan.sources[o].name + "', which is not") +
+              ": both must be quantized, or neither";
       return std::nullopt;
     }
     state[t].resize(*numElements(scaleGridShape(ti.shape, block)));
