@@ -242,6 +242,20 @@ private:
   BlockShape b;
 };
 
+/// The part of piece `p` in one target block, as a piece of its own (no
+/// steps yet).
+Piece partPiece(const Piece &p, const Matrix &tm, const Part &part) {
+  Piece q;
+  q.target = p.target;
+  q.source = p.source;
+  q.shape = {part.hh, part.ww};
+  q.dstOffset = (part.layer * tm.R + part.r0) * tm.C + part.c0;
+  q.dstStrides = {tm.C, 1};
+  q.srcOffset = part.src;
+  q.srcStrides = {part.sr, part.sc};
+  return q;
+}
+
 /// What the parts of one target block have read so far.
 struct BlockState {
   int64_t source = -1, block = -1, count = 0;
@@ -493,14 +507,7 @@ Plan dequantizePlan(const Plan &plan, const BlockMap &map, DType dataType,
     walker.walk(
         p,
         [&](const Part &part) {
-          Piece q;
-          q.target = p.target;
-          q.source = p.source;
-          q.shape = {part.hh, part.ww};
-          q.dstOffset = (part.layer * tm.R + part.r0) * tm.C + part.c0;
-          q.dstStrides = {tm.C, 1};
-          q.srcOffset = part.src;
-          q.srcStrides = {part.sr, part.sc};
+          Piece q = partPiece(p, tm, part);
           // An affine on BF16, F16 or F32 widens to f32, multiplies and
           // rounds once to its type, and the FP8 value is exact in each:
           // cast, then affine on the target type, is f32(x) * scale
@@ -684,14 +691,7 @@ std::optional<Plan> quantizePlan(const Plan &plan,
     walker.walk(
         p,
         [&](const Part &part) {
-          Piece q;
-          q.target = p.target;
-          q.source = p.source;
-          q.shape = {part.hh, part.ww};
-          q.dstOffset = (part.layer * tm.R + part.r0) * tm.C + part.c0;
-          q.dstStrides = {tm.C, 1};
-          q.srcOffset = part.src;
-          q.srcStrides = {part.sr, part.sc};
+          Piece q = partPiece(p, tm, part);
           if (st != DType::F32)
             q.steps.push_back({Step::Cast, st, DType::F32});
           q.steps.push_back({Step::Affine, DType::F32, DType::F32,
