@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Block FP8 on one GPU, in two halves (the GPU machine has no MLIR):
+#
+#   bench/quant/gpu.sh prepare [DIR]   on the build machine: a Qwen3-32B
+#       layer (hidden 5120, 64 query and 8 KV heads of 128, intermediate
+#       25600, a 1024 vocabulary) as bf16 (weight-layout-gen) and as block
+#       FP8 (make_fp8.py, then its NumPy dequantization as bf16 data with
+#       varied block maxima); weight-layout-convert --emit-plans writes the
+#       plans it would run for qwen3/hf-to-vllm at tp 1: dequantize
+#       (--dtype bf16) and quantize (--quantize fp8); they go to
+#       gpu/plans25/ with gpu/cuda_bench and gpu/weight-layout-cuda-check.
+#   bench/quant/gpu.sh run             on the GPU machine (carry gpu/):
+#       the CUDA executor against the CPU one on random block-FP8 plans and
+#       on those two (byte for byte), cuda_bench of them beside cudaMemcpy
+#       of the same bytes, and bench/quant/gpu_peers.py (PyTorch's
+#       weight_dequant and per_block_cast_to_fp8 beside a device copy).
+#
+# The quantizing plan holds each block's factor (its amax pass ran on the
+# host while the plan was made): on the GPU it times the cast and scale.
+set -euo pipefail
+src=$(cd "$(dirname "$0")/../.." && pwd)
+case "${1:-}" in
+prepare)
+  work=${2:-/tmp/wl-quant-gpu}
+  bin=${WL_BIN:-$src/build/bin}
+  py=${PYTHON:-/usr/bin/python3}
+  mkdir -p "$work" "$src/gpu/plans25"
+  cat > "$work/config.json" <<'JSON'
+{"architectures": ["Qwen3ForCausalLM"], "model_type": "qwen3", "dtype": "bfloat16",
+ "hidden_size": 5120, "intermediate_size": 25600, "head_dim": 128,
+ "num_attention_heads": 64, "num_key_value_heads": 8, "num_hidden_layers": 1,
+ "rms_norm_eps": 1e-06, "tie_word_embeddings": false, "vocab_size": 1024,
+ "rope_parameters": {"rope_theta": 1000000.0, "rope_type": "default"}}
+JSON
+  rm -rf "$work/bf16" "$work/fp8" "$work/rbf16" "$work/plans"
+  "$bin/weight-layout-gen" --config "$work/config.json" --to "$work/bf16" --quiet
+  "$py" "$src/bench/quant/make_fp8.py" "$work/bf16" "$work/fp8" 128
+  "$py" "$src/test/Convert/Inputs/fp8.py" dequantize "$work/fp8" "$work/rbf16"
+  spec=$src/mappings/qwen3/hf-to-vllm.json
+  "$bin/weight-layout-convert" --mapping "$spec" --from "$work/fp8" --to "$work/x" \
+    --dtype bf16 --dry-run --emit-plans "$work/plans/dq" >/dev/null
+  "$bin/weight-layout-convert" --mapping "$spec" --from "$work/rbf16" --to "$work/x" \
+    --quantize fp8 --dry-run --emit-plans "$work/plans/q" >/dev/null
+  cp "$work/plans/dq/plan.json" "$src/gpu/plans25/dequantize-qwen3-32b-layer.json"
+  cp "$work/plans/q/plan.json" "$src/gpu/plans25/quantize-qwen3-32b-layer.json"
+  cp "$bin/cuda_bench" "$bin/weight-layout-cuda-check" "$src/gpu/"
+  echo "gpu/plans25, gpu/cuda_bench, gpu/weight-layout-cuda-check ready"
+  ;;
+run)
+  cd "$src"
+  nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+  echo "== the CUDA executor against the CPU one"
+  ./gpu/weight-layout-cuda-check --random 100 --fp8 300 gpu/plans25 2>&1 | tail -3
+  echo "== cuda_bench: the 32B layer's plans beside cudaMemcpy"
+  ./gpu/cuda_bench gpu/plans25 --runs 20 2>&1 | tail -8
+  echo "== PyTorch"
+  python3 bench/quant/gpu_peers.py 2>&1 | tail -8
+  ;;
+*)
+  echo "usage: bench/quant/gpu.sh prepare [DIR] | run" >&2
+  exit 2
+  ;;
+esac
