@@ -123,8 +123,8 @@ struct Part {
   int64_t sr0, sc0, sh, sw; ///< the source rectangle read (rows, columns)
 };
 
-std::string boxText(int64_t layer, const Matrix &m, const Shape &shape,
-                    int64_t r0, int64_t r1, int64_t c0, int64_t c1) {
+std::string boxText(int64_t layer, const Shape &shape, int64_t r0, int64_t r1,
+                    int64_t c0, int64_t c1) {
   std::string s = "[";
   Shape lead(shape.begin(), shape.end() - 2);
   if (!lead.empty()) {
@@ -132,7 +132,6 @@ std::string boxText(int64_t layer, const Matrix &m, const Shape &shape,
     for (int64_t v : at)
       s += std::to_string(v) + ", ";
   }
-  (void)m;
   return s + std::to_string(r0) + ":" + std::to_string(r1) + ", " +
          std::to_string(c0) + ":" + std::to_string(c1) + "]";
 }
@@ -141,7 +140,7 @@ std::string blockText(const Matrix &m, const Shape &shape, BlockShape b,
                       int64_t blk) {
   int64_t layer = blk / (m.nR * m.nC), in = blk % (m.nR * m.nC);
   int64_t bi = in / m.nC, bj = in % m.nC;
-  return boxText(layer, m, shape, bi * b.rows,
+  return boxText(layer, shape, bi * b.rows,
                  std::min(m.R, (bi + 1) * b.rows), bj * b.cols,
                  std::min(m.C, (bj + 1) * b.cols));
 }
@@ -228,7 +227,7 @@ private:
     size_t dim = t.shape.size() - (rowCut || part.ww == 1 ? 2 : 1);
     if (why.empty())
       why = "its elements " +
-              boxText(part.layer, tm, t.shape, part.r0, part.r0 + part.hh,
+              boxText(part.layer, t.shape, part.r0, part.r0 + part.hh,
                       part.c0, part.c0 + part.ww) +
               " come from elements of '" + s.name +
               "' that are not in one of its blocks";

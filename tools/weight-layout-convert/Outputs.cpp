@@ -10,6 +10,7 @@
 #include "wl/Cuda/CudaRenderer.h"
 #include "wl/Plan/Plan.h"
 #include "wl/Runtime/CpuExecutor.h"
+#include "wl/Support/InputFile.h"
 #include "wl/Support/Quote.h"
 
 #include <algorithm>
@@ -397,11 +398,20 @@ int writeConversion(const Conversion &c, const std::vector<Output> &outputs) {
       std::string path = opt.emitPlans + "/plan" +
                          (outputs.size() > 1 ? "-rank-" + std::to_string(k) : "") +
                          ".json";
-      std::error_code rm;
-      fs::remove(path, rm);
-      if (ec || !writeTextFile(plan::toJson(*outputs[k].plan), path, false,
-                               error))
-        return fail(ec ? opt.emitPlans + ": " + ec.message() : error);
+      if (ec)
+        return fail(opt.emitPlans + ": " + ec.message());
+      // An earlier plan file is replaced; anything else of that name is
+      // left alone.
+      struct stat st;
+      if (::lstat(path.c_str(), &st) == 0) {
+        if (!S_ISREG(st.st_mode))
+          return fail(path + " is " + fileTypeName(st.st_mode) +
+                      ", not a plan file: not replaced");
+        std::error_code rm;
+        fs::remove(path, rm);
+      }
+      if (!writeTextFile(plan::toJson(*outputs[k].plan), path, false, error))
+        return fail(error);
     }
   }
   if (opt.dryRun) {

@@ -2,6 +2,7 @@
 #include "Quantized.h"
 
 #include "wl/MappingSpec/Spec.h"
+#include "wl/Support/Limits.h"
 #include "wl/Support/Json.h"
 #include "wl/Support/Quote.h"
 
@@ -23,6 +24,21 @@ std::string shapeText(const layout::Shape &s) {
 
 std::string blockText(layout::BlockShape b) {
   return "[" + std::to_string(b.rows) + ", " + std::to_string(b.cols) + "]";
+}
+
+/// Adds the blocks of `shape` to `total`; false with `error` set once the
+/// total passes limits::kMaxBlocks.
+bool countBlocks(const layout::Shape &shape, layout::BlockShape block,
+                 int64_t &total, std::string &error) {
+  total += *layout::numElements(layout::scaleGridShape(shape, block));
+  if (total <= limits::kMaxBlocks)
+    return true;
+  error = "the block-FP8 tensors of one rank hold more than " +
+          std::to_string(limits::kMaxBlocks) + " blocks of " +
+          blockText(block) +
+          " (each is a piece of the plan: a larger block size, or fewer "
+          "tensors quantized)";
+  return false;
 }
 
 } // namespace
@@ -107,6 +123,13 @@ void dropScaleNames(NameProblems &names, const runtime::Checkpoint &ckpt) {
   names.unused = std::move(kept);
 }
 
+SourceLookup sameNames(const runtime::Checkpoint &ckpt) {
+  return [&ckpt](const std::string &plan, std::string &name) {
+    name = plan;
+    return &ckpt;
+  };
+}
+
 bool QuantizedSources::any() const {
   for (bool f : flags)
     if (f)
@@ -121,6 +144,7 @@ bool findQuantized(const layout::Plan &plan, const SourceLookup &lookup,
   out.flags.assign(n, false);
   out.grids.assign(n, {});
   out.values.assign(n, {});
+  int64_t total = 0;
   const std::string blocks = " in blocks of " + blockText(fp8.block) + " (" +
                              configPath +
                              ": quantization_config.weight_block_size)";
@@ -150,6 +174,10 @@ bool findQuantized(const layout::Plan &plan, const SourceLookup &lookup,
               shapeText(grid.entry->shape) + "; the scale grid of " +
               quoteName(name) + " " + shapeText(t.shape) + blocks + " is F32 " +
               shapeText(want);
+      return false;
+    }
+    if (!countBlocks(t.shape, fp8.block, total, error)) {
+      error = configPath + ": " + error;
       return false;
     }
     const uint8_t *bytes = grid.file->data(*grid.entry);
@@ -223,7 +251,8 @@ bool rewriteForBlockFp8(layout::Plan &plan, const QuantizedSources &q,
       if (t.name == g.name) {
         error = quoteName(g.name) +
                 " is both a target of the mapping and the scale grid of " +
-                quoteName(g.name.substr(0, g.name.size() - 10));
+                quoteName(g.name.substr(0, g.name.size() -
+                                        std::strlen(kScaleSuffix)));
         return false;
       }
   layout::appendPlan(*kept, *scales);
@@ -292,6 +321,11 @@ bool quantizePlanForFp8(layout::Plan &plan, layout::BlockShape block,
     }
     quantize[t] = kind[t] == 1;
   }
+  int64_t total = 0;
+  for (size_t t = 0; t < plan.targets.size(); ++t)
+    if (quantize[t] && plan.targets[t].shape.size() >= 2 &&
+        !countBlocks(plan.targets[t].shape, block, total, error))
+      return false;
   for (const layout::Piece &p : plan.pieces)
     if (quantize[p.target])
       quantizedSources.insert(plan.sources[p.source].name);

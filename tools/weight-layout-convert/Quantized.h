@@ -64,6 +64,10 @@ void dropScaleNames(NameProblems &names, const runtime::Checkpoint &ckpt);
 using SourceLookup = std::function<const runtime::Checkpoint *(
     const std::string &planName, std::string &name)>;
 
+/// A lookup of plan sources by their own names in `ckpt` (a forward
+/// conversion's).
+SourceLookup sameNames(const runtime::Checkpoint &ckpt);
+
 /// The quantized sources of a plan and their scale grids.
 struct QuantizedSources {
   std::vector<bool> flags;                ///< per plan source

@@ -278,10 +278,7 @@ bool applyBlockFp8(const ConvertOptions &opt, const BlockFp8 &fp8,
            ": ";
   };
   if (!opt.reverse) {
-    SourceLookup lookup = [&](const std::string &plan, std::string &name) {
-      name = plan;
-      return in.ckpts.front().get();
-    };
+    SourceLookup lookup = sameNames(*in.ckpts.front());
     for (int64_t r = 0; r < in.ranks; ++r) {
       QuantizedSources q;
       if (!findQuantized(compiled.rankPlans[r], lookup, fp8, configPath, q,
@@ -297,10 +294,8 @@ bool applyBlockFp8(const ConvertOptions &opt, const BlockFp8 &fp8,
   }
   SourceLookup lookup = [&](const std::string &plan,
                             std::string &name) -> const runtime::Checkpoint * {
-    if (in.ranks == 1) {
-      name = plan;
-      return in.ckpts.front().get();
-    }
+    if (in.ranks == 1)
+      return sameNames(*in.ckpts.front())(plan, name);
     for (int64_t r = 0; r < in.ranks; ++r) {
       std::string prefix = layout::rankPrefix(r);
       if (plan.compare(0, prefix.size(), prefix) == 0) {
@@ -525,10 +520,7 @@ int main(int argc, char **argv) {
   if (opt.quantizeBlock) {
     layout::BlockShape block{opt.quantizeBlock->first,
                              opt.quantizeBlock->second};
-    SourceLookup lookup = [&](const std::string &plan, std::string &name) {
-      name = plan;
-      return in.ckpts.front().get();
-    };
+    SourceLookup lookup = sameNames(*in.ckpts.front());
     for (int64_t r = 0; r < nranks; ++r) {
       // The files record the plan that writes them from the block-FP8
       // checkpoint (what --reverse recompiles), not this data's own.

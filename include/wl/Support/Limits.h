@@ -52,6 +52,12 @@ constexpr int64_t kMaxOpParts = 65'536;
 /// Elements of any tensor a spec names or builds (2^48: a stacked MaxText
 /// tensor of all of Qwen3-235B's experts holds 2^37).
 constexpr int64_t kMaxTensorElements = int64_t(1) << 48;
+/// Blocks (scale-grid elements) of the block-FP8 tensors one plan of a
+/// conversion moves, dequantizes or quantizes: each is tracked while the
+/// layout is proven, and is a piece of the plan when dequantizing or
+/// quantizing (2^26: DeepSeek-V3 in blocks of 128x128 has about 2^25.3;
+/// a block of a few elements on a large checkpoint would be billions).
+constexpr int64_t kMaxBlocks = int64_t(1) << 26;
 /// Each parallel degree, and the number of ranks (the product of a mesh's).
 constexpr int64_t kMaxRanks = 65'536;
 /// How many bytes of a name a message shows.
