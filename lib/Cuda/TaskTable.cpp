@@ -20,6 +20,8 @@ bool deviceCanApply(const std::vector<Step> &steps) {
     return false;
   for (const Step &s : steps) {
     int32_t from = static_cast<int32_t>(s.from), to = static_cast<int32_t>(s.to);
+    if (s.kind != Step::Cast && s.kind != Step::Affine)
+      return false; // e2m1 and run-time scales: the CPU executors only
     if (s.kind == Step::Affine) {
       if (!isDeviceFloat(to))
         return false;
@@ -277,8 +279,8 @@ bool buildTaskTable(const layout::Plan &plan, TaskTable &table,
     if (!p.isFill() && !deviceCanApply(p.steps)) {
       std::ostringstream os;
       os << "piece " << i << " of target '" << plan.targets[p.target].name
-         << "' converts in a way the CUDA executor does not (8-bit floats, "
-            "integer to float)";
+         << "' converts in a way the CUDA executor does not (f64 to e4m3, "
+            "integer to float, MXFP4's e2m1 and run-time scales)";
       error = os.str();
       return false;
     }
@@ -312,8 +314,10 @@ void chooseWords(TaskTable &table, const std::vector<uint64_t> &sourceBases,
     if (t.kind == kConvertRows) {
       // Groups of g elements: g * size bytes on each side, whole groups in
       // every row (unit rows start at multiples of 16 elements).
+      // The narrower side's group is a word of 4 bytes or more (Bits;
+      // e4m3 with f64 groups only 2 bytes and goes element by element).
       const int64_t g = 16 / std::max(t.srcSize, t.dstSize);
-      bool floats = true;
+      bool floats = g * std::min(t.srcSize, t.dstSize) >= 4;
       for (int k = 0; k < t.nsteps; ++k)
         floats = floats && isDeviceFloat(t.steps[k].from) &&
                  isDeviceFloat(t.steps[k].to);

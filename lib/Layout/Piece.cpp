@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <cstring>
 #include <functional>
 #include <map>
 #include <numeric>
@@ -11,10 +12,66 @@
 
 namespace wl::layout {
 
-uint64_t applySteps(const std::vector<Step> &steps, uint64_t bits) {
-  for (const Step &s : steps)
-    bits = s.kind == Step::Cast ? castBits(bits, s.from, s.to)
-                                : affineBits(bits, s.to, s.scale, s.offset);
+uint32_t e2m1ToF32Bits(uint32_t code) {
+  // The magnitudes 0, 0.5, 1, 1.5, 2, 3, 4, 6 as f32 bits.
+  static constexpr uint32_t kMagnitude[8] = {
+      0x00000000u, 0x3f000000u, 0x3f800000u, 0x3fc00000u,
+      0x40000000u, 0x40400000u, 0x40800000u, 0x40c00000u};
+  return (code & 8u) << 28 | kMagnitude[code & 7u];
+}
+
+uint32_t runtimeScaleF32Bits(DType how, uint64_t scaleBits) {
+  if (how == DType::F32)
+    return static_cast<uint32_t>(scaleBits);
+  // e8m0: 2^(s - 127) exactly (s = 0 is the f32 subnormal 2^-127), 255 NaN.
+  const uint32_t e = static_cast<uint32_t>(scaleBits & 0xff);
+  if (e == 255)
+    return 0x7fc00000u;
+  return e == 0 ? 0x00400000u : e << 23;
+}
+
+uint64_t applySteps(const std::vector<Step> &steps, uint64_t bits,
+                    uint64_t scaleBits) {
+  for (const Step &s : steps) {
+    switch (s.kind) {
+    case Step::Cast:
+      bits = castBits(bits, s.from, s.to);
+      break;
+    case Step::Affine:
+      bits = affineBits(bits, s.to, s.scale, s.offset);
+      break;
+    case Step::E2M1Low:
+    case Step::E2M1High: {
+      const uint32_t code =
+          static_cast<uint32_t>(bits >> (s.kind == Step::E2M1High ? 4 : 0));
+      bits = castBits(e2m1ToF32Bits(code & 15u), DType::F32, s.to);
+      break;
+    }
+    case Step::RuntimeScale: {
+      // The f32 product rounded once to `to` (every dtype here widens to
+      // f32 exactly but f64, whose product is taken in f64).
+      float v, k;
+      const uint32_t kb = runtimeScaleF32Bits(s.from, scaleBits);
+      std::memcpy(&k, &kb, 4);
+      if (s.to == DType::F64) {
+        double x;
+        std::memcpy(&x, &bits, 8);
+        x *= static_cast<double>(k);
+        std::memcpy(&bits, &x, 8);
+        break;
+      }
+      const uint32_t vb =
+          static_cast<uint32_t>(castBits(bits, s.to, DType::F32));
+      std::memcpy(&v, &vb, 4);
+      volatile float r = v * k;
+      float rf = r;
+      uint32_t rb;
+      std::memcpy(&rb, &rf, 4);
+      bits = castBits(rb, DType::F32, s.to);
+      break;
+    }
+    }
+  }
   return bits;
 }
 
@@ -28,7 +85,7 @@ int64_t Piece::numElements() const {
 namespace detail {
 
 std::vector<Dim> mergeDims(std::vector<Dim> dims, bool byDst, bool needDst,
-                           bool needSrc) {
+                           bool needSrc, bool needScale) {
   std::vector<Dim> kept;
   for (const Dim &d : dims)
     if (d.extent != 1)
@@ -44,10 +101,12 @@ std::vector<Dim> mergeDims(std::vector<Dim> dims, bool byDst, bool needDst,
       Dim &o = out.back();
       bool dstOk = !needDst || o.dst == d.dst * d.extent;
       bool srcOk = !needSrc || o.src == d.src * d.extent;
-      if (dstOk && srcOk) {
+      bool scaleOk = !needScale || o.scale == d.scale * d.extent;
+      if (dstOk && srcOk && scaleOk) {
         o.extent *= d.extent;
         o.dst = d.dst;
         o.src = d.src;
+        o.scale = d.scale;
         continue;
       }
     }
@@ -61,7 +120,8 @@ std::vector<Dim> dimsOf(const Piece &p) {
   for (size_t j = 0; j < p.shape.size(); ++j)
     dims.push_back({p.shape[j], p.dstStrides[j],
                     p.isFill() || j >= p.srcStrides.size() ? 0
-                                                           : p.srcStrides[j]});
+                                                           : p.srcStrides[j],
+                    p.hasRuntimeScale() ? p.scale.strides[j] : 0});
   return dims;
 }
 
@@ -100,10 +160,13 @@ Piece withDims(const Piece &p, const std::vector<Dim> &dims) {
   r.shape.clear();
   r.dstStrides.clear();
   r.srcStrides.clear();
+  r.scale.strides.clear();
   for (const Dim &d : dims) {
     r.shape.push_back(d.extent);
     r.dstStrides.push_back(d.dst);
     r.srcStrides.push_back(d.src);
+    if (p.hasRuntimeScale())
+      r.scale.strides.push_back(d.scale);
   }
   return r;
 }
@@ -129,7 +192,8 @@ Piece coalesce(const Piece &p) {
     Piece r = withDims(p, {{0, 1, 1}});
     return r;
   }
-  return withDims(p, mergeDims(dimsOf(p), true, true, !p.isFill()));
+  return withDims(p, mergeDims(dimsOf(p), true, true, !p.isFill(),
+                               p.hasRuntimeScale()));
 }
 
 std::vector<Interval> touchedIntervals(const Piece &p, bool dstSide) {
@@ -221,10 +285,12 @@ std::vector<Piece> splitPiece(const Piece &p, int64_t maxElements) {
   std::vector<Piece> out;
   std::vector<int64_t> outer(k, 0); // an index of dims 0 .. k-1
   while (true) {
-    int64_t dst = p.dstOffset, src = p.srcOffset;
+    int64_t dst = p.dstOffset, src = p.srcOffset, scale = p.scale.offset;
     for (size_t j = 0; j < k; ++j) {
       dst += outer[j] * p.dstStrides[j];
       src += outer[j] * (p.isFill() ? 0 : p.srcStrides[j]);
+      if (p.hasRuntimeScale())
+        scale += outer[j] * p.scale.strides[j];
     }
     for (int64_t i = 0; i < p.shape[k]; i += run) {
       Piece q = p;
@@ -235,6 +301,11 @@ std::vector<Piece> splitPiece(const Piece &p, int64_t maxElements) {
       if (!p.srcStrides.empty()) {
         q.srcStrides.assign(p.srcStrides.begin() + k, p.srcStrides.end());
         q.srcOffset = src + i * p.srcStrides[k];
+      }
+      if (p.hasRuntimeScale()) {
+        q.scale.strides.assign(p.scale.strides.begin() + k,
+                               p.scale.strides.end());
+        q.scale.offset = scale + i * p.scale.strides[k];
       }
       out.push_back(std::move(q));
     }

@@ -15,15 +15,17 @@ namespace wl::layout::detail {
 
 struct Dim {
   int64_t extent, dst, src;
+  int64_t scale = 0; ///< the run-time scale's stride (Piece::scale)
 };
 
 /// Drops unit dims, sorts the rest by decreasing dst stride (byDst) or src
-/// stride, and merges neighbours whose dst strides (needDst) and src strides
-/// (needSrc) line up.
+/// stride, and merges neighbours whose dst strides (needDst), src strides
+/// (needSrc) and run-time scale strides (needScale) line up.
 std::vector<Dim> mergeDims(std::vector<Dim> dims, bool byDst, bool needDst,
-                           bool needSrc);
+                           bool needSrc, bool needScale = false);
 
-/// The dimensions of `p` in its order (src strides 0 for a fill).
+/// The dimensions of `p` in its order (src strides 0 for a fill; scale
+/// strides 0 without a run-time scale).
 std::vector<Dim> dimsOf(const Piece &p);
 
 /// Calls fn(dstPos, srcPos) for each start of the innermost dim of `dims`

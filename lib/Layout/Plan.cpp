@@ -87,6 +87,14 @@ std::vector<CoverageProblem> checkCoverage(const Plan &plan,
     appendIntervals(p, true, perTarget[p.target]);
     if (!p.isFill() && opts.reportUnread)
       appendIntervals(p, false, perSource[p.source]);
+    if (p.hasRuntimeScale() && opts.reportUnread) {
+      // The scale source's reads, as the src side of a piece.
+      Piece g = p;
+      g.source = p.scale.source;
+      g.srcOffset = p.scale.offset;
+      g.srcStrides = p.scale.strides;
+      appendIntervals(g, false, perSource[g.source]);
+    }
   }
   auto emit = [&](CoverageProblem::Kind kind, int64_t t, const TensorInfo &ti,
                   const std::vector<Interval> &ivs) {
@@ -156,6 +164,13 @@ std::optional<Plan> invert(const Plan &plan, std::string &error,
     const Piece &p = plan.pieces[i];
     if (p.isFill())
       continue;
+    if (p.hasRuntimeScale()) {
+      error = "cannot invert: target '" + plan.targets[p.target].name +
+              "' is decoded from source '" + plan.sources[p.source].name +
+              "' with run-time scales (a block format's dequantization has "
+              "no inverse plan)";
+      return std::nullopt;
+    }
     Piece q;
     q.target = p.source;
     q.source = p.target;
@@ -276,7 +291,10 @@ struct WriteRun {
 };
 
 bool sameKind(const Piece &a, const Piece &b) {
-  return a.target == b.target && a.source == b.source &&
+  // Pieces with run-time scales are kept as made (their scale offsets
+  // would need the same constant step).
+  return !a.hasRuntimeScale() && !b.hasRuntimeScale() &&
+         a.target == b.target && a.source == b.source &&
          a.fillBits == b.fillBits && a.shape == b.shape &&
          a.dstStrides == b.dstStrides &&
          (a.isFill() || a.srcStrides == b.srcStrides) && a.steps == b.steps;
@@ -318,6 +336,13 @@ std::vector<Piece> reroll(const std::vector<Piece> &in) {
 
 std::optional<Plan> compose(const Plan &first, const Plan &second,
                             std::string &error) {
+  for (const Plan *p : {&first, &second})
+    for (const Piece &q : p->pieces)
+      if (q.hasRuntimeScale()) {
+        error = "cannot compose: target '" + p->targets[q.target].name +
+                "' is decoded with run-time scales";
+        return std::nullopt;
+      }
   Plan out;
   out.sources = first.sources;
   out.targets = second.targets;

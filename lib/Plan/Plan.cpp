@@ -42,10 +42,22 @@ ojson fillJson(uint64_t bits, DType t) {
 }
 
 ojson stepJson(const Step &s) {
-  if (s.kind == Step::Cast)
-    return ojson{{"op", "cast"},
-                {"from", std::string(layout::safetensorsName(s.from))},
-                {"to", std::string(layout::safetensorsName(s.to))}};
+  auto name = [](DType t) { return std::string(layout::safetensorsName(t)); };
+  switch (s.kind) {
+  case Step::Cast:
+    return ojson{{"op", "cast"}, {"from", name(s.from)}, {"to", name(s.to)}};
+  case Step::E2M1Low:
+  case Step::E2M1High:
+    return ojson{{"op", s.kind == Step::E2M1Low ? "e2m1_low" : "e2m1_high"},
+                 {"from", name(s.from)},
+                 {"to", name(s.to)}};
+  case Step::RuntimeScale:
+    return ojson{{"op", "runtime_scale"},
+                 {"scale_dtype", name(s.from)},
+                 {"dtype", name(s.to)}};
+  case Step::Affine:
+    break;
+  }
   return ojson{{"op", "affine"},
               {"dtype", std::string(layout::safetensorsName(s.to))},
               {"scale", s.scale},
@@ -199,10 +211,44 @@ std::string checkPlan(const Plan &plan) {
         last >= *layout::numElements(s.shape))
       return path + ": reads outside source '" + s.name + "' (" +
              std::to_string(*layout::numElements(s.shape)) + " elements)";
+    int runtimeScales = 0;
+    if (p.hasRuntimeScale()) {
+      if (p.scale.source >= (int64_t)plan.sources.size())
+        return path + ".scale.source: index " +
+               std::to_string(p.scale.source) + " is not one of the " +
+               std::to_string(plan.sources.size()) + " sources";
+      const TensorInfo &g = plan.sources[p.scale.source];
+      if (p.scale.strides.size() != p.shape.size())
+        return path + ".scale.strides: not of the piece's rank";
+      if (!extent(p.shape, p.scale.offset, p.scale.strides, last) ||
+          last >= *layout::numElements(g.shape))
+        return path + ": reads scales outside source '" + g.name + "' (" +
+               std::to_string(*layout::numElements(g.shape)) + " elements)";
+    }
     DType cur = s.dtype;
     for (size_t k = 0; k < p.steps.size(); ++k) {
       const Step &st = p.steps[k];
       std::string sp = path + ".convert[" + std::to_string(k) + "]";
+      if (st.kind == Step::E2M1Low || st.kind == Step::E2M1High) {
+        if (st.from != DType::U8 || cur != DType::U8 ||
+            !layout::isFloat(st.to))
+          return sp + ": e2m1 decodes a U8 element into a float";
+        cur = st.to;
+        continue;
+      }
+      if (st.kind == Step::RuntimeScale) {
+        if (!p.hasRuntimeScale())
+          return sp + ": the piece has no 'scale' to read";
+        const DType g = plan.sources[p.scale.source].dtype;
+        if ((st.from != DType::U8 && st.from != DType::F32) || st.from != g)
+          return sp + ": scale_dtype must be the scale source's dtype, U8 "
+                      "(e8m0) or F32";
+        if (st.to != cur || !layout::isFloat(cur))
+          return sp + ": a run-time scale needs a float element of the "
+                      "current dtype";
+        ++runtimeScales;
+        continue;
+      }
       if (st.kind == Step::Cast) {
         if (st.from != cur)
           return sp + ": casts from " +
@@ -219,6 +265,9 @@ std::string checkPlan(const Plan &plan) {
           return sp + ": scale and offset must be finite";
       }
     }
+    if (p.hasRuntimeScale() && runtimeScales != 1)
+      return path + ": a piece with a 'scale' applies it in exactly one "
+                    "runtime_scale step";
     if (cur != t.dtype)
       return path + ": converts to " +
              std::string(layout::safetensorsName(cur)) + " but target '" +
@@ -258,6 +307,10 @@ std::string toJson(const Plan &plan, int indent) {
     q["dst_strides"] = p.dstStrides;
     if (!p.isFill())
       q["src_strides"] = p.srcStrides;
+    if (p.hasRuntimeScale())
+      q["scale"] = ojson{{"source", p.scale.source},
+                         {"offset", p.scale.offset},
+                         {"strides", p.scale.strides}};
     if (!p.steps.empty()) {
       q["convert"] = ojson::array();
       for (const Step &s : p.steps)
@@ -361,6 +414,21 @@ std::optional<Plan> fromJson(std::string_view text, std::string &error) {
         p.srcStrides =
             getInts(field(q, path, "src_strides"), path + ".src_strides");
       }
+      if (q.contains("scale")) {
+        const json &g = q["scale"];
+        const std::string gp = path + ".scale";
+        if (hasFill)
+          fail(gp, "a fill piece reads no scale");
+        p.scale.source = getInt(field(g, gp, "source"), gp + ".source");
+        if (p.scale.source < 0 ||
+            p.scale.source >= (int64_t)plan.sources.size())
+          fail(gp + ".source", "index " + std::to_string(p.scale.source) +
+                                   " is not one of the " +
+                                   std::to_string(plan.sources.size()) +
+                                   " sources");
+        p.scale.offset = getInt(field(g, gp, "offset"), gp + ".offset");
+        p.scale.strides = getInts(field(g, gp, "strides"), gp + ".strides");
+      }
       if (q.contains("convert") && hasFill)
         fail(path + ".convert", "a fill piece has no conversion (its 'fill' "
                                 "is already a value of the target dtype)");
@@ -381,9 +449,20 @@ std::optional<Plan> fromJson(std::string_view text, std::string &error) {
             s.to = s.from = getDType(field(c[k], sp, "dtype"), sp + ".dtype");
             s.scale = getDouble(field(c[k], sp, "scale"), sp + ".scale");
             s.offset = getDouble(field(c[k], sp, "offset"), sp + ".offset");
+          } else if (op == "e2m1_low" || op == "e2m1_high") {
+            s.kind = op == "e2m1_low" ? Step::E2M1Low : Step::E2M1High;
+            s.from = getDType(field(c[k], sp, "from"), sp + ".from");
+            s.to = getDType(field(c[k], sp, "to"), sp + ".to");
+          } else if (op == "runtime_scale") {
+            s.kind = Step::RuntimeScale;
+            s.from = getDType(field(c[k], sp, "scale_dtype"),
+                              sp + ".scale_dtype");
+            s.to = getDType(field(c[k], sp, "dtype"), sp + ".dtype");
           } else {
             fail(sp + ".op", "unknown conversion " + op.dump() +
-                                 " (expected \"cast\" or \"affine\")");
+                                 " (expected \"cast\", \"affine\", "
+                                 "\"e2m1_low\", \"e2m1_high\" or "
+                                 "\"runtime_scale\")");
           }
           p.steps.push_back(s);
         }
@@ -448,20 +527,30 @@ std::vector<Buffer> execute(const Plan &plan,
     int64_t n = p.numElements();
     DType td = plan.targets[p.target].dtype;
     for (int64_t e = 0; e < n; ++e) {
-      int64_t rest = e, dst = p.dstOffset, src = p.srcOffset;
+      int64_t rest = e, dst = p.dstOffset, src = p.srcOffset,
+              scale = p.scale.offset;
       for (size_t j = p.shape.size(); j-- > 0;) {
         int64_t c = rest % p.shape[j];
         rest /= p.shape[j];
         dst += c * p.dstStrides[j];
         if (!p.isFill())
           src += c * p.srcStrides[j];
+        if (p.hasRuntimeScale())
+          scale += c * p.scale.strides[j];
       }
+      const uint64_t scaleBits =
+          p.hasRuntimeScale()
+              ? loadElement(sources[p.scale.source],
+                            plan.sources[p.scale.source].dtype, scale)
+              : 0;
       uint64_t bits =
           p.isFill()
               ? p.fillBits
               : layout::applySteps(
-                    p.steps, loadElement(sources[p.source],
-                                         plan.sources[p.source].dtype, src));
+                    p.steps,
+                    loadElement(sources[p.source],
+                                plan.sources[p.source].dtype, src),
+                    scaleBits);
       storeElement(out[p.target], td, dst, bits);
     }
   }

@@ -83,6 +83,8 @@ std::vector<Piece> clipToDst(const Piece &p, int64_t begin, int64_t end) {
       q.dstOffset += box.offsets[j] * c.dstStrides[j];
       if (!c.isFill())
         q.srcOffset += box.offsets[j] * c.srcStrides[j];
+      if (c.hasRuntimeScale())
+        q.scale.offset += box.offsets[j] * c.scale.strides[j];
     }
     out.push_back(std::move(q));
   }
@@ -163,7 +165,8 @@ void fillRun(uint8_t *d, int64_t ds, int es, uint64_t bits, int64_t n) {
 } // namespace
 
 void renderPiece(const Piece &piece, const uint8_t *source, DType sourceType,
-                 DType targetType, uint8_t *window, int64_t windowBegin) {
+                 DType targetType, uint8_t *window, int64_t windowBegin,
+                 const uint8_t *scales) {
   Piece c = coalesceRows(piece);
   if (c.numElements() == 0)
     return;
@@ -177,21 +180,29 @@ void renderPiece(const Piece &piece, const uint8_t *source, DType sourceType,
   const int64_t n = c.shape[r - 1];
   const int64_t ds = c.dstStrides[r - 1];
   if (c.isFill()) {
-    forEachOuter(c, outer, [&](int64_t d, int64_t) {
+    forEachOuter(c, outer, [&](int64_t d, int64_t, int64_t) {
       fillRun(dstAt(d), ds, et, c.fillBits, n);
     });
     return;
   }
   const int64_t ss = c.srcStrides[r - 1];
+  if (c.hasRuntimeScale()) {
+    const ScaledStepRunner run(c.steps, sourceType, targetType);
+    const int64_t gs = c.scale.strides[r - 1];
+    forEachOuter(c, outer, [&](int64_t d, int64_t s, int64_t g) {
+      run(source + s * esrc, ss, scales, g, gs, dstAt(d), ds, n);
+    });
+    return;
+  }
   if (!c.steps.empty()) {
     StepRunner run(c.steps, sourceType, targetType);
-    forEachOuter(c, outer, [&](int64_t d, int64_t s) {
+    forEachOuter(c, outer, [&](int64_t d, int64_t s, int64_t) {
       run(source + s * esrc, ss, dstAt(d), ds, n);
     });
     return;
   }
   if (ds == 1 && ss == 1) {
-    forEachOuter(c, outer, [&](int64_t d, int64_t s) {
+    forEachOuter(c, outer, [&](int64_t d, int64_t s, int64_t) {
       std::memcpy(dstAt(d), source + s * esrc, n * et);
     });
     return;
@@ -208,13 +219,13 @@ void renderPiece(const Piece &piece, const uint8_t *source, DType sourceType,
     for (size_t j = 0; j + 1 < r; ++j)
       if (j != k)
         rest.push_back(j);
-    forEachOuter(c, rest, [&](int64_t d, int64_t s) {
+    forEachOuter(c, rest, [&](int64_t d, int64_t s, int64_t) {
       transposeBox(et, dstAt(d), c.dstStrides[k], source + s * esrc, ss,
                    c.shape[k], n);
     });
     return;
   }
-  forEachOuter(c, outer, [&](int64_t d, int64_t s) {
+  forEachOuter(c, outer, [&](int64_t d, int64_t s, int64_t) {
     stridedCopy(et, dstAt(d), ds, source + s * esrc, ss, n);
   });
 }
@@ -331,7 +342,8 @@ void executePlan(const layout::Plan &plan,
     DType st = p.isFill() ? plan.targets[p.target].dtype
                           : plan.sources[p.source].dtype;
     renderPiece(p, p.isFill() ? nullptr : sources[p.source], st,
-                plan.targets[p.target].dtype, targets[p.target], 0);
+                plan.targets[p.target].dtype, targets[p.target], 0,
+                p.hasRuntimeScale() ? sources[p.scale.source] : nullptr);
   });
 }
 

@@ -255,4 +255,61 @@ void StepRunner::operator()(const uint8_t *src, int64_t srcStride, uint8_t *dst,
   }
 }
 
+ScaledStepRunner::ScaledStepRunner(const std::vector<Step> &steps, DType from,
+                                   DType to)
+    : steps_(steps), from_(from), to_(to) {
+  for (const Step &s : steps)
+    if (s.kind == Step::RuntimeScale)
+      scaleType_ = s.from;
+  const bool mxfp4 =
+      steps.size() == 3 && from == DType::U8 &&
+      (steps[0].kind == Step::E2M1Low || steps[0].kind == Step::E2M1High) &&
+      steps[0].to == DType::F32 && steps[1].kind == Step::RuntimeScale &&
+      steps[1].from == DType::U8 && steps[1].to == DType::F32 &&
+      steps[2].kind == Step::Cast && steps[2].from == DType::F32 &&
+      (to == DType::BF16 || to == DType::F32);
+  if (mxfp4)
+    shift_ = steps[0].kind == Step::E2M1High ? 4 : 0;
+}
+
+void ScaledStepRunner::operator()(const uint8_t *src, int64_t srcStride,
+                                  const uint8_t *scales, int64_t g,
+                                  int64_t scaleStride, uint8_t *dst,
+                                  int64_t dstStride, int64_t n) const {
+  const int es = layout::dtypeSize(from_), et = layout::dtypeSize(to_);
+  const int eg = layout::dtypeSize(scaleType_);
+  auto load = [](const uint8_t *p, int size) {
+    uint64_t v = 0;
+    std::memcpy(&v, p, size); // little-endian low bytes
+    return v;
+  };
+  if (shift_ < 0) {
+    for (int64_t i = 0; i < n; ++i) {
+      const uint64_t y = layout::applySteps(
+          steps_, load(src + i * srcStride * es, es),
+          load(scales + (g + i * scaleStride) * eg, eg));
+      std::memcpy(dst + i * dstStride * et, &y, et);
+    }
+    return;
+  }
+  // MXFP4: the e2m1 value times 2^(s - 127), an f32 product (exact unless
+  // it overflows), rounded once to bf16 or kept as f32.
+  float values[16];
+  for (uint32_t c = 0; c < 16; ++c)
+    values[c] = asFloat(layout::e2m1ToF32Bits(c));
+  float k = asFloat(layout::runtimeScaleF32Bits(DType::U8, scales[g]));
+  for (int64_t i = 0; i < n; ++i) {
+    if (scaleStride != 0)
+      k = asFloat(layout::runtimeScaleF32Bits(
+          DType::U8, scales[g + i * scaleStride]));
+    const float y = values[(src[i * srcStride] >> shift_) & 15u] * k;
+    if (to_ == DType::BF16) {
+      const uint16_t b = f32ToBF16(asBits(y));
+      std::memcpy(dst + i * dstStride * 2, &b, 2);
+    } else {
+      std::memcpy(dst + i * dstStride * 4, &y, 4);
+    }
+  }
+}
+
 } // namespace wl::runtime

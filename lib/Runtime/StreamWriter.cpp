@@ -404,6 +404,8 @@ void CheckpointWriter::addPiece(Job &job, Piece &q, int es, int64_t a) {
         q.numElements() * layout::dtypeSize(plan_.sources[q.source].dtype);
     lastUse_[q.source] = static_cast<int64_t>(jobs_.size());
   }
+  if (q.hasRuntimeScale())
+    lastUse_[q.scale.source] = static_cast<int64_t>(jobs_.size());
   size_t r = q.shape.size();
   int64_t rowBytes = q.shape[r - 1] * es;
   bool contiguous = !q.isFill() && q.steps.empty() &&
@@ -414,7 +416,7 @@ void CheckpointWriter::addPiece(Job &job, Piece &q, int es, int64_t a) {
     uint64_t base = src.file->fileOffset(*src.entry);
     std::vector<size_t> outer(r - 1);
     std::iota(outer.begin(), outer.end(), 0);
-    forEachOuter(q, outer, [&](int64_t d, int64_t s) {
+    forEachOuter(q, outer, [&](int64_t d, int64_t s, int64_t) {
       job.copies.push_back({src.file, src.file->data(*src.entry) + s * es,
                             base + static_cast<uint64_t>(s) * es,
                             static_cast<uint64_t>(d - a) * es,
@@ -696,11 +698,13 @@ void CheckpointWriter::renderSlice(const Job &job, uint8_t *buf, DType tt,
 /// starts at target element `windowBegin`.
 void CheckpointWriter::renderOne(const Piece &q, DType tt, uint8_t *buf,
                                  int64_t windowBegin) const {
-  renderPiece(
-      q,
-      q.isFill() ? nullptr
-                 : sources_[q.source].file->data(*sources_[q.source].entry),
-      q.isFill() ? tt : plan_.sources[q.source].dtype, tt, buf, windowBegin);
+  auto bytes = [&](int64_t s) {
+    return sources_[s].file->data(*sources_[s].entry);
+  };
+  renderPiece(q, q.isFill() ? nullptr : bytes(q.source),
+              q.isFill() ? tt : plan_.sources[q.source].dtype, tt, buf,
+              windowBegin,
+              q.hasRuntimeScale() ? bytes(q.scale.source) : nullptr);
 }
 
 } // namespace

@@ -89,6 +89,8 @@ bool verifyCheckpoint(const layout::Plan &plan,
         continue;
       if (!p.isFill())
         used.insert(p.source);
+      if (p.hasRuntimeScale())
+        used.insert(p.scale.source);
       const layout::TensorInfo &info = plan.targets[p.target];
       const int et = layout::dtypeSize(info.dtype);
       const uint8_t *dst = out[p.target].file->data(*out[p.target].entry);
@@ -100,17 +102,29 @@ bool verifyCheckpoint(const layout::Plan &plan,
       }
       size_t r = p.shape.size();
       int64_t row = p.shape[r - 1];
+      // The run-time scale of element i of the row at scale position g.
+      auto scaleBits = [&](int64_t g, int64_t i) -> uint64_t {
+        if (!p.hasRuntimeScale())
+          return 0;
+        const int64_t s = p.scale.source;
+        return loadBits(sources[s].file->data(*sources[s].entry),
+                        layout::dtypeSize(plan.sources[s].dtype),
+                        g + i * p.scale.strides[r - 1]);
+      };
       bool plainRows = !p.isFill() && p.steps.empty() &&
                        p.dstStrides[r - 1] == 1 && p.srcStrides[r - 1] == 1;
       int64_t rows = n / row;
       for (int64_t k = 0; k < rows; ++k) {
-        int64_t rest = k, d = p.dstOffset, s = p.srcOffset;
+        int64_t rest = k, d = p.dstOffset, s = p.srcOffset,
+                g = p.scale.offset;
         for (size_t j = r - 1; j-- > 0;) {
           int64_t c = rest % p.shape[j];
           rest /= p.shape[j];
           d += c * p.dstStrides[j];
           if (!p.isFill())
             s += c * p.srcStrides[j];
+          if (p.hasRuntimeScale())
+            g += c * p.scale.strides[j];
         }
         if (plainRows && std::memcmp(dst + d * et, src + s * es, row * et) == 0)
           continue;
@@ -123,7 +137,8 @@ bool verifyCheckpoint(const layout::Plan &plan,
                    ? p.fillBits
                    : layout::applySteps(
                          p.steps,
-                         loadBits(src, es, s + i * p.srcStrides[r - 1]))) &
+                         loadBits(src, es, s + i * p.srcStrides[r - 1]),
+                         scaleBits(g, i))) &
               mask;
           uint64_t got = loadBits(dst, et, di);
           if (got != want) {

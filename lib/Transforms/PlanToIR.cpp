@@ -301,8 +301,9 @@ OwningOpRef<ModuleOp> planToIR(const Plan &plan, MLIRContext *ctx,
                                llvm::StringRef name) {
   ctx->loadDialect<WLDialect, func::FuncDialect>();
   for (const Piece &p : plan.pieces)
-    if (p.isFill())
-      return nullptr; // see the header: inverses have no fill pieces
+    if (p.isFill() || p.hasRuntimeScale())
+      return nullptr; // see the header: inverses have no fill pieces, and
+                      // the dialect no run-time scales
   std::vector<bool> written(plan.targets.size(), false);
   for (const Piece &p : plan.pieces)
     if (p.numElements() > 0)

@@ -59,13 +59,19 @@ bool readBlockFp8(const std::string &configPath, BlockFp8 &out,
     return false;
   }
   auto method = q->find("quant_method");
+  if (method != q->end() && method->is_string() &&
+      method->get<std::string>() == "mxfp4") {
+    out.mxfp4 = true;
+    return true;
+  }
   if (method == q->end() || !method->is_string() ||
       method->get<std::string>() != "fp8") {
     error = where + ".quant_method is " +
             (method == q->end()         ? std::string("missing")
              : method->is_string()      ? quoteName(method->get<std::string>())
                                         : std::string(jsonTypeName(*method))) +
-            ": only \"fp8\" with weight_block_size (block FP8) is supported";
+            ": only \"fp8\" with weight_block_size (block FP8) and \"mxfp4\" "
+            "are supported";
     return false;
   }
   auto fmt = q->find("fmt");

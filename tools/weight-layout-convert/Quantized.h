@@ -40,12 +40,14 @@ constexpr const char *kScaleSuffix = "_scale_inv";
 struct BlockFp8 {
   bool present = false;
   layout::BlockShape block;
+  /// quant_method "mxfp4" instead (gpt-oss; Mxfp4Inputs.h).
+  bool mxfp4 = false;
 };
 
-/// Reads `configPath`'s quantization_config: none, or quant_method "fp8"
-/// with weight_block_size [rows, cols] (positive integers). Another method,
-/// FP8 without a block size (per-tensor scales) or a malformed one is an
-/// error naming the file and the JSON path.
+/// Reads `configPath`'s quantization_config: none, quant_method "fp8"
+/// with weight_block_size [rows, cols] (positive integers), or "mxfp4".
+/// Another method, FP8 without a block size (per-tensor scales) or a
+/// malformed one is an error naming the file and the JSON path.
 bool readBlockFp8(const std::string &configPath, BlockFp8 &out,
                   std::string &error);
 

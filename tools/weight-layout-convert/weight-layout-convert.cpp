@@ -19,6 +19,7 @@
 //===----------------------------------------------------------------------===//
 #include "CheckNames.h"
 #include "ConvertOptions.h"
+#include "Mxfp4Inputs.h"
 #include "Outputs.h"
 #include "Provenance.h"
 #include "Quantized.h"
@@ -75,6 +76,9 @@ struct Inputs {
   std::vector<std::string> rankDirs; ///< --reverse: one folder per rank
   /// Block FP8: scale grids travel with their data, not through the spec.
   bool blockFp8 = false;
+  /// MXFP4 (config): the tensors the checkpoint holds as pairs.
+  bool mxfp4 = false;
+  std::set<std::string> mxfp4Tensors;
   /// What the metadata records (optionsText).
   std::string options(const ConvertOptions &opt, int64_t rank) const {
     return optionsText(degrees, rank, opt.options);
@@ -100,6 +104,8 @@ bool openInputs(const ConvertOptions &opt, bool rankFolders, mapping::Env &env,
       return false;
     if (in.blockFp8)
       dropScaleNames(names, *ckpt);
+    if (in.mxfp4)
+      resolveMxfp4Names(names, *ckpt, in.mxfp4Tensors);
     addNames(problems, names, "");
     in.ckpts.push_back(std::move(ckpt));
   } else {
@@ -450,6 +456,11 @@ int main(int argc, char **argv) {
   BlockFp8 fp8;
   if (exists(configPath) && !readBlockFp8(configPath, fp8, error))
     return fail(error);
+  if (fp8.mxfp4 && (reshard || opt.reverse || opt.quantizeBlock))
+    return fail(configPath + ": an MXFP4 checkpoint (quantization_config) is "
+                             "dequantized by a forward conversion with "
+                             "--dtype; it is not resharded, converted back "
+                             "or quantized");
   if (reshard) {
     if (!exists(configPath))
       return fail(configPath + " is missing (the model's config.json)");
@@ -475,7 +486,7 @@ int main(int argc, char **argv) {
 
   // The spec compiled; before any IR, the checkpoint(s) opened and their
   // names compared with the spec's (CheckNames.h).
-  const bool dequantize = fp8.present && !opt.dtype.empty();
+  const bool dequantize = (fp8.present || fp8.mxfp4) && !opt.dtype.empty();
   if (opt.quantizeBlock && fp8.present)
     return fail(configPath + ": the checkpoint is block FP8 already "
                              "(quantization_config): --quantize goes with a "
@@ -485,6 +496,7 @@ int main(int argc, char **argv) {
                 "forward conversion; --reverse keeps FP8 (give no --dtype)");
   Inputs in;
   in.blockFp8 = fp8.present;
+  in.mxfp4 = fp8.mxfp4;
   std::unique_ptr<CompiledMapping> compiled =
       compileWithInputs(opt, configPath, rankFolders, in, error);
   if (!compiled)
@@ -505,6 +517,20 @@ int main(int argc, char **argv) {
   if (fp8.present && !applyBlockFp8(opt, fp8, configPath, dequantize,
                                     *compiled, in, error))
     return fail(error);
+  if (!in.mxfp4Tensors.empty()) {
+    if (!dequantize)
+      return fail(opt.from + ": " + std::to_string(in.mxfp4Tensors.size()) +
+                  " tensor(s) are MXFP4 pairs (" +
+                  quoteName(*in.mxfp4Tensors.begin() + kBlocksSuffix) +
+                  ", ...): give --dtype bf16 to "
+                  "dequantize them (keeping MXFP4 through a layout is not "
+                  "supported yet)");
+    for (int64_t r = 0; r < nranks; ++r)
+      if (!decodeMxfp4Sources(compiled->rankPlans[r], in.mxfp4Tensors,
+                              *in.ckpts.front(), error))
+        return fail(opt.mapping + ": at " +
+                    in.options(opt, nranks == 1 ? -1 : r) + ": " + error);
+  }
 
   // Bind every plan source; on the way back, check each rank file's
   // provenance before any tensor is read.

@@ -223,4 +223,84 @@ TEST(PlanJson, SyntaxAndFieldErrorsNameThePath) {
       << error;
 }
 
+
+/// A piece decoding MXFP4 codes with run-time e8m0 scales: target [2, 4]
+/// bf16 from 4 bytes (low nibbles to even columns, high to odd) and a
+/// scale per row.
+Plan runtimeScalePlan() {
+  Plan p;
+  p.sources = {{"w_blocks", DType::U8, {2, 2}}, {"w_scales", DType::U8, {2}}};
+  p.targets = {{"w", DType::BF16, {2, 4}}};
+  for (Step::Kind k : {Step::E2M1Low, Step::E2M1High}) {
+    Piece q;
+    q.target = 0;
+    q.source = 0;
+    q.shape = {2, 2};
+    q.dstOffset = k == Step::E2M1Low ? 0 : 1;
+    q.dstStrides = {4, 2};
+    q.srcStrides = {2, 1};
+    q.scale = {1, 0, {1, 0}};
+    q.steps = {{k, DType::U8, DType::F32},
+               {Step::RuntimeScale, DType::U8, DType::F32},
+               {Step::Cast, DType::F32, DType::BF16}};
+    p.pieces.push_back(q);
+  }
+  return p;
+}
+
+TEST(PlanJson, RuntimeScalesRoundTripAndExecute) {
+  Plan p = runtimeScalePlan();
+  std::string error;
+  ASSERT_TRUE(plan::validate(p, error)) << error;
+  std::string text = plan::toJson(p);
+  EXPECT_NE(text.find("\"e2m1_high\""), std::string::npos) << text;
+  EXPECT_NE(text.find("\"runtime_scale\""), std::string::npos) << text;
+  std::optional<Plan> back = plan::fromJson(text, error);
+  ASSERT_TRUE(back) << error;
+  EXPECT_EQ(plan::toJson(*back), text);
+  Plan moved = p;
+  moved.pieces[1].scale.offset = 1;
+  moved.pieces[1].scale.strides = {0, 0};
+  EXPECT_NE(plan::planHash(moved), plan::planHash(p));
+  // Codes 0x21 (0.5, 1), 0xf7 (6, -6); 0x3a (-1, 1.5), 0x00; scales 2^0
+  // and 2^-2: bf16 of 0.5, 1, 6, -6 and -0.25, 0.375, 0, 0.
+  std::vector<plan::Buffer> out =
+      plan::execute(p, {bufferOf(DType::U8, {0x21, 0xf7, 0x3a, 0x00}),
+                        bufferOf(DType::U8, {127, 125})});
+  const uint64_t want[8] = {0x3f00, 0x3f80, 0x40c0, 0xc0c0,
+                            0xbe80, 0x3ec0, 0x0000, 0x0000};
+  for (int i = 0; i < 8; ++i)
+    EXPECT_EQ(plan::loadElement(out[0], DType::BF16, i), want[i]) << i;
+}
+
+TEST(PlanValidate, RuntimeScaleRules) {
+  struct Case {
+    std::function<void(Plan &)> edit;
+    std::string message;
+  };
+  std::vector<Case> cases = {
+      {[](Plan &p) { p.pieces[0].scale.source = -1; },
+       "pieces[0].convert[1]: the piece has no 'scale' to read"},
+      {[](Plan &p) { p.pieces[0].scale.strides = {2, 0}; },
+       "pieces[0]: reads scales outside source 'w_scales' (2 elements)"},
+      {[](Plan &p) { p.pieces[0].scale.strides = {1}; },
+       "pieces[0].scale.strides: not of the piece's rank"},
+      {[](Plan &p) { p.pieces[0].steps[1].from = DType::F32; },
+       "pieces[0].convert[1]: scale_dtype must be the scale source's dtype"},
+      {[](Plan &p) { p.pieces[0].steps.erase(p.pieces[0].steps.begin() + 1); },
+       "pieces[0]: a piece with a 'scale' applies it in exactly one "
+       "runtime_scale step"},
+      {[](Plan &p) { p.pieces[0].steps[0].from = DType::I8; },
+       "pieces[0].convert[0]: e2m1 decodes a U8 element into a float"},
+  };
+  for (const Case &c : cases) {
+    Plan p = runtimeScalePlan();
+    c.edit(p);
+    std::string why;
+    EXPECT_FALSE(plan::validate(p, why)) << c.message;
+    EXPECT_NE(why.find(c.message), std::string::npos)
+        << "got: " << why << "\nwant: " << c.message;
+  }
+}
+
 } // namespace

@@ -141,6 +141,46 @@ TEST(ElementSteps, BlockFp8StepsEqualDType) {
   }
 }
 
+// MXFP4's step list with run-time e8m0 scales (the fused loop, scales
+// shared by a run and one a element) and another list (element by
+// element) against applySteps: every byte with every scale.
+TEST(ElementSteps, RuntimeScaledStepsEqualApplySteps) {
+  std::vector<uint8_t> src(256 * 2), scales(256);
+  for (int i = 0; i < 256; ++i) {
+    src[i * 2] = static_cast<uint8_t>(i);
+    scales[i] = static_cast<uint8_t>(i);
+  }
+  auto runWith = [&](const std::vector<Step> &steps, DType to) {
+    const int et = layout::dtypeSize(to);
+    runtime::ScaledStepRunner run(steps, DType::U8, to);
+    std::vector<uint8_t> dst(256 * 3 * et);
+    for (int g = 0; g < 256; ++g) { // one scale for the run
+      run(src.data(), 2, scales.data(), g, 0, dst.data(), 3, 256);
+      for (int i = 0; i < 256; ++i) {
+        uint64_t got = 0;
+        std::memcpy(&got, &dst[i * 3 * et], et);
+        ASSERT_EQ(got, layout::applySteps(steps, i, g))
+            << "byte " << i << " scale " << g;
+      }
+    }
+    run(src.data(), 2, scales.data(), 0, 1, dst.data(), 3, 256); // a scale each
+    for (int i = 0; i < 256; ++i) {
+      uint64_t got = 0;
+      std::memcpy(&got, &dst[i * 3 * et], et);
+      ASSERT_EQ(got, layout::applySteps(steps, i, i)) << "byte and scale " << i;
+    }
+  };
+  const Step scale{Step::RuntimeScale, DType::U8, DType::F32};
+  for (Step::Kind k : {Step::E2M1Low, Step::E2M1High}) {
+    const Step decode{k, DType::U8, DType::F32};
+    runWith({decode, scale, cast(DType::F32, DType::BF16)}, DType::BF16);
+    runWith({decode, scale, cast(DType::F32, DType::F32)}, DType::F32);
+    runWith({decode, scale, cast(DType::F32, DType::BF16),
+             cast(DType::BF16, DType::F16)},
+            DType::F16);
+  }
+}
+
 TEST(ElementSteps, F32ToBF16RoundsToNearestEven) {
   EXPECT_EQ(runtime::f32ToBF16(0x3f808000u), 0x3f80u); // tie, even stays
   EXPECT_EQ(runtime::f32ToBF16(0x3f818000u), 0x3f82u); // tie, odd rounds up

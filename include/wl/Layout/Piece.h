@@ -6,7 +6,10 @@
 // and comes from source flat position
 //   srcOffset + sum_j t[j] * srcStrides[j]
 // converted through `steps` in order, or is the constant `fillBits` (a fill
-// piece, source == -1). Positions are row-major flat element indices of the
+// piece, source == -1). A piece of a block format whose scales are too many
+// to be steps (MXFP4: one per 32 elements) also reads its element's scale
+// at run time from a second source (RuntimeScale). Positions are row-major
+// flat element indices of the
 // tensors, so piece dimensions need not be tensor dimensions: a row-block move
 // is one 1-d piece and a transpose one 2-d piece. The plan that holds pieces,
 // and what is proven and derived over a whole plan, are in Plan.h.
@@ -24,9 +27,19 @@
 
 namespace wl::layout {
 
-/// One elementwise conversion: wl.cast (from -> to) or wl.affine (on `to`).
+/// One elementwise conversion: wl.cast (from -> to) or wl.affine (on `to`);
+/// and two of block formats, made by the quantization plans
+/// (wl/Layout/BlockScales.h), not by the dialect:
+///  - E2M1Low, E2M1High: the FP4 e2m1 value in bits 0-3 or 4-7 of a U8
+///    element (`from`), exactly, as `to` (a float type): bit 3 of the code
+///    the sign, bits 2-1 the exponent (bias 1), bit 0 the mantissa (0,
+///    0.5, 1, 1.5, 2, 3, 4, 6);
+///  - RuntimeScale: the f32 product of the value (of `to`, widened to f32)
+///    and the piece's run-time scale, rounded once to `to`; `from` says how
+///    the scale element is read: U8 as an e8m0 exponent, 2^(s - 127) (255
+///    is NaN), F32 as its value.
 struct Step {
-  enum Kind { Cast, Affine } kind = Cast;
+  enum Kind { Cast, Affine, E2M1Low, E2M1High, RuntimeScale } kind = Cast;
   DType from = DType::F32;
   DType to = DType::F32;
   double scale = 1.0;
@@ -37,8 +50,32 @@ struct Step {
   }
 };
 
-/// Applies `steps` in order to one element.
-uint64_t applySteps(const std::vector<Step> &steps, uint64_t bits);
+/// Applies `steps` in order to one element; `scaleBits` is the element's
+/// run-time scale (the bits of its scale source's dtype), used by a
+/// RuntimeScale step.
+uint64_t applySteps(const std::vector<Step> &steps, uint64_t bits,
+                    uint64_t scaleBits = 0);
+
+/// The f32 value of a run-time scale element read as `how` (Step::from of
+/// a RuntimeScale step: U8 e8m0 or F32), as f32 bits.
+uint32_t runtimeScaleF32Bits(DType how, uint64_t scaleBits);
+
+/// The f32 bits of the e2m1 code in bits 0-3 of `code`.
+uint32_t e2m1ToF32Bits(uint32_t code);
+
+/// Where a piece's elements find their run-time scales: element t reads
+/// the element at flat position offset + sum_j t[j] * strides[j] of source
+/// `source` (-1: the piece has none). A block's index is affine in t once
+/// the piece's dimensions are cut at block edges, a stride 0 inside a
+/// block (MXFP4's 32 elements: a dimension of 16 bytes of stride 0).
+struct RuntimeScale {
+  int64_t source = -1;
+  int64_t offset = 0;
+  Shape strides; ///< same rank as the piece's shape
+  bool operator==(const RuntimeScale &o) const {
+    return source == o.source && offset == o.offset && strides == o.strides;
+  }
+};
 
 struct Piece {
   int64_t target = 0;
@@ -50,15 +87,18 @@ struct Piece {
   int64_t srcOffset = 0;
   Shape srcStrides; ///< same rank as shape; ignored (zeros) for a fill
   std::vector<Step> steps;
+  RuntimeScale scale; ///< read by a RuntimeScale step, else none
 
   bool isFill() const { return source < 0; }
+  bool hasRuntimeScale() const { return scale.source >= 0; }
   int64_t numElements() const;
 };
 
 /// Drops unit dimensions, orders dimensions by decreasing dst stride (then
 /// src stride), and merges neighbours j, j+1 whenever
 /// dstStrides[j] == dstStrides[j+1] * shape[j+1] and the same holds for the
-/// src strides (for a fill, dst alone decides).
+/// src strides and the run-time scale's strides (for a fill, dst alone
+/// decides).
 /// Post: the result writes the same (dst position, src position) pairs as
 /// `p` (the same dst positions with the same value, for a fill), and no two
 /// neighbouring dimensions of it can be merged. A contiguous row-block move
@@ -70,9 +110,10 @@ Piece coalesce(const Piece &p);
 /// the order `p` visits its elements (row-major over its shape): the
 /// dimensions after the first one that must be cut stay whole, that one is
 /// cut into runs as long as fit, and the dimensions before it are unrolled.
-/// Post: the pieces write exactly the (dst position, src position) pairs of
-/// `p` (fills: the same dst positions and value), each pair once, with
-/// `p`'s target, source and steps; a piece that fits comes back alone.
+/// Post: the pieces write exactly the (dst position, src position, scale
+/// position) triples of `p` (fills: the same dst positions and value), each
+/// once, with `p`'s target, source and steps; a piece that fits comes back
+/// alone.
 std::vector<Piece> splitPiece(const Piece &p, int64_t maxElements);
 
 /// A half-open interval [begin, end) of flat positions.

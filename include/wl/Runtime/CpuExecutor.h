@@ -44,29 +44,35 @@ std::pair<int64_t, int64_t> dstSpan(const layout::Piece &p);
 std::vector<layout::Piece> clipToDst(const layout::Piece &p, int64_t begin,
                                      int64_t end);
 
-/// Calls f(dstOffset, srcOffset) for every index of the dimensions `dims` of
-/// `c` (row-major), starting from the piece's offsets.
+/// Calls f(dstOffset, srcOffset, scaleOffset) for every index of the
+/// dimensions `dims` of `c` (row-major), starting from the piece's offsets
+/// (scaleOffset: of its run-time scale, 0 without one).
 template <typename F>
 inline void forEachOuter(const layout::Piece &c,
                          const std::vector<size_t> &dims, F f) {
   size_t n = dims.size();
   std::vector<int64_t> idx(n, 0);
-  int64_t d = c.dstOffset, s = c.srcOffset;
+  int64_t d = c.dstOffset, s = c.srcOffset, g = c.scale.offset;
+  const bool scaled = c.hasRuntimeScale();
   for (size_t j : dims)
     if (c.shape[j] == 0)
       return;
   while (true) {
-    f(d, s);
+    f(d, s, g);
     size_t k = n;
     while (k-- > 0) {
       size_t j = dims[k];
+      const int64_t sj = c.isFill() ? 0 : c.srcStrides[j];
+      const int64_t gj = scaled ? c.scale.strides[j] : 0;
       if (++idx[k] < c.shape[j]) {
         d += c.dstStrides[j];
-        s += c.isFill() ? 0 : c.srcStrides[j];
+        s += sj;
+        g += gj;
         break;
       }
       d -= (c.shape[j] - 1) * c.dstStrides[j];
-      s -= c.isFill() ? 0 : (c.shape[j] - 1) * c.srcStrides[j];
+      s -= (c.shape[j] - 1) * sj;
+      g -= (c.shape[j] - 1) * gj;
       idx[k] = 0;
     }
     if (k == static_cast<size_t>(-1))
@@ -77,11 +83,14 @@ inline void forEachOuter(const layout::Piece &c,
 /// Writes the elements of `p` into `window`, which holds the target's
 /// elements [windowBegin, ...) (every element p writes must lie inside it).
 /// `source` points at element 0 of the piece's source tensor (unused for a
-/// fill). Element types are the source's and the target's; the piece's
-/// steps convert between them exactly as wl/Layout/DType.h defines.
+/// fill), `scales` at element 0 of its run-time scale's source (a piece
+/// with one). Element types are the source's and the target's; the
+/// piece's steps convert between them exactly as wl/Layout/DType.h and
+/// applySteps (wl/Layout/Piece.h) define.
 void renderPiece(const layout::Piece &p, const uint8_t *source,
                  layout::DType sourceType, layout::DType targetType,
-                 uint8_t *window, int64_t windowBegin);
+                 uint8_t *window, int64_t windowBegin,
+                 const uint8_t *scales = nullptr);
 
 /// A fixed set of worker threads; `parallelFor` runs f(0..n-1) on them and
 /// on the calling thread, and returns when all are done.

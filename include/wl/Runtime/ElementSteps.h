@@ -39,6 +39,29 @@ private:
   float scale_ = 1.0f;
 };
 
+/// The steps of a piece with a run-time scale (wl/Layout/Piece.h), over a
+/// strided run of elements and of their scales. MXFP4's list
+/// (E2M1Low or E2M1High to f32, RuntimeScale of an e8m0 U8 on f32, cast to
+/// bf16 or f32) runs in one loop, its scale decoded once a run where the
+/// run's elements share it; any other list element by element through
+/// layout::applySteps.
+class ScaledStepRunner {
+public:
+  /// Pre: steps chain from `from` to `to` and hold one RuntimeScale step.
+  ScaledStepRunner(const std::vector<layout::Step> &steps, layout::DType from,
+                   layout::DType to);
+  /// dst[i * dstStride] = steps(src[i * srcStride], scales[g + i *
+  /// scaleStride]) for i in [0, n); strides and g in elements of each side.
+  void operator()(const uint8_t *src, int64_t srcStride, const uint8_t *scales,
+                  int64_t g, int64_t scaleStride, uint8_t *dst,
+                  int64_t dstStride, int64_t n) const;
+
+private:
+  std::vector<layout::Step> steps_;
+  layout::DType from_, to_, scaleType_ = layout::DType::U8;
+  int shift_ = -1; ///< MXFP4's loop: the nibble's shift (0, 4), else -1
+};
+
 /// f32 bits to bf16 bits, rounding to nearest even; NaN stays NaN (quiet,
 /// sign and leading payload kept), as layout::castBits does.
 inline uint16_t f32ToBF16(uint32_t bits) {

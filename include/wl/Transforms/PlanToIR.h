@@ -16,7 +16,8 @@ namespace wl::mapping {
 /// target). A piece whose dimensions do not lie on tensor dimensions is
 /// written row by row from the flattened source. Used for the IR of a plan
 /// that exists only as pieces (the inverse of a mapping). Returns null for a
-/// plan with fill pieces (an inverse has none) or a target no piece writes.
+/// plan with fill pieces (an inverse has none), run-time scales (the dialect
+/// has no op for them) or a target no piece writes.
 /// Pre: every target element is written exactly once.
 /// Post: lowering the function gives a plan that writes the same values.
 mlir::OwningOpRef<mlir::ModuleOp> planToIR(const layout::Plan &plan,
