@@ -1,10 +1,11 @@
 //===- ConvertKernels.cuh - converting rows --------------------*- CUDA -*-===//
 //
-// convertFlat: converting rows as non-persistent blocks, the four common
-// casts (bf16 or f16 to and from f32; the hardware's conversions where
-// they equal the exact ones, compareFastCasts) in an instance of their
-// own, the other steps of wl/Cuda/DeviceConvert.h in another
-// (docs/cuda.md).
+// convertFlat: converting rows as non-persistent blocks, the fast
+// conversions (the four common casts, bf16 or f16 to and from f32, by the
+// hardware's conversions where they equal the exact ones,
+// compareFastCasts; block FP8's dequantizing and quantizing step lists) in
+// an instance of their own, the other steps of wl/Cuda/DeviceConvert.h in
+// another (docs/cuda.md).
 //
 //===----------------------------------------------------------------------===//
 #ifndef WL_CUDA_CONVERTKERNELS_CUH
@@ -73,25 +74,81 @@ struct CastF32ToBF16Hw {
   }
 };
 
-/// Which of the four common casts a converting-rows task is where its
-/// words allow groups (1 f32 -> bf16, 2 bf16 -> f32, 3 f32 -> f16, 4 f16 ->
-/// f32; each a group of 4 elements), else 0.
+/// Block FP8's step lists, as StepRunner fuses them on the CPU
+/// (wl/Runtime/ElementSteps.h): dequantizing, cast(e4m3 -> T) then
+/// affine(scale) on T, is the f32 product of the e4m3 value and the
+/// block's scale rounded once to T (T bf16 or f32, every e4m3 value exact
+/// in both); quantizing, [cast(bf16 -> f32),] affine(factor) on f32, cast(f32
+/// -> e4m3), is the f32 product rounded once to e4m3. A product by 1 is the
+/// identity (a NaN here is already quiet), so the factor is always applied.
+/// NaNs come out as applyStep's (hostNaN).
+template <int32_t From, int32_t To> struct BlockFp8 {
+  float factor;
+  __device__ __forceinline__ uint64_t operator()(uint64_t x) const {
+    float v;
+    if constexpr (From == kF8E4M3)
+      v = __uint_as_float(e4m3ToF32Bits(static_cast<uint32_t>(x)));
+    else
+      v = __uint_as_float(static_cast<uint32_t>(castFloatBits(x, From, kF32)));
+    const uint32_t p = __float_as_uint(mulRn(v, factor));
+    if constexpr (To == kF8E4M3)
+      return f32ToE4M3Bits(p);
+    else if constexpr (To == kBF16)
+      return CastF32ToBF16Hw{}(p);
+    else
+      return p;
+  }
+};
+
+__host__ __device__ inline bool isCastStep(const StepCode &s, int32_t from,
+                                           int32_t to) {
+  return s.kind == 0 && s.from == from && s.to == to;
+}
+/// An affine on t that is a product by an f32 value alone.
+__host__ __device__ inline bool isF32Scale(const StepCode &s, int32_t t) {
+  return s.kind == 1 && s.to == t && s.offset == 0.0 &&
+         static_cast<double>(static_cast<float>(s.scale)) == s.scale;
+}
+
+/// Which fast conversion a converting-rows task is where its words allow
+/// groups, else 0: the four common casts (1 f32 -> bf16, 2 bf16 -> f32, 3
+/// f32 -> f16, 4 f16 -> f32; each a group of 4 elements) and block FP8's
+/// step lists (BlockFp8: 5 e4m3 -> bf16, 6 e4m3 -> f32, 7 bf16 -> e4m3, 8
+/// f32 -> e4m3; word groups).
 __host__ __device__ inline int32_t fastCast(const Task &t) {
-  if (t.vec != 16 || t.nsteps != 1 || t.steps[0].kind != 0)
+  if (t.vec != 16)
     return 0;
-  const int32_t from = t.steps[0].from, to = t.steps[0].to;
-  return from == kF32 && to == kBF16   ? 1
-         : from == kBF16 && to == kF32 ? 2
-         : from == kF32 && to == kF16  ? 3
-         : from == kF16 && to == kF32  ? 4
-                                       : 0;
+  const StepCode *s = t.steps;
+  if (t.nsteps == 1 && s[0].kind == 0) {
+    const int32_t from = s[0].from, to = s[0].to;
+    return from == kF32 && to == kBF16   ? 1
+           : from == kBF16 && to == kF32 ? 2
+           : from == kF32 && to == kF16  ? 3
+           : from == kF16 && to == kF32  ? 4
+                                         : 0;
+  }
+  if (t.nsteps == 2 && isCastStep(s[0], kF8E4M3, kBF16) &&
+      isF32Scale(s[1], kBF16))
+    return 5;
+  if (t.nsteps == 2 && isCastStep(s[0], kF8E4M3, kF32) &&
+      isF32Scale(s[1], kF32))
+    return 6;
+  if (t.nsteps == 3 && isCastStep(s[0], kBF16, kF32) &&
+      isF32Scale(s[1], kF32) && isCastStep(s[2], kF32, kF8E4M3))
+    return 7;
+  if (t.nsteps == 2 && isF32Scale(s[0], kF32) &&
+      isCastStep(s[1], kF32, kF8E4M3))
+    return 8;
+  return 0;
 }
 
 /// Elements of a converting-rows task that convertFlat moves as one item:
-/// 4 for the common casts, 16 / max(element sizes) for other word groups
-/// (t.vec 16: float to float, aligned), else 1 (element by element).
+/// 4 for the common casts, 16 / max(element sizes) for block FP8 and other
+/// word groups (t.vec 16: float to float, aligned), else 1 (element by
+/// element).
 __host__ __device__ inline int64_t convertItemElements(const Task &t) {
-  if (fastCast(t) != 0)
+  const int32_t fast = fastCast(t);
+  if (fast >= 1 && fast <= 4)
     return 4;
   if (t.vec == 16)
     return 16 / (t.srcSize > t.dstSize ? t.srcSize : t.dstSize);
@@ -139,9 +196,10 @@ __device__ __forceinline__ void convertPart(const RowUnit &r, uint32_t groups,
 
 /// Converting rows as blocks of kConvertItems items a thread, not
 /// persistent: block b takes part b % parts of unit b / parts, as copyFlat.
-/// An item is a group of 4 elements of the common casts (Casts: the
-/// kernel of the four casts alone, its registers theirs), or a word group
-/// of the other float to float steps or one element (convertItemElements).
+/// An item is a group of 4 elements of the common casts or a word group of
+/// block FP8 (Casts: the kernel of the fast conversions alone, fastCast,
+/// its registers theirs), or a word group of the other float to float
+/// steps or one element (convertItemElements).
 template <bool Casts>
 __global__ void __launch_bounds__(kThreads) convertFlat(Args a, int parts) {
   constexpr int B = kConvertItems;
@@ -163,8 +221,24 @@ __global__ void __launch_bounds__(kThreads) convertFlat(Args a, int parts) {
     case 3:
       convertPart<4, 2, B>(r, groups, p, Cast<kF32, kF16>{});
       break;
-    default:
+    case 4:
       convertPart<2, 4, B>(r, groups, p, Cast<kF16, kF32>{});
+      break;
+    case 5:
+      convertPart<1, 2, B>(r, groups, p,
+                           BlockFp8<kF8E4M3, kBF16>{float(t.steps[1].scale)});
+      break;
+    case 6:
+      convertPart<1, 4, B>(r, groups, p,
+                           BlockFp8<kF8E4M3, kF32>{float(t.steps[1].scale)});
+      break;
+    case 7:
+      convertPart<2, 1, B>(r, groups, p,
+                           BlockFp8<kBF16, kF8E4M3>{float(t.steps[1].scale)});
+      break;
+    default:
+      convertPart<4, 1, B>(r, groups, p,
+                           BlockFp8<kF32, kF8E4M3>{float(t.steps[0].scale)});
     }
   } else if (t.vec == 16) {
     // Two halves of 4 groups a thread, so that the steps' registers are
@@ -172,7 +246,17 @@ __global__ void __launch_bounds__(kThreads) convertFlat(Args a, int parts) {
     const Steps f{t.steps, t.nsteps};
     for (uint32_t q = p * (B / 4); q < (p + 1) * (B / 4); ++q) {
       const int ss = t.srcSize, ds = t.dstSize;
-      if (ss == 2 && ds == 4)
+      if (ss == 1 && ds == 1)
+        convertPart<1, 1, 4>(r, groups, q, f);
+      else if (ss == 1 && ds == 2)
+        convertPart<1, 2, 4>(r, groups, q, f);
+      else if (ss == 1 && ds == 4)
+        convertPart<1, 4, 4>(r, groups, q, f);
+      else if (ss == 2 && ds == 1)
+        convertPart<2, 1, 4>(r, groups, q, f);
+      else if (ss == 4 && ds == 1)
+        convertPart<4, 1, 4>(r, groups, q, f);
+      else if (ss == 2 && ds == 4)
         convertPart<2, 4, 4>(r, groups, q, f);
       else if (ss == 2 && ds == 8)
         convertPart<2, 8, 4>(r, groups, q, f);
@@ -188,7 +272,7 @@ __global__ void __launch_bounds__(kThreads) convertFlat(Args a, int parts) {
         convertPart<2, 2, 4>(r, groups, q, f);
       else if (ss == 4)
         convertPart<4, 4, 4>(r, groups, q, f);
-      else
+      else // 8 and 8 (wordGroups refuses 1 with 8)
         convertPart<8, 8, 4>(r, groups, q, f);
     }
   } else {

@@ -4,8 +4,8 @@
 // launched, up to five launches a plan (docs/cuda.md). copyFlat (aligned
 // row copies and fills, with their fused padding, CopyKernel.cuh),
 // transposeTiles (aligned transposes through a shared-memory tile,
-// TransposeKernel.cuh) and convertFlat (converting rows: the four common
-// casts, and the rest, ConvertKernels.cuh) are not persistent: each unit
+// TransposeKernel.cuh) and convertFlat (converting rows: the fast
+// conversions, and the rest, ConvertKernels.cuh) are not persistent: each unit
 // is cut into parts, a block each, handed out in order by the hardware,
 // so that the memory in flight is one short stretch (as the driver's own
 // copy runs). runUnits (everything else, and the whole of a small plan,
@@ -189,8 +189,8 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
     return false;
   // Row copies and fills whose every address is 16-byte aligned go to
   // copyFlat, transposes whose blocks are all aligned to transposeTiles,
-  // converting rows to convertFlat (the four common casts in a kernel of
-  // their own), the rest to the general kernel: up to five launches, in
+  // converting rows to convertFlat (the fast conversions, fastCast, in a
+  // kernel of their own), the rest to the general kernel: up to five launches, in
   // that order, on the stream. A small plan (a few norms,
   // biases) is one launch of the general kernel: there launches, not
   // bytes, are the cost.

@@ -154,8 +154,8 @@ __device__ __forceinline__ void storeElement(uint8_t *p, int size, uint64_t v) {
   }
 }
 
-/// The unsigned word of `Bytes` bytes (4, 8 or 16: a group of 2 to 8
-/// elements of 2 to 8 bytes), and its 32-bit parts.
+/// The unsigned word of `Bytes` bytes (4, 8 or 16: a group of 2 to 16
+/// elements of 1 to 8 bytes), and its 32-bit parts.
 template <int Bytes> struct Bits;
 template <> struct Bits<4> { using T = uint32_t; };
 template <> struct Bits<8> { using T = uint2; };

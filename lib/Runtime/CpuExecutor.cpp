@@ -20,6 +20,8 @@ Piece coalesceRows(const Piece &p) {
     c.shape = {1};
     c.dstStrides = {1};
     c.srcStrides = {1};
+    if (c.hasRuntimeScale())
+      c.scale.strides = {0};
   }
   return c;
 }
@@ -189,6 +191,28 @@ void renderPiece(const Piece &piece, const uint8_t *source, DType sourceType,
   if (c.hasRuntimeScale()) {
     const ScaledStepRunner run(c.steps, sourceType, targetType);
     const int64_t gs = c.scale.strides[r - 1];
+    // A transpose (MXFP4's [E, out, in] blocks to transformers' [E, in,
+    // out]): the runs go along the dimension the source holds contiguous,
+    // one after the other along the target's rows, so that reads are
+    // contiguous and the few target rows written stay in cache.
+    size_t k = r;
+    if (ss != 1)
+      for (size_t j = 0; j + 1 < r; ++j)
+        if (c.srcStrides[j] == 1 && c.shape[j] > 1)
+          k = j;
+    if (k < r) {
+      std::vector<size_t> rest;
+      for (size_t j = 0; j + 1 < r; ++j)
+        if (j != k)
+          rest.push_back(j);
+      forEachOuter(c, rest, [&](int64_t d, int64_t s, int64_t g) {
+        for (int64_t i = 0; i < n; ++i)
+          run(source + (s + i * ss) * esrc, 1, scales, g + i * gs,
+              c.scale.strides[k], dstAt(d + i * ds), c.dstStrides[k],
+              c.shape[k]);
+      });
+      return;
+    }
     forEachOuter(c, outer, [&](int64_t d, int64_t s, int64_t g) {
       run(source + s * esrc, ss, scales, g, gs, dstAt(d), ds, n);
     });

@@ -294,9 +294,12 @@ void ScaledStepRunner::operator()(const uint8_t *src, int64_t srcStride,
   }
   // MXFP4: the e2m1 value times 2^(s - 127), an f32 product (exact unless
   // it overflows), rounded once to bf16 or kept as f32.
-  float values[16];
-  for (uint32_t c = 0; c < 16; ++c)
-    values[c] = asFloat(layout::e2m1ToF32Bits(c));
+  static const float *values = [] {
+    static float v[16];
+    for (uint32_t c = 0; c < 16; ++c)
+      v[c] = asFloat(layout::e2m1ToF32Bits(c));
+    return v;
+  }();
   float k = asFloat(layout::runtimeScaleF32Bits(DType::U8, scales[g]));
   for (int64_t i = 0; i < n; ++i) {
     if (scaleStride != 0)
