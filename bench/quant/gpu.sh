@@ -7,7 +7,9 @@
 #       FP8 (make_fp8.py, then its NumPy dequantization as bf16 data with
 #       varied block maxima); weight-layout-convert --emit-plans writes the
 #       plans it would run for qwen3/hf-to-vllm at tp 1: dequantize
-#       (--dtype bf16) and quantize (--quantize fp8); they go to
+#       (--dtype bf16) and quantize (--quantize fp8), and one of MXFP4: a
+#       gpt-oss-20b layer's experts to bf16 (gpt_oss/hf-to-transformers,
+#       bench/quant/mxfp4_cpu.sh's checkpoint); they go to
 #       gpu/plans25/ with gpu/cuda_bench and gpu/weight-layout-cuda-check.
 #   bench/quant/gpu.sh run             on the GPU machine (carry gpu/):
 #       the CUDA executor against the CPU one on random block-FP8 plans and
@@ -43,6 +45,13 @@ JSON
     --quantize fp8 --dry-run --emit-plans "$work/plans/q" >/dev/null
   cp "$work/plans/dq/plan.json" "$src/gpu/plans25/dequantize-qwen3-32b-layer.json"
   cp "$work/plans/q/plan.json" "$src/gpu/plans25/quantize-qwen3-32b-layer.json"
+  # MXFP4: one gpt-oss-20b layer's experts dequantized to transformers'
+  # bf16 layout (bench/quant/mxfp4_cpu.sh makes the checkpoint).
+  WL_BIN=$bin bash "$src/bench/quant/mxfp4_cpu.sh" 1 "$work/mxfp4" >/dev/null
+  "$bin/weight-layout-convert" --mapping "$src/mappings/gpt_oss/hf-to-transformers.json" \
+    --from "$work/mxfp4/mx-1" --to "$work/x" --dtype bf16 --dry-run \
+    --emit-plans "$work/plans/mx" >/dev/null
+  cp "$work/plans/mx/plan.json" "$src/gpu/plans25/dequantize-mxfp4-gpt-oss-20b-layer.json"
   cp "$bin/cuda_bench" "$bin/weight-layout-cuda-check" "$src/gpu/"
   echo "gpu/plans25, gpu/cuda_bench, gpu/weight-layout-cuda-check ready"
   ;;
@@ -50,7 +59,7 @@ run)
   cd "$src"
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
   echo "== the CUDA executor against the CPU one"
-  ./gpu/weight-layout-cuda-check --random 100 --fp8 300 gpu/plans25 2>&1 | tail -3
+  ./gpu/weight-layout-cuda-check --random 100 --fp8 300 --mxfp4 300 gpu/plans25 2>&1 | tail -3
   echo "== cuda_bench: the 32B layer's plans beside cudaMemcpy"
   ./gpu/cuda_bench gpu/plans25 --runs 20 2>&1 | tail -8
   echo "== PyTorch"

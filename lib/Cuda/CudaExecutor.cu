@@ -277,6 +277,7 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
   size_t flatBytes = flat.size();
   for (Task &t : table.tasks) {
     t.srcAddress = t.source >= 0 ? sb[t.source] : 0;
+    t.scaleAddress = t.scaleSource >= 0 ? sb[t.scaleSource] : 0;
     t.dstAddress = tb[t.target];
   }
   if (!impl_->tasks.reserve(taskBytes, error) ||

@@ -188,9 +188,11 @@ __device__ __noinline__ void elements(const Task &t, const Unit u,
       v = t.fill;
     } else {
       v = loadElement(src + (so + i * t.srcStride) * t.srcSize, t.srcSize);
+      const uint64_t g = scaleBitsAt(
+          t, reinterpret_cast<const uint8_t *>(t.scaleAddress), o, i);
       if (t.kind == kConvert)
         for (int k = 0; k < t.nsteps; ++k)
-          v = applyStep(t.steps[k], v);
+          v = applyStep(t.steps[k], v, g);
     }
     storeElement(dst + (d + i * t.dstStride) * t.dstSize, t.dstSize, v);
   }

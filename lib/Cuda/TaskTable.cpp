@@ -15,13 +15,26 @@ using layout::DType;
 using layout::Piece;
 using layout::Step;
 
+static_assert(Step::Cast == 0 && Step::Affine == 1 && Step::E2M1Low == 2 &&
+                  Step::E2M1High == 3 && Step::RuntimeScale == 4,
+              "StepCode::kind is layout::Step::Kind");
+
 bool deviceCanApply(const std::vector<Step> &steps) {
   if (steps.size() > static_cast<size_t>(kMaxSteps))
     return false;
   for (const Step &s : steps) {
     int32_t from = static_cast<int32_t>(s.from), to = static_cast<int32_t>(s.to);
-    if (s.kind != Step::Cast && s.kind != Step::Affine)
-      return false; // e2m1 and run-time scales: the CPU executors only
+    if (s.kind == Step::E2M1Low || s.kind == Step::E2M1High) {
+      if (from != kU8 || !isDeviceFloat(to) || to == kF8E4M3)
+        return false;
+      continue;
+    }
+    if (s.kind == Step::RuntimeScale) {
+      if ((from != kU8 && from != kF32) || !isDeviceFloat(to) ||
+          to == kF8E4M3)
+        return false;
+      continue;
+    }
     if (s.kind == Step::Affine) {
       if (!isDeviceFloat(to))
         return false;
@@ -49,6 +62,8 @@ void addPiece(const layout::Plan &plan, const Piece &c, TaskTable &table) {
   size_t kdim = r;
   if (c.isFill())
     kind = ds == 1 ? kFillRows : kFill;
+  else if (c.hasRuntimeScale())
+    kind = kConvert; // element by element, each with its scale
   else if (!c.steps.empty())
     kind = ds == 1 && ss == 1 ? kConvertRows : kConvert;
   else if (ds == 1 && ss == 1)
@@ -80,6 +95,10 @@ void addPiece(const layout::Plan &plan, const Piece &c, TaskTable &table) {
       } else if (q.srcStrides.size() > q.shape.size()) {
         q.srcStrides.erase(q.srcStrides.begin() + j);
       }
+      if (c.hasRuntimeScale()) {
+        q.scale.strides.erase(q.scale.strides.begin() + j);
+        q.scale.offset += i * c.scale.strides[j];
+      }
       addPiece(plan, q, table);
     }
     return;
@@ -110,8 +129,16 @@ void addPiece(const layout::Plan &plan, const Piece &c, TaskTable &table) {
   t.nsteps = static_cast<int32_t>(c.steps.size());
   for (size_t k = 0; k < c.steps.size(); ++k) {
     const Step &s = c.steps[k];
-    t.steps[k] = {s.kind == Step::Cast ? 0 : 1, static_cast<int32_t>(s.from),
+    t.steps[k] = {static_cast<int32_t>(s.kind), static_cast<int32_t>(s.from),
                   static_cast<int32_t>(s.to), 0, s.scale, s.offset};
+  }
+  if (c.hasRuntimeScale()) {
+    t.scaleSource = static_cast<int32_t>(c.scale.source);
+    t.scaleSize = layout::dtypeSize(plan.sources[c.scale.source].dtype);
+    t.scaleOffset = c.scale.offset;
+    t.scaleStride = c.scale.strides[inner];
+    for (size_t k = 0; k < outer.size(); ++k)
+      t.outerScale[k] = c.scale.strides[outer[k]];
   }
   table.tasks.push_back(t);
   table.bytes += c.numElements() * t.dstSize;
@@ -280,7 +307,8 @@ bool buildTaskTable(const layout::Plan &plan, TaskTable &table,
       std::ostringstream os;
       os << "piece " << i << " of target '" << plan.targets[p.target].name
          << "' converts in a way the CUDA executor does not (f64 to e4m3, "
-            "integer to float, MXFP4's e2m1 and run-time scales)";
+            "integer to float, more than "
+         << kMaxSteps << " steps)";
       error = os.str();
       return false;
     }
@@ -504,9 +532,11 @@ void runTableOnHost(const TaskTable &table,
           v = t.fill;
         } else {
           v = load(src + (so + i * t.srcStride) * t.srcSize, t.srcSize);
+          const uint64_t g = scaleBitsAt(
+              t, t.scaleSource >= 0 ? sources[t.scaleSource] : nullptr, o, i);
           if (t.kind == kConvert)
             for (int k = 0; k < t.nsteps; ++k)
-              v = applyStep(t.steps[k], v);
+              v = applyStep(t.steps[k], v, g);
         }
         std::memcpy(dst + (d + i * t.dstStride) * t.dstSize, &v, t.dstSize);
       }

@@ -12,24 +12,6 @@
 
 namespace wl::layout {
 
-uint32_t e2m1ToF32Bits(uint32_t code) {
-  // The magnitudes 0, 0.5, 1, 1.5, 2, 3, 4, 6 as f32 bits.
-  static constexpr uint32_t kMagnitude[8] = {
-      0x00000000u, 0x3f000000u, 0x3f800000u, 0x3fc00000u,
-      0x40000000u, 0x40400000u, 0x40800000u, 0x40c00000u};
-  return (code & 8u) << 28 | kMagnitude[code & 7u];
-}
-
-uint32_t runtimeScaleF32Bits(DType how, uint64_t scaleBits) {
-  if (how == DType::F32)
-    return static_cast<uint32_t>(scaleBits);
-  // e8m0: 2^(s - 127) exactly (s = 0 is the f32 subnormal 2^-127), 255 NaN.
-  const uint32_t e = static_cast<uint32_t>(scaleBits & 0xff);
-  if (e == 255)
-    return 0x7fc00000u;
-  return e == 0 ? 0x00400000u : e << 23;
-}
-
 uint64_t applySteps(const std::vector<Step> &steps, uint64_t bits,
                     uint64_t scaleBits) {
   for (const Step &s : steps) {

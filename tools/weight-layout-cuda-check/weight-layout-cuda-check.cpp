@@ -1,11 +1,13 @@
 //===- weight-layout-cuda-check.cpp - the CUDA executor against the CPU ---===//
 //
-//   weight-layout-cuda-check [--random N] [--fp8 N] [--seed S]
+//   weight-layout-cuda-check [--random N] [--fp8 N] [--mxfp4 N] [--seed S]
 //                            [PLAN.json | DIR ...]
 // For random plans (N of them: strided, transposed, converted, padded,
 // split pieces of every element size, built exact-once by construction),
 // random block-FP8 plans (--fp8 N: dequantizing and quantizing, as
-// wl/Layout/BlockScales.h builds them for weight-layout-convert) and
+// wl/Layout/BlockScales.h builds them for weight-layout-convert), random
+// MXFP4 plans (--mxfp4 N: pieces with run-time scales, wl/Layout/Mxfp4.h)
+// and
 // for every plan given (files, or the *.json of folders: e.g. the plans of
 // every mapping spec at every degree), with random source bytes:
 //   1. the CUDA task table emulated on the host (runTableOnHost, the
@@ -21,6 +23,7 @@
 //
 //===----------------------------------------------------------------------===//
 #include "wl/Layout/BlockScales.h"
+#include "wl/Layout/Mxfp4.h"
 #include "wl/Plan/Plan.h"
 #include "wl/Runtime/CpuExecutor.h"
 #include "wl/Cuda/CudaExecutor.h"
@@ -146,6 +149,54 @@ Plan randomPlan(std::mt19937_64 &rng) {
       plan.pieces.push_back(std::move(p));
       a = b;
     }
+  }
+  return plan;
+}
+
+/// A random MXFP4 plan (wl/Layout/Mxfp4.h, pieces with run-time scales):
+/// a slice of the logical [E, in, out] tensor of one pair (experts, an
+/// input range with a step of 1, 2 or 32 from an odd or even start,
+/// outputs), in its own orientation or transposed back to [E, out, in],
+/// to bf16 or f32; the blocks' random codes and e8m0 scales (NaN's 255
+/// and 2^-127's 0 among them) go to `sources`.
+Plan randomMxfp4Plan(std::mt19937_64 &rng, std::vector<plan::Buffer> &sources) {
+  auto pick = [&](int64_t lo, int64_t hi) {
+    return lo + static_cast<int64_t>(rng() % (hi - lo + 1));
+  };
+  const int64_t E = pick(1, 3), R = pick(1, 40), G = pick(1, 5), I = G * 32;
+  const DType type = rng() % 2 ? DType::BF16 : DType::F32;
+  const int64_t e0 = pick(0, E - 1), ne = pick(1, E - e0);
+  const int64_t steps[] = {1, 2, 32};
+  const int64_t step = steps[rng() % 3];
+  const int64_t i0 = pick(0, std::min<int64_t>(I - 1, 40));
+  const int64_t ni = pick(1, (I - 1 - i0) / step + 1);
+  const int64_t r0 = pick(0, R - 1), nr = pick(1, R - r0);
+  const bool transposed = rng() % 2;
+  Plan plan;
+  plan.sources = {{"w", type, {E, I, R}}};
+  Piece q;
+  q.target = 0;
+  q.source = 0;
+  q.srcOffset = (e0 * I + i0) * R + r0;
+  q.shape = transposed ? layout::Shape{ne, nr, ni} : layout::Shape{ne, ni, nr};
+  q.srcStrides = transposed ? layout::Shape{I * R, 1, step * R}
+                            : layout::Shape{I * R, step * R, 1};
+  q.dstStrides = layout::rowMajorStrides(q.shape);
+  plan.targets = {{"t", type, q.shape}};
+  plan.pieces = {q};
+  std::string error;
+  if (!layout::decodeMxfp4(plan, {{0, "w_blocks", "w_scales"}}, error)) {
+    std::fprintf(stderr, "randomMxfp4Plan: %s\n", error.c_str());
+    std::exit(2);
+  }
+  sources.assign(2, {});
+  sources[0].bytes.resize(E * R * G * 16);
+  for (uint8_t &b : sources[0].bytes)
+    b = static_cast<uint8_t>(rng());
+  sources[1].bytes.resize(E * R * G);
+  for (uint8_t &g : sources[1].bytes) {
+    const int64_t k = pick(0, 20);
+    g = static_cast<uint8_t>(k == 0 ? 255 : k == 1 ? 0 : pick(100, 150));
   }
   return plan;
 }
@@ -547,7 +598,7 @@ void printSummary(const Checker &c, int random, size_t files) {
 } // namespace
 
 int main(int argc, char **argv) {
-  int random = 0, fp8 = 0;
+  int random = 0, fp8 = 0, mxfp4 = 0;
   uint64_t seed = 1;
   std::vector<std::string> paths;
   for (int i = 1; i < argc; ++i) {
@@ -556,6 +607,8 @@ int main(int argc, char **argv) {
       random = std::atoi(argv[++i]);
     else if (a == "--fp8" && i + 1 < argc)
       fp8 = std::atoi(argv[++i]);
+    else if (a == "--mxfp4" && i + 1 < argc)
+      mxfp4 = std::atoi(argv[++i]);
     else if (a == "--seed" && i + 1 < argc)
       seed = std::strtoull(argv[++i], nullptr, 10);
     else if (a == "--dump" && i + 1 < argc) {
@@ -563,7 +616,7 @@ int main(int argc, char **argv) {
       return 0;
     } else if (!a.empty() && a[0] == '-') {
       std::fprintf(stderr, "usage: weight-layout-cuda-check [--random N] "
-                           "[--fp8 N] [--seed S] [--dump SEED] "
+                           "[--fp8 N] [--mxfp4 N] [--seed S] [--dump SEED] "
                            "[PLAN.json | DIR ...]\n");
       return 2;
     } else
@@ -592,6 +645,15 @@ int main(int argc, char **argv) {
     Plan plan = randomBlockFp8Plan(rng, seed + i, sources);
     if (!c.check(plan, "block FP8 plan, seed " + std::to_string(seed + i),
                  seed + i, {}, sources.empty() ? nullptr : &sources))
+      return 1;
+  }
+  // MXFP4: pieces with run-time scales.
+  for (int i = 0; i < mxfp4; ++i) {
+    std::mt19937_64 rng(seed + i);
+    std::vector<plan::Buffer> sources;
+    Plan plan = randomMxfp4Plan(rng, sources);
+    if (!c.check(plan, "MXFP4 plan, seed " + std::to_string(seed + i),
+                 seed + i, {}, &sources))
       return 1;
   }
   if (!checkMisalignedPaddedRows(c, seed))

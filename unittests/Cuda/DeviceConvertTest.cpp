@@ -138,3 +138,40 @@ TEST(DeviceConvert, AffinesEqualDType) {
 }
 
 } // namespace
+
+// MXFP4's steps (e2m1 of either nibble, the run-time scale read as e8m0 or
+// F32, on bf16, f16, f32, f64) as the device applies them, against
+// layout::applySteps: every byte with every e8m0 scale, and F32 scales
+// with NaN, infinity and subnormals among them.
+TEST(DeviceConvert, RuntimeScaledStepsEqualApplySteps) {
+  const DType floats[] = {DType::BF16, DType::F16, DType::F32, DType::F64};
+  std::vector<uint64_t> f32Scales = {0x3f800000u, 0x00400000u, 0x7f800000u,
+                                     0x7fc00000u, 0xff800001u, 0x80000001u,
+                                     0x3e000000u, 0xc2f60000u};
+  for (DType to : floats)
+    for (int k : {2, 3}) {
+      const layout::Step::Kind kind =
+          k == 2 ? layout::Step::E2M1Low : layout::Step::E2M1High;
+      for (DType how : {DType::U8, DType::F32}) {
+        const std::vector<layout::Step> steps = {
+            {kind, DType::U8, to}, {layout::Step::RuntimeScale, how, to}};
+        const StepCode codes[2] = {
+            {k, code(DType::U8), code(to), 0, 1.0, 0.0},
+            {4, code(how), code(to), 0, 1.0, 0.0}};
+        std::vector<uint64_t> scales;
+        if (how == DType::U8)
+          for (uint64_t s = 0; s < 256; ++s)
+            scales.push_back(s);
+        else
+          scales = f32Scales;
+        for (uint64_t g : scales)
+          for (uint64_t b = 0; b < 256; ++b) {
+            const uint64_t got =
+                applyStep(codes[1], applyStep(codes[0], b, g), g);
+            ASSERT_EQ(got, layout::applySteps(steps, b, g))
+                << layout::mlirName(to) << " nibble " << k << " byte " << b
+                << " scale 0x" << std::hex << g;
+          }
+      }
+    }
+}

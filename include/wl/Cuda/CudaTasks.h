@@ -47,7 +47,9 @@ enum TaskKind : int32_t {
 
 /// One conversion step as the device applies it.
 struct StepCode {
-  int32_t kind = 0; ///< 0 cast, 1 affine
+  /// 0 cast, 1 affine, 2 and 3 e2m1 of the low and high nibble, 4 the
+  /// run-time scale (from: how the scale is read); layout::Step's kinds.
+  int32_t kind = 0;
   int32_t from = 0; ///< layout::DType values
   int32_t to = 0;
   int32_t pad = 0;
@@ -112,6 +114,13 @@ struct Task {
   /// The device addresses of the source (0 for a fill) and the target, set
   /// by Executor::run: a block finds its data one load after its unit.
   uint64_t srcAddress = 0, dstAddress = 0;
+  /// A run-time scale (layout::RuntimeScale; kConvert tasks only): the
+  /// plan source (-1: none), its element bytes, offset and strides (the
+  /// innermost, then the outer dimensions'), and its device address.
+  int32_t scaleSource = -1, scaleSize = 0;
+  int64_t scaleOffset = 0, scaleStride = 0;
+  int64_t outerScale[kMaxOuter] = {0, 0, 0, 0};
+  uint64_t scaleAddress = 0;
 };
 
 /// The work of one thread block.
@@ -251,7 +260,8 @@ void runTableOnHost(const TaskTable &table,
 
 /// A step list the device applies exactly (bf16, f16, f32, f64 and e4m3fn
 /// casts among themselves but f64 -> e4m3fn, integer casts among
-/// themselves; affines on bf16, f16, f32, f64), at most kMaxSteps long.
+/// themselves; affines on bf16, f16, f32, f64; MXFP4's e2m1 decodes and
+/// run-time scales), at most kMaxSteps long.
 bool deviceCanApply(const std::vector<layout::Step> &steps);
 
 } // namespace wl::runtime::cuda

@@ -17,6 +17,7 @@
 
 #include "wl/Cuda/CudaTasks.h"
 #include "wl/Cuda/HostDevice.h"
+#include "wl/Layout/BlockCodes.h"
 #include "wl/Layout/DType.h"
 
 #include <cstdint>
@@ -318,12 +319,40 @@ template <typename T> WL_HD T addRn(T a, T b) {
 #endif
 }
 
-/// One step, as layout::applySteps applies it.
-WL_HD uint64_t applyStep(const StepCode &s, uint64_t bits) {
+/// x times a run-time scale k (f32 bits) as layout::applySteps computes it
+/// on the host: the f32 product rounded once, a NaN x kept (quieted), else
+/// a NaN k itself (x86 returns the NaN operand), else hostNaN's.
+WL_HD uint32_t scaledF32Bits(uint32_t x, uint32_t k) {
+  if ((x & 0x7fffffffu) <= 0x7f800000u && (k & 0x7fffffffu) > 0x7f800000u)
+    return k | 0x00400000u;
+  return static_cast<uint32_t>(
+      f32ToBits(mulRn(bitsToF32(x), bitsToF32(k))));
+}
+
+/// One step, as layout::applySteps applies it; `scaleBits` is the
+/// element's run-time scale (a RuntimeScale step's).
+WL_HD uint64_t applyStep(const StepCode &s, uint64_t bits,
+                         uint64_t scaleBits = 0) {
   if (s.kind == 0) {
     if (isDeviceFloat(s.from))
       return castFloatBits(bits, s.from, s.to);
     return castIntBits(bits, s.from, s.to);
+  }
+  if (s.kind == 2 || s.kind == 3) { // e2m1 of a nibble, exact in `to`
+    const uint32_t code = static_cast<uint32_t>(bits >> (s.kind == 3 ? 4 : 0));
+    return castFloatBits(layout::e2m1ToF32Bits(code & 15u), kF32, s.to);
+  }
+  if (s.kind == 4) {
+    const uint32_t k = layout::runtimeScaleF32Bits(
+        static_cast<layout::DType>(s.from), scaleBits);
+    if (s.to == kF64) { // in double, NaNs as scaledF32Bits'
+      const bool xNaN = (bits & ~(1ull << 63)) > 0x7ff0000000000000ull;
+      if (!xNaN && (k & 0x7fffffffu) > 0x7f800000u)
+        return castFloatBits(k, kF32, kF64);
+      return f64ToBits(mulRn(bitsToF64(bits), static_cast<double>(bitsToF32(k))));
+    }
+    const uint32_t x = static_cast<uint32_t>(castFloatBits(bits, s.to, kF32));
+    return castFloatBits(scaledF32Bits(x, k), kF32, s.to);
   }
   const bool mul = s.scale != 1.0, add = s.offset != 0.0;
   if (s.to == kF64) {

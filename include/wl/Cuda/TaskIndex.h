@@ -43,6 +43,28 @@ WL_HD void outerOffsets(const Task &t, int64_t o, int64_t &src,
   }
 }
 
+/// The run-time scale's element offset of outer index `o` of task `t` (a
+/// task with a scale), split as outerOffsets splits it.
+WL_HD int64_t outerScaleOffset(const Task &t, int64_t o) {
+  int64_t g = t.scaleOffset;
+  for (int j = t.nouter - 1; j >= 0; --j) {
+    g += (o % t.outerSize[j]) * t.outerScale[j];
+    o /= t.outerSize[j];
+  }
+  return g;
+}
+
+/// The bits of element `i` of outer index `o`'s run-time scale, read from
+/// `scales` (the task's scale source), or 0 for a task without one.
+WL_HD uint64_t scaleBitsAt(const Task &t, const uint8_t *scales, int64_t o,
+                           int64_t i) {
+  if (t.scaleSource < 0)
+    return 0;
+  const uint8_t *p = scales + (outerScaleOffset(t, o) + i * t.scaleStride) *
+                                  t.scaleSize;
+  return t.scaleSize == 1 ? *p : *reinterpret_cast<const uint32_t *>(p);
+}
+
 } // namespace wl::runtime::cuda
 
 #endif // WL_CUDA_TASKINDEX_H

@@ -18,6 +18,7 @@
 #ifndef WL_LAYOUT_PIECE_H
 #define WL_LAYOUT_PIECE_H
 
+#include "wl/Layout/BlockCodes.h"
 #include "wl/Layout/DType.h"
 #include "wl/Layout/Shape.h"
 
@@ -30,14 +31,12 @@ namespace wl::layout {
 /// One elementwise conversion: wl.cast (from -> to) or wl.affine (on `to`);
 /// and two of block formats, made by the quantization plans
 /// (wl/Layout/BlockScales.h), not by the dialect:
-///  - E2M1Low, E2M1High: the FP4 e2m1 value in bits 0-3 or 4-7 of a U8
-///    element (`from`), exactly, as `to` (a float type): bit 3 of the code
-///    the sign, bits 2-1 the exponent (bias 1), bit 0 the mantissa (0,
-///    0.5, 1, 1.5, 2, 3, 4, 6);
+///  - E2M1Low, E2M1High: the FP4 e2m1 value (BlockCodes.h) in bits 0-3 or
+///    4-7 of a U8 element (`from`), exactly, as `to` (a float type);
 ///  - RuntimeScale: the f32 product of the value (of `to`, widened to f32)
 ///    and the piece's run-time scale, rounded once to `to`; `from` says how
-///    the scale element is read: U8 as an e8m0 exponent, 2^(s - 127) (255
-///    is NaN), F32 as its value.
+///    the scale element is read: U8 as an e8m0 exponent, F32 as its value
+///    (BlockCodes.h).
 struct Step {
   enum Kind { Cast, Affine, E2M1Low, E2M1High, RuntimeScale } kind = Cast;
   DType from = DType::F32;
@@ -55,13 +54,6 @@ struct Step {
 /// RuntimeScale step.
 uint64_t applySteps(const std::vector<Step> &steps, uint64_t bits,
                     uint64_t scaleBits = 0);
-
-/// The f32 value of a run-time scale element read as `how` (Step::from of
-/// a RuntimeScale step: U8 e8m0 or F32), as f32 bits.
-uint32_t runtimeScaleF32Bits(DType how, uint64_t scaleBits);
-
-/// The f32 bits of the e2m1 code in bits 0-3 of `code`.
-uint32_t e2m1ToF32Bits(uint32_t code);
 
 /// Where a piece's elements find their run-time scales: element t reads
 /// the element at flat position offset + sum_j t[j] * strides[j] of source
