@@ -65,6 +65,17 @@ def qwen3(cfg):
     return H, nh, nkv, hd, cfg["intermediate_size"], cfg["vocab_size"], cfg["num_hidden_layers"]
 
 
+def llama_family(cfg):
+    """Llama's layout (LlamaAttention, LlamaMLP: llama, mistral): no q/k
+    norms; attention_bias and mlp_bias (absent: false) add the biases."""
+    return cfg.get("model_type") in ("llama", "mistral")
+
+
+def bias(name, n):
+    """A 1-d bias as an [n, 1] column, so that chunk_rows splits it."""
+    return T.source(name, [n, 1])
+
+
 def vllm_moe_ranks(cfg, a):
     """(experts held, MoE tensor-parallel size, its rank) for vLLM's rank
     a.rank = dp_rank * tp + tp_rank (init_distributed_environment, PP 1).
@@ -113,6 +124,17 @@ def vllm(cfg, a):
         out[p + "self_attn.qkv_proj.weight"] = T.cat(
             [q.chunk_rows(tp, r), k.chunk_rows(kv_parts, kv_rank), v.chunk_rows(kv_parts, kv_rank)])
         out[p + "self_attn.o_proj.weight"] = T.source(p + "self_attn.o_proj.weight", [H, nh * hd]).chunk_cols(tp, r)
+        if cfg.get("attention_bias"):  # the biases as their weights' rows
+            out[p + "self_attn.qkv_proj.bias"] = T.cat(
+                [bias(p + "self_attn.q_proj.bias", nh * hd).chunk_rows(tp, r),
+                 bias(p + "self_attn.k_proj.bias", nkv * hd).chunk_rows(kv_parts, kv_rank),
+                 bias(p + "self_attn.v_proj.bias", nkv * hd).chunk_rows(kv_parts, kv_rank)])
+            out[p + "self_attn.o_proj.bias"] = T.source(p + "self_attn.o_proj.bias", [H])
+        if cfg.get("mlp_bias"):
+            out[p + "mlp.gate_up_proj.bias"] = T.cat(
+                [bias(p + "mlp.gate_proj.bias", I).chunk_rows(tp, r),
+                 bias(p + "mlp.up_proj.bias", I).chunk_rows(tp, r)])
+            out[p + "mlp.down_proj.bias"] = T.source(p + "mlp.down_proj.bias", [H])
         if moe:  # FusedMoE: local experts, [gate_r; up_r] per expert
             Im = cfg["moe_intermediate_size"]
             out[p + "mlp.gate.weight"] = T.source(p + "mlp.gate.weight", [E, H])
@@ -130,8 +152,9 @@ def vllm(cfg, a):
             u = T.source(p + "mlp.up_proj.weight", [I, H])
             out[p + "mlp.gate_up_proj.weight"] = T.cat([g.chunk_rows(tp, r), u.chunk_rows(tp, r)])
             out[p + "mlp.down_proj.weight"] = T.source(p + "mlp.down_proj.weight", [H, I]).chunk_cols(tp, r)
-        for n in ("self_attn.q_norm.weight", "self_attn.k_norm.weight"):
-            out[p + n] = T.source(p + n, [hd])
+        if not llama_family(cfg):
+            for n in ("self_attn.q_norm.weight", "self_attn.k_norm.weight"):
+                out[p + n] = T.source(p + n, [hd])
         for n in ("input_layernorm.weight", "post_attention_layernorm.weight"):
             out[p + n] = T.source(p + n, [H])
     return out
@@ -379,9 +402,25 @@ def megatron(cfg, a):
                        k.rows_range(g * hd, (g + 1) * hd), v.rows_range(g * hd, (g + 1) * hd)]
         out[m + "self_attention.linear_qkv.weight"] = T.cat(groups).chunk_rows(tp, tr)
         out[m + "self_attention.linear_qkv.layer_norm_weight"] = T.source(p + "input_layernorm.weight", [H])
-        out[m + "self_attention.q_layernorm.weight"] = T.source(p + "self_attn.q_norm.weight", [hd])
-        out[m + "self_attention.k_layernorm.weight"] = T.source(p + "self_attn.k_norm.weight", [hd])
+        if not llama_family(cfg):
+            out[m + "self_attention.q_layernorm.weight"] = T.source(p + "self_attn.q_norm.weight", [hd])
+            out[m + "self_attention.k_layernorm.weight"] = T.source(p + "self_attn.k_norm.weight", [hd])
         out[m + "self_attention.linear_proj.weight"] = T.source(p + "self_attn.o_proj.weight", [H, nh * hd]).chunk_cols(tp, tr)
+        if cfg.get("attention_bias"):  # merge_qkv_weights on the biases
+            qb = bias(p + "self_attn.q_proj.bias", nh * hd)
+            kb = bias(p + "self_attn.k_proj.bias", ng * hd)
+            vb = bias(p + "self_attn.v_proj.bias", ng * hd)
+            bg = []
+            for g in range(ng):
+                bg += [qb.rows_range(g * hpg * hd, (g + 1) * hpg * hd),
+                       kb.rows_range(g * hd, (g + 1) * hd), vb.rows_range(g * hd, (g + 1) * hd)]
+            out[m + "self_attention.linear_qkv.bias"] = T.cat(bg).chunk_rows(tp, tr)
+            out[m + "self_attention.linear_proj.bias"] = T.source(p + "self_attn.o_proj.bias", [H])
+        if cfg.get("mlp_bias"):
+            out[m + "mlp.linear_fc1.bias"] = T.cat(
+                [bias(p + "mlp.gate_proj.bias", I).chunk_rows(tp, tr),
+                 bias(p + "mlp.up_proj.bias", I).chunk_rows(tp, tr)])
+            out[m + "mlp.linear_fc2.bias"] = T.source(p + "mlp.down_proj.bias", [H])
         if E and gl not in cfg.get("mlp_only_layers", []) and (gl + 1) % step == 0:
             Im, El = cfg["moe_intermediate_size"], E // ep
             out[m + "mlp.router.weight"] = T.source(p + "mlp.gate.weight", [E, H])
