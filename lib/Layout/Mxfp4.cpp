@@ -1,5 +1,6 @@
 //===- Mxfp4.cpp - MXFP4 tensors decoded through a plan -------------------===//
 #include "wl/Layout/Mxfp4.h"
+#include "BlockCuts.h"
 
 #include <algorithm>
 
@@ -15,56 +16,7 @@ Shape mxfp4LogicalShape(const Shape &blocks) {
 
 namespace {
 
-/// A piece dimension that steps one axis of the logical tensor: `c`
-/// coordinates an index (axis -1: it does not move, a broadcast).
-struct AxisDim {
-  int64_t extent, dst, c;
-  int axis;
-};
-
-/// The dimensions of the coalesced piece `p` as steps along single axes of
-/// the logical tensor of shape `l`, a dimension that runs across several
-/// axes (rows merged by coalescing) split back into them. Fails when a
-/// dimension wraps part-way through an axis.
-bool axisDims(const Piece &p, const Shape &l, const Shape &start,
-              std::vector<AxisDim> &out) {
-  const Shape st = rowMajorStrides(l);
-  std::vector<AxisDim> work;
-  for (size_t j = 0; j < p.shape.size(); ++j) {
-    const int64_t s = p.srcStrides[j];
-    if (s < 0)
-      return false;
-    if (s == 0) {
-      out.push_back({p.shape[j], p.dstStrides[j], 0, -1});
-      continue;
-    }
-    int a = 0;
-    while (st[a] > s || s % st[a] != 0)
-      ++a;
-    work.push_back({p.shape[j], p.dstStrides[j], s / st[a], a});
-  }
-  while (!work.empty()) {
-    AxisDim d = work.back();
-    work.pop_back();
-    // A run over whole rows of axis a, m = l[a] / c elements a row from
-    // the row's first c: (rows along axis a - 1, m along axis a).
-    const int64_t m = d.axis > 0 && l[d.axis] % d.c == 0 ? l[d.axis] / d.c : 0;
-    if (m > 0 && d.extent > m && d.extent % m == 0 && start[d.axis] < d.c) {
-      out.push_back({m, d.dst, d.c, d.axis});
-      work.push_back({d.extent / m, d.dst * m, 1, d.axis - 1});
-      continue;
-    }
-    out.push_back(d);
-  }
-  std::vector<int64_t> reach(start.begin(), start.end());
-  for (const AxisDim &d : out)
-    if (d.axis >= 0)
-      reach[d.axis] += d.c * (d.extent - 1);
-  for (size_t a = 0; a < l.size(); ++a)
-    if (reach[a] >= l[a])
-      return false;
-  return true;
-}
+using detail::AxisDim;
 
 /// The pieces of one MXFP4 read, made as axisDims' dimensions allow.
 class Decoder {
@@ -116,46 +68,30 @@ private:
   };
 
   /// Elements t < n at In coordinate i + c t, target offset delta + D t.
-  bool run(std::vector<Piece> &out, int64_t i, int64_t n, int64_t c, int64_t D,
-           int64_t delta) {
+  bool run(std::vector<Piece> &out, int64_t i, int64_t n, int64_t c,
+           int64_t D, int64_t delta) {
     if (n <= 0)
       return true;
-    if (n == 1)
-      c = 2;        // one element: any even step
-    if (c % 2 != 0) // the nibble alternates: even and odd t apart
+    if (n > 1 && c % 2 != 0) // the nibble alternates: even and odd t apart
       return run(out, i, (n + 1) / 2, 2 * c, 2 * D, delta) &&
              run(out, i + c, n / 2, 2 * c, 2 * D, delta + D);
-    if (n == 1)
-      return make(out, i, {}, delta);
-    if (c % kMxfp4Group == 0)
-      return make(out, i, {{n, D, c / 2, c / kMxfp4Group}}, delta);
-    if (kMxfp4Group % c != 0)
+    // Each part's elements share their nibble (c even); a group's share
+    // its scale. Byte = coordinate / 2, group = coordinate / 32.
+    std::vector<detail::CutPart> parts;
+    if (!detail::cutAtBlocks(i, n, c, D, kMxfp4Group, parts))
       return false;
-    // Cut at group edges: the head up to the first edge, whole groups,
-    // the tail; a group's elements share its scale.
-    const int64_t per = kMxfp4Group / c;
-    const int64_t edge = (i / kMxfp4Group + 1) * kMxfp4Group;
-    // (No head when the first group holds all 32 / c: i within its first c.)
-    const int64_t head =
-        i % kMxfp4Group < c ? 0 : std::min(n, (edge - i + c - 1) / c);
-    if (head > 0 && !make(out, i, {{head, D, c / 2, 0}}, delta))
-      return false;
-    const int64_t groups = (n - head) / per, tail = n - head - groups * per;
-    const int64_t at = i + c * head;
-    if (groups > 0 &&
-        !make(out, at,
-              {{groups, D * per, kMxfp4GroupBytes, 1}, {per, D, c / 2, 0}},
-              delta + D * head))
-      return false;
-    if (tail > 0)
-      return make(out, at + c * groups * per, {{tail, D, c / 2, 0}},
-                  delta + D * (head + groups * per));
+    for (const detail::CutPart &part : parts) {
+      std::vector<Out> inner;
+      for (const detail::CutDim &d : part.dims)
+        inner.push_back({d.extent, d.dst, d.coord / 2, d.block});
+      make(out, part.first, inner, delta + part.dstDelta);
+    }
     return true;
   }
 
   /// One piece: the other dimensions, then `inner` (along In), its first
   /// element at In coordinate i.
-  bool make(std::vector<Piece> &out, int64_t i, const std::vector<Out> &inner,
+  void make(std::vector<Piece> &out, int64_t i, const std::vector<Out> &inner,
             int64_t delta) {
     Piece q;
     q.target = p_.target;
@@ -178,7 +114,6 @@ private:
         {Step::Cast, DType::F32, type_}};
     q.steps.insert(q.steps.end(), p_.steps.begin(), p_.steps.end());
     out.push_back(std::move(q));
-    return true;
   }
 
   const Piece &p_;
@@ -221,14 +156,9 @@ bool decodeMxfp4(Plan &plan, const std::vector<Mxfp4Source> &which,
     if (p.numElements() == 0)
       continue;
     const Shape &l = logical[p.source];
-    Shape start(l.size());
-    int64_t rest = p.srcOffset;
-    for (size_t a = l.size(); a-- > 0;) {
-      start[a] = rest % l[a];
-      rest /= l[a];
-    }
+    const Shape start = detail::coordinatesOf(l, p.srcOffset);
     std::vector<AxisDim> dims;
-    bool ok = axisDims(p, l, start, dims);
+    bool ok = detail::axisDims(p, l, start, dims);
     if (ok) {
       Decoder d(p, plan.sources[p.source].dtype, blocks[p.source],
                 scalesOf[p.source], dims, start);

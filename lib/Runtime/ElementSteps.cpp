@@ -270,6 +270,15 @@ ScaledStepRunner::ScaledStepRunner(const std::vector<Step> &steps, DType from,
       (to == DType::BF16 || to == DType::F32);
   if (mxfp4)
     shift_ = steps[0].kind == Step::E2M1High ? 4 : 0;
+  // Block FP8: cast(e4m3 -> f32), scale (F32), [cast(f32 -> bf16)].
+  const size_t n = steps.size();
+  fp8_ = (n == 2 || n == 3) && from == DType::F8E4M3FN &&
+         steps[0].kind == Step::Cast && steps[0].to == DType::F32 &&
+         steps[1].kind == Step::RuntimeScale &&
+         steps[1].from == DType::F32 && steps[1].to == DType::F32 &&
+         (n == 2 ? to == DType::F32
+                 : steps[2].kind == Step::Cast && steps[2].from == DType::F32 &&
+                       (to == DType::BF16 || to == DType::F32));
 }
 
 void ScaledStepRunner::operator()(const uint8_t *src, int64_t srcStride,
@@ -283,6 +292,30 @@ void ScaledStepRunner::operator()(const uint8_t *src, int64_t srcStride,
     std::memcpy(&v, p, size); // little-endian low bytes
     return v;
   };
+  if (fp8_) {
+    // The f32 product of the e4m3 value (a table) and its block's scale,
+    // rounded once to bf16 or kept; a run inside one block reads its scale
+    // once.
+    const float *lut = e4m3Floats();
+    auto scaleAt = [&](int64_t i) {
+      float k;
+      std::memcpy(&k, scales + (g + i * scaleStride) * 4, 4);
+      return k;
+    };
+    float k = scaleAt(0);
+    for (int64_t i = 0; i < n; ++i) {
+      if (scaleStride != 0)
+        k = scaleAt(i);
+      const float y = lut[src[i * srcStride]] * k;
+      if (to_ == DType::BF16) {
+        const uint16_t b = f32ToBF16(asBits(y));
+        std::memcpy(dst + i * dstStride * 2, &b, 2);
+      } else {
+        std::memcpy(dst + i * dstStride * 4, &y, 4);
+      }
+    }
+    return;
+  }
   if (shift_ < 0) {
     for (int64_t i = 0; i < n; ++i) {
       const uint64_t y = layout::applySteps(

@@ -290,6 +290,16 @@ bool applyBlockFp8(const ConvertOptions &opt, const BlockFp8 &fp8,
       if (!findQuantized(compiled.rankPlans[r], lookup, fp8, configPath, q,
                          error))
         return false;
+      // On the CPU, dequantizing pieces read their blocks' scales from the
+      // grids at run time (a few pieces per piece, whatever the blocks);
+      // the CUDA executor's fast kernels take a piece per block.
+      if (dequantize && opt.device == "cpu") {
+        if (q.any())
+          compiled.rankPlans[r] = layout::dequantizeAtRunTime(
+              compiled.rankPlans[r], q.flags, fp8.block,
+              layout::DType::F8E4M3FN, kScaleSuffix);
+        continue;
+      }
       if (!rewriteForBlockFp8(compiled.rankPlans[r], q, fp8.block, dequantize,
                               nullptr, error)) {
         error = at(r) + error;

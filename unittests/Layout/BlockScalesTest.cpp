@@ -223,6 +223,59 @@ TEST(BlockScales, MapBlocksAgreesWithEveryElement) {
   EXPECT_GT(refused, 400);
 }
 
+// Dequantizing with run-time scales: every layout (blocks cut or not),
+// each element the f32 product of its value and the scale of its own
+// source block (read from the grid source at the piece's scale position),
+// rounded to bf16, every target element once (random plans re-rolled by
+// normalize: dimensions that step rows and columns at once are unrolled).
+TEST(BlockScales, RunTimeDequantizeReadsEachElementsBlock) {
+  std::mt19937 rng(26);
+  for (int iter = 0; iter < 3000; ++iter) {
+    Case c = randomCase(rng);
+    const std::optional<Plan> dq = dequantizeAtRunTime(
+        c.plan, {true, true}, c.block, DType::F8E4M3FN, "_scale_inv");
+    ASSERT_EQ(dq->sources.size(), 4u);
+    EXPECT_EQ(dq->sources[0].dtype, DType::F8E4M3FN);
+    EXPECT_EQ(dq->sources[2].name, "s0_scale_inv");
+    EXPECT_EQ(dq->sources[3].shape,
+              scaleGridShape(c.plan.sources[1].shape, c.block));
+    const Shape &ts = c.plan.targets[0].shape;
+    std::vector<int> seen(*numElements(ts), 0);
+    for (const Piece &p : dq->pieces) {
+      ASSERT_TRUE(p.hasRuntimeScale());
+      ASSERT_EQ(p.scale.source, p.source + 2);
+      const Shape &ss = c.plan.sources[p.source].shape;
+      const Shape grid = scaleGridShape(ss, c.block);
+      for (int64_t k = 0; k < p.numElements(); ++k) {
+        int64_t rest = k, d = p.dstOffset, s = p.srcOffset, g = p.scale.offset;
+        for (size_t j = p.shape.size(); j-- > 0;) {
+          const int64_t x = rest % p.shape[j];
+          rest /= p.shape[j];
+          d += x * p.dstStrides[j];
+          s += x * p.srcStrides[j];
+          g += x * p.scale.strides[j];
+        }
+        ++seen[d];
+        const Shape sc = unflatIndex(ss, s);
+        const int64_t block = flatIndex(
+            grid, {sc[0], sc[1] / c.block.rows, sc[2] / c.block.cols});
+        ASSERT_EQ(g, block) << "iteration " << iter << " element " << d;
+        const uint64_t x = (uint64_t)((s * 37 + p.source * 11) & 0x7e);
+        const float scale = (float)scaleOf(p.source, block);
+        const float f = (float)doubleFromBits(x, DType::F8E4M3FN) * scale;
+        uint32_t fb, sb;
+        std::memcpy(&fb, &f, 4);
+        std::memcpy(&sb, &scale, 4);
+        ASSERT_EQ(applySteps(p.steps, x, sb),
+                  castBits(fb, DType::F32, DType::BF16))
+            << "element " << d;
+      }
+    }
+    for (int n : seen)
+      ASSERT_EQ(n, 1);
+  }
+}
+
 float f32Of(uint64_t bits) {
   uint32_t b = (uint32_t)bits;
   float f;

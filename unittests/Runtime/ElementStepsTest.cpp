@@ -181,6 +181,40 @@ TEST(ElementSteps, RuntimeScaledStepsEqualApplySteps) {
   }
 }
 
+// Block FP8 with run-time F32 scales (the fused loop) against applySteps:
+// every e4m3 code with scales of every kind (a run sharing one, one each).
+TEST(ElementSteps, RuntimeScaledFp8EqualsApplySteps) {
+  const std::vector<float> ks = {1.0f, 0.0078125f, 3.0517578e-05f, 1.2345679f,
+                                 149.33333f, 1e-30f, 6.1e-5f, 2.5e-41f};
+  std::vector<uint8_t> src(256 * 3), scales(256 * 4);
+  for (int i = 0; i < 256; ++i) {
+    src[i * 3] = static_cast<uint8_t>(i);
+    const float k = ks[i % ks.size()];
+    std::memcpy(&scales[i * 4], &k, 4);
+  }
+  for (DType to : {DType::BF16, DType::F32}) {
+    std::vector<Step> steps = {cast(DType::F8E4M3FN, DType::F32),
+                               {Step::RuntimeScale, DType::F32, DType::F32}};
+    if (to == DType::BF16)
+      steps.push_back(cast(DType::F32, DType::BF16));
+    const int et = layout::dtypeSize(to);
+    runtime::ScaledStepRunner run(steps, DType::F8E4M3FN, to);
+    std::vector<uint8_t> dst(256 * 2 * et);
+    for (int64_t stride : {0, 1}) {
+      for (int g = 0; g < (stride ? 1 : 8); ++g) {
+        run(src.data(), 3, scales.data(), g, stride, dst.data(), 2, 256);
+        for (int i = 0; i < 256; ++i) {
+          uint64_t got = 0, k = 0;
+          std::memcpy(&got, &dst[i * 2 * et], et);
+          std::memcpy(&k, &scales[(g + i * stride) * 4], 4);
+          ASSERT_EQ(got, layout::applySteps(steps, i, k))
+              << "code " << i << " scale index " << g + i * stride;
+        }
+      }
+    }
+  }
+}
+
 TEST(ElementSteps, F32ToBF16RoundsToNearestEven) {
   EXPECT_EQ(runtime::f32ToBF16(0x3f808000u), 0x3f80u); // tie, even stays
   EXPECT_EQ(runtime::f32ToBF16(0x3f818000u), 0x3f82u); // tie, odd rounds up

@@ -19,7 +19,9 @@
 //    the data transposes it);
 //  - dequantizePlan: the data plan cut at block edges, each part converted
 //    as DeepSeek-V3's weight_dequant computes it: the f32 product of the
-//    element and its block's scale, rounded to the target type.
+//    element and its block's scale, rounded to the target type;
+//    dequantizeAtRunTime computes the same with the scales read at run
+//    time from the grids (a few pieces per piece, whatever the blocks).
 //
 //===----------------------------------------------------------------------===//
 #ifndef WL_LAYOUT_BLOCKSCALES_H
@@ -102,6 +104,26 @@ std::optional<Plan> scalePlan(const Plan &plan, const BlockMap &map,
 /// castBits(f32(x) * scale(b) in f32, F32, target dtype), bit for bit.
 Plan dequantizePlan(const Plan &plan, const BlockMap &map, DType dataType,
                     const std::vector<std::vector<double>> &scales);
+
+/// The data plan with its quantized sources (flags `quantized`, one per
+/// plan source) typed `dataType` (F8E4M3FN) and dequantized with scales
+/// read at run time: each source's grid becomes a plan source named its
+/// name + `suffix` (F32, scaleGridShape), and every piece that reads a
+/// quantized source is cut where blocks begin along its last two axes
+/// (BlockCuts.h) so that each element finds its block's scale
+/// (Piece::scale), its steps cast(dataType -> F32), runtime_scale (F32),
+/// cast(F32 -> the source's dtype in `plan`), then the piece's own. The
+/// pieces stay a few per piece of `plan` (not one per block: at most 9
+/// for a piece that steps each blocked axis along one dimension by a
+/// divisor or multiple of the block), and any layout is accepted (the
+/// output has no blocks to keep). A piece stepping otherwise (rows and
+/// columns at once, two dimensions along one blocked axis) is unrolled
+/// along its widest dimension until it decodes.
+/// Post: element x equals castBits(f32(x) * scale in f32, F32, T), as
+/// dequantizePlan's.
+Plan dequantizeAtRunTime(const Plan &plan, const std::vector<bool> &quantized,
+                         BlockShape block, DType dataType,
+                         const std::string &suffix);
 
 /// The plan with the targets flagged in `quantize` (one flag per target)
 /// quantized to `dataType` (F8E4M3FN) in blocks, each with its scale grid

@@ -40,11 +40,12 @@ private:
 };
 
 /// The steps of a piece with a run-time scale (wl/Layout/Piece.h), over a
-/// strided run of elements and of their scales. MXFP4's list
-/// (E2M1Low or E2M1High to f32, RuntimeScale of an e8m0 U8 on f32, cast to
-/// bf16 or f32) runs in one loop, its scale decoded once a run where the
-/// run's elements share it; any other list element by element through
-/// layout::applySteps.
+/// strided run of elements and of their scales. MXFP4's list (E2M1Low or
+/// E2M1High to f32, RuntimeScale of an e8m0 U8 on f32, cast to bf16 or
+/// f32) and block FP8's (cast e4m3 to f32, RuntimeScale of an F32 on f32,
+/// cast to bf16 or f32) run in one loop each, the scale read once a run
+/// where the run's elements share it; any other list element by element
+/// through layout::applySteps.
 class ScaledStepRunner {
 public:
   /// Pre: steps chain from `from` to `to` and hold one RuntimeScale step.
@@ -59,7 +60,8 @@ public:
 private:
   std::vector<layout::Step> steps_;
   layout::DType from_, to_, scaleType_ = layout::DType::U8;
-  int shift_ = -1; ///< MXFP4's loop: the nibble's shift (0, 4), else -1
+  int shift_ = -1;     ///< MXFP4's loop: the nibble's shift (0, 4), else -1
+  bool fp8_ = false;   ///< block FP8's loop
 };
 
 /// f32 bits to bf16 bits, rounding to nearest even; NaN stays NaN (quiet,
