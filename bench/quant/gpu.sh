@@ -7,7 +7,8 @@
 #       FP8 (make_fp8.py, then its NumPy dequantization as bf16 data with
 #       varied block maxima); weight-layout-convert --emit-plans writes the
 #       plans it would run for qwen3/hf-to-vllm at tp 1: dequantize
-#       (--dtype bf16) and quantize (--quantize fp8), and one of MXFP4: a
+#       (--dtype bf16, the CUDA executor's plan: a piece per block) and
+#       quantize (--quantize fp8), and one of MXFP4: a
 #       gpt-oss-20b layer's experts to bf16 (gpt_oss/hf-to-transformers,
 #       bench/quant/mxfp4_cpu.sh's checkpoint); they go to
 #       gpu/plans25/ with gpu/cuda_bench and gpu/weight-layout-cuda-check.
@@ -40,7 +41,7 @@ JSON
   "$py" "$src/test/Convert/Inputs/fp8.py" dequantize "$work/fp8" "$work/rbf16"
   spec=$src/mappings/qwen3/hf-to-vllm.json
   "$bin/weight-layout-convert" --mapping "$spec" --from "$work/fp8" --to "$work/x" \
-    --dtype bf16 --dry-run --emit-plans "$work/plans/dq" >/dev/null
+    --dtype bf16 --device cuda --dry-run --emit-plans "$work/plans/dq" >/dev/null
   "$bin/weight-layout-convert" --mapping "$spec" --from "$work/rbf16" --to "$work/x" \
     --quantize fp8 --dry-run --emit-plans "$work/plans/q" >/dev/null
   cp "$work/plans/dq/plan.json" "$src/gpu/plans25/dequantize-qwen3-32b-layer.json"
