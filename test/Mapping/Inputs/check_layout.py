@@ -58,6 +58,9 @@ class T:
     def flat(self):
         return [x for r in self.rows for x in r]
 
+    def converted(self, *steps):  # the plan's conversion, part of the origin
+        return T([[x + (tuple(steps),) for x in r] for r in self.rows])
+
 
 def qwen3(cfg):
     H, nh, nkv = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"]
@@ -69,6 +72,14 @@ def llama_family(cfg):
     """Llama's layout (LlamaAttention, LlamaMLP: llama, mistral): no q/k
     norms; attention_bias and mlp_bias (absent: false) add the biases."""
     return cfg.get("model_type") in ("llama", "mistral")
+
+
+def glm(cfg):
+    """GLM-4.5's differences (Glm4MoeForCausalLM, vLLM's glm4_moe.py): dense
+    layers below first_k_dense_replace, a shared expert, the router's
+    e_score_correction_bias, q/k norms only with use_qk_norm, and an o_proj
+    without bias although attention_bias is set."""
+    return cfg.get("model_type") == "glm4_moe"
 
 
 def bias(name, n):
@@ -85,7 +96,7 @@ def vllm_moe_ranks(cfg, a):
     whole experts, placed by determine_expert_map's linear strategy: E // ep
     each, the first E % ep ranks one more, contiguous from ep_rank *
     (E // ep) + min(ep_rank, E % ep)."""
-    E = cfg.get("num_experts", cfg.get("num_local_experts", 0))
+    E = cfg.get("num_experts", cfg.get("num_local_experts", cfg.get("n_routed_experts", 0)))
     flat = (a.rank // a.tp) * a.tp + a.rank % a.tp
     if a.ep == 1:
         return range(E), a.tp * a.dp, flat
@@ -109,7 +120,7 @@ def vllm(cfg, a):
     out["model.norm.weight"] = T.source("model.norm.weight", [H])
     # QKVParallelLinear: kv heads replicated when tp >= nkv.
     kv_parts = nkv if tp >= nkv else tp
-    E = cfg.get("num_experts", cfg.get("num_local_experts", 0))
+    E = cfg.get("num_experts", cfg.get("num_local_experts", cfg.get("n_routed_experts", 0)))
     if tp >= nkv:
         kv_rank = r // (tp // nkv)
     else:
@@ -118,6 +129,8 @@ def vllm(cfg, a):
     for l in range(L):
         p = f"model.layers.{l}."
         moe = E > 0 and l not in cfg.get("mlp_only_layers", []) and (l + 1) % step == 0
+        if glm(cfg):
+            moe = l >= cfg["first_k_dense_replace"]
         q = T.source(p + "self_attn.q_proj.weight", [nh * hd, H])
         k = T.source(p + "self_attn.k_proj.weight", [nkv * hd, H])
         v = T.source(p + "self_attn.v_proj.weight", [nkv * hd, H])
@@ -129,7 +142,8 @@ def vllm(cfg, a):
                 [bias(p + "self_attn.q_proj.bias", nh * hd).chunk_rows(tp, r),
                  bias(p + "self_attn.k_proj.bias", nkv * hd).chunk_rows(kv_parts, kv_rank),
                  bias(p + "self_attn.v_proj.bias", nkv * hd).chunk_rows(kv_parts, kv_rank)])
-            out[p + "self_attn.o_proj.bias"] = T.source(p + "self_attn.o_proj.bias", [H])
+            if not glm(cfg):
+                out[p + "self_attn.o_proj.bias"] = T.source(p + "self_attn.o_proj.bias", [H])
         if cfg.get("mlp_bias"):
             out[p + "mlp.gate_up_proj.bias"] = T.cat(
                 [bias(p + "mlp.gate_proj.bias", I).chunk_rows(tp, r),
@@ -147,12 +161,21 @@ def vllm(cfg, a):
                 w2.append(T.source(x + "down_proj.weight", [H, Im]).chunk_cols(mtp, mr))
             out[p + "mlp.experts.w13_weight"] = T.cat(w13)
             out[p + "mlp.experts.w2_weight"] = T.cat(w2)
+            if glm(cfg):  # fp32 router and bias; the shared expert over tp (even with EP)
+                out[p + "mlp.gate.weight"] = T.source(p + "mlp.gate.weight", [E, H]).converted(("cast", "F32"))
+                out[p + "mlp.gate.e_score_correction_bias"] = T.source(
+                    p + "mlp.gate.e_score_correction_bias", [E])
+                Is, s_ = Im * cfg["n_shared_experts"], p + "mlp.shared_experts."
+                out[s_ + "gate_up_proj.weight"] = T.cat(
+                    [T.source(s_ + "gate_proj.weight", [Is, H]).chunk_rows(tp, r),
+                     T.source(s_ + "up_proj.weight", [Is, H]).chunk_rows(tp, r)])
+                out[s_ + "down_proj.weight"] = T.source(s_ + "down_proj.weight", [H, Is]).chunk_cols(tp, r)
         else:
             g = T.source(p + "mlp.gate_proj.weight", [I, H])
             u = T.source(p + "mlp.up_proj.weight", [I, H])
             out[p + "mlp.gate_up_proj.weight"] = T.cat([g.chunk_rows(tp, r), u.chunk_rows(tp, r)])
             out[p + "mlp.down_proj.weight"] = T.source(p + "mlp.down_proj.weight", [H, I]).chunk_cols(tp, r)
-        if not llama_family(cfg):
+        if not llama_family(cfg) and (not glm(cfg) or cfg.get("use_qk_norm")):
             for n in ("self_attn.q_norm.weight", "self_attn.k_norm.weight"):
                 out[p + n] = T.source(p + n, [hd])
         for n in ("input_layernorm.weight", "post_attention_layernorm.weight"):
