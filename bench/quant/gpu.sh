@@ -12,7 +12,9 @@
 #       gpt-oss-20b layer's experts to bf16 (gpt_oss/hf-to-transformers,
 #       bench/quant/mxfp4_cpu.sh's checkpoint); they go to
 #       gpu/plans25/ with gpu/cuda_bench and gpu/weight-layout-cuda-check.
-#   bench/quant/gpu.sh run             on the GPU machine (carry gpu/):
+#   bench/quant/gpu.sh run             on the GPU machine (carry
+#       gpu/cuda_bench, gpu/weight-layout-cuda-check, gpu/plans25 and
+#       gpu/plans25-bench):
 #       the CUDA executor against the CPU one on random block-FP8 plans and
 #       on those two (byte for byte), cuda_bench of them beside cudaMemcpy
 #       of the same bytes, and bench/quant/gpu_peers.py (PyTorch's
@@ -52,19 +54,25 @@ JSON
   "$bin/weight-layout-convert" --mapping "$src/mappings/gpt_oss/hf-to-transformers.json" \
     --from "$work/mxfp4/mx-1" --to "$work/x" --dtype bf16 --dry-run \
     --emit-plans "$work/plans/mx" >/dev/null
-  cp "$work/plans/mx/plan.json" "$src/gpu/plans25/dequantize-mxfp4-gpt-oss-20b-layer.json"
+  # Timed only: the check's reference executor (element by element) would
+  # take minutes on its 1.65 GB.
+  mkdir -p "$src/gpu/plans25-bench"
+  cp "$work/plans/mx/plan.json" "$src/gpu/plans25-bench/dequantize-mxfp4-gpt-oss-20b-layer.json"
   cp "$bin/cuda_bench" "$bin/weight-layout-cuda-check" "$src/gpu/"
   echo "gpu/plans25, gpu/cuda_bench, gpu/weight-layout-cuda-check ready"
   ;;
 run)
   cd "$src"
   nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader
+  # Each step under its own time limit, so that one that hangs leaves the
+  # others their time.
   echo "== the CUDA executor against the CPU one"
-  ./gpu/weight-layout-cuda-check --random 100 --fp8 300 --mxfp4 300 gpu/plans25 2>&1 | tail -3
-  echo "== cuda_bench: the 32B layer's plans beside cudaMemcpy"
-  ./gpu/cuda_bench gpu/plans25 --runs 20 2>&1 | tail -8
+  timeout 240 ./gpu/weight-layout-cuda-check --random 20 --fp8 300 --mxfp4 300 gpu/plans25 2>&1 | tail -3
+  echo "== cuda_bench: the layers' plans beside cudaMemcpy"
+  timeout 120 ./gpu/cuda_bench gpu/plans25 --runs 20 2>&1 | tail -8
+  timeout 120 ./gpu/cuda_bench gpu/plans25-bench --runs 20 2>&1 | tail -3
   echo "== PyTorch"
-  python3 bench/quant/gpu_peers.py 2>&1 | tail -8
+  timeout 120 python3 bench/quant/gpu_peers.py 2>&1 | tail -8
   ;;
 *)
   echo "usage: bench/quant/gpu.sh prepare [DIR] | run" >&2
