@@ -85,6 +85,34 @@ struct Inputs {
   }
 };
 
+/// Says which weight files of the checkpoint's folder it does not read (a
+/// folder with model.safetensors reads that file alone; with an index,
+/// the files it names), so that tensors beside them are not skipped
+/// silently.
+void noteUnreadFiles(const runtime::Checkpoint &ckpt, const std::string &shown) {
+  std::set<std::string> read;
+  for (const auto &f : ckpt.files())
+    read.insert(fs::path(f->path()).filename().string());
+  std::vector<std::string> unread;
+  for (const std::string &n : ckpt.weightFileNames())
+    if (n.size() > 12 && n.compare(n.size() - 12, 12, ".safetensors") == 0 &&
+        !read.count(n))
+      unread.push_back(n);
+  if (unread.empty())
+    return;
+  std::string list;
+  for (size_t i = 0; i < unread.size() && i < 3; ++i)
+    list += (i ? ", " : "") + quoteName(unread[i]);
+  if (unread.size() > 3)
+    list += ", ...";
+  note(shown + ": " +
+       (read.count("model.safetensors")
+            ? std::string("model.safetensors is the checkpoint")
+            : std::string("its index names the checkpoint's files")) +
+       "; " + std::to_string(unread.size()) +
+       " other .safetensors file(s) beside it not read: " + list);
+}
+
 /// Opens the checkpoint (or, with --reverse, every rank folder) and compares
 /// its tensor names with what the spec reads (writes) for the config: the
 /// work stays proportional to what is really there.
@@ -99,6 +127,7 @@ bool openInputs(const ConvertOptions &opt, bool rankFolders, mapping::Env &env,
     auto ckpt = runtime::Checkpoint::open(opt.from, error);
     if (!ckpt)
       return false;
+    noteUnreadFiles(*ckpt, opt.from);
     NameProblems names;
     if (!checkSourceNames(env, in.ranks, *ckpt, names, error))
       return false;
