@@ -84,4 +84,22 @@ bool cutAtBlocks(int64_t i, int64_t n, int64_t c, int64_t D, int64_t b,
   return true;
 }
 
+std::vector<Piece> unrollWidest(const Piece &c) {
+  size_t j = 0;
+  for (size_t k = 1; k < c.shape.size(); ++k)
+    if (c.srcStrides[k] > c.srcStrides[j])
+      j = k;
+  std::vector<Piece> out;
+  for (int64_t t = 0; t < c.shape[j]; ++t) {
+    Piece q = c;
+    q.shape.erase(q.shape.begin() + j);
+    q.dstStrides.erase(q.dstStrides.begin() + j);
+    q.srcStrides.erase(q.srcStrides.begin() + j);
+    q.dstOffset += t * c.dstStrides[j];
+    q.srcOffset += t * c.srcStrides[j];
+    out.push_back(std::move(q));
+  }
+  return out;
+}
+
 } // namespace wl::layout::detail

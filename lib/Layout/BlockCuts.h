@@ -59,6 +59,12 @@ struct CutPart {
 bool cutAtBlocks(int64_t i, int64_t n, int64_t c, int64_t D, int64_t b,
                  std::vector<CutPart> &out);
 
+/// The coalesced piece `c` unrolled along its dimension of the largest
+/// source step: one piece per index of it, the other dimensions kept (for
+/// a decoder that cannot follow a piece as it is; single elements always
+/// decode).
+std::vector<Piece> unrollWidest(const Piece &c);
+
 } // namespace wl::layout::detail
 
 #endif // WL_LIB_LAYOUT_BLOCKCUTS_H

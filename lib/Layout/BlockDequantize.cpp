@@ -118,19 +118,8 @@ void decodeAnyPiece(const Piece &p, const Shape &data, BlockShape block,
     out.insert(out.end(), made.begin(), made.end());
     return;
   }
-  size_t j = 0;
-  for (size_t k = 1; k < c.shape.size(); ++k)
-    if (c.srcStrides[k] > c.srcStrides[j])
-      j = k;
-  for (int64_t t = 0; t < c.shape[j]; ++t) {
-    Piece q = c;
-    q.shape.erase(q.shape.begin() + j);
-    q.dstStrides.erase(q.dstStrides.begin() + j);
-    q.srcStrides.erase(q.srcStrides.begin() + j);
-    q.dstOffset += t * c.dstStrides[j];
-    q.srcOffset += t * c.srcStrides[j];
+  for (const Piece &q : detail::unrollWidest(c))
     decodeAnyPiece(q, data, block, grid, steps, out);
-  }
 }
 
 } // namespace

@@ -3,6 +3,7 @@
 #include "BlockCuts.h"
 
 #include <algorithm>
+#include <functional>
 
 namespace wl::layout {
 
@@ -127,8 +128,7 @@ private:
 
 } // namespace
 
-bool decodeMxfp4(Plan &plan, const std::vector<Mxfp4Source> &which,
-                 std::string &error) {
+void decodeMxfp4(Plan &plan, const std::vector<Mxfp4Source> &which) {
   std::vector<int64_t> scalesOf(plan.sources.size(), -1);
   std::vector<Shape> logical(plan.sources.size()), blocks(plan.sources.size());
   for (const Mxfp4Source &m : which) {
@@ -147,37 +147,38 @@ bool decodeMxfp4(Plan &plan, const std::vector<Mxfp4Source> &which,
   }
   std::vector<Piece> out;
   out.reserve(plan.pieces.size());
-  for (const Piece &raw : plan.pieces) {
-    if (raw.isFill() || scalesOf[raw.source] < 0) {
-      out.push_back(raw);
-      continue;
-    }
+  // A piece the decoder cannot follow as it is (two dimensions along the
+  // blocked axis, a step there that neither divides 32 nor is a multiple
+  // of it, a run that wraps part-way through a row) is unrolled along its
+  // widest dimension until it can; single elements always decode.
+  std::function<void(const Piece &)> decode = [&](const Piece &raw) {
     const Piece p = coalesce(raw);
     if (p.numElements() == 0)
-      continue;
+      return;
     const Shape &l = logical[p.source];
     const Shape start = detail::coordinatesOf(l, p.srcOffset);
     std::vector<AxisDim> dims;
-    bool ok = detail::axisDims(p, l, start, dims);
-    if (ok) {
+    std::vector<Piece> made;
+    if (detail::axisDims(p, l, start, dims)) {
       Decoder d(p, plan.sources[p.source].dtype, blocks[p.source],
                 scalesOf[p.source], dims, start);
-      ok = d.emit(out);
+      if (d.emit(made)) {
+        out.insert(out.end(), made.begin(), made.end());
+        return;
+      }
     }
-    if (!ok) {
-      error = "target '" + plan.targets[p.target].name +
-              "': a piece reads MXFP4 tensor '" + plan.sources[p.source].name +
-              "' in a way its blocks cannot be decoded in place (two "
-              "dimensions along its blocked axis, a step there that neither "
-              "divides 32 nor is a multiple of it, or a run that wraps "
-              "part-way through a row)";
-      return false;
-    }
+    for (const Piece &q : detail::unrollWidest(p))
+      decode(q);
+  };
+  for (const Piece &raw : plan.pieces) {
+    if (raw.isFill() || scalesOf[raw.source] < 0)
+      out.push_back(raw);
+    else
+      decode(raw);
   }
   for (const Mxfp4Source &m : which)
     plan.sources[m.source] = {m.blocks, DType::U8, blocks[m.source]};
   plan.pieces = std::move(out);
-  return true;
 }
 
 } // namespace wl::layout

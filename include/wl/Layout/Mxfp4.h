@@ -55,16 +55,14 @@ struct Mxfp4Source {
 /// the blocks (U8, named `blocks`), the scales are appended (U8, in `which`
 /// order); other sources keep their indices.
 /// Pre: each logical source is a float of mxfp4LogicalShape(blocks shape),
-/// read by no fill; the blocked axis of the logical tensor (G * 32) is
-/// stepped by each piece along at most one of its dimensions.
-/// Post (on success): the plan writes every target element the same
-/// number of times, each element read from the logical tensor now
-/// computed from its byte, nibble and group scale as above, then through
-/// the piece's steps. Fails naming the target and the tensor for a piece
-/// that steps the blocked axis in a way it does not split (two dimensions
-/// along it, or a step that neither divides 32 nor is a multiple of it).
-bool decodeMxfp4(Plan &plan, const std::vector<Mxfp4Source> &which,
-                 std::string &error);
+/// read by no fill.
+/// Post: the plan writes every target element the same number of times,
+/// each element read from the logical tensor now computed from its byte,
+/// nibble and group scale as above, then through the piece's steps. A
+/// piece that steps the blocked axis in a way the cuts do not follow (two
+/// dimensions along it, a step that neither divides 32 nor is a multiple
+/// of it) is unrolled along its widest dimension until it decodes.
+void decodeMxfp4(Plan &plan, const std::vector<Mxfp4Source> &which);
 
 } // namespace wl::layout
 
