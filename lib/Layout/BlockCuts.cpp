@@ -45,15 +45,6 @@ bool axisDims(const Piece &p, const Shape &l, const Shape &start,
   return true;
 }
 
-Shape coordinatesOf(const Shape &l, int64_t pos) {
-  Shape c(l.size());
-  for (size_t a = l.size(); a-- > 0;) {
-    c[a] = pos % l[a];
-    pos /= l[a];
-  }
-  return c;
-}
-
 bool cutAtBlocks(int64_t i, int64_t n, int64_t c, int64_t D, int64_t b,
                  std::vector<CutPart> &out) {
   if (n <= 0)

@@ -34,9 +34,6 @@ struct AxisDim {
 bool axisDims(const Piece &p, const Shape &l, const Shape &start,
               std::vector<AxisDim> &out);
 
-/// The coordinates of row-major flat position `pos` of a tensor of shape `l`.
-Shape coordinatesOf(const Shape &l, int64_t pos);
-
 /// A dimension of a cut run: its extent, target stride, coordinate step
 /// along the axis, and block-index step (0 inside a block).
 struct CutDim {

@@ -110,7 +110,7 @@ void decodeAnyPiece(const Piece &p, const Shape &data, BlockShape block,
   const Piece c = coalesce(p);
   if (c.numElements() == 0)
     return;
-  const Shape start = detail::coordinatesOf(data, c.srcOffset);
+  const Shape start = unflatIndex(data, c.srcOffset);
   std::vector<AxisDim> dims;
   std::vector<Piece> made;
   if (detail::axisDims(c, data, start, dims) &&

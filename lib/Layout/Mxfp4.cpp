@@ -156,7 +156,7 @@ void decodeMxfp4(Plan &plan, const std::vector<Mxfp4Source> &which) {
     if (p.numElements() == 0)
       return;
     const Shape &l = logical[p.source];
-    const Shape start = detail::coordinatesOf(l, p.srcOffset);
+    const Shape start = unflatIndex(l, p.srcOffset);
     std::vector<AxisDim> dims;
     std::vector<Piece> made;
     if (detail::axisDims(p, l, start, dims)) {

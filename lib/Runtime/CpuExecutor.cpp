@@ -164,6 +164,18 @@ void fillRun(uint8_t *d, int64_t ds, int es, uint64_t bits, int64_t n) {
     std::memcpy(d + i * ds * es, &bits, es); // little-endian low bytes
 }
 
+/// The outer dimension (not the innermost) along which the coalesced piece
+/// `c` reads its source contiguously, the other side of a transpose's
+/// tile; the rank when there is none.
+size_t contiguousSourceDim(const Piece &c) {
+  const size_t r = c.shape.size();
+  size_t k = r;
+  for (size_t j = 0; j + 1 < r; ++j)
+    if (c.srcStrides[j] == 1 && c.shape[j] > 1)
+      k = j;
+  return k;
+}
+
 } // namespace
 
 void renderPiece(const Piece &piece, const uint8_t *source, DType sourceType,
@@ -195,11 +207,7 @@ void renderPiece(const Piece &piece, const uint8_t *source, DType sourceType,
     // out]): the runs go along the dimension the source holds contiguous,
     // one after the other along the target's rows, so that reads are
     // contiguous and the few target rows written stay in cache.
-    size_t k = r;
-    if (ss != 1)
-      for (size_t j = 0; j + 1 < r; ++j)
-        if (c.srcStrides[j] == 1 && c.shape[j] > 1)
-          k = j;
+    const size_t k = ss != 1 ? contiguousSourceDim(c) : r;
     if (k < r) {
       std::vector<size_t> rest;
       for (size_t j = 0; j + 1 < r; ++j)
@@ -233,11 +241,7 @@ void renderPiece(const Piece &piece, const uint8_t *source, DType sourceType,
   }
   // A transpose: the dimension read contiguously becomes the tile's other
   // side.
-  size_t k = r;
-  if (ds == 1)
-    for (size_t j = 0; j + 1 < r; ++j)
-      if (c.srcStrides[j] == 1 && c.shape[j] > 1)
-        k = j;
+  const size_t k = ds == 1 ? contiguousSourceDim(c) : r;
   if (k < r) {
     std::vector<size_t> rest;
     for (size_t j = 0; j + 1 < r; ++j)

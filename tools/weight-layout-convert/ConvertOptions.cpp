@@ -57,7 +57,7 @@ const char *convertUsage() {
          "                       narrowing cast)\n"
          "  --dtype T            the weights' dtype when the config's is not\n"
          "                       theirs (bf16, f16, f32, ...); on a block-\n"
-         "                       FP8 checkpoint, dequantize to T\n"
+         "                       FP8 or MXFP4 checkpoint, dequantize to T\n"
          "  --quantize fp8[:RxC] write the Linear weights (*proj*.weight) as\n"
          "                       block FP8 (F8_E4M3 and an F32 _scale_inv\n"
          "                       grid per R x C block, default 128x128)\n"

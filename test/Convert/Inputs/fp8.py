@@ -26,7 +26,8 @@ import sys
 
 import numpy as np
 
-NP = {"BF16": np.uint16, "F32": np.float32, "F8_E4M3": np.uint8}
+NP = {"BF16": np.uint16, "F32": np.float32, "F8_E4M3": np.uint8, "U8": np.uint8,
+      "I8": np.int8}
 
 
 def read_folder(d):

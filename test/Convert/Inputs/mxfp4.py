@@ -19,49 +19,15 @@ with NumPy alone (no part of weight-layout):
 import json
 import os
 import shutil
-import struct
 import sys
 
 import numpy as np
 
-NP = {"BF16": np.uint16, "F32": np.float32, "U8": np.uint8, "I8": np.int8}
+from fp8 import read_folder, write_folder  # the same folder, NumPy alone
+
 FP4_VALUES = [+0.0, +0.5, +1.0, +1.5, +2.0, +3.0, +4.0, +6.0,
               -0.0, -0.5, -1.0, -1.5, -2.0, -3.0, -4.0, -6.0]
 EXPERTS = ("mlp.experts.gate_up_proj", "mlp.experts.down_proj")
-
-
-def read_folder(d):
-    tensors = {}
-    for f in sorted(os.listdir(d)):
-        if not f.endswith(".safetensors"):
-            continue
-        raw = open(os.path.join(d, f), "rb").read()
-        n = struct.unpack("<Q", raw[:8])[0]
-        h = json.loads(raw[8:8 + n])
-        for k, v in h.items():
-            if k == "__metadata__":
-                continue
-            b, e = v["data_offsets"]
-            a = np.frombuffer(raw[8 + n + b:8 + n + e], dtype=NP[v["dtype"]])
-            tensors[k] = (v["dtype"], a.reshape(v["shape"]))
-    return tensors
-
-
-def write_folder(d, tensors, config):
-    os.makedirs(d, exist_ok=True)
-    header, blobs, off = {}, [], 0
-    for k, (dt, a) in tensors.items():
-        b = np.ascontiguousarray(a).tobytes()
-        header[k] = {"dtype": dt, "shape": list(a.shape),
-                     "data_offsets": [off, off + len(b)]}
-        blobs.append(b)
-        off += len(b)
-    h = json.dumps(header).encode()
-    h += b" " * (-len(h) % 8)
-    with open(os.path.join(d, "model.safetensors"), "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
-    with open(os.path.join(d, "config.json"), "w") as f:
-        json.dump(config, f, indent=2)
 
 
 def f32_to_bf16(f):
