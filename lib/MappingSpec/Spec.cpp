@@ -339,7 +339,7 @@ std::shared_ptr<Spec> loadSpecFile(const std::string &path, bool fragment,
       // order; their paths in messages carry the included file's name.
       const ojson &inc = j["include"];
       if (!inc.is_array())
-        fail("include", "expected a list of file names");
+        fail("include", "expected a list of file names (or {file, let})");
       if ((int)state.chain.size() > limits::kMaxIncludeDepth)
         fail("include", "includes nest deeper than " +
                             std::to_string(limits::kMaxIncludeDepth) +
@@ -347,7 +347,23 @@ std::shared_ptr<Spec> loadSpecFile(const std::string &path, bool fragment,
       std::string dir = path.substr(0, path.find_last_of('/') + 1);
       for (size_t i = 0; i < inc.size(); ++i) {
         std::string p = "include[" + std::to_string(i) + "]";
-        std::string name = text(inc[i], p);
+        // {"file": NAME, "let": {...}} sets lets the part defines: each
+        // replaces the part's own expression where the part defines it.
+        const ojson *args = nullptr;
+        std::string name;
+        if (inc[i].is_object()) {
+          checkKeys(inc[i], p, {"file", "let"});
+          if (!inc[i].contains("file"))
+            fail(p, "needs 'file'");
+          name = text(inc[i]["file"], p + ".file");
+          if (inc[i].contains("let")) {
+            args = &inc[i]["let"];
+            if (!args->is_object())
+              fail(p + ".let", "expected an object of name: expression");
+          }
+        } else {
+          name = text(inc[i], p);
+        }
         std::string sub = name.size() && name[0] == '/' ? name : dir + name;
         if (std::find(state.chain.begin(), state.chain.end(),
                       canonical(sub)) != state.chain.end())
@@ -358,9 +374,21 @@ std::shared_ptr<Spec> loadSpecFile(const std::string &path, bool fragment,
         if (!part)
           throw SpecError{p + ": " + err};
         std::string tag = escapeText(name) + ": ";
+        std::set<std::string> set;
+        if (args)
+          for (auto it = args->begin(); it != args->end(); ++it) {
+            std::string ap = p + ".let" + quoteKey(it.key());
+            auto at = std::find_if(part->lets.begin(), part->lets.end(),
+                                   [&](auto &x) { return x.first == it.key(); });
+            if (at == part->lets.end())
+              fail(ap, quoteName(name) + " defines no let of that name");
+            at->second = located(it.value(), ap);
+            set.insert(it.key());
+          }
         for (auto &[n, l] : part->lets) {
           Located x = l;
-          x.path = tag + x.path;
+          if (!set.count(n))
+            x.path = tag + x.path;
           spec->lets.push_back({n, x});
         }
         for (auto &[c, m] : part->requirements) {
@@ -821,12 +849,19 @@ std::optional<std::string> Env::expand(const std::string &pattern,
       error = quoteText(pattern) + ": {" + escapeText(l.text) + "}: " + err;
       return std::nullopt;
     }
-    auto v = evalInt(l, err);
-    if (!v) {
+    auto v = eval(l, err);
+    if (v && !std::holds_alternative<int64_t>(*v) &&
+        !std::holds_alternative<std::string>(*v))
+      err = std::string("expected an integer or a string, found ") +
+            typeName(*v);
+    if (!v || !err.empty()) {
       error = quoteText(pattern) + ": {" + escapeText(l.text) + "}: " + err;
       return std::nullopt;
     }
-    out += std::to_string(*v);
+    if (auto *n = std::get_if<int64_t>(&*v))
+      out += std::to_string(*n);
+    else
+      out += std::get<std::string>(*v);
     i = close + 1;
   }
   return out;

@@ -15,6 +15,7 @@ or the first differing element of each wrong target, and exits 1 then.
 Standard library only.
 """
 import argparse
+import importlib
 import itertools
 import json
 import os
@@ -719,9 +720,21 @@ def actual(plan):
     return out
 
 
+def family_layouts(cfg):
+    """A family with a checker of its own (check_<model_type>.py beside this
+    file: gpt_oss, deepseek_v3) lists its layouts in LAYOUTS; the others are
+    computed here."""
+    path = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        f"check_{cfg.get('model_type', '')}.py")
+    if not os.path.exists(path):
+        return {"vllm": vllm, "megatron": megatron, "transformers": transformers,
+                "vllm-tpu": vllm_tpu, "fastdeploy": fastdeploy}
+    sys.path.insert(0, os.path.dirname(path))
+    return importlib.import_module(f"check_{cfg['model_type']}").LAYOUTS
+
+
 def check(a, cfg, plan):
-    exp = {"vllm": vllm, "megatron": megatron, "transformers": transformers,
-           "vllm-tpu": vllm_tpu, "fastdeploy": fastdeploy}[a.layout](cfg, a)
+    exp = family_layouts(cfg)[a.layout](cfg, a)
     act = actual(plan)
     bad = 0
     if set(exp) != set(act):
@@ -765,6 +778,9 @@ def main():
     ap.add_argument("--etp", type=int)
     ap.add_argument("--rank", type=int, default=0)
     ap.add_argument("--pad-vocab", action="store_true")
+    ap.add_argument("--set", action="append", default=[],
+                    help="a spec option K=V, passed to weight-layout-opt "
+                         "(a family's checker reads it from a.set)")
     a = ap.parse_args()
     cfg = json.load(open(a.config))
     if not a.spec:
@@ -792,6 +808,8 @@ def main():
                 cmd += ["--set", f"out_norm_offset={a.out_norm_offset}"]
             if a.layout == "fastdeploy":
                 cmd += ["--set", f"norm_offset={a.norm_offset}"]
+            for kv in a.set:
+                cmd += ["--set", kv]
             if a.qkvz_form:
                 cmd += ["--set", f"qkvz_form={a.qkvz_form}"]
             if a.layout == "vllm-tpu":
