@@ -39,4 +39,11 @@ for tp in 1 2 4; do check qwen3_5/hf-to-fastdeploy.json "$ck/hf/qwen3_5" --tp $t
 for d in "--tp 1" "--tp 2 --dp 2 --ep 2"; do check qwen3_next/hf-to-megatron.json "$ck/hf/qwen3_next" $d --set out_norm_offset=0; done
 for d in "--tp 1" "--tp 2 --pp 2"; do check qwen3_5/hf-to-megatron.json "$ck/hf/qwen3_5" $d --set out_norm_offset=0; done
 check qwen3_5_moe/hf-to-megatron.json "$ck/hf/qwen3_5_moe" --tp 2 --dp 2 --ep 2 --set out_norm_offset=0
+# The families written from transformers' code (../shared/README.md).
+for tp in 1 2 4; do check llama/hf-to-vllm.json "$ck/hf/llama" --tp $tp; done
+for d in "--tp 1" "--tp 2 --pp 2"; do check llama/hf-to-megatron.json "$ck/hf/llama" $d; done
+for d in "--tp 1" "--tp 2" "--tp 2 --ep 2"; do check glm4_moe/hf-to-vllm.json "$ck/hf/glm4_moe" $d; done
+for d in "--tp 1" "--tp 2" "--tp 2 --ep 2" "--tp 2 --dp 2"; do check gpt_oss/hf-to-vllm.json "$ck/hf/gpt_oss" $d; done
+for d in "--tp 1" "--tp 2 --etp 1" "--tp 2 --ep 2 --etp 1 --pp 2"; do check gpt_oss/hf-to-megatron.json "$ck/hf/gpt_oss" $d; done
+check gpt_oss/hf-to-transformers.json "$ck/hf/gpt_oss"
 echo "checked $n conversions"
