@@ -124,13 +124,16 @@ int spotCheck(const layout::Plan &plan, const std::vector<const void *> &src,
   for (int n = 0; n < 4096 && !pieces.empty(); ++n) {
     const layout::Piece &p = *pieces[rng() % pieces.size()];
     int64_t e = static_cast<int64_t>(rng() % p.numElements());
-    int64_t d = p.dstOffset, s = p.srcOffset;
+    int64_t d = p.dstOffset, s = p.srcOffset, sc = p.scale.offset;
+    const bool scaled = p.scale.source >= 0;
     for (size_t j = p.shape.size(); j-- > 0;) {
       int64_t c = e % p.shape[j];
       e /= p.shape[j];
       d += c * p.dstStrides[j];
       if (!p.isFill())
         s += c * p.srcStrides[j];
+      if (scaled)
+        sc += c * p.scale.strides[j];
     }
     int ts = layout::dtypeSize(plan.targets[p.target].dtype);
     uint64_t want;
@@ -139,7 +142,11 @@ int spotCheck(const layout::Plan &plan, const std::vector<const void *> &src,
     } else {
       want = fetch(src[p.source], s,
                    layout::dtypeSize(plan.sources[p.source].dtype));
-      want = layout::applySteps(p.steps, want);
+      uint64_t scaleBits =
+          scaled ? fetch(src[p.scale.source], sc,
+                         layout::dtypeSize(plan.sources[p.scale.source].dtype))
+                 : 0;
+      want = layout::applySteps(p.steps, want, scaleBits);
     }
     uint64_t mask = ts == 8 ? ~0ull : (1ull << (8 * ts)) - 1;
     if ((want & mask) != fetch(dst[p.target], d, ts))
