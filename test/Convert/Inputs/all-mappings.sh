@@ -43,6 +43,7 @@ check qwen3_5_moe/hf-to-megatron.json "$ck/hf/qwen3_5_moe" --tp 2 --dp 2 --ep 2 
 for tp in 1 2 4; do check llama/hf-to-vllm.json "$ck/hf/llama" --tp $tp; done
 for d in "--tp 1" "--tp 2 --pp 2"; do check llama/hf-to-megatron.json "$ck/hf/llama" $d; done
 for d in "--tp 1" "--tp 2" "--tp 2 --ep 2"; do check glm4_moe/hf-to-vllm.json "$ck/hf/glm4_moe" $d; done
+for d in "--tp 1" "--tp 2 --dp 2 --ep 2"; do check glm4_moe/hf-to-megatron.json "$ck/hf/glm4_moe" $d; done
 for d in "--tp 1" "--tp 2" "--tp 2 --ep 2" "--tp 2 --dp 2"; do check gpt_oss/hf-to-vllm.json "$ck/hf/gpt_oss" $d; done
 for d in "--tp 1" "--tp 2 --etp 1" "--tp 2 --ep 2 --etp 1 --pp 2"; do check gpt_oss/hf-to-megatron.json "$ck/hf/gpt_oss" $d; done
 check gpt_oss/hf-to-transformers.json "$ck/hf/gpt_oss"

@@ -13,7 +13,8 @@ Megatron-Core through Megatron-Bridge (gpt_oss_bridge.py at 8a84d716):
 QKVMapping's per-group [q, k, v]; softmax_offset from the sinks; the
 router with its bias; per expert, gate_up_proj[e] transposed with its
 rows de-interleaved to [gate; up] (GPTOSSMLPGateUpProjMapping),
-down_proj[e] transposed; expert tensor parallelism 1.
+down_proj[e] transposed; expert tensor parallelism 1; TEGroupedMLP's
+names (moe_grouped_gemm), or SequentialMLP's with grouped_gemm=0.
 """
 from check_layout import T, bias, megatron_ranks
 
@@ -89,6 +90,7 @@ def megatron(cfg, a):
     tp, pp, ep = a.tp, a.pp, a.ep
     tr, pr, er, etp, etr = megatron_ranks(a)
     assert etp == 1, "the bridge keeps gpt-oss's experts whole"
+    grouped = "grouped_gemm=0" not in a.set  # the bridge's moe_grouped_gemm
     out = {}
     Vp = V
     if a.pad_vocab:  # calculate_padded_vocab_size(V, 128, tp)
@@ -125,13 +127,16 @@ def megatron(cfg, a):
         x = p + "mlp.experts."
         for j in range(El):
             e = er * El + j  # _megatron_local_name_to_global
-            y = m + f"mlp.experts.local_experts.{j}."
+            if grouped:  # TEGroupedMLP: linear_fc1.weight{j}, bias{j}
+                name = lambda n: m + f"mlp.experts.{n}{j}"
+            else:  # SequentialMLP
+                name = lambda n: m + f"mlp.experts.local_experts.{j}.{n}"
             fc1 = transposed(rows(x + "gate_up_proj", H, 2 * I, e * H * 2 * I))
-            out[y + "linear_fc1.weight"] = T(fc1.rows[0::2] + fc1.rows[1::2])
+            out[name("linear_fc1.weight")] = T(fc1.rows[0::2] + fc1.rows[1::2])
             b = rows(x + "gate_up_proj_bias", 2 * I, 1, e * 2 * I)
-            out[y + "linear_fc1.bias"] = T(b.rows[0::2] + b.rows[1::2])
-            out[y + "linear_fc2.weight"] = transposed(rows(x + "down_proj", I, H, e * I * H))
-            out[y + "linear_fc2.bias"] = rows(x + "down_proj_bias", 1, H, e * H)
+            out[name("linear_fc1.bias")] = T(b.rows[0::2] + b.rows[1::2])
+            out[name("linear_fc2.weight")] = transposed(rows(x + "down_proj", I, H, e * I * H))
+            out[name("linear_fc2.bias")] = rows(x + "down_proj_bias", 1, H, e * H)
     return out
 
 

@@ -392,9 +392,123 @@ def megatron_hybrid(cfg, a):
     return out
 
 
+def megatron_qkv(cfg, prefix, tp, tr):
+    """QKVMapping: merge_qkv_weights / merge_qkv_biases ([q heads of g, k_g,
+    v_g] for each query group g), then torch.chunk over tp; the weight and,
+    with attention_bias, the bias. prefix is the HF layer's."""
+    H, nh, ng, hd = cfg["hidden_size"], cfg["num_attention_heads"], cfg["num_key_value_heads"], cfg["head_dim"]
+    hpg = nh // ng
+    tensors = {"weight": lambda n, r: T.source(n, [r, H])}
+    if cfg.get("attention_bias"):
+        tensors["bias"] = bias
+    out = {}
+    for kind, make in tensors.items():
+        q = make(prefix + f"self_attn.q_proj.{kind}", nh * hd)
+        k = make(prefix + f"self_attn.k_proj.{kind}", ng * hd)
+        v = make(prefix + f"self_attn.v_proj.{kind}", ng * hd)
+        parts = []
+        for g in range(ng):
+            parts += [q.rows_range(g * hpg * hd, (g + 1) * hpg * hd),
+                      k.rows_range(g * hd, (g + 1) * hd), v.rows_range(g * hd, (g + 1) * hd)]
+        out[kind] = T.cat(parts).chunk_rows(tp, tr)
+    return out
+
+
+def megatron_glm_layer(cfg, a, p, m, moe):
+    """One GLM-4.5 decoder layer (HF prefix p) as GLM45Bridge loads it into
+    Megatron-Core's TE layer spec (prefix m): input_layernorm fused into
+    linear_qkv (TELayerNormColumnParallelLinear), q/k layernorms only with
+    use_qk_norm (qk_layernorm), o_proj without bias (add_bias_linear False);
+    dense: GatedMLPMapping with post_attention_layernorm fused into
+    linear_fc1; MoE: TENorm pre_mlp_layernorm, TopKRouter weight (params
+    dtype) and its fp32 expert_bias buffer, the shared expert over the dense
+    tp group, TEGroupedMLP experts weight{j} = global expert ep_rank * E/ep +
+    j (_megatron_local_name_to_global), [gate; up] chunked over etp."""
+    H, nh, hd = cfg["hidden_size"], cfg["num_attention_heads"], cfg["head_dim"]
+    tp = a.tp
+    tr, pr, er, etp, etr = megatron_ranks(a)
+    out = {}
+    qkv = megatron_qkv(cfg, p, tp, tr)
+    sa = m + "self_attention."
+    out[sa + "linear_qkv.weight"] = qkv["weight"]
+    if "bias" in qkv:
+        out[sa + "linear_qkv.bias"] = qkv["bias"]
+    out[sa + "linear_qkv.layer_norm_weight"] = T.source(p + "input_layernorm.weight", [H])
+    out[sa + "linear_proj.weight"] = T.source(p + "self_attn.o_proj.weight", [H, nh * hd]).chunk_cols(tp, tr)
+    if cfg.get("use_qk_norm"):
+        out[sa + "q_layernorm.weight"] = T.source(p + "self_attn.q_norm.weight", [hd])
+        out[sa + "k_layernorm.weight"] = T.source(p + "self_attn.k_norm.weight", [hd])
+    post = T.source(p + "post_attention_layernorm.weight", [H])
+
+    def gated(src, rows, n, r):  # GatedMLPMapping: [chunk(gate)[r]; chunk(up)[r]]
+        return T.cat([T.source(src + "gate_proj.weight", [rows, H]).chunk_rows(n, r),
+                      T.source(src + "up_proj.weight", [rows, H]).chunk_rows(n, r)])
+
+    if not moe:
+        I = cfg["intermediate_size"]
+        out[m + "mlp.linear_fc1.weight"] = gated(p + "mlp.", I, tp, tr)
+        out[m + "mlp.linear_fc1.layer_norm_weight"] = post
+        out[m + "mlp.linear_fc2.weight"] = T.source(p + "mlp.down_proj.weight", [H, I]).chunk_cols(tp, tr)
+        return out
+    E, Im = cfg["n_routed_experts"], cfg["moe_intermediate_size"]
+    Is, El = Im * cfg["n_shared_experts"], E // a.ep
+    out[m + "pre_mlp_layernorm.weight"] = post
+    out[m + "mlp.router.weight"] = T.source(p + "mlp.gate.weight", [E, H])
+    out[m + "mlp.router.expert_bias"] = T.source(p + "mlp.gate.e_score_correction_bias", [E])
+    s_ = p + "mlp.shared_experts."
+    out[m + "mlp.shared_experts.linear_fc1.weight"] = gated(s_, Is, tp, tr)
+    out[m + "mlp.shared_experts.linear_fc2.weight"] = T.source(s_ + "down_proj.weight", [H, Is]).chunk_cols(tp, tr)
+    for j in range(El):
+        x = p + f"mlp.experts.{er * El + j}."
+        out[m + f"mlp.experts.linear_fc1.weight{j}"] = gated(x, Im, etp, etr)
+        out[m + f"mlp.experts.linear_fc2.weight{j}"] = T.source(x + "down_proj.weight", [H, Im]).chunk_cols(etp, etr)
+    return out
+
+
+def megatron_glm(cfg, a):
+    """Megatron-Bridge's GLM45Bridge (glm45_bridge.py): moe_layer_freq
+    [0] * first_k_dense_replace + [1] * rest, decoder layers split evenly
+    over pp; with num_nextn_predict_layers, Megatron-Core's MTP layers on
+    the last stage only (mtp_on_this_rank): mtp.layers.m.{enorm, hnorm,
+    final_layernorm (shared_head.norm)}, eh_proj (TEColumnParallelLinear:
+    rows chunked over tp), mtp_model_layer = the last decoder layer's (MoE)
+    spec on HF layer num_hidden_layers + m, and, when that stage is not the
+    first, its own embedding (GPTModel: pre_process or mtp_process). The
+    MTP layer's embed_tokens and shared_head.head are not mapped."""
+    H, V, L = cfg["hidden_size"], cfg["vocab_size"], cfg["num_hidden_layers"]
+    tp, pp = a.tp, a.pp
+    tr, pr, _, _, _ = megatron_ranks(a)
+    mtp = cfg.get("num_nextn_predict_layers") or 0
+    Vp = -(-V // (128 * tp)) * (128 * tp) if a.pad_vocab else V
+    emb = T.source("model.embed_tokens.weight", [V, H]).pad_rows(Vp - V).chunk_rows(tp, tr)
+    out = {}
+    if pr == 0 or (pr == pp - 1 and mtp):
+        out["embedding.word_embeddings.weight"] = emb
+    if pr == pp - 1:
+        out["output_layer.weight"] = T.source("lm_head.weight", [V, H]).pad_rows(Vp - V).chunk_rows(tp, tr)
+        out["decoder.final_layernorm.weight"] = T.source("model.norm.weight", [H])
+    per = L // pp
+    for ll in range(per):
+        gl = pr * per + ll
+        out.update(megatron_glm_layer(cfg, a, f"model.layers.{gl}.", f"decoder.layers.{ll}.",
+                                      gl >= cfg["first_k_dense_replace"]))
+    if pr != pp - 1:
+        return out
+    for i in range(mtp):
+        p, m = f"model.layers.{L + i}.", f"mtp.layers.{i}."
+        out[m + "enorm.weight"] = T.source(p + "enorm.weight", [H])
+        out[m + "hnorm.weight"] = T.source(p + "hnorm.weight", [H])
+        out[m + "final_layernorm.weight"] = T.source(p + "shared_head.norm.weight", [H])
+        out[m + "eh_proj.weight"] = T.source(p + "eh_proj.weight", [H, 2 * H]).chunk_rows(tp, tr)
+        out.update(megatron_glm_layer(cfg, a, p, m + "mtp_model_layer.", True))
+    return out
+
+
 def megatron(cfg, a):
     if "linear_num_key_heads" in cfg:
         return megatron_hybrid(cfg, a)
+    if glm(cfg):
+        return megatron_glm(cfg, a)
     H, nh, ng, hd, I, V, L = qwen3(cfg)
     tp, pp, ep = a.tp, a.pp, a.ep
     tr, pr, er, etp, etr = megatron_ranks(a)
