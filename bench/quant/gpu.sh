@@ -15,10 +15,11 @@
 #   bench/quant/gpu.sh run             on the GPU machine (carry
 #       gpu/cuda_bench, gpu/weight-layout-cuda-check, gpu/plans25 and
 #       gpu/plans25-bench):
-#       the CUDA executor against the CPU one on random block-FP8 plans and
-#       on those two (byte for byte), cuda_bench of them beside cudaMemcpy
-#       of the same bytes, and bench/quant/gpu_peers.py (PyTorch's
-#       weight_dequant and per_block_cast_to_fp8 beside a device copy).
+#       the CUDA executor against the CPU one on random block-FP8 and
+#       MXFP4 plans (byte for byte), cuda_bench of the layers' plans beside
+#       cudaMemcpy of the same bytes (4096 elements of each spot-checked),
+#       and bench/quant/gpu_peers.py (PyTorch's weight_dequant and
+#       per_block_cast_to_fp8 beside a device copy).
 #
 # The quantizing plan holds each block's factor (its amax pass ran on the
 # host while the plan was made): on the GPU it times the cast and scale.
@@ -67,7 +68,9 @@ run)
   # Each step under its own time limit, so that one that hangs leaves the
   # others their time.
   echo "== the CUDA executor against the CPU one"
-  timeout 240 ./gpu/weight-layout-cuda-check --random 20 --fp8 300 --mxfp4 300 gpu/plans25 2>&1 | tail -3
+  # Random plans only: the reference executor, element by element, takes
+  # minutes on the layers' 1.5 GB plans, which cuda_bench spot-checks.
+  timeout 240 ./gpu/weight-layout-cuda-check --random 20 --fp8 300 --mxfp4 300 2>&1 | tail -3
   echo "== cuda_bench: the layers' plans beside cudaMemcpy"
   timeout 120 ./gpu/cuda_bench gpu/plans25 --runs 20 2>&1 | tail -8
   timeout 120 ./gpu/cuda_bench gpu/plans25-bench --runs 20 2>&1 | tail -3

@@ -122,11 +122,12 @@ def quantize(x, br, bc):
     return q, s
 
 
-def dequantize(q, s):
+def dequantize(q, s, block=None):
     R, C = q.shape[-2:]
     nr, nc = s.shape[-2:]
-    br, bc = -(-R // nr), -(-C // nc)
-    # Block size from the grid: exact for the tests' whole-block shapes.
+    # The config's weight_block_size; without it, the block size from the
+    # grid (exact for whole-block shapes only).
+    br, bc = block or (-(-R // nr), -(-C // nc))
     scale = np.repeat(np.repeat(s, br, axis=-2), bc, axis=-1)[..., :R, :C]
     return f32_to_bf16(E4M3[q] * scale)
 
@@ -153,13 +154,13 @@ def main():
         src, dst = sys.argv[2], sys.argv[3]
         t = read_folder(src)
         config = json.load(open(os.path.join(src, "config.json")))
-        config.pop("quantization_config", None)
+        block = config.pop("quantization_config", {}).get("weight_block_size")
         out = {}
         for k, (dt, a) in t.items():
             if k.endswith("_scale_inv") and k[:-10] in t:
                 continue
             if dt == "F8_E4M3":
-                out[k] = ("BF16", dequantize(a, t[k + "_scale_inv"][1]))
+                out[k] = ("BF16", dequantize(a, t[k + "_scale_inv"][1], block))
             else:
                 out[k] = (dt, a)
         write_folder(dst, out, config)
@@ -169,10 +170,12 @@ def main():
         total = quantized = 0
         for r in ranks:
             a, b = read_folder(os.path.join(fp8, r)), read_folder(os.path.join(ref, r))
+            config = json.load(open(os.path.join(fp8, r, "config.json")))
+            block = config.get("quantization_config", {}).get("weight_block_size")
             for k, (dt, x) in b.items():
                 got_dt, got = a[k]
                 if got_dt == "F8_E4M3":
-                    got = dequantize(got, a[k + "_scale_inv"][1])
+                    got = dequantize(got, a[k + "_scale_inv"][1], block)
                     quantized += 1
                 assert got.shape == x.shape and got.tobytes() == x.tobytes(), f"{r}/{k} differs"
                 total += 1
