@@ -495,11 +495,11 @@ int main(int argc, char **argv) {
   BlockFp8 fp8;
   if (exists(configPath) && !readBlockFp8(configPath, fp8, error))
     return fail(error);
-  if (fp8.mxfp4 && (reshard || opt.reverse || opt.quantizeBlock))
+  if (fp8.mxfp4 && (reshard || opt.quantizeBlock))
     return fail(configPath + ": an MXFP4 checkpoint (quantization_config) is "
                              "dequantized by a forward conversion with "
-                             "--dtype; it is not resharded, converted back "
-                             "or quantized");
+                             "--dtype, or its pairs moved by a mapping that "
+                             "reads them; it is not resharded or quantized");
   if (reshard) {
     if (!exists(configPath))
       return fail(configPath + " is missing (the model's config.json)");
@@ -561,9 +561,10 @@ int main(int argc, char **argv) {
       return fail(opt.from + ": " + std::to_string(in.mxfp4Tensors.size()) +
                   " tensor(s) are MXFP4 pairs (" +
                   quoteName(*in.mxfp4Tensors.begin() + kBlocksSuffix) +
-                  ", ...): give --dtype bf16 to "
-                  "dequantize them (keeping MXFP4 through a layout is not "
-                  "supported yet)");
+                  ", ...) that the mapping reads as dequantized tensors: "
+                  "give --dtype bf16 to dequantize them, or keep them with "
+                  "a mapping that reads the pairs (gpt_oss/hf-to-vllm: "
+                  "--set mxfp4=1)");
     for (int64_t r = 0; r < nranks; ++r)
       if (!decodeMxfp4Sources(compiled->rankPlans[r], in.mxfp4Tensors,
                               *in.ckpts.front(), error))

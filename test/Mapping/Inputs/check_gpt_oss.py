@@ -67,6 +67,9 @@ def vllm(cfg, a):
         out[m + "router.bias"] = T.source(m + "router.bias", [E])
         for n in ("input_layernorm.weight", "post_attention_layernorm.weight"):
             out[f"model.layers.{l}." + n] = T.source(f"model.layers.{l}." + n, [H])
+        if "mxfp4=1" in a.set:
+            out.update(mxfp4_experts(cfg, m, experts, mtp, mr))
+            continue
         w13, b13, w2, b2 = [], [], [], []
         for e in experts:
             gu = rows(m + "experts.gate_up_proj", H, 2 * I, e * H * 2 * I)
@@ -83,6 +86,51 @@ def vllm(cfg, a):
         out[m + "experts.w2_weight"] = T.cat(w2)
         out[m + "experts.w2_bias"] = T.cat(b2)
     return out
+
+
+def mxfp4_experts(cfg, m, experts, mtp, mr):
+    """vLLM's MXFP4 experts (_load_weights_mxfp4; Mxfp4MoEMethod's zeroed
+    parameters, padded to Ip = round_up(I / tp', 64) on the Triton
+    backend): the blocks' last two axes flattened, whole 32-blocks of the
+    intermediate dimension per MoE rank (per_rank = cdiv(I / 32, tp') * 32,
+    narrowed to [start, min(start + per_rank, I))), the rest zeros."""
+    H, I = cfg["hidden_size"], cfg["intermediate_size"]
+    per = -(-(I // 32) // mtp) * 32
+    start = min(mr * per, I)
+    end = min(start + per, I)
+    Ip = -(-(I // mtp) // 64) * 64
+    zero = "fill:0.0"
+
+    def rows_of(name, ncols, src_rows, lo, hi, padded):
+        # [experts, padded, ncols]: source rows [lo, hi) of each expert.
+        out_ = []
+        for e in experts:
+            for r in range(padded):
+                q = lo + r
+                out_.append([(name, (e * src_rows + q) * ncols + c) if q < hi else zero
+                             for c in range(ncols)])
+        return T(out_)
+
+    def cols_of(name, ncols, lo, hi, padded):
+        # [experts, H, padded]: source columns [lo, hi) of each [H, ncols].
+        out_ = []
+        for e in experts:
+            for h in range(H):
+                out_.append([(name, (e * H + h) * ncols + lo + c) if lo + c < hi else zero
+                             for c in range(padded)])
+        return T(out_)
+    x = m + "experts."
+    return {
+        x + "w13_weight": rows_of(x + "gate_up_proj_blocks", H // 2, 2 * I, 2 * start, 2 * end, 2 * Ip),
+        x + "w13_weight_scale": rows_of(x + "gate_up_proj_scales", H // 32, 2 * I, 2 * start, 2 * end, 2 * Ip),
+        x + "w13_bias": T([[(x + "gate_up_proj_bias", e * 2 * I + 2 * start + c)
+                            if 2 * start + c < 2 * end else zero for c in range(2 * Ip)]
+                           for e in experts]),
+        x + "w2_weight": cols_of(x + "down_proj_blocks", I // 2, start // 2, end // 2, Ip // 2),
+        x + "w2_weight_scale": cols_of(x + "down_proj_scales", I // 32, start // 32, end // 32, Ip // 32),
+        x + "w2_bias": T([[(x + "down_proj_bias", e * H + h) if mr == 0 else zero for h in range(H)]
+                          for e in experts]),
+    }
 
 
 def megatron(cfg, a):
