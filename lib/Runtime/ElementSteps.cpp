@@ -176,13 +176,15 @@ void applyStep(const Step &s, uint64_t *buf, int m) {
 
 } // namespace
 
-/// e4m3 codes as f32 (exact; NaN codes as castBits makes them).
+/// e4m3 codes as f32 (exact; NaN codes as castBits makes them): byteTable's
+/// values as floats, for the fused loops' float arithmetic.
 const float *e4m3Floats() {
   static float table[256];
   static std::once_flag once;
   std::call_once(once, [] {
+    const uint64_t *bits = byteTable(DType::F8E4M3FN, DType::F32);
     for (int v = 0; v < 256; ++v)
-      table[v] = asFloat(cuda::e4m3ToF32Bits(static_cast<uint32_t>(v)));
+      table[v] = asFloat(static_cast<uint32_t>(bits[v]));
   });
   return table;
 }
