@@ -36,7 +36,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from check_layout import T, megatron_ranks, vllm_moe_ranks  # noqa: E402
+from check_layout import T, gated, megatron_ranks, vllm_moe_ranks  # noqa: E402
 
 
 def options(a, **defaults):
@@ -116,23 +116,18 @@ def vllm(cfg, a):
                 out[m + "gate.e_score_correction_bias"] = src(m + "gate.e_score_correction_bias", [d.E])
             if d.S:
                 Is, s = d.Im * d.S, m + "shared_experts."
-                out[s + "gate_up_proj.weight"] = T.cat(
-                    [src(s + "gate_proj.weight", [Is, H]).chunk_rows(tp, r),
-                     src(s + "up_proj.weight", [Is, H]).chunk_rows(tp, r)])
+                out[s + "gate_up_proj.weight"] = gated(s, Is, H, tp, r)
                 out[s + "down_proj.weight"] = src(s + "down_proj.weight", [H, Is]).chunk_cols(tp, r)
             experts, mtp, mr = vllm_moe_ranks(cfg, a)
             w13, w2 = [], []
             for e in experts:
                 x = m + f"experts.{e}."
-                w13 += [src(x + "gate_proj.weight", [d.Im, H]).chunk_rows(mtp, mr),
-                        src(x + "up_proj.weight", [d.Im, H]).chunk_rows(mtp, mr)]
+                w13.append(gated(x, d.Im, H, mtp, mr))
                 w2.append(src(x + "down_proj.weight", [H, d.Im]).chunk_cols(mtp, mr))
             out[m + "experts.w13_weight"] = T.cat(w13)
             out[m + "experts.w2_weight"] = T.cat(w2)
         else:  # DeepseekV2MLP
-            out[m + "gate_up_proj.weight"] = T.cat(
-                [src(m + "gate_proj.weight", [d.I, H]).chunk_rows(tp, r),
-                 src(m + "up_proj.weight", [d.I, H]).chunk_rows(tp, r)])
+            out[m + "gate_up_proj.weight"] = gated(m, d.I, H, tp, r)
             out[m + "down_proj.weight"] = src(m + "down_proj.weight", [H, d.I]).chunk_cols(tp, r)
     return out
 
@@ -169,9 +164,7 @@ def megatron(cfg, a):
         m, mm = hf + "mlp.", mc + "mlp."
         if gl < d.K:  # moe_layer_freq [0] * K + [1] * ...
             out[mm + "linear_fc1.layer_norm_weight"] = src(hf + "post_attention_layernorm.weight", [H])
-            out[mm + "linear_fc1.weight"] = T.cat(
-                [src(m + "gate_proj.weight", [d.I, H]).chunk_rows(tp, tr),
-                 src(m + "up_proj.weight", [d.I, H]).chunk_rows(tp, tr)])
+            out[mm + "linear_fc1.weight"] = gated(m, d.I, H, tp, tr)
             out[mm + "linear_fc2.weight"] = src(m + "down_proj.weight", [H, d.I]).chunk_cols(tp, tr)
             return
         out[mc + "pre_mlp_layernorm.weight"] = src(hf + "post_attention_layernorm.weight", [H])
@@ -180,9 +173,7 @@ def megatron(cfg, a):
             out[mm + "router.expert_bias"] = src(m + "gate.e_score_correction_bias", [d.E])
         if d.S:
             Is, s = d.Im * d.S, m + "shared_experts."
-            out[mm + "shared_experts.linear_fc1.weight"] = T.cat(
-                [src(s + "gate_proj.weight", [Is, H]).chunk_rows(tp, tr),
-                 src(s + "up_proj.weight", [Is, H]).chunk_rows(tp, tr)])
+            out[mm + "shared_experts.linear_fc1.weight"] = gated(s, Is, H, tp, tr)
             out[mm + "shared_experts.linear_fc2.weight"] = src(s + "down_proj.weight", [H, Is]).chunk_cols(tp, tr)
         El = d.E // ep
         for j in range(El):  # EP rank er holds er * El + j as local j
@@ -192,8 +183,7 @@ def megatron(cfg, a):
             else:
                 fc1 = mm + f"experts.local_experts.{j}.linear_fc1.weight"
                 fc2 = mm + f"experts.local_experts.{j}.linear_fc2.weight"
-            out[fc1] = T.cat([src(x + "gate_proj.weight", [d.Im, H]).chunk_rows(etp, etr),
-                              src(x + "up_proj.weight", [d.Im, H]).chunk_rows(etp, etr)])
+            out[fc1] = gated(x, d.Im, H, etp, etr)
             out[fc2] = src(x + "down_proj.weight", [H, d.Im]).chunk_cols(etp, etr)
 
     if pr == 0:

@@ -88,6 +88,14 @@ def bias(name, n):
     return T.source(name, [n, 1])
 
 
+def gated(prefix, rows, H, n, r):
+    """A gated MLP's fused [gate; up] for rank r of n: rows r of n of
+    prefix + gate_proj.weight, then of up_proj.weight (vLLM's
+    MergedColumnParallelLinear, Megatron-Bridge's GatedMLPMapping)."""
+    return T.cat([T.source(prefix + "gate_proj.weight", [rows, H]).chunk_rows(n, r),
+                  T.source(prefix + "up_proj.weight", [rows, H]).chunk_rows(n, r)])
+
+
 def vllm_moe_ranks(cfg, a):
     """(experts held, MoE tensor-parallel size, its rank) for vLLM's rank
     a.rank = dp_rank * tp + tp_rank (init_distributed_environment, PP 1).
@@ -167,9 +175,7 @@ def vllm(cfg, a):
                 out[p + "mlp.gate.e_score_correction_bias"] = T.source(
                     p + "mlp.gate.e_score_correction_bias", [E])
                 Is, s_ = Im * cfg["n_shared_experts"], p + "mlp.shared_experts."
-                out[s_ + "gate_up_proj.weight"] = T.cat(
-                    [T.source(s_ + "gate_proj.weight", [Is, H]).chunk_rows(tp, r),
-                     T.source(s_ + "up_proj.weight", [Is, H]).chunk_rows(tp, r)])
+                out[s_ + "gate_up_proj.weight"] = gated(s_, Is, H, tp, r)
                 out[s_ + "down_proj.weight"] = T.source(s_ + "down_proj.weight", [H, Is]).chunk_cols(tp, r)
         else:
             g = T.source(p + "mlp.gate_proj.weight", [I, H])
@@ -261,9 +267,7 @@ def vllm_hybrid(cfg, a):
             out[m + "gate.weight"] = T.source(m + "gate.weight", [E, H])
             out[m + "shared_expert_gate.weight"] = T.source(m + "shared_expert_gate.weight", [1, H])
             s_ = m + "shared_expert."
-            out[s_ + "gate_up_proj.weight"] = T.cat(
-                [T.source(s_ + "gate_proj.weight", [Is, H]).chunk_rows(tp, r),
-                 T.source(s_ + "up_proj.weight", [Is, H]).chunk_rows(tp, r)])
+            out[s_ + "gate_up_proj.weight"] = gated(s_, Is, H, tp, r)
             out[s_ + "down_proj.weight"] = T.source(s_ + "down_proj.weight", [H, Is]).chunk_cols(tp, r)
             experts, mtp, mr = vllm_moe_ranks(cfg, a)
             w13, w2 = [], []
@@ -275,9 +279,7 @@ def vllm_hybrid(cfg, a):
             out[m + "experts.w13_weight"] = T.cat(w13)
             out[m + "experts.w2_weight"] = T.cat(w2)
         else:
-            out[m + "gate_up_proj.weight"] = T.cat(
-                [T.source(m + "gate_proj.weight", [I, H]).chunk_rows(tp, r),
-                 T.source(m + "up_proj.weight", [I, H]).chunk_rows(tp, r)])
+            out[m + "gate_up_proj.weight"] = gated(m, I, H, tp, r)
             out[m + "down_proj.weight"] = T.source(m + "down_proj.weight", [H, I]).chunk_cols(tp, r)
     return out
 
@@ -373,15 +375,11 @@ def megatron_hybrid(cfg, a):
             out[m + "pre_mlp_layernorm.weight"] = T.source(p + "post_attention_layernorm.weight", [H])
             out[m + "mlp.shared_experts.gate_weight"] = T.source(p + "mlp.shared_expert_gate.weight", [1, H])
             s_ = p + "mlp.shared_expert."
-            out[m + "mlp.shared_experts.linear_fc1.weight"] = T.cat(
-                [T.source(s_ + "gate_proj.weight", [Is, H]).chunk_rows(tp, tr),
-                 T.source(s_ + "up_proj.weight", [Is, H]).chunk_rows(tp, tr)])
+            out[m + "mlp.shared_experts.linear_fc1.weight"] = gated(s_, Is, H, tp, tr)
             out[m + "mlp.shared_experts.linear_fc2.weight"] = T.source(s_ + "down_proj.weight", [H, Is]).chunk_cols(tp, tr)
             for e in range(El):
                 x = p + f"mlp.experts.{er * El + e}."
-                out[m + f"mlp.experts.linear_fc1.weight{e}"] = T.cat(
-                    [T.source(x + "gate_proj.weight", [Im, H]).chunk_rows(etp, etr),
-                     T.source(x + "up_proj.weight", [Im, H]).chunk_rows(etp, etr)])
+                out[m + f"mlp.experts.linear_fc1.weight{e}"] = gated(x, Im, H, etp, etr)
                 out[m + f"mlp.experts.linear_fc2.weight{e}"] = T.source(x + "down_proj.weight", [H, Im]).chunk_cols(etp, etr)
         else:
             out[m + "mlp.linear_fc1.weight"] = T.cat(
@@ -440,13 +438,9 @@ def megatron_glm_layer(cfg, a, p, m, moe):
         out[sa + "k_layernorm.weight"] = T.source(p + "self_attn.k_norm.weight", [hd])
     post = T.source(p + "post_attention_layernorm.weight", [H])
 
-    def gated(src, rows, n, r):  # GatedMLPMapping: [chunk(gate)[r]; chunk(up)[r]]
-        return T.cat([T.source(src + "gate_proj.weight", [rows, H]).chunk_rows(n, r),
-                      T.source(src + "up_proj.weight", [rows, H]).chunk_rows(n, r)])
-
     if not moe:
         I = cfg["intermediate_size"]
-        out[m + "mlp.linear_fc1.weight"] = gated(p + "mlp.", I, tp, tr)
+        out[m + "mlp.linear_fc1.weight"] = gated(p + "mlp.", I, H, tp, tr)
         out[m + "mlp.linear_fc1.layer_norm_weight"] = post
         out[m + "mlp.linear_fc2.weight"] = T.source(p + "mlp.down_proj.weight", [H, I]).chunk_cols(tp, tr)
         return out
@@ -456,11 +450,11 @@ def megatron_glm_layer(cfg, a, p, m, moe):
     out[m + "mlp.router.weight"] = T.source(p + "mlp.gate.weight", [E, H])
     out[m + "mlp.router.expert_bias"] = T.source(p + "mlp.gate.e_score_correction_bias", [E])
     s_ = p + "mlp.shared_experts."
-    out[m + "mlp.shared_experts.linear_fc1.weight"] = gated(s_, Is, tp, tr)
+    out[m + "mlp.shared_experts.linear_fc1.weight"] = gated(s_, Is, H, tp, tr)
     out[m + "mlp.shared_experts.linear_fc2.weight"] = T.source(s_ + "down_proj.weight", [H, Is]).chunk_cols(tp, tr)
     for j in range(El):
         x = p + f"mlp.experts.{er * El + j}."
-        out[m + f"mlp.experts.linear_fc1.weight{j}"] = gated(x, Im, etp, etr)
+        out[m + f"mlp.experts.linear_fc1.weight{j}"] = gated(x, Im, H, etp, etr)
         out[m + f"mlp.experts.linear_fc2.weight{j}"] = T.source(x + "down_proj.weight", [H, Im]).chunk_cols(etp, etr)
     return out
 
@@ -566,9 +560,7 @@ def megatron(cfg, a):
             for e in range(El):  # EP-local numbering
                 x = p + f"mlp.experts.{er * El + e}."
                 y = m + f"mlp.experts.local_experts.{e}."
-                out[y + "linear_fc1.weight"] = T.cat(
-                    [T.source(x + "gate_proj.weight", [Im, H]).chunk_rows(etp, etr),
-                     T.source(x + "up_proj.weight", [Im, H]).chunk_rows(etp, etr)])
+                out[y + "linear_fc1.weight"] = gated(x, Im, H, etp, etr)
                 out[y + "linear_fc2.weight"] = T.source(x + "down_proj.weight", [H, Im]).chunk_cols(etp, etr)
             continue
         g_ = T.source(p + "mlp.gate_proj.weight", [I, H])
@@ -774,9 +766,7 @@ def fastdeploy(cfg, a):
         out[p + "input_layernorm.weight"] = norm(p + "input_layernorm.weight", H)
         out[p + "post_attention_layernorm.weight"] = norm(p + "post_attention_layernorm.weight", H)
         m = p + "mlp."
-        out[m + "up_gate_proj.weight"] = transpose(T.cat(
-            [T.source(m + "gate_proj.weight", [I, H]).chunk_rows(tp, r),
-             T.source(m + "up_proj.weight", [I, H]).chunk_rows(tp, r)]))
+        out[m + "up_gate_proj.weight"] = transpose(gated(m, I, H, tp, r))
         out[m + "down_proj.weight"] = transpose(T.source(m + "down_proj.weight", [H, I]).chunk_cols(tp, r))
         if cfg["layer_types"][l] == "full_attention":
             a_ = p + "self_attn."
