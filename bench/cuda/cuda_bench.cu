@@ -124,17 +124,8 @@ int spotCheck(const layout::Plan &plan, const std::vector<const void *> &src,
   for (int n = 0; n < 4096 && !pieces.empty(); ++n) {
     const layout::Piece &p = *pieces[rng() % pieces.size()];
     int64_t e = static_cast<int64_t>(rng() % p.numElements());
-    int64_t d = p.dstOffset, s = p.srcOffset, sc = p.scale.offset;
-    const bool scaled = p.scale.source >= 0;
-    for (size_t j = p.shape.size(); j-- > 0;) {
-      int64_t c = e % p.shape[j];
-      e /= p.shape[j];
-      d += c * p.dstStrides[j];
-      if (!p.isFill())
-        s += c * p.srcStrides[j];
-      if (scaled)
-        sc += c * p.scale.strides[j];
-    }
+    const auto [d, s, sc] = layout::elementPositions(p, e);
+    const bool scaled = p.hasRuntimeScale();
     int ts = layout::dtypeSize(plan.targets[p.target].dtype);
     uint64_t want;
     if (p.isFill()) {

@@ -64,6 +64,20 @@ int64_t Piece::numElements() const {
   return n;
 }
 
+ElementPositions elementPositions(const Piece &p, int64_t k) {
+  ElementPositions at{p.dstOffset, p.srcOffset, p.scale.offset};
+  for (size_t j = p.shape.size(); j-- > 0;) {
+    const int64_t c = k % p.shape[j];
+    k /= p.shape[j];
+    at.dst += c * p.dstStrides[j];
+    if (!p.isFill())
+      at.src += c * p.srcStrides[j];
+    if (p.hasRuntimeScale())
+      at.scale += c * p.scale.strides[j];
+  }
+  return at;
+}
+
 namespace detail {
 
 std::vector<Dim> mergeDims(std::vector<Dim> dims, bool byDst, bool needDst,

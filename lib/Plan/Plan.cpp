@@ -527,17 +527,7 @@ std::vector<Buffer> execute(const Plan &plan,
     int64_t n = p.numElements();
     DType td = plan.targets[p.target].dtype;
     for (int64_t e = 0; e < n; ++e) {
-      int64_t rest = e, dst = p.dstOffset, src = p.srcOffset,
-              scale = p.scale.offset;
-      for (size_t j = p.shape.size(); j-- > 0;) {
-        int64_t c = rest % p.shape[j];
-        rest /= p.shape[j];
-        dst += c * p.dstStrides[j];
-        if (!p.isFill())
-          src += c * p.srcStrides[j];
-        if (p.hasRuntimeScale())
-          scale += c * p.scale.strides[j];
-      }
+      const auto [dst, src, scale] = layout::elementPositions(p, e);
       const uint64_t scaleBits =
           p.hasRuntimeScale()
               ? loadElement(sources[p.scale.source],

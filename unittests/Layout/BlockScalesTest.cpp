@@ -247,14 +247,7 @@ TEST(BlockScales, RunTimeDequantizeReadsEachElementsBlock) {
       const Shape &ss = c.plan.sources[p.source].shape;
       const Shape grid = scaleGridShape(ss, c.block);
       for (int64_t k = 0; k < p.numElements(); ++k) {
-        int64_t rest = k, d = p.dstOffset, s = p.srcOffset, g = p.scale.offset;
-        for (size_t j = p.shape.size(); j-- > 0;) {
-          const int64_t x = rest % p.shape[j];
-          rest /= p.shape[j];
-          d += x * p.dstStrides[j];
-          s += x * p.srcStrides[j];
-          g += x * p.scale.strides[j];
-        }
+        const auto [d, s, g] = elementPositions(p, k);
         ++seen[d];
         const Shape sc = unflatIndex(ss, s);
         const int64_t block = flatIndex(

@@ -48,15 +48,7 @@ runPlan(const Plan &plan, const std::vector<std::vector<uint8_t>> &sources) {
     const int es = dtypeSize(plan.sources[p.source].dtype);
     const int et = dtypeSize(plan.targets[p.target].dtype);
     for (int64_t k = 0; k < p.numElements(); ++k) {
-      int64_t rest = k, d = p.dstOffset, s = p.srcOffset, g = p.scale.offset;
-      for (size_t j = p.shape.size(); j-- > 0;) {
-        const int64_t c = rest % p.shape[j];
-        rest /= p.shape[j];
-        d += c * p.dstStrides[j];
-        s += c * p.srcStrides[j];
-        if (p.hasRuntimeScale())
-          g += c * p.scale.strides[j];
-      }
+      const auto [d, s, g] = elementPositions(p, k);
       uint64_t x = 0, sc = 0;
       std::memcpy(&x, &sources[p.source][s * es], es);
       if (p.hasRuntimeScale())

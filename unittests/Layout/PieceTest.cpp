@@ -72,6 +72,33 @@ TEST(Coalesce, KeepsEveryPairAndLeavesNothingToMerge) {
   }
 }
 
+TEST(ElementPositions, EveryElementOfRandomPieces) {
+  std::mt19937 rng(11);
+  for (int i = 0; i < 3000; ++i) {
+    Piece p = randomPiece(rng);
+    const bool scaled = i % 2 == 0, fill = i % 5 == 0;
+    if (scaled) {
+      p.scale.source = 1;
+      p.scale.offset = 5;
+      for (size_t j = 0; j < p.shape.size(); ++j)
+        p.scale.strides.push_back(static_cast<int64_t>(j) * 7 + 1);
+    }
+    if (fill)
+      p.source = -1;
+    const std::vector<std::pair<int64_t, int64_t>> want = orderedPairs(p);
+    for (int64_t k = 0; k < p.numElements(); ++k) {
+      const ElementPositions at = elementPositions(p, k);
+      ASSERT_EQ(at.dst, want[k].first);
+      ASSERT_EQ(at.src, fill ? p.srcOffset : want[k].second);
+      const Shape c = unflatIndex(p.shape, k);
+      int64_t g = p.scale.offset;
+      for (size_t j = 0; scaled && j < c.size(); ++j)
+        g += c[j] * p.scale.strides[j];
+      ASSERT_EQ(at.scale, g);
+    }
+  }
+}
+
 TEST(SplitPiece, EveryPairOnceInOrderAndNoPieceTooLarge) {
   std::mt19937 rng(7);
   for (int i = 0; i < 5000; ++i) {

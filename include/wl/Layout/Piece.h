@@ -86,6 +86,14 @@ struct Piece {
   int64_t numElements() const;
 };
 
+/// Where element `k` of a piece (row-major over its shape) is: its target,
+/// source and run-time scale positions (src for a fill, scale without a
+/// run-time scale: their offsets).
+struct ElementPositions {
+  int64_t dst = 0, src = 0, scale = 0;
+};
+ElementPositions elementPositions(const Piece &p, int64_t k);
+
 /// Drops unit dimensions, orders dimensions by decreasing dst stride (then
 /// src stride), and merges neighbours j, j+1 whenever
 /// dstStrides[j] == dstStrides[j+1] * shape[j+1] and the same holds for the
