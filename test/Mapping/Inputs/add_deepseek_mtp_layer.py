@@ -17,8 +17,9 @@ usage: add_deepseek_mtp_layer.py CHECKPOINT_DIR [--no-head]
 """
 import json
 import os
-import struct
 import sys
+
+from second_shard import add_second_shard
 
 d = sys.argv[1]
 cfg = json.load(open(os.path.join(d, "config.json")))
@@ -57,26 +58,4 @@ for i in range(cfg.get("num_nextn_predict_layers") or 0):
                      p + f"mlp.experts.{e}.up_proj.weight": [Im, H],
                      p + f"mlp.experts.{e}.down_proj.weight": [H, Im]})
 
-first, second = "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"
-with open(os.path.join(d, "model.safetensors"), "rb") as f:
-    n = struct.unpack("<Q", f.read(8))[0]
-    have = [k for k in json.loads(f.read(n)) if k != "__metadata__"]
-t = {k: s for k, s in want.items() if k not in have}
-header, off = {}, 0
-for k, shape in t.items():
-    dt = "F32" if k.endswith("e_score_correction_bias") else "BF16"
-    size = 4 if dt == "F32" else 2
-    for x in shape:
-        size *= x
-    header[k] = {"dtype": dt, "shape": shape, "data_offsets": [off, off + size]}
-    off += size
-h = json.dumps(header).encode()
-h += b" " * (-len(h) % 8)
-with open(os.path.join(d, second), "wb") as f:
-    f.write(struct.pack("<Q", len(h)) + h + bytes(off))
-os.rename(os.path.join(d, "model.safetensors"), os.path.join(d, first))
-weight_map = {k: first for k in have}
-weight_map.update({k: second for k in t})
-json.dump({"metadata": {}, "weight_map": weight_map},
-          open(os.path.join(d, "model.safetensors.index.json"), "w"), indent=2)
-print(f"added {len(t)} tensors")
+print(f"added {add_second_shard(d, want)} tensors")

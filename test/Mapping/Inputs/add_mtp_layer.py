@@ -11,8 +11,9 @@ usage: add_mtp_layer.py CHECKPOINT_DIR [--head]
 """
 import json
 import os
-import struct
 import sys
+
+from second_shard import add_second_shard
 
 d = sys.argv[1]
 cfg = json.load(open(os.path.join(d, "config.json")))
@@ -41,26 +42,4 @@ for e in range(E):
               p + f"mlp.experts.{e}.down_proj.weight": [H, Im]})
 if "--head" in sys.argv:
     t.update({p + "embed_tokens.weight": [V, H], p + "shared_head.head.weight": [V, H]})
-header, off = {}, 0
-for k, shape in t.items():
-    dt = "F32" if k.endswith("e_score_correction_bias") else "BF16"
-    n = 1
-    for x in shape:
-        n *= x
-    n *= 4 if dt == "F32" else 2
-    header[k] = {"dtype": dt, "shape": shape, "data_offsets": [off, off + n]}
-    off += n
-h = json.dumps(header).encode()
-h += b" " * (-len(h) % 8)
-first, second = "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"
-with open(os.path.join(d, second), "wb") as f:
-    f.write(struct.pack("<Q", len(h)) + h + bytes(off))
-os.rename(os.path.join(d, "model.safetensors"), os.path.join(d, first))
-raw = open(os.path.join(d, first), "rb").read(8)
-n = struct.unpack("<Q", raw)[0]
-names = [k for k in json.loads(open(os.path.join(d, first), "rb").read(8 + n)[8:])
-         if k != "__metadata__"]
-weight_map = {k: first for k in names}
-weight_map.update({k: second for k in t})
-json.dump({"metadata": {}, "weight_map": weight_map},
-          open(os.path.join(d, "model.safetensors.index.json"), "w"), indent=2)
+add_second_shard(d, t)

@@ -1,0 +1,39 @@
+"""Splits a generated checkpoint in two, the way released checkpoints hold
+an extra layer: model.safetensors becomes model-00001-of-00002.safetensors,
+the tensors given that it lacks go, as zeros, to
+model-00002-of-00002.safetensors, and model.safetensors.index.json maps
+both (used by add_mtp_layer.py and add_deepseek_mtp_layer.py). Standard
+library only."""
+import json
+import os
+import struct
+
+FIRST, SECOND = "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"
+
+
+def add_second_shard(d, shapes):
+    """Adds the tensors of `shapes` (name: shape) that d/model.safetensors
+    lacks; e_score_correction_bias is F32, the others BF16. Returns how many
+    were added."""
+    with open(os.path.join(d, "model.safetensors"), "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        have = [k for k in json.loads(f.read(n)) if k != "__metadata__"]
+    added = {k: s for k, s in shapes.items() if k not in have}
+    header, off = {}, 0
+    for k, shape in added.items():
+        dt = "F32" if k.endswith("e_score_correction_bias") else "BF16"
+        size = 4 if dt == "F32" else 2
+        for x in shape:
+            size *= x
+        header[k] = {"dtype": dt, "shape": shape, "data_offsets": [off, off + size]}
+        off += size
+    h = json.dumps(header).encode()
+    h += b" " * (-len(h) % 8)
+    with open(os.path.join(d, SECOND), "wb") as f:
+        f.write(struct.pack("<Q", len(h)) + h + bytes(off))
+    os.rename(os.path.join(d, "model.safetensors"), os.path.join(d, FIRST))
+    weight_map = {k: FIRST for k in have}
+    weight_map.update({k: SECOND for k in added})
+    with open(os.path.join(d, "model.safetensors.index.json"), "w") as f:
+        json.dump({"metadata": {}, "weight_map": weight_map}, f, indent=2)
+    return len(added)
