@@ -121,28 +121,74 @@ std::vector<Dim> dimsOf(const Piece &p) {
   return dims;
 }
 
-void appendIntervals(const Piece &p, bool dstSide, std::vector<Interval> &out) {
-  if (p.numElements() == 0)
-    return;
+RowSet rowSetOf(const Piece &p, bool dstSide) {
+  RowSet r;
+  r.offset = dstSide ? p.dstOffset : p.srcOffset;
   std::vector<Dim> dims = dimsOf(p);
   if (!dstSide)
     for (Dim &d : dims)
       std::swap(d.dst, d.src);
   dims = mergeDims(dims, /*byDst=*/true, /*needDst=*/true, /*needSrc=*/false);
-  int64_t off = dstSide ? p.dstOffset : p.srcOffset;
-  if (dims.empty()) {
-    out.push_back({off, off + 1});
+  if (!dims.empty() && dims.back().dst == 1) {
+    r.len = dims.back().extent;
+    dims.pop_back();
+  }
+  for (const Dim &d : dims)
+    r.outer.push_back({d.extent, d.dst});
+  return r;
+}
+
+namespace {
+
+/// Rows that abut along the innermost outer dim become one row.
+void absorbInner(RowSet &s) {
+  while (!s.outer.empty() && s.outer.back().stride == s.len) {
+    s.len *= s.outer.back().extent;
+    s.outer.pop_back();
+  }
+}
+
+} // namespace
+
+void collapseRowSets(std::vector<RowSet> &sets) {
+  for (RowSet &s : sets)
+    absorbInner(s);
+  for (bool merged = true; merged && sets.size() > 1;) {
+    merged = false;
+    // Same lattice next to each other, by offset.
+    std::sort(sets.begin(), sets.end(), [](const RowSet &a, const RowSet &b) {
+      return a.outer != b.outer ? a.outer < b.outer : a.offset < b.offset;
+    });
+    std::vector<RowSet> out;
+    for (RowSet &s : sets) {
+      // [o, o + a) and [o + a, o + a + b) at every lattice point hold the
+      // elements of [o, o + a + b) there, each as often.
+      if (!out.empty() && out.back().outer == s.outer &&
+          out.back().offset + out.back().len == s.offset) {
+        out.back().len += s.len;
+        absorbInner(out.back());
+        merged = true;
+        continue;
+      }
+      out.push_back(std::move(s));
+    }
+    sets = std::move(out);
+  }
+}
+
+void appendIntervals(const RowSet &s, std::vector<Interval> &out) {
+  std::vector<Dim> dims;
+  for (const RowSet::Outer &o : s.outer)
+    dims.push_back({o.extent, o.stride, 0});
+  dims.push_back({s.len, 1, 0});
+  forEachRow(dims, s.offset, 0,
+             [&](int64_t pos, int64_t) { out.push_back({pos, pos + s.len}); });
+}
+
+void appendIntervals(const Piece &p, bool dstSide, std::vector<Interval> &out) {
+  if (p.numElements() == 0)
     return;
-  }
-  if (dims.back().dst == 1) {
-    int64_t len = dims.back().extent;
-    forEachRow(dims, off, 0,
-               [&](int64_t pos, int64_t) { out.push_back({pos, pos + len}); });
-  } else {
-    dims.push_back({1, 1, 0});
-    forEachRow(dims, off, 0,
-               [&](int64_t pos, int64_t) { out.push_back({pos, pos + 1}); });
-  }
+  appendIntervals(rowSetOf(p, dstSide), out);
 }
 
 } // namespace detail

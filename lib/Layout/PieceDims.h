@@ -10,6 +10,7 @@
 #include "wl/Layout/Piece.h"
 
 #include <vector>
+#include <cstdint>
 
 namespace wl::layout::detail {
 
@@ -56,6 +57,39 @@ void forEachRow(const std::vector<Dim> &dims, int64_t dst0, int64_t src0,
       return;
   }
 }
+
+/// One side of a piece as rows: each position offset + sum_k i_k
+/// outer[k].stride (0 <= i_k < outer[k].extent) starts `len` consecutive
+/// elements. Read as a multiset of elements (an element of two rows counts
+/// twice), which is what a coverage check compares.
+struct RowSet {
+  struct Outer {
+    int64_t extent, stride;
+    bool operator<(const Outer &o) const {
+      return extent != o.extent ? extent < o.extent : stride < o.stride;
+    }
+    bool operator==(const Outer &o) const {
+      return extent == o.extent && stride == o.stride;
+    }
+  };
+  std::vector<Outer> outer; ///< outermost first
+  int64_t offset = 0, len = 1;
+};
+
+/// The rows of one side of `p` (dims merged by that side's strides).
+RowSet rowSetOf(const Piece &p, bool dstSide);
+
+/// Shrinks `sets` without changing the multiset of elements they hold: two
+/// sets of the same outer lattice whose rows are adjacent (one's offset is
+/// the other's offset + len) become one set of longer rows, and a set
+/// whose rows abut along its innermost outer dim (len == that stride)
+/// becomes one of rows as long as the dim. Padded, interleaved and
+/// concatenated pieces of one target (w13's gate, pad, up, pad rows) come
+/// out as a few long rows instead of one per row of each.
+void collapseRowSets(std::vector<RowSet> &sets);
+
+/// Appends the intervals of the rows of `s`.
+void appendIntervals(const RowSet &s, std::vector<Interval> &out);
 
 /// Appends the raw (unmerged) intervals of one side of a piece.
 void appendIntervals(const Piece &p, bool dstSide, std::vector<Interval> &out);

@@ -81,21 +81,34 @@ std::string describeRegion(const Shape &shape, const std::vector<Interval> &ivs,
 std::vector<CoverageProblem> checkCoverage(const Plan &plan,
                                            const CoverageOptions &opts) {
   std::vector<CoverageProblem> problems;
-  std::vector<std::vector<Interval>> perTarget(plan.targets.size());
-  std::vector<std::vector<Interval>> perSource(plan.sources.size());
+  // Each tensor's rows, collapsed (collapseRowSets), then its intervals one
+  // tensor at a time: memory follows the largest tensor's rows, not the
+  // plan's.
+  std::vector<std::vector<RowSet>> perTarget(plan.targets.size());
+  std::vector<std::vector<RowSet>> perSource(plan.sources.size());
   for (const Piece &p : plan.pieces) {
-    appendIntervals(p, true, perTarget[p.target]);
+    if (p.numElements() == 0)
+      continue;
+    perTarget[p.target].push_back(rowSetOf(p, true));
     if (!p.isFill() && opts.reportUnread)
-      appendIntervals(p, false, perSource[p.source]);
+      perSource[p.source].push_back(rowSetOf(p, false));
     if (p.hasRuntimeScale() && opts.reportUnread) {
       // The scale source's reads, as the src side of a piece.
       Piece g = p;
       g.source = p.scale.source;
       g.srcOffset = p.scale.offset;
       g.srcStrides = p.scale.strides;
-      appendIntervals(g, false, perSource[g.source]);
+      perSource[g.source].push_back(rowSetOf(g, false));
     }
   }
+  auto intervalsOf = [](std::vector<RowSet> &sets) {
+    collapseRowSets(sets);
+    std::vector<Interval> v;
+    for (const RowSet &r : sets)
+      appendIntervals(r, v);
+    sets = {};
+    return v;
+  };
   auto emit = [&](CoverageProblem::Kind kind, int64_t t, const TensorInfo &ti,
                   const std::vector<Interval> &ivs) {
     if (ivs.empty())
@@ -117,7 +130,7 @@ std::vector<CoverageProblem> checkCoverage(const Plan &plan,
     problems.push_back(std::move(pr));
   };
   for (size_t t = 0; t < plan.targets.size(); ++t) {
-    std::vector<Interval> &v = perTarget[t];
+    std::vector<Interval> v = intervalsOf(perTarget[t]);
     std::sort(v.begin(), v.end(), [](const Interval &a, const Interval &b) {
       return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
     });
@@ -138,7 +151,7 @@ std::vector<CoverageProblem> checkCoverage(const Plan &plan,
   }
   if (opts.reportUnread) {
     for (size_t s = 0; s < plan.sources.size(); ++s) {
-      std::vector<Interval> read = mergeIntervals(std::move(perSource[s]));
+      std::vector<Interval> read = mergeIntervals(intervalsOf(perSource[s]));
       int64_t n = *numElements(plan.sources[s].shape);
       std::vector<Interval> unread;
       int64_t at = 0;

@@ -21,12 +21,49 @@ namespace {
 
 using namespace wl::layout::test;
 
+/// Checks checkCoverage's problems of `plan` (one target of `shape`, one
+/// source of srcSize elements) against per-element counts.
+void expectCoverageMatchesBruteForce(const Plan &plan, const Shape &shape,
+                                     int64_t srcSize) {
+  const int64_t n = *numElements(shape);
+  std::vector<int> written(n, 0), read(srcSize, 0);
+  for (const Piece &p : plan.pieces)
+    for (auto [d, s] : pairs(p)) {
+      ++written[d];
+      if (!p.isFill())
+        ++read[s];
+    }
+  CoverageOptions opts;
+  opts.maxBoxes = 1000;
+  std::set<int64_t> gaps, overlaps, unread;
+  for (const CoverageProblem &pr : checkCoverage(plan, opts)) {
+    std::set<int64_t> &into = pr.kind == CoverageProblem::Gap ? gaps
+                              : pr.kind == CoverageProblem::Overlap ? overlaps
+                                                                    : unread;
+    const Shape &sh = pr.kind == CoverageProblem::Unread ? Shape{srcSize} : shape;
+    int64_t count = 0;
+    for (const Box &b : pr.boxes)
+      for (int64_t pos : boxPositions(sh, b)) {
+        into.insert(pos);
+        ++count;
+      }
+    ASSERT_EQ(count, pr.elements) << pr.message;
+    ASSERT_NE(pr.message.find(pr.kind == CoverageProblem::Unread ? "'s'" : "'t'"),
+              std::string::npos);
+  }
+  for (int64_t i = 0; i < n; ++i) {
+    ASSERT_EQ(gaps.count(i), written[i] == 0 ? 1u : 0u) << i;
+    ASSERT_EQ(overlaps.count(i), written[i] > 1 ? 1u : 0u) << i;
+  }
+  for (int64_t i = 0; i < srcSize; ++i)
+    ASSERT_EQ(unread.count(i), read[i] == 0 ? 1u : 0u) << i;
+}
+
 TEST(Coverage, GapsOverlapsAndUnreadMatchBruteForce) {
   std::mt19937 rng(7);
   for (int iter = 0; iter < 4000; ++iter) {
     const std::vector<Shape> shapes = smallShapes();
     Shape shape = shapes[rng() % shapes.size()];
-    int64_t n = *numElements(shape);
     Plan plan;
     plan.targets.push_back({"t", DType::BF16, shape});
     int pieces = 1 + rng() % 3;
@@ -44,37 +81,64 @@ TEST(Coverage, GapsOverlapsAndUnreadMatchBruteForce) {
     }
     int64_t srcSize = maxRead + 2; // two never-read elements at the end
     plan.sources.push_back({"s", DType::BF16, {srcSize}});
-    std::vector<int> written(n, 0), read(srcSize, 0);
-    for (const Piece &p : plan.pieces)
-      for (auto [d, s] : pairs(p)) {
-        ++written[d];
-        if (!p.isFill())
-          ++read[s];
-      }
-    CoverageOptions opts;
-    opts.maxBoxes = 1000;
-    std::set<int64_t> gaps, overlaps, unread;
-    for (const CoverageProblem &pr : checkCoverage(plan, opts)) {
-      std::set<int64_t> &into = pr.kind == CoverageProblem::Gap ? gaps
-                                : pr.kind == CoverageProblem::Overlap ? overlaps
-                                                                      : unread;
-      const Shape &sh = pr.kind == CoverageProblem::Unread ? Shape{srcSize} : shape;
-      int64_t count = 0;
-      for (const Box &b : pr.boxes)
-        for (int64_t pos : boxPositions(sh, b)) {
-          into.insert(pos);
-          ++count;
+    expectCoverageMatchesBruteForce(plan, shape, srcSize);
+    if (HasFatalFailure())
+      return;
+  }
+}
+
+// Targets cut into bands of columns over all rows (w13's gate, padding, up,
+// padding; a fused qkv's parts), the pieces whose rows checkCoverage
+// collapses into longer ones, some bands dropped, doubled, widened or moved:
+// the same gaps, overlaps and unread elements as counted one by one.
+TEST(Coverage, BandsOfColumnsMatchBruteForce) {
+  std::mt19937 rng(11);
+  auto pick = [&](int64_t lo, int64_t hi) {
+    return std::uniform_int_distribution<int64_t>(lo, hi)(rng);
+  };
+  for (int iter = 0; iter < 3000; ++iter) {
+    Shape shape = {pick(1, 4), pick(1, 5), pick(2, 12)};
+    const Shape st = rowMajorStrides(shape);
+    // Cuts of the last dim (and sometimes of the middle one too).
+    std::vector<int64_t> cuts = {0, shape[2]};
+    for (int k = pick(0, 3); k-- > 0;)
+      cuts.push_back(pick(1, shape[2] - 1));
+    std::sort(cuts.begin(), cuts.end());
+    cuts.erase(std::unique(cuts.begin(), cuts.end()), cuts.end());
+    const bool splitRows = shape[1] > 1 && pick(0, 2) == 0;
+    const int64_t rowCut = splitRows ? pick(1, shape[1] - 1) : shape[1];
+    Plan plan;
+    plan.targets.push_back({"t", DType::BF16, shape});
+    int64_t n = *numElements(shape);
+    for (size_t b = 0; b + 1 < cuts.size(); ++b)
+      for (int half = 0; half < (splitRows ? 2 : 1); ++half) {
+        Piece p;
+        p.target = 0;
+        p.source = pick(0, 4) == 0 ? -1 : 0;
+        int64_t r0 = half ? rowCut : 0, r1 = half || !splitRows ? shape[1] : rowCut;
+        int64_t c0 = cuts[b], c1 = cuts[b + 1];
+        switch (pick(0, 12)) {
+        case 0: continue;                                   // dropped
+        case 1: c1 = std::min(shape[2], c1 + 1); break;     // widened
+        case 2: if (c0 > 0) --c0, --c1; break;              // moved
+        default: break;
         }
-      ASSERT_EQ(count, pr.elements) << pr.message;
-      ASSERT_NE(pr.message.find(pr.kind == CoverageProblem::Unread ? "'s'" : "'t'"),
-                std::string::npos);
-    }
-    for (int64_t i = 0; i < n; ++i) {
-      ASSERT_EQ(gaps.count(i), written[i] == 0 ? 1u : 0u) << i;
-      ASSERT_EQ(overlaps.count(i), written[i] > 1 ? 1u : 0u) << i;
-    }
-    for (int64_t i = 0; i < srcSize; ++i)
-      ASSERT_EQ(unread.count(i), read[i] == 0 ? 1u : 0u) << i;
+        p.shape = {shape[0], r1 - r0, c1 - c0};
+        p.dstStrides = st;
+        p.dstOffset = r0 * st[1] + c0;
+        // Read where it is written (so the source's rows collapse too), or
+        // from the next copy of the source.
+        p.srcStrides = p.isFill() ? Shape{0, 0, 0} : st;
+        p.srcOffset = p.isFill() ? 0 : p.dstOffset + (pick(0, 6) == 0 ? n : 0);
+        plan.pieces.push_back(p);
+        if (pick(0, 15) == 0)
+          plan.pieces.push_back(p); // doubled
+      }
+    std::shuffle(plan.pieces.begin(), plan.pieces.end(), rng);
+    plan.sources.push_back({"s", DType::BF16, {2 * n + 1}});
+    expectCoverageMatchesBruteForce(plan, shape, 2 * n + 1);
+    if (HasFatalFailure())
+      return;
   }
 }
 
