@@ -49,6 +49,12 @@ struct CopyRun {
   uint64_t len;
 };
 
+/// Source bytes [begin, end) of a file (file offsets) that a window reads.
+struct ReadRun {
+  const SafetensorsFile *file;
+  uint64_t begin, end;
+};
+
 /// A window of one target: bytes [fileOffset, fileOffset + bytes) of an
 /// output file, i.e. target elements [begin, begin + bytes / es).
 struct Job {
@@ -59,7 +65,10 @@ struct Job {
   int64_t bytes = 0;
   std::vector<Piece> render;
   std::vector<CopyRun> copies;
+  /// Source bytes given back once the window is written (releasableRuns).
+  std::vector<ReadRun> releases;
 };
+
 
 struct OutFile {
   std::string path;
@@ -90,6 +99,50 @@ bool planFiles(const Plan &plan, const WriteOptions &options,
     files.push_back(std::move(f));
   }
   return true;
+}
+
+void releasableRuns(const Piece &q, int es,
+                    std::vector<std::pair<int64_t, int64_t>> &out) {
+  const size_t r = q.shape.size();
+  int64_t lo = q.srcOffset, hi = q.srcOffset;
+  bool negative = false;
+  for (size_t j = 0; j < r; ++j) {
+    if (q.shape[j] == 0)
+      return;
+    const int64_t ext = (q.shape[j] - 1) * q.srcStrides[j];
+    (ext < 0 ? lo : hi) += ext;
+    negative |= q.srcStrides[j] < 0;
+  }
+  ++hi;
+  const int64_t n = q.numElements();
+  if (hi - lo <= 2 * n) {
+    out.push_back({lo, hi});
+    return;
+  }
+  if (negative)
+    return;
+  // The longest contiguous run: dims by source stride, merged from unit
+  // stride up while each continues the last.
+  std::vector<size_t> dims(r);
+  std::iota(dims.begin(), dims.end(), 0);
+  std::sort(dims.begin(), dims.end(), [&](size_t a, size_t b) {
+    return q.srcStrides[a] < q.srcStrides[b];
+  });
+  size_t k = 0;
+  while (k < r && q.shape[dims[k]] == 1)
+    ++k;
+  if (k == r || q.srcStrides[dims[k]] != 1)
+    return;
+  int64_t run = q.shape[dims[k++]];
+  while (k < r && (q.shape[dims[k]] == 1 || q.srcStrides[dims[k]] == run)) {
+    run *= q.shape[dims[k]];
+    ++k;
+  }
+  if (run * es < (64 << 10) || n / run > 4096)
+    return;
+  std::vector<size_t> outer(dims.begin() + k, dims.end());
+  forEachOuter(q, outer,
+               [&](int64_t, int64_t s, int64_t) { out.push_back({s, s + run}); });
 }
 
 namespace {
@@ -406,6 +459,16 @@ void CheckpointWriter::addPiece(Job &job, Piece &q, int es, int64_t a) {
   }
   if (q.hasRuntimeScale())
     lastUse_[q.scale.source] = static_cast<int64_t>(jobs_.size());
+  if (!q.isFill() && options_.releaseSources) {
+    const SourceTensor &src = sources_[q.source];
+    const uint64_t base = src.file->fileOffset(*src.entry);
+    const int ses = layout::dtypeSize(plan_.sources[q.source].dtype);
+    std::vector<std::pair<int64_t, int64_t>> runs;
+    releasableRuns(q, ses, runs);
+    for (auto [b, e] : runs)
+      job.releases.push_back({src.file, base + static_cast<uint64_t>(b) * ses,
+                              base + static_cast<uint64_t>(e) * ses});
+  }
   size_t r = q.shape.size();
   int64_t rowBytes = q.shape[r - 1] * es;
   bool contiguous = !q.isFill() && q.steps.empty() &&
@@ -504,8 +567,11 @@ void CheckpointWriter::writerLoop() {
                 : writeJob(job,
                            item.second >= 0 ? buffers_[item.second].p : nullptr,
                            jobError);
-    if (ok && options_.releaseSources)
+    if (ok && options_.releaseSources) {
+      for (const ReadRun &run : job.releases)
+        run.file->release(run.begin, run.end, /*outward=*/true);
       releaseSourcesAfter(item.first);
+    }
     if (ok && options_.progress)
       *options_.progress += job.bytes;
     if (options_.stallMillis > 0)

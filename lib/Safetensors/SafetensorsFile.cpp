@@ -134,7 +134,8 @@ void SafetensorsFile::willNeed(uint64_t begin, uint64_t end) const {
   madvise(const_cast<uint8_t *>(map_ + b), (size_t)(e - b), MADV_WILLNEED);
 }
 
-void SafetensorsFile::release(uint64_t begin, uint64_t end) const {
+void SafetensorsFile::release(uint64_t begin, uint64_t end,
+                              bool outward) const {
   if (!map_)
     return;
   uint64_t page = pageSize();
@@ -145,8 +146,8 @@ void SafetensorsFile::release(uint64_t begin, uint64_t end) const {
     end = mapped;
   if (begin >= end)
     return;
-  uint64_t b = (begin + page - 1) / page * page; // inward
-  uint64_t e = end / page * page;
+  uint64_t b = (begin + (outward ? 0 : page - 1)) / page * page;
+  uint64_t e = std::min(mapped, (end + (outward ? page - 1 : 0)) / page * page);
   if (b >= e)
     return;
   madvise(const_cast<uint8_t *>(map_ + b), (size_t)(e - b), MADV_DONTNEED);

@@ -315,10 +315,11 @@ bool writeAndCommit(
 
 /// The one line said at the end (unless --quiet).
 void printSummary(const ConvertOptions &opt, int64_t nranks,
-                  const runtime::WriteStats &stats, double seconds) {
+                  const runtime::WriteStats &stats, double seconds,
+                  int64_t allocated) {
   std::printf("%s: %s -> %s: %lld tensors in %lld files (%lld rank%s), %s "
               "in %.2f s (%s/s); %.0f%% copied by the kernel; peak memory "
-              "%s%s\n",
+              "%s (allocated %s)%s\n",
               kTool, opt.from.c_str(), opt.to.c_str(),
               static_cast<long long>(stats.tensors),
               static_cast<long long>(stats.files),
@@ -327,7 +328,7 @@ void printSummary(const ConvertOptions &opt, int64_t nranks,
               formatBytes(stats.bytes / std::max(seconds, 1e-9)).c_str(),
               stats.bytes ? 100.0 * stats.zeroCopyBytes / stats.bytes : 0.0,
               formatBytes(peakResidentBytes()).c_str(),
-              opt.verify ? "; verified" : "");
+              formatBytes(allocated).c_str(), opt.verify ? "; verified" : "");
 }
 
 } // namespace
@@ -430,7 +431,8 @@ int writeConversion(const Conversion &c, const std::vector<Output> &outputs) {
                        std::chrono::steady_clock::now() - c.start)
                        .count();
   if (!opt.quiet)
-    printSummary(opt, c.ranks, stats, seconds);
+    printSummary(opt, c.ranks, stats, seconds,
+                 c.allocated ? c.allocated->stop() : 0);
   return 0;
 }
 

@@ -13,6 +13,7 @@
 #define WL_TOOLS_OUTPUTS_H
 
 #include "ConvertOptions.h"
+#include "Progress.h"
 #include "Quantized.h"
 #include "TargetPath.h"
 
@@ -89,6 +90,8 @@ struct Conversion {
   /// The input's block FP8 (Quantized.h), for a reshard.
   BlockFp8 blockFp8;
   std::chrono::steady_clock::time_point start;
+  /// Samples what the process allocates, for the summary.
+  AllocatedPeak *allocated = nullptr;
 };
 
 /// Plans the files of `outputs`, checks the disk and --to, then prints the

@@ -1,8 +1,10 @@
 //===- Progress.cpp - the progress line and the closing summary -----------===//
 #include "Progress.h"
 
+#include <csignal>
 #include <cstdio>
 #include <cstring>
+#include <pthread.h>
 #include <unistd.h>
 
 namespace wl::tool {
@@ -31,6 +33,49 @@ int64_t peakResidentBytes() {
       std::sscanf(line + 6, "%lld", &kb);
   std::fclose(f);
   return kb * 1024;
+}
+
+AllocatedPeak::AllocatedPeak() {
+  sample();
+  // Created with every signal blocked, so that SIGINT and SIGTERM reach
+  // the thread that cleans up (installSignalCleanup), not this one.
+  sigset_t all, old;
+  sigfillset(&all);
+  pthread_sigmask(SIG_BLOCK, &all, &old);
+  thread_ = std::thread([this] {
+    std::unique_lock<std::mutex> lock(mutex_);
+    while (!cv_.wait_for(lock, std::chrono::milliseconds(10),
+                         [this] { return stop_; }))
+      sample();
+  });
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
+}
+
+void AllocatedPeak::sample() {
+  FILE *f = std::fopen("/proc/self/statm", "r");
+  if (!f)
+    return;
+  long long size = 0, resident = 0, shared = 0;
+  if (std::fscanf(f, "%lld %lld %lld", &size, &resident, &shared) == 3) {
+    const int64_t bytes =
+        static_cast<int64_t>(resident - shared) * ::sysconf(_SC_PAGESIZE);
+    if (bytes > peak_)
+      peak_ = bytes;
+  }
+  std::fclose(f);
+}
+
+int64_t AllocatedPeak::stop() {
+  if (thread_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stop_ = true;
+    }
+    cv_.notify_all();
+    thread_.join();
+    sample();
+  }
+  return peak_;
 }
 
 ProgressLine::ProgressLine(int64_t totalBytes, bool enabled)

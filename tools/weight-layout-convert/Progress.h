@@ -38,8 +38,30 @@ private:
 /// "1.23 GB", "456.7 MB", "12.3 kB", "17 B".
 std::string formatBytes(double bytes);
 
-/// The process's peak resident memory (VmHWM), in bytes; 0 if unknown.
+/// The process's peak resident memory (VmHWM), in bytes; 0 if unknown:
+/// what it allocated and the pages of the mapped sources it has touched
+/// and not yet given back.
 int64_t peakResidentBytes();
+
+/// The peak of the process's anonymous resident memory (what it allocated:
+/// resident pages less file-backed and shared ones, /proc/self/statm),
+/// sampled every 10 ms on a thread of its own from construction until
+/// stop(); 0 if unknown.
+class AllocatedPeak {
+public:
+  AllocatedPeak();
+  ~AllocatedPeak() { stop(); }
+  /// Stops sampling (once more first) and returns the peak.
+  int64_t stop();
+
+private:
+  void sample();
+  std::atomic<int64_t> peak_{0};
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  bool stop_ = false;
+  std::thread thread_;
+};
 
 } // namespace wl::tool
 

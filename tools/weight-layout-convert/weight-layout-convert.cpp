@@ -466,6 +466,7 @@ int main(int argc, char **argv) {
     break;
   }
   auto start = std::chrono::steady_clock::now();
+  AllocatedPeak allocated;
   if (!isFolder(opt.from))
     return fail(opt.from + " is not a folder");
   TargetPath target;
@@ -512,6 +513,7 @@ int main(int argc, char **argv) {
     c.mappingName = mappingName;
     c.configPath = configPath;
     c.start = start;
+    c.allocated = &allocated;
     c.blockFp8 = fp8;
     return reshardMain(c);
   }
@@ -628,5 +630,6 @@ int main(int argc, char **argv) {
     return fail(error);
   c.ranks = nranks;
   c.start = start;
+  c.allocated = &allocated;
   return writeConversion(c, outputs);
 }

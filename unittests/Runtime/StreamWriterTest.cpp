@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <random>
+#include <set>
 #include <unistd.h>
 
 using namespace wl;
@@ -203,3 +204,109 @@ TEST(StreamWriter, VerifyNamesTheCorruptedTensor) {
 }
 
 } // namespace
+
+namespace {
+
+/// The source elements piece `q` reads, one by one.
+std::set<int64_t> readElements(const wl::layout::Piece &q) {
+  std::set<int64_t> read;
+  std::vector<int64_t> idx(q.shape.size(), 0);
+  const int64_t n = q.numElements();
+  for (int64_t k = 0; k < n; ++k) {
+    int64_t s = q.srcOffset;
+    for (size_t j = 0; j < q.shape.size(); ++j)
+      s += idx[j] * q.srcStrides[j];
+    read.insert(s);
+    for (size_t j = q.shape.size(); j-- > 0;)
+      if (++idx[j] < q.shape[j])
+        break;
+      else
+        idx[j] = 0;
+  }
+  return read;
+}
+
+wl::layout::Piece boxPiece(std::vector<int64_t> shape,
+                           std::vector<int64_t> srcStrides, int64_t srcOffset) {
+  wl::layout::Piece q;
+  q.source = 0;
+  q.shape = shape;
+  q.srcStrides = srcStrides;
+  q.srcOffset = srcOffset;
+  q.dstStrides.assign(shape.size(), 0);
+  int64_t w = 1;
+  for (size_t j = shape.size(); j-- > 0;) {
+    q.dstStrides[j] = w;
+    w *= shape[j];
+  }
+  return q;
+}
+
+} // namespace
+
+// What a window gives back of its sources: a contiguous read whole; one
+// layer of a tensor stacked on an inner axis (MaxText's [emb, layers,
+// heads * dim]) as its rows; a transpose's few columns of every row
+// nothing; each range read by the piece, a span at most twice what it reads.
+TEST(StreamWriter, ReleasableRunsAreWhatTheWindowRead) {
+  using wl::runtime::releasableRuns;
+  std::vector<std::pair<int64_t, int64_t>> runs;
+  // A contiguous run of 3 MiB of bf16 at element 1000.
+  releasableRuns(boxPiece({1536, 1024}, {1024, 1}, 1000), 2, runs);
+  ASSERT_EQ(runs.size(), 1u);
+  EXPECT_EQ(runs[0].first, 1000);
+  EXPECT_EQ(runs[0].second, 1000 + 1536 * 1024);
+  // Layer 2 of [emb 64, layers 6, 32768]: 64 rows of 64 KiB.
+  runs.clear();
+  wl::layout::Piece layer = boxPiece({64, 32768}, {6 * 32768, 1}, 2 * 32768);
+  releasableRuns(layer, 2, runs);
+  ASSERT_EQ(runs.size(), 64u);
+  for (size_t r = 0; r < runs.size(); ++r) {
+    EXPECT_EQ(runs[r].first, 2 * 32768 + int64_t(r) * 6 * 32768);
+    EXPECT_EQ(runs[r].second - runs[r].first, 32768);
+  }
+  // Its transpose (the target [32768, 64]) reads the same elements: the
+  // same rows.
+  runs.clear();
+  releasableRuns(boxPiece({32768, 64}, {1, 6 * 32768}, 2 * 32768), 2, runs);
+  EXPECT_EQ(runs.size(), 64u);
+  // The same layer with rows of 1 KiB: too short to give back one by one.
+  runs.clear();
+  releasableRuns(boxPiece({64, 512}, {6 * 512, 1}, 2 * 512), 2, runs);
+  EXPECT_TRUE(runs.empty());
+  // A window of a transpose: 55 columns of each of 2048 rows.
+  runs.clear();
+  releasableRuns(boxPiece({55, 2048}, {1, 4096}, 7), 2, runs);
+  EXPECT_TRUE(runs.empty());
+  // Random boxes: every run is read by the piece, whole (or a span covers
+  // all it reads and is at most twice as long).
+  std::mt19937 rng(5);
+  for (int iter = 0; iter < 300; ++iter) {
+    std::vector<int64_t> full = {int64_t(1 + rng() % 4), int64_t(1 + rng() % 5),
+                                 int64_t(1 + rng() % 3) << 15};
+    std::vector<int64_t> st = {full[1] * full[2], full[2], 1};
+    std::vector<int64_t> shape, strides;
+    int64_t off = 0;
+    for (size_t j = 0; j < 3; ++j) {
+      int64_t lo = rng() % full[j], len = 1 + rng() % (full[j] - lo);
+      off += lo * st[j];
+      shape.push_back(len);
+      strides.push_back(st[j]);
+    }
+    if (rng() % 2)
+      std::swap(shape[0], shape[1]), std::swap(strides[0], strides[1]);
+    wl::layout::Piece q = boxPiece(shape, strides, off);
+    runs.clear();
+    releasableRuns(q, 2, runs);
+    const std::set<int64_t> r = readElements(q);
+    if (runs.size() == 1 && runs[0].second - runs[0].first >= int64_t(r.size())) {
+      EXPECT_LE(runs[0].first, *r.begin());
+      EXPECT_GE(runs[0].second, *r.rbegin() + 1);
+      EXPECT_LE(runs[0].second - runs[0].first, 2 * int64_t(r.size()));
+      continue;
+    }
+    for (auto [b, e] : runs)
+      for (int64_t x = b; x < e; x += 97)
+        ASSERT_TRUE(r.count(x)) << iter << ": " << x;
+  }
+}

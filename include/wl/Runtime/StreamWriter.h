@@ -6,8 +6,9 @@
 // mapped safetensors files. Memory stays bounded whatever the checkpoint's
 // size: each target is cut into windows of the output file, each window is
 // rendered by the CPU executor into one of a few reused buffers while a
-// writer thread stores the previous one, and source pages are dropped from
-// the process once no later window reads them. Runs of the output that are
+// writer thread stores the previous one, and the source pages a window
+// read are dropped from the process once it is written (those later windows
+// read too, a transpose's, once the last of them is). Runs of the output that are
 // one unconverted contiguous run of a source are copied by the kernel
 // (copy_file_range) without passing through memory, falling back to
 // ordinary writes where the filesystem cannot.
@@ -23,6 +24,7 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace wl::runtime {
@@ -105,6 +107,18 @@ struct PlannedFile {
 };
 bool planFiles(const layout::Plan &plan, const WriteOptions &options,
                std::vector<PlannedFile> &files, std::string &error);
+
+/// Appends to `out` the element ranges of its source that piece `q` (not a
+/// fill; `es` its source's element size) reads and that its window can
+/// give back once written: its whole source span when it reads at least
+/// half of it (a run of a copy, a window of a layer's contiguous slab);
+/// else its contiguous runs when they are long (64 KiB) and few (4096 of
+/// them), as one layer's part of a tensor stacked on an inner axis, each
+/// run read whole; else none (a transpose's window reads a few columns of
+/// every row: the next windows read the same pages, given back after the
+/// source's last window). Element offsets in the source tensor.
+void releasableRuns(const layout::Piece &q, int es,
+                    std::vector<std::pair<int64_t, int64_t>> &out);
 
 /// Writes the targets of `plan` as a safetensors checkpoint into the
 /// existing folder `dir`: `model.safetensors`, or shards and

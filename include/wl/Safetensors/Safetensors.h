@@ -116,9 +116,11 @@ public:
   /// whole pages inside the range are dropped from this process with
   /// MADV_DONTNEED; the page cache keeps them; a range reaching the end of
   /// the file takes its last, partial page), so that resident memory stays
-  /// bounded while streaming.
+  /// bounded while streaming. `outward` drops every page the range touches
+  /// instead (a page shared with bytes still to be read is read back from
+  /// the page cache when they are).
   void willNeed(uint64_t begin, uint64_t end) const;
-  void release(uint64_t begin, uint64_t end) const;
+  void release(uint64_t begin, uint64_t end, bool outward = false) const;
   /// Whether the file is still what was opened: no read of the mapping
   /// faulted (a page past a new, shorter end reads as zeros instead of
   /// killing the process with SIGBUS: lib/Safetensors/MappingGuard.h), and
