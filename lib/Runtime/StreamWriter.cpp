@@ -101,7 +101,7 @@ bool planFiles(const Plan &plan, const WriteOptions &options,
   return true;
 }
 
-void releasableRuns(const Piece &q, int es,
+void releasableRuns(const Piece &q, int es, int64_t minRunBytes,
                     std::vector<std::pair<int64_t, int64_t>> &out) {
   const size_t r = q.shape.size();
   int64_t lo = q.srcOffset, hi = q.srcOffset;
@@ -138,7 +138,7 @@ void releasableRuns(const Piece &q, int es,
     run *= q.shape[dims[k]];
     ++k;
   }
-  if (run * es < (64 << 10) || n / run > 4096)
+  if (run * es < minRunBytes || n / run > kMaxReleasedRuns)
     return;
   std::vector<size_t> outer(dims.begin() + k, dims.end());
   forEachOuter(q, outer,
@@ -191,6 +191,7 @@ private:
   void planTarget(size_t t, const std::vector<Piece> &pieces);
   Job makeJob(size_t t, const std::vector<Piece> &pieces, int es, int64_t a,
               int64_t b);
+  void addReleases(Job &job, const Piece &q, int64_t minRunBytes) const;
   void addPiece(Job &job, Piece &q, int es, int64_t a);
 
   // The writer threads.
@@ -412,12 +413,43 @@ void CheckpointWriter::planTarget(size_t t, const std::vector<Piece> &pieces) {
     if (!isMonotoneDst(c))
       atoms.push_back(dstSpan(c));
   std::sort(atoms.begin(), atoms.end());
+  const size_t first = jobs_.size();
   for (int64_t a = 0; a < n;) {
     int64_t b = windowEnd(atoms, std::min(n, a + w));
     Job job = makeJob(t, pieces, es, a, b);
     jobs_.push_back(std::move(job));
     a = b;
   }
+  // Each piece's runs of any length once its last window is written (one
+  // layer's rows of a tensor stacked on an inner axis, shorter than a page:
+  // the pages they share with other layers are read back when those are).
+  for (const Piece &c : pieces) {
+    if (c.isFill())
+      continue;
+    const int64_t hi = dstSpan(c).second;
+    size_t last = first;
+    while (last + 1 < jobs_.size() &&
+           static_cast<int64_t>(jobs_[last + 1].begin) < hi)
+      ++last;
+    addReleases(jobs_[last], c, 0);
+  }
+}
+
+/// Adds to `job` the runs of its source that piece `q` reads and that can be
+/// given back once the job is written (releasableRuns, runs of at least
+/// minRunBytes).
+void CheckpointWriter::addReleases(Job &job, const Piece &q,
+                                   int64_t minRunBytes) const {
+  if (q.isFill() || !options_.releaseSources)
+    return;
+  const SourceTensor &src = sources_[q.source];
+  const uint64_t base = src.file->fileOffset(*src.entry);
+  const int ses = layout::dtypeSize(plan_.sources[q.source].dtype);
+  std::vector<std::pair<int64_t, int64_t>> runs;
+  releasableRuns(q, ses, minRunBytes, runs);
+  for (auto [b, e] : runs)
+    job.releases.push_back({src.file, base + static_cast<uint64_t>(b) * ses,
+                            base + static_cast<uint64_t>(e) * ses});
 }
 
 /// The window of target elements [a, b) of target `t`: the pieces clipped
@@ -459,16 +491,9 @@ void CheckpointWriter::addPiece(Job &job, Piece &q, int es, int64_t a) {
   }
   if (q.hasRuntimeScale())
     lastUse_[q.scale.source] = static_cast<int64_t>(jobs_.size());
-  if (!q.isFill() && options_.releaseSources) {
-    const SourceTensor &src = sources_[q.source];
-    const uint64_t base = src.file->fileOffset(*src.entry);
-    const int ses = layout::dtypeSize(plan_.sources[q.source].dtype);
-    std::vector<std::pair<int64_t, int64_t>> runs;
-    releasableRuns(q, ses, runs);
-    for (auto [b, e] : runs)
-      job.releases.push_back({src.file, base + static_cast<uint64_t>(b) * ses,
-                              base + static_cast<uint64_t>(e) * ses});
-  }
+  // What the window reads in runs of a page or more: the next windows of
+  // the same piece read other pages.
+  addReleases(job, q, 4 << 10);
   size_t r = q.shape.size();
   int64_t rowBytes = q.shape[r - 1] * es;
   bool contiguous = !q.isFill() && q.steps.empty() &&

@@ -252,14 +252,14 @@ TEST(StreamWriter, ReleasableRunsAreWhatTheWindowRead) {
   using wl::runtime::releasableRuns;
   std::vector<std::pair<int64_t, int64_t>> runs;
   // A contiguous run of 3 MiB of bf16 at element 1000.
-  releasableRuns(boxPiece({1536, 1024}, {1024, 1}, 1000), 2, runs);
+  releasableRuns(boxPiece({1536, 1024}, {1024, 1}, 1000), 2, 4096, runs);
   ASSERT_EQ(runs.size(), 1u);
   EXPECT_EQ(runs[0].first, 1000);
   EXPECT_EQ(runs[0].second, 1000 + 1536 * 1024);
   // Layer 2 of [emb 64, layers 6, 32768]: 64 rows of 64 KiB.
   runs.clear();
   wl::layout::Piece layer = boxPiece({64, 32768}, {6 * 32768, 1}, 2 * 32768);
-  releasableRuns(layer, 2, runs);
+  releasableRuns(layer, 2, 4096, runs);
   ASSERT_EQ(runs.size(), 64u);
   for (size_t r = 0; r < runs.size(); ++r) {
     EXPECT_EQ(runs[r].first, 2 * 32768 + int64_t(r) * 6 * 32768);
@@ -268,15 +268,25 @@ TEST(StreamWriter, ReleasableRunsAreWhatTheWindowRead) {
   // Its transpose (the target [32768, 64]) reads the same elements: the
   // same rows.
   runs.clear();
-  releasableRuns(boxPiece({32768, 64}, {1, 6 * 32768}, 2 * 32768), 2, runs);
+  releasableRuns(boxPiece({32768, 64}, {1, 6 * 32768}, 2 * 32768), 2, 4096,
+                 runs);
   EXPECT_EQ(runs.size(), 64u);
-  // The same layer with rows of 1 KiB: too short to give back one by one.
+  // The same layer with rows of 1 KiB: short of a page (a window keeps
+  // them), given back when any length will do (after the piece's last
+  // window).
   runs.clear();
-  releasableRuns(boxPiece({64, 512}, {6 * 512, 1}, 2 * 512), 2, runs);
+  releasableRuns(boxPiece({64, 512}, {6 * 512, 1}, 2 * 512), 2, 4096, runs);
   EXPECT_TRUE(runs.empty());
+  releasableRuns(boxPiece({64, 512}, {6 * 512, 1}, 2 * 512), 2, 0, runs);
+  ASSERT_EQ(runs.size(), 64u);
+  EXPECT_EQ(runs[1].first, 6 * 512 + 2 * 512);
+  EXPECT_EQ(runs[1].second, 6 * 512 + 3 * 512);
   // A window of a transpose: 55 columns of each of 2048 rows.
   runs.clear();
-  releasableRuns(boxPiece({55, 2048}, {1, 4096}, 7), 2, runs);
+  releasableRuns(boxPiece({55, 2048}, {1, 4096}, 7), 2, 4096, runs);
+  EXPECT_TRUE(runs.empty());
+  // Too many runs: none (the source goes at its last use).
+  releasableRuns(boxPiece({2, 100000}, {1, 8}, 0), 2, 0, runs);
   EXPECT_TRUE(runs.empty());
   // Random boxes: every run is read by the piece, whole (or a span covers
   // all it reads and is at most twice as long).
@@ -297,7 +307,7 @@ TEST(StreamWriter, ReleasableRunsAreWhatTheWindowRead) {
       std::swap(shape[0], shape[1]), std::swap(strides[0], strides[1]);
     wl::layout::Piece q = boxPiece(shape, strides, off);
     runs.clear();
-    releasableRuns(q, 2, runs);
+    releasableRuns(q, 2, rng() % 2 ? 0 : 4096, runs);
     const std::set<int64_t> r = readElements(q);
     if (runs.size() == 1 && runs[0].second - runs[0].first >= int64_t(r.size())) {
       EXPECT_LE(runs[0].first, *r.begin());

@@ -109,15 +109,16 @@ bool planFiles(const layout::Plan &plan, const WriteOptions &options,
                std::vector<PlannedFile> &files, std::string &error);
 
 /// Appends to `out` the element ranges of its source that piece `q` (not a
-/// fill; `es` its source's element size) reads and that its window can
-/// give back once written: its whole source span when it reads at least
-/// half of it (a run of a copy, a window of a layer's contiguous slab);
-/// else its contiguous runs when they are long (64 KiB) and few (4096 of
-/// them), as one layer's part of a tensor stacked on an inner axis, each
-/// run read whole; else none (a transpose's window reads a few columns of
-/// every row: the next windows read the same pages, given back after the
-/// source's last window). Element offsets in the source tensor.
-void releasableRuns(const layout::Piece &q, int es,
+/// fill; `es` its source's element size) reads, for giving them back once
+/// it is written: its whole source span when it reads at least half of it
+/// (a run of a copy, a window of a layer's contiguous slab); else its
+/// contiguous runs, each read whole, when they are at least minRunBytes
+/// long and at most kMaxReleasedRuns of them (one layer's part of a tensor
+/// stacked on an inner axis); else none (a transpose's window reads a few
+/// columns of every row, pages the next windows read too). Element offsets
+/// in the source tensor.
+constexpr int64_t kMaxReleasedRuns = 65536;
+void releasableRuns(const layout::Piece &q, int es, int64_t minRunBytes,
                     std::vector<std::pair<int64_t, int64_t>> &out);
 
 /// Writes the targets of `plan` as a safetensors checkpoint into the
