@@ -150,11 +150,16 @@ void absorbInner(RowSet &s) {
 
 } // namespace
 
-void collapseRowSets(std::vector<RowSet> &sets) {
+void collapseRowSets(std::vector<RowSet> &sets, bool unionOnly) {
   for (RowSet &s : sets)
     absorbInner(s);
-  for (bool merged = true; merged && sets.size() > 1;) {
-    merged = false;
+  // A round merges every chain of a lattice at once; absorbing rows
+  // into longer ones can make new neighbours, so it repeats, but only
+  // while a round still removes a hundredth of the sets (a plan with
+  // hundreds of thousands of pieces must not take a round per merge).
+  for (size_t before = SIZE_MAX;
+       sets.size() > 1 && sets.size() < before - before / 100;) {
+    before = sets.size();
     // Same lattice next to each other, by offset.
     std::sort(sets.begin(), sets.end(), [](const RowSet &a, const RowSet &b) {
       return a.outer != b.outer ? a.outer < b.outer : a.offset < b.offset;
@@ -163,15 +168,21 @@ void collapseRowSets(std::vector<RowSet> &sets) {
     for (RowSet &s : sets) {
       // [o, o + a) and [o + a, o + a + b) at every lattice point hold the
       // elements of [o, o + a + b) there, each as often.
-      if (!out.empty() && out.back().outer == s.outer &&
-          out.back().offset + out.back().len == s.offset) {
-        out.back().len += s.len;
-        absorbInner(out.back());
-        merged = true;
+      // For the union, [o, o + a) and [o + c, o + c + b) with c <= a hold
+      // [o, o + max(a, c + b)).
+      RowSet *last = out.empty() ? nullptr : &out.back();
+      if (last && last->outer == s.outer &&
+          (last->offset + last->len == s.offset ||
+           (unionOnly && s.offset <= last->offset + last->len))) {
+        last->len = std::max(last->len, s.offset + s.len - last->offset);
         continue;
       }
       out.push_back(std::move(s));
     }
+    // Absorbed after the pass, so that a chain is not cut by its own
+    // first merge changing its lattice.
+    for (RowSet &s : out)
+      absorbInner(s);
     sets = std::move(out);
   }
 }

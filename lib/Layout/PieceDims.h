@@ -85,8 +85,11 @@ RowSet rowSetOf(const Piece &p, bool dstSide);
 /// whose rows abut along its innermost outer dim (len == that stride)
 /// becomes one of rows as long as the dim. Padded, interleaved and
 /// concatenated pieces of one target (w13's gate, pad, up, pad rows) come
-/// out as a few long rows instead of one per row of each.
-void collapseRowSets(std::vector<RowSet> &sets);
+/// out as a few long rows instead of one per row of each. With
+/// `unionOnly` only the union of the elements is kept (what a source's
+/// unread check needs): overlapping rows of one lattice merge too (columns
+/// two pieces both read).
+void collapseRowSets(std::vector<RowSet> &sets, bool unionOnly = false);
 
 /// Appends the intervals of the rows of `s`.
 void appendIntervals(const RowSet &s, std::vector<Interval> &out);

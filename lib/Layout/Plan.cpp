@@ -101,8 +101,8 @@ std::vector<CoverageProblem> checkCoverage(const Plan &plan,
       perSource[g.source].push_back(rowSetOf(g, false));
     }
   }
-  auto intervalsOf = [](std::vector<RowSet> &sets) {
-    collapseRowSets(sets);
+  auto intervalsOf = [](std::vector<RowSet> &sets, bool unionOnly) {
+    collapseRowSets(sets, unionOnly);
     std::vector<Interval> v;
     for (const RowSet &r : sets)
       appendIntervals(r, v);
@@ -130,7 +130,7 @@ std::vector<CoverageProblem> checkCoverage(const Plan &plan,
     problems.push_back(std::move(pr));
   };
   for (size_t t = 0; t < plan.targets.size(); ++t) {
-    std::vector<Interval> v = intervalsOf(perTarget[t]);
+    std::vector<Interval> v = intervalsOf(perTarget[t], false);
     std::sort(v.begin(), v.end(), [](const Interval &a, const Interval &b) {
       return a.begin != b.begin ? a.begin < b.begin : a.end < b.end;
     });
@@ -151,7 +151,7 @@ std::vector<CoverageProblem> checkCoverage(const Plan &plan,
   }
   if (opts.reportUnread) {
     for (size_t s = 0; s < plan.sources.size(); ++s) {
-      std::vector<Interval> read = mergeIntervals(intervalsOf(perSource[s]));
+      std::vector<Interval> read = mergeIntervals(intervalsOf(perSource[s], true));
       int64_t n = *numElements(plan.sources[s].shape);
       std::vector<Interval> unread;
       int64_t at = 0;
