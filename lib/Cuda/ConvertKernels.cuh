@@ -61,6 +61,13 @@ template <> struct Cast<kF16, kF32> {
   }
 };
 
+/// bf16 -> f32 exactly (bf16ToF32Bits, inlined).
+template <> struct Cast<kBF16, kF32> {
+  __device__ __forceinline__ uint64_t operator()(uint64_t x) const {
+    return bf16ToF32Bits(static_cast<uint32_t>(x));
+  }
+};
+
 /// f32 -> bf16 by the hardware's conversion (cvt.rn.bf16.f32: round to
 /// nearest even, subnormals kept), a NaN lane taking castFloatBits' result
 /// (its top payload bits, quieted); checkCastFastPaths compares it with
@@ -98,6 +105,56 @@ template <int32_t From, int32_t To> struct BlockFp8 {
     else
       return p;
   }
+};
+
+/// f32 -> e4m3fn by the hardware's conversion (cvt.rn.satfinite.e4m3x2.f32,
+/// sm_89 and later: round to nearest even, subnormals kept, magnitudes past
+/// 448 clamped to 448), a magnitude above 464, an infinity or a NaN taking
+/// f32ToE4M3Bits' NaN of its sign instead of the clamp (up to 464 both
+/// round to 448); checkCastFastPaths compares it with f32ToE4M3Bits on
+/// every input, on the device.
+struct CastF32ToE4M3Hw {
+  __device__ __forceinline__ uint64_t operator()(uint64_t x) const {
+    const uint32_t w = static_cast<uint32_t>(x);
+#if __CUDA_ARCH__ >= 890
+    unsigned short h;
+    asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;"
+        : "=h"(h)
+        : "f"(0.0f), "f"(__uint_as_float(w)));
+    return (w & 0x7fffffffu) > 0x43e80000u ? ((w >> 24) & 0x80u) | 0x7fu
+                                            : (h & 0xffu);
+#else
+    return f32ToE4M3Bits(w);
+#endif
+  }
+};
+
+/// Quantizing to block FP8 as BlockFp8 does, the last rounding by
+/// CastF32ToE4M3Hw: [cast(bf16 -> f32),] the f32 product by the block's
+/// factor (mulRn, the host's NaNs), then e4m3.
+template <int32_t From> struct QuantizeFp8Hw {
+  static_assert(From == kBF16 || From == kF32, "bf16 or f32 to e4m3");
+  float factor;
+  __device__ __forceinline__ uint64_t operator()(uint64_t x) const {
+    const uint32_t w = From == kBF16 ? bf16ToF32Bits(static_cast<uint32_t>(x))
+                                     : static_cast<uint32_t>(x);
+    return CastF32ToE4M3Hw{}(__float_as_uint(mulRn(__uint_as_float(w), factor)));
+  }
+};
+
+/// A conversion of a byte by a 256-entry table in shared memory (dequantizing
+/// block FP8: entry b is BlockFp8's result for e4m3 code b and the unit's
+/// scale, built by the block while its loads are in flight).
+template <typename T> struct ByteTable {
+  const T *table;
+  __device__ __forceinline__ uint64_t operator()(uint64_t x) const {
+    return table[x & 0xffu];
+  }
+};
+
+/// convertPart's step between its loads and its conversions: nothing.
+struct NoPrepare {
+  __device__ __forceinline__ void operator()() const {}
 };
 
 __host__ __device__ inline bool isCastStep(const StepCode &s, int32_t from,
@@ -161,10 +218,12 @@ __host__ __device__ inline int64_t convertItemElements(const Task &t) {
 constexpr int kConvertItems = 8;
 
 /// Groups [p 256 B, (p + 1) 256 B) of a unit's flattened (row, group)
-/// space, B a thread, all loads in flight before the first store.
-template <int SS, int DS, int B, typename F>
+/// space, B a thread, all loads in flight before the first store; `prepare`
+/// runs between the loads and the conversions, by every thread of the block
+/// (it may hold a barrier).
+template <int SS, int DS, int B, typename F, typename P = NoPrepare>
 __device__ __forceinline__ void convertPart(const RowUnit &r, uint32_t groups,
-                                            uint32_t p, F f) {
+                                            uint32_t p, F f, P prepare = {}) {
   constexpr int G = 16 / (SS > DS ? SS : DS);
   using SW = typename Bits<G * SS>::T;
   using DW = typename Bits<G * DS>::T;
@@ -180,6 +239,7 @@ __device__ __forceinline__ void convertPart(const RowUnit &r, uint32_t groups,
       v[k] = *reinterpret_cast<const SW *>(
           r.s0 + (q / groups * rs + q % groups * (G * SS)));
   }
+  prepare();
 #pragma unroll
   for (int k = 0; k < B; ++k) {
     const uint32_t q = q0 + k * kThreads;
@@ -200,8 +260,13 @@ __device__ __forceinline__ void convertPart(const RowUnit &r, uint32_t groups,
 /// block FP8 (Casts: the kernel of the fast conversions alone, fastCast,
 /// its registers theirs), or a word group of the other float to float
 /// steps or one element (convertItemElements).
+///
+/// The fast instance is held to 64 registers (4 blocks an SM): with all
+/// of its cases it took 122 to 128, 2 blocks an SM, a quarter of the warps,
+/// and that occupancy, not the memory, bounded it (docs/cuda.md).
 template <bool Casts>
-__global__ void __launch_bounds__(kThreads) convertFlat(Args a, int parts) {
+__global__ void __launch_bounds__(kThreads, Casts ? 4 : 1)
+    convertFlat(Args a, int parts) {
   constexpr int B = kConvertItems;
   const long long u = a.first + blockIdx.x / parts;
   const uint32_t p = blockIdx.x % parts;
@@ -225,20 +290,32 @@ __global__ void __launch_bounds__(kThreads) convertFlat(Args a, int parts) {
       convertPart<2, 4, B>(r, groups, p, Cast<kF16, kF32>{});
       break;
     case 5:
-      convertPart<1, 2, B>(r, groups, p,
-                           BlockFp8<kF8E4M3, kBF16>{float(t.steps[1].scale)});
+    case 6: {
+      // Dequantizing: every code's result once a block (one thread an
+      // entry), then a lookup an element.
+      static_assert(kThreads == 256, "one thread an e4m3 code");
+      __shared__ uint32_t table[256];
+      const float scale = float(t.steps[1].scale);
+      const bool bf16 = fastCast(t) == 5;
+      auto build = [&] {
+        table[threadIdx.x] =
+            static_cast<uint32_t>(bf16 ? BlockFp8<kF8E4M3, kBF16>{scale}(threadIdx.x)
+                                       : BlockFp8<kF8E4M3, kF32>{scale}(threadIdx.x));
+        __syncthreads();
+      };
+      if (bf16)
+        convertPart<1, 2, B>(r, groups, p, ByteTable<uint32_t>{table}, build);
+      else
+        convertPart<1, 4, B>(r, groups, p, ByteTable<uint32_t>{table}, build);
       break;
-    case 6:
-      convertPart<1, 4, B>(r, groups, p,
-                           BlockFp8<kF8E4M3, kF32>{float(t.steps[1].scale)});
-      break;
+    }
     case 7:
       convertPart<2, 1, B>(r, groups, p,
-                           BlockFp8<kBF16, kF8E4M3>{float(t.steps[1].scale)});
+                           QuantizeFp8Hw<kBF16>{float(t.steps[1].scale)});
       break;
     default:
       convertPart<4, 1, B>(r, groups, p,
-                           BlockFp8<kF32, kF8E4M3>{float(t.steps[0].scale)});
+                           QuantizeFp8Hw<kF32>{float(t.steps[0].scale)});
     }
   } else if (t.vec == 16) {
     // Two halves of 4 groups a thread, so that the steps' registers are
@@ -290,11 +367,11 @@ __global__ void __launch_bounds__(kThreads) convertFlat(Args a, int parts) {
   }
 }
 
-/// Counts the inputs on which the fast casts (Cast<kF32, kF16> and
-/// CastF32ToBF16Hw over all 2^32 f32 bit patterns, Cast<kF16, kF32> over
-/// all 2^16 f16 ones) differ from castFloatBits; `first` keeps the
-/// smallest such input of each (slot 0: f32 -> f16, 1: f16 -> f32, 2: f32
-/// -> bf16).
+/// Counts the inputs on which the fast casts (Cast<kF32, kF16>,
+/// CastF32ToBF16Hw and CastF32ToE4M3Hw over all 2^32 f32 bit patterns,
+/// Cast<kF16, kF32> over all 2^16 f16 ones) differ from castFloatBits;
+/// `first` keeps the smallest such input of each (slot 0: f32 -> f16, 1:
+/// f16 -> f32, 2: f32 -> bf16, 3: f32 -> e4m3).
 __global__ void compareFastCasts(unsigned long long *count,
                                  unsigned long long *first) {
   const uint64_t stride = uint64_t(gridDim.x) * blockDim.x;
@@ -312,6 +389,10 @@ __global__ void compareFastCasts(unsigned long long *count,
     if (CastF32ToBF16Hw{}(i) != castFloatBits(i, kF32, kBF16)) {
       atomicAdd(&count[2], 1ull);
       atomicMin(&first[2], static_cast<unsigned long long>(i));
+    }
+    if (CastF32ToE4M3Hw{}(i) != f32ToE4M3Bits(static_cast<uint32_t>(i))) {
+      atomicAdd(&count[3], 1ull);
+      atomicMin(&first[3], static_cast<unsigned long long>(i));
     }
   }
 }

@@ -411,13 +411,14 @@ bool checkCastFastPaths(std::string &report) {
     return false;
   }
   DeviceBuffer buf;
-  if (!buf.reserve(6 * sizeof(unsigned long long), report))
+  if (!buf.reserve(8 * sizeof(unsigned long long), report))
     return false;
-  unsigned long long init[6] = {0, 0, 0, ~0ull, ~0ull, ~0ull}, out[6];
+  unsigned long long init[8] = {0, 0, 0, 0, ~0ull, ~0ull, ~0ull, ~0ull},
+                     out[8];
   auto *p = static_cast<unsigned long long *>(buf.p);
   cudaError_t e = cudaMemcpy(p, init, sizeof init, cudaMemcpyHostToDevice);
   if (e == cudaSuccess) {
-    compareFastCasts<<<1024, 256>>>(p, p + 3);
+    compareFastCasts<<<1024, 256>>>(p, p + 4);
     e = cudaGetLastError();
   }
   if (e == cudaSuccess)
@@ -426,19 +427,22 @@ bool checkCastFastPaths(std::string &report) {
     report = cudaMessage("comparing the fast casts", e);
     return false;
   }
-  char text[320];
-  if (out[0] || out[1] || out[2]) {
+  char text[400];
+  if (out[0] || out[1] || out[2] || out[3]) {
     std::snprintf(text, sizeof text,
                   "fast casts differ from the exact ones: f32 -> f16 on %llu "
                   "inputs (first 0x%08llx), f16 -> f32 on %llu (first "
-                  "0x%04llx), f32 -> bf16 on %llu (first 0x%08llx)",
-                  out[0], out[0] ? out[3] : 0ull, out[1],
-                  out[1] ? out[4] : 0ull, out[2], out[2] ? out[5] : 0ull);
+                  "0x%04llx), f32 -> bf16 on %llu (first 0x%08llx), f32 -> "
+                  "e4m3 on %llu (first 0x%08llx)",
+                  out[0], out[0] ? out[4] : 0ull, out[1],
+                  out[1] ? out[5] : 0ull, out[2], out[2] ? out[6] : 0ull,
+                  out[3], out[3] ? out[7] : 0ull);
     report = text;
     return false;
   }
-  report = "the fast f32 -> f16, f32 -> bf16 and f16 -> f32 casts equal the "
-           "exact ones on all 2^32, 2^32 and 2^16 inputs";
+  report = "the fast f32 -> f16, f32 -> bf16, f32 -> e4m3 and f16 -> f32 "
+           "casts equal the exact ones on all 2^32, 2^32, 2^32 and 2^16 "
+           "inputs";
   return true;
 }
 

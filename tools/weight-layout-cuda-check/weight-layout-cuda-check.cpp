@@ -15,9 +15,9 @@
 //      executor (plan::execute) byte for byte;
 //   2. on a machine with a CUDA device, the kernel's output copied back
 //      equals the CPU executor's byte for byte (skipped, with the reason,
-//      where there is no device), and first the kernels' fast f16 <-> f32
-//      and f32 -> bf16 casts equal the exact ones on every input
-//      (checkCastFastPaths).
+//      where there is no device), and first the kernels' fast f16 <-> f32,
+//      f32 -> bf16 and f32 -> e4m3 casts equal the exact ones on every
+//      input (checkCastFastPaths).
 // Exit 0 when everything matched; 1 on a mismatch (naming the plan, the
 // target and the byte); 2 on bad input.
 //

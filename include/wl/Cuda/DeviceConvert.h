@@ -111,6 +111,15 @@ WL_HD uint32_t f32ToE4M3Bits(uint32_t bits) {
   return sign | (q + (rest > half || (rest == half && (q & 1u))));
 }
 
+/// bf16 bits (the low 16 of b) to f32 bits: exact, the same sign and
+/// exponent with the mantissa moved up 16 bits; a NaN is quieted (its
+/// payload kept). A function of its own so that the kernels' fast paths
+/// inline it (castFloatBits, which calls itself, is not inlined).
+WL_HD uint32_t bf16ToF32Bits(uint32_t b) {
+  const uint32_t w = (b & 0xffffu) << 16;
+  return (w & 0x7fffffffu) > 0x7f800000u ? w | (1u << 22) : w;
+}
+
 /// Float bits of `from` to float bits of `to`.
 WL_HD uint64_t castFloatBits(uint64_t bits, int32_t from, int32_t to) {
   if (from == to) // the identity, NaNs untouched (as castBits)
@@ -125,12 +134,8 @@ WL_HD uint64_t castFloatBits(uint64_t bits, int32_t from, int32_t to) {
   if (to == kF8E4M3)
     return f32ToE4M3Bits(static_cast<uint32_t>(
         from == kF32 ? bits : castFloatBits(bits, from, kF32)));
-  if (from == kBF16 && to == kF32) {
-    // Exact: the same sign and exponent, the mantissa moved up 16 bits; a
-    // NaN is quieted as below.
-    const uint64_t w = (bits & 0xffff) << 16;
-    return (w & 0x7fffffff) > 0x7f800000 ? w | (1u << 22) : w;
-  }
+  if (from == kBF16 && to == kF32)
+    return bf16ToF32Bits(static_cast<uint32_t>(bits));
   if (from == kF32 && to == kBF16) {
     // The top 16 bits rounded to nearest even (a carry moves into the
     // exponent: the largest values round to infinity, subnormals stay
