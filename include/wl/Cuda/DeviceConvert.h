@@ -4,7 +4,7 @@
 // them) written once for both the CUDA kernels and the host, with no
 // library call and no intrinsic, so that the host unit test that compares
 // them with layout::castBits on every 16-bit value checks the code the GPU
-// runs (the kernels' hardware f16 <-> f32 and f32 -> bf16 casts are the
+// runs (the kernels' hardware f16 <-> f32, f32 -> bf16 and f32 -> e4m3 casts are the
 // exception: checkCastFastPaths compares them with this code on the device
 // on every input). Floats: bf16, f16, f32, f64 (round to nearest even, overflow to
 // infinity, NaN kept quiet with its sign and leading payload) and e4m3fn
