@@ -4,6 +4,9 @@
 #include "wl/Runtime/ElementSteps.h"
 
 #include <algorithm>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 #include <atomic>
 #include <cassert>
 #include <cstring>
@@ -100,8 +103,40 @@ template <int ES> inline void moveElement(uint8_t *d, const uint8_t *s) {
   std::memcpy(d, s, ES);
 }
 
+#ifdef __SSE2__
+/// dst[k * dk + i] = src[k + i * si] for an 8 x 8 block of 2-byte elements
+/// (strides in elements): eight 16-byte rows of the source, transposed in
+/// registers by three rounds of interleaves (16-, 32-, 64-bit), stored as
+/// eight 16-byte rows of the target.
+inline void transpose8x8x2(uint8_t *dst, int64_t dk, const uint8_t *src,
+                           int64_t si) {
+  __m128i a[8];
+  for (int r = 0; r < 8; ++r)
+    a[r] = _mm_loadu_si128(reinterpret_cast<const __m128i *>(src + 2 * r * si));
+  __m128i t[8], u[8];
+  for (int r = 0; r < 4; ++r) {
+    t[2 * r] = _mm_unpacklo_epi16(a[2 * r], a[2 * r + 1]);
+    t[2 * r + 1] = _mm_unpackhi_epi16(a[2 * r], a[2 * r + 1]);
+  }
+  for (int h = 0; h < 2; ++h)
+    for (int r = 0; r < 2; ++r) {
+      u[4 * h + 2 * r] = _mm_unpacklo_epi32(t[4 * h + r], t[4 * h + r + 2]);
+      u[4 * h + 2 * r + 1] = _mm_unpackhi_epi32(t[4 * h + r], t[4 * h + r + 2]);
+    }
+  // u[0..3]: columns (0,1), (2,3), (4,5), (6,7) of rows 0..3; u[4..7] of
+  // rows 4..7.
+  for (int c = 0; c < 4; ++c) {
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(dst + 2 * (2 * c) * dk),
+                     _mm_unpacklo_epi64(u[c], u[4 + c]));
+    _mm_storeu_si128(reinterpret_cast<__m128i *>(dst + 2 * (2 * c + 1) * dk),
+                     _mm_unpackhi_epi64(u[c], u[4 + c]));
+  }
+}
+#endif
+
 /// dst[k * dk + i] = src[k + i * si] over a K x I box, through tiles that fit
-/// the L1 cache on both sides.
+/// the L1 cache on both sides (2-byte elements in 8 x 8 blocks of SSE2
+/// registers where the tile holds them).
 template <int ES>
 void transposeBox(uint8_t *dst, int64_t dk, const uint8_t *src, int64_t si,
                   int64_t K, int64_t I) {
@@ -110,6 +145,24 @@ void transposeBox(uint8_t *dst, int64_t dk, const uint8_t *src, int64_t si,
     int64_t k1 = std::min(K, k0 + T);
     for (int64_t i0 = 0; i0 < I; i0 += T) {
       int64_t i1 = std::min(I, i0 + T);
+#ifdef __SSE2__
+      if constexpr (ES == 2) {
+        const int64_t k8 = k0 + (k1 - k0) / 8 * 8, i8 = i0 + (i1 - i0) / 8 * 8;
+        for (int64_t k = k0; k < k8; k += 8)
+          for (int64_t i = i0; i < i8; i += 8)
+            transpose8x8x2(dst + (k * dk + i) * 2, dk, src + (k + i * si) * 2,
+                           si);
+        // What is left: the rows of k past k8 (all i), then the columns of
+        // i past i8 (the k below k8).
+        for (int64_t k = k8; k < k1; ++k)
+          for (int64_t i = i0; i < i1; ++i)
+            moveElement<2>(dst + (k * dk + i) * 2, src + (k + i * si) * 2);
+        for (int64_t k = k0; k < k8; ++k)
+          for (int64_t i = i8; i < i1; ++i)
+            moveElement<2>(dst + (k * dk + i) * 2, src + (k + i * si) * 2);
+        continue;
+      }
+#endif
       for (int64_t k = k0; k < k1; ++k) {
         uint8_t *d = dst + (k * dk + i0) * ES;
         const uint8_t *s = src + (k + i0 * si) * ES;
