@@ -1,0 +1,93 @@
+#!/usr/bin/env bash
+# Every mapping of the library on the CPU (docs/benchmarks.md, "Every
+# mapping"): for each, a checkpoint of its source format generated at a
+# released model's sizes (configs.py) with LAYERS layers and with twice as
+# many, converted as weight-layout-convert runs by default (fsync'ed) and
+# with --no-fsync, beside `cp -r; sync` and `cp -r` of the same input, each
+# once, the page cache warm, the output removed and synced before each.
+# Prints one markdown row per mapping: GB written, seconds, GB/s written,
+# the ratios to cp, and the tool's two memory figures (peak resident with
+# mapped source pages; allocated) at LAYERS and at 2 x LAYERS.
+#
+# usage: bench/mappings/run.sh [-l LAYERS] [-d WORKDIR] [MAPPING ...]
+#   (MAPPING as --list-mappings names it; default: every mapping)
+set -euo pipefail
+layers=2 work=${TMPDIR:-/tmp}/wl-mappings
+while getopts "l:d:" o; do
+  case $o in
+    l) layers=$OPTARG ;; d) work=$OPTARG ;;
+    *) echo "usage: $0 [-l LAYERS] [-d WORKDIR] [MAPPING ...]"; exit 2 ;;
+  esac
+done
+shift $((OPTIND - 1))
+here=$(cd "$(dirname "$0")" && pwd)
+source "$here/../../scripts/lib.sh"
+wl_build weight-layout-convert weight-layout-gen >&2
+bin=$WL_BUILD/bin
+py=${PYTHON:-/usr/bin/python3}
+mkdir -p "$work"
+mappings=("$@")
+if [ ${#mappings[@]} -eq 0 ]; then
+  mapfile -t mappings < <("$bin/weight-layout-convert" --list-mappings | awk 'NF > 2 && $1 ~ /\// {print $1}')
+fi
+
+# The options each conversion runs with: two ranks where the layout has
+# ranks (the usual shape of a resharded checkpoint), MaxText's rollout TP 4.
+options() {
+  case $1 in
+    */maxtext-to-vllm-tpu) echo "--set rollout_tp=4" ;;
+    */hf-to-maxtext | */hf-to-transformers) echo "" ;;
+    gpt_oss/hf-to-megatron) echo "--tp 2 --etp 1" ;; # experts whole, as Megatron-Bridge keeps them
+    *) echo "--tp 2" ;;
+  esac
+}
+secs() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1; t1=$(date +%s.%N); echo "$t1 - $t0" | bc -l; }
+bytes_of() { du -sb --apparent-size "$1" | cut -f1; }
+gb() { printf '%.2f' "$(echo "$1 / 1000000000" | bc -l)"; }
+ratio() { printf '%.2f' "$(echo "$1 / $2" | bc -l)"; }
+warm() { cat "$1"/*.safetensors >/dev/null; }
+# convert IN OUT OPTS... -> "seconds|peak|allocated" (the summary's figures)
+convert() {
+  local in=$1 out=$2; shift 2
+  rm -rf "$out"; sync; warm "$in"
+  local t0 t1 line
+  t0=$(date +%s.%N)
+  line=$("$bin/weight-layout-convert" --mapping "$spec" --from "$in" --to "$out" "$@" 2>&1 | tail -1)
+  t1=$(date +%s.%N)
+  local peak alloc
+  peak=$(echo "$line" | sed -n 's/.*peak memory \([0-9.]* [kMG]*B\).*/\1/p')
+  alloc=$(echo "$line" | sed -n 's/.*(allocated \([0-9.]* [kMG]*B\)).*/\1/p')
+  [ -n "$peak" ] || { echo "$spec: $line" >&2; exit 1; }
+  echo "$(echo "$t1 - $t0" | bc -l)|$peak|$alloc"
+}
+echo "| mapping | shaped as | options | layers | GB out | s | cp -r; sync s | ratio | --no-fsync s | cp -r s | ratio | peak resident | allocated | at 2x layers: peak resident | allocated |"
+echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+for m in "${mappings[@]}"; do
+  spec=$WL_ROOT/mappings/$m.json
+  mt=${m%%/*}
+  cfg=$work/config-$mt.json
+  shaped=$("$py" "$here/configs.py" "$mt" "$cfg")
+  read -r -a opts <<<"$(options "$m")"
+  row=""
+  for l in "$layers" $((2 * layers)); do
+    in=$work/in-$mt-${m##*/}-$l
+    [ -d "$in" ] || "$bin/weight-layout-gen" --config "$cfg" --mapping "$spec" --layers "$l" --to "$in" --quiet
+    if [ "$l" = "$layers" ]; then
+      IFS='|' read -r t peak alloc <<<"$(convert "$in" "$work/out" ${opts[@]+"${opts[@]}"})"
+      out=$(bytes_of "$work/out")
+      IFS='|' read -r tn _ _ <<<"$(convert "$in" "$work/out" ${opts[@]+"${opts[@]}"} --no-fsync)"
+      rm -rf "$work/out" "$work/cp"; sync; warm "$in"
+      cps=$(secs bash -c "cp -r '$in' '$work/cp' && sync")
+      rm -rf "$work/cp"; sync; warm "$in"
+      cp=$(secs cp -r "$in" "$work/cp")
+      rm -rf "$work/cp"; sync
+      row="| $m | $shaped | ${opts[*]:-} | $l | $(gb "$out") | $(printf '%.2f' "$t") | $(printf '%.2f' "$cps") | $(ratio "$cps" "$t") | $(printf '%.2f' "$tn") | $(printf '%.2f' "$cp") | $(ratio "$cp" "$tn") | $peak | $alloc"
+    else
+      IFS='|' read -r _ peak2 alloc2 <<<"$(convert "$in" "$work/out" ${opts[@]+"${opts[@]}"} --no-fsync)"
+      rm -rf "$work/out"; sync
+      row="$row | $peak2 | $alloc2 |"
+    fi
+    rm -rf "$in"
+  done
+  echo "$row"
+done
