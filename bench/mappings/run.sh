@@ -57,7 +57,7 @@ convert() {
   local peak alloc
   peak=$(echo "$line" | sed -n 's/.*peak memory \([0-9.]* [kMG]*B\).*/\1/p')
   alloc=$(echo "$line" | sed -n 's/.*(allocated \([0-9.]* [kMG]*B\)).*/\1/p')
-  [ -n "$peak" ] || { echo "$spec: $line" >&2; exit 1; }
+  [ -n "$peak" ] || { echo "$spec: $line" >&2; echo "failed|-|-"; return; }
   echo "$(echo "$t1 - $t0" | bc -l)|$peak|$alloc"
 }
 echo "| mapping | shaped as | options | layers | GB out | s | cp -r; sync s | ratio | --no-fsync s | cp -r s | ratio | peak resident | allocated | at 2x layers: peak resident | allocated |"
@@ -74,6 +74,11 @@ for m in "${mappings[@]}"; do
     [ -d "$in" ] || "$bin/weight-layout-gen" --config "$cfg" --mapping "$spec" --layers "$l" --to "$in" --quiet
     if [ "$l" = "$layers" ]; then
       IFS='|' read -r t peak alloc <<<"$(convert "$in" "$work/out" ${opts[@]+"${opts[@]}"})"
+      if [ "$t" = failed ]; then # said on stderr; the next mapping
+        echo "| $m | $shaped | ${opts[*]:-} | $l | failed (see stderr) |"
+        rm -rf "$in" "$work/out"
+        continue 2
+      fi
       out=$(bytes_of "$work/out")
       IFS='|' read -r tn _ _ <<<"$(convert "$in" "$work/out" ${opts[@]+"${opts[@]}"} --no-fsync)"
       rm -rf "$work/out" "$work/cp"; sync; warm "$in"
