@@ -13,6 +13,12 @@ import sys
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 INPUTS = os.path.join(ROOT, "test", "Mapping", "Inputs")
 
+# Qwen3-Next's attention and gated-delta-net sizes, which the Qwen3.5
+# shapes below take too.
+NEXT_ATTENTION = dict(num_attention_heads=16, head_dim=256, linear_key_head_dim=128,
+                      linear_value_head_dim=128, linear_num_key_heads=16,
+                      linear_num_value_heads=32, vocab_size=151936)
+
 # model_type -> (base config file, overrides, what it is shaped as)
 SHAPES = {
     "llama": ("llama-config.json",
@@ -27,26 +33,20 @@ SHAPES = {
     "qwen3_moe": ("../../../bench/configs/qwen3-30b-a3b-config.json", {},
                   "Qwen3-30B-A3B"),
     "qwen3_next": ("qwen3_next-config.json",
-                   dict(hidden_size=2048, num_attention_heads=16, num_key_value_heads=2,
-                        head_dim=256, intermediate_size=5120, moe_intermediate_size=512,
+                   dict(NEXT_ATTENTION, hidden_size=2048, num_key_value_heads=2,
+                        intermediate_size=5120, moe_intermediate_size=512,
                         shared_expert_intermediate_size=512, num_experts=512,
-                        num_experts_per_tok=10, linear_key_head_dim=128,
-                        linear_value_head_dim=128, linear_num_key_heads=16,
-                        linear_num_value_heads=32, vocab_size=151936),
+                        num_experts_per_tok=10),
                    "Qwen3-Next-80B-A3B"),
     "qwen3_5": ("qwen3_5-config.json",
-                dict(hidden_size=4096, num_attention_heads=16, num_key_value_heads=4,
-                     head_dim=256, intermediate_size=12288, linear_key_head_dim=128,
-                     linear_value_head_dim=128, linear_num_key_heads=16,
-                     linear_num_value_heads=32, vocab_size=151936),
+                dict(NEXT_ATTENTION, hidden_size=4096, num_key_value_heads=4,
+                     intermediate_size=12288),
                 "a Qwen3.5 dense model of hidden 4096 (Qwen3-Next's attention sizes)"),
     "qwen3_5_moe": ("qwen3_5_moe-config.json",
-                    dict(hidden_size=2048, num_attention_heads=16, num_key_value_heads=2,
-                         head_dim=256, moe_intermediate_size=512,
+                    dict(NEXT_ATTENTION, hidden_size=2048, num_key_value_heads=2,
+                         moe_intermediate_size=512,
                          shared_expert_intermediate_size=512, num_experts=256,
-                         num_experts_per_tok=8, linear_key_head_dim=128,
-                         linear_value_head_dim=128, linear_num_key_heads=16,
-                         linear_num_value_heads=32, vocab_size=151936),
+                         num_experts_per_tok=8),
                     "a Qwen3.5-MoE of hidden 2048, 256 experts of 512"),
     "deepseek_v3": ("deepseek_v3-config.json",
                     dict(hidden_size=7168, num_attention_heads=128, num_key_value_heads=128,
@@ -74,7 +74,12 @@ SHAPES["kimi_k2"] = (SHAPES["deepseek_v3"][0], dict(SHAPES["deepseek_v3"][1], mo
 
 
 def main():
+    if len(sys.argv) != 3:
+        sys.exit("usage: configs.py MODEL_TYPE OUT.json")
     model_type, out = sys.argv[1], sys.argv[2]
+    if model_type not in SHAPES:
+        sys.exit(f"configs.py: no sizes for model type {model_type!r} "
+                 f"(known: {', '.join(sorted(SHAPES))})")
     base, over, shaped = SHAPES[model_type]
     with open(os.path.join(INPUTS, base)) as f:
         cfg = json.load(f)

@@ -20,6 +20,10 @@ while getopts "l:d:" o; do
   esac
 done
 shift $((OPTIND - 1))
+case $layers in
+  '' | *[!0-9]* | 0*) echo "$0: -l wants a layer count of 1 or more, not '$layers'" >&2; exit 2 ;;
+esac
+[ ${#layers} -le 4 ] || { echo "$0: -l $layers: too many layers for a benchmark" >&2; exit 2; }
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/lib.sh"
 wl_build weight-layout-convert weight-layout-gen >&2
@@ -60,6 +64,13 @@ convert() {
   [ -n "$peak" ] || { echo "$spec: $line" >&2; echo "failed|-|-"; return; }
   echo "$(echo "$t1 - $t0" | bc -l)|$peak|$alloc"
 }
+for m in "${mappings[@]}"; do
+  # Names as --list-mappings gives them: family/name, no path elsewhere.
+  case $m in
+    */*/* | ../* | */.. | *[!A-Za-z0-9_./-]*) echo "$0: '$m' is not a mapping name (family/name)" >&2; exit 2 ;;
+  esac
+  [ -f "$WL_ROOT/mappings/$m.json" ] || { echo "$0: no mapping '$m' (weight-layout-convert --list-mappings)" >&2; exit 2; }
+done
 echo "| mapping | shaped as | options | layers | GB out | s | cp -r; sync s | ratio | --no-fsync s | cp -r s | ratio | peak resident | allocated | at 2x layers: peak resident | allocated |"
 echo "|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
 for m in "${mappings[@]}"; do

@@ -81,26 +81,19 @@ struct CastF32ToBF16Hw {
   }
 };
 
-/// Block FP8's step lists, as StepRunner fuses them on the CPU
-/// (wl/Runtime/ElementSteps.h): dequantizing, cast(e4m3 -> T) then
-/// affine(scale) on T, is the f32 product of the e4m3 value and the
-/// block's scale rounded once to T (T bf16 or f32, every e4m3 value exact
-/// in both); quantizing, [cast(bf16 -> f32),] affine(factor) on f32, cast(f32
-/// -> e4m3), is the f32 product rounded once to e4m3. A product by 1 is the
-/// identity (a NaN here is already quiet), so the factor is always applied.
-/// NaNs come out as applyStep's (hostNaN).
-template <int32_t From, int32_t To> struct BlockFp8 {
-  float factor;
+/// Block FP8's dequantizing step list, as StepRunner fuses it on the CPU
+/// (wl/Runtime/ElementSteps.h): cast(e4m3 -> T) then affine(scale) on T is
+/// the f32 product of the e4m3 value and the block's scale rounded once to
+/// T (T bf16 or f32, every e4m3 value exact in both). NaNs come out as
+/// applyStep's (hostNaN). convertFlat computes it once per e4m3 code into
+/// a table (ByteTable).
+template <int32_t To> struct DequantizeFp8 {
+  static_assert(To == kBF16 || To == kF32, "e4m3 to bf16 or f32");
+  float scale;
   __device__ __forceinline__ uint64_t operator()(uint64_t x) const {
-    float v;
-    if constexpr (From == kF8E4M3)
-      v = __uint_as_float(e4m3ToF32Bits(static_cast<uint32_t>(x)));
-    else
-      v = __uint_as_float(static_cast<uint32_t>(castFloatBits(x, From, kF32)));
-    const uint32_t p = __float_as_uint(mulRn(v, factor));
-    if constexpr (To == kF8E4M3)
-      return f32ToE4M3Bits(p);
-    else if constexpr (To == kBF16)
+    const float v = __uint_as_float(e4m3ToF32Bits(static_cast<uint32_t>(x)));
+    const uint32_t p = __float_as_uint(mulRn(v, scale));
+    if constexpr (To == kBF16)
       return CastF32ToBF16Hw{}(p);
     else
       return p;
@@ -129,9 +122,11 @@ struct CastF32ToE4M3Hw {
   }
 };
 
-/// Quantizing to block FP8 as BlockFp8 does, the last rounding by
-/// CastF32ToE4M3Hw: [cast(bf16 -> f32),] the f32 product by the block's
-/// factor (mulRn, the host's NaNs), then e4m3.
+/// Block FP8's quantizing step list, [cast(bf16 -> f32),] affine(factor)
+/// on f32, cast(f32 -> e4m3): the f32 product by the block's factor (mulRn,
+/// the host's NaNs) rounded once to e4m3 by CastF32ToE4M3Hw. A product by
+/// 1 is the identity (a NaN here is already quiet), so the factor is always
+/// applied.
 template <int32_t From> struct QuantizeFp8Hw {
   static_assert(From == kBF16 || From == kF32, "bf16 or f32 to e4m3");
   float factor;
@@ -143,10 +138,10 @@ template <int32_t From> struct QuantizeFp8Hw {
 };
 
 /// A conversion of a byte by a 256-entry table in shared memory (dequantizing
-/// block FP8: entry b is BlockFp8's result for e4m3 code b and the unit's
+/// block FP8: entry b is DequantizeFp8's result for e4m3 code b and the unit's
 /// scale, built by the block while its loads are in flight).
-template <typename T> struct ByteTable {
-  const T *table;
+struct ByteTable {
+  const uint32_t *table;
   __device__ __forceinline__ uint64_t operator()(uint64_t x) const {
     return table[x & 0xffu];
   }
@@ -170,8 +165,8 @@ __host__ __device__ inline bool isF32Scale(const StepCode &s, int32_t t) {
 /// Which fast conversion a converting-rows task is where its words allow
 /// groups, else 0: the four common casts (1 f32 -> bf16, 2 bf16 -> f32, 3
 /// f32 -> f16, 4 f16 -> f32; each a group of 4 elements) and block FP8's
-/// step lists (BlockFp8: 5 e4m3 -> bf16, 6 e4m3 -> f32, 7 bf16 -> e4m3, 8
-/// f32 -> e4m3; word groups).
+/// step lists (DequantizeFp8: 5 e4m3 -> bf16, 6 e4m3 -> f32;
+/// QuantizeFp8Hw: 7 bf16 -> e4m3, 8 f32 -> e4m3; word groups).
 __host__ __device__ inline int32_t fastCast(const Task &t) {
   if (t.vec != 16)
     return 0;
@@ -299,14 +294,14 @@ __global__ void __launch_bounds__(kThreads, Casts ? 4 : 1)
       const bool bf16 = fastCast(t) == 5;
       auto build = [&] {
         table[threadIdx.x] =
-            static_cast<uint32_t>(bf16 ? BlockFp8<kF8E4M3, kBF16>{scale}(threadIdx.x)
-                                       : BlockFp8<kF8E4M3, kF32>{scale}(threadIdx.x));
+            static_cast<uint32_t>(bf16 ? DequantizeFp8<kBF16>{scale}(threadIdx.x)
+                                       : DequantizeFp8<kF32>{scale}(threadIdx.x));
         __syncthreads();
       };
       if (bf16)
-        convertPart<1, 2, B>(r, groups, p, ByteTable<uint32_t>{table}, build);
+        convertPart<1, 2, B>(r, groups, p, ByteTable{table}, build);
       else
-        convertPart<1, 4, B>(r, groups, p, ByteTable<uint32_t>{table}, build);
+        convertPart<1, 4, B>(r, groups, p, ByteTable{table}, build);
       break;
     }
     case 7:

@@ -426,12 +426,13 @@ void CheckpointWriter::planTarget(size_t t, const std::vector<Piece> &pieces) {
   for (const Piece &c : pieces) {
     if (c.isFill())
       continue;
+    // The last of the target's windows (in order) that starts below the
+    // piece's end.
     const int64_t hi = dstSpan(c).second;
-    size_t last = first;
-    while (last + 1 < jobs_.size() &&
-           static_cast<int64_t>(jobs_[last + 1].begin) < hi)
-      ++last;
-    addReleases(jobs_[last], c, 0);
+    auto after = std::partition_point(
+        jobs_.begin() + first, jobs_.end(),
+        [&](const Job &j) { return j.begin < hi; });
+    addReleases(*(after - 1), c, 0);
   }
 }
 

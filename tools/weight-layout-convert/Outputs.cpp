@@ -328,7 +328,8 @@ void printSummary(const ConvertOptions &opt, int64_t nranks,
               formatBytes(stats.bytes / std::max(seconds, 1e-9)).c_str(),
               stats.bytes ? 100.0 * stats.zeroCopyBytes / stats.bytes : 0.0,
               formatBytes(peakResidentBytes()).c_str(),
-              formatBytes(allocated).c_str(), opt.verify ? "; verified" : "");
+              allocated > 0 ? formatBytes(allocated).c_str() : "unknown",
+              opt.verify ? "; verified" : "");
 }
 
 } // namespace
