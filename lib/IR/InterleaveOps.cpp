@@ -227,23 +227,29 @@ InterleaveOp::evaluate(ArrayRef<ElementTensor> operands) {
   return {r};
 }
 
-// deinterleave(x)_i: chunk g of result i is read from group g of x
+// deinterleave(x)_i = reshape(slice(reshape(x, d -> (G, P)), d + 1,
+// [b_i, b_i + c_i)), (G, c_i) -> d), P = |x|_d / G, b_i = c_0 + .. + c_(i-1):
+// chunk g of result i is read from group g of x. Through reshapes, a region
+// of x whole along d stays one region (its dimension d two modes), not G.
 SmallVector<layout::Regions>
 DeinterleaveOp::mapRegions(ArrayRef<layout::Regions> operands) {
-  int64_t d = getDim(), g = getGroups();
-  int64_t total = shapeOf(getInput())[d], before = 0;
+  const int64_t d = getDim(), g = getGroups();
+  const layout::Shape in = shapeOf(getInput());
+  layout::Shape split = in;
+  split[d] = g;
+  split.insert(split.begin() + d + 1, in[d] / g);
+  const layout::Regions groups = layout::reshapeRegions(operands[0], in, split);
   SmallVector<layout::Regions> out;
+  int64_t before = 0;
   for (Value r : getResults()) {
-    int64_t c = shapeOf(r)[d] / g;
-    layout::Regions rs;
-    for (int64_t k = 0; k < g; ++k) {
-      int64_t from = k * (total / g) + before;
-      layout::Regions part =
-          layout::restrictDim(operands[0], d, from, from + c);
-      layout::shiftDim(part, d, k * c - from);
-      rs.insert(rs.end(), part.begin(), part.end());
-    }
-    out.push_back(std::move(rs));
+    const layout::Shape shape = shapeOf(r);
+    const int64_t c = shape[d] / g;
+    layout::Regions part =
+        layout::restrictDim(groups, d + 1, before, before + c);
+    layout::shiftDim(part, d + 1, -before);
+    layout::Shape chunks = split;
+    chunks[d + 1] = c;
+    out.push_back(layout::reshapeRegions(part, chunks, shape));
     before += c;
   }
   return out;

@@ -91,10 +91,11 @@ func.func @megatron_qkv() {
 // -----
 
 // Two groups of 4 rows [a a b b | a a b b]: a is rows 0..1 and 4..5 of x
-// (positions 0..3 and 8..11), b rows 2..3 and 6..7 (4..7 and 12..15).
+// (positions 0..3 and 8..11), b rows 2..3 and 6..7 (4..7 and 12..15); each
+// one piece, the groups a dimension of stride 8 (not a piece per group).
 // CHECK-LABEL: func.func @deinterleave
-// CHECK: wl.sink %{{.*}} "a" {wl.pieces = ["shape [4] dst 0 [1] <- 'x' 0 [1]", "shape [4] dst 4 [1] <- 'x' 8 [1]"]} : tensor<4x2xbf16>
-// CHECK: wl.sink %{{.*}} "b" {wl.pieces = ["shape [4] dst 0 [1] <- 'x' 4 [1]", "shape [4] dst 4 [1] <- 'x' 12 [1]"]} : tensor<4x2xbf16>
+// CHECK: wl.sink %{{.*}} "a" {wl.pieces = ["shape [2, 4] dst 0 [4, 1] <- 'x' 0 [8, 1]"]} : tensor<4x2xbf16>
+// CHECK: wl.sink %{{.*}} "b" {wl.pieces = ["shape [2, 4] dst 0 [4, 1] <- 'x' 4 [8, 1]"]} : tensor<4x2xbf16>
 func.func @deinterleave() {
   %x = wl.source "x" : tensor<8x2xbf16>
   %a, %b = wl.deinterleave %x dim 0 groups 2 sizes [4, 4] : tensor<8x2xbf16> -> tensor<4x2xbf16>, tensor<4x2xbf16>
