@@ -8,10 +8,12 @@ conversion, the tests check the formulas.
 usage: make_fp8.py SRC DST [B]"""
 import json
 import os
-import struct
 import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "test", "Inputs"))
+import safetensors_io  # noqa: E402
 
 src, dst = sys.argv[1], sys.argv[2]
 b = int(sys.argv[3]) if len(sys.argv) > 3 else 128
@@ -25,9 +27,7 @@ weight_map = {}
 for f in sorted(os.listdir(src)):
     if not f.endswith(".safetensors"):
         continue
-    raw = open(os.path.join(src, f), "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    h = json.loads(raw[8:8 + n])
+    h, data = safetensors_io.read(os.path.join(src, f))
     out, blobs, off = {}, [], 0
 
     def add(name, dtype, shape, data):
@@ -52,11 +52,9 @@ for f in sorted(os.listdir(src)):
             scales = rng.uniform(1e-4, 1e-2, int(np.prod(grid))).astype(np.float32)
             add(k + "_scale_inv", "F32", grid, scales.tobytes())
         else:
-            add(k, v["dtype"], shape, raw[8 + n + s:8 + n + e])
-    hb = json.dumps(out).encode()
-    hb += b" " * (-len(hb) % 8)
+            add(k, v["dtype"], shape, data[s:e])
     with open(os.path.join(dst, f), "wb") as fo:
-        fo.write(struct.pack("<Q", len(hb)) + hb)
+        fo.write(safetensors_io.pack(out))  # the header; the data in pieces
         for x in blobs:
             fo.write(x)
 index = os.path.join(src, "model.safetensors.index.json")

@@ -9,7 +9,7 @@ tests skip where torch sees no GPU.
 
 import json
 import os
-import struct
+import sys
 import tempfile
 import unittest
 
@@ -19,6 +19,8 @@ import weight_layout as wl
 
 SRC = os.environ.get("WL_SOURCE_DIR") or os.path.abspath(
     os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.join(SRC, "test", "Inputs"))
+import safetensors_io  # noqa: E402
 CONFIG = os.path.join(SRC, "examples", "qwen3-tiny-config.json")
 VLLM = "qwen3/hf-to-vllm"
 MEGATRON = "qwen3/hf-to-megatron"
@@ -395,10 +397,7 @@ def write_safetensors(path, tensors):
                      "data_offsets": [off, off + len(b)]}
         blobs.append(b)
         off += len(b)
-    h = json.dumps(header).encode()
-    h += b" " * (-len(h) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+    safetensors_io.write(path, header, b"".join(blobs))
 
 
 def test_source_ranges_read_only_rank_bytes():
@@ -557,11 +556,8 @@ def test_read_safetensors_refuses_what_the_validated_reader_refuses():
         # A header whose shape claims more than its data holds: refused
         # before anything is allocated for it.
         bad = os.path.join(d, "bad.safetensors")
-        h = json.dumps({"a": {"dtype": "F32", "shape": [1 << 40],
-                              "data_offsets": [0, 8]}}).encode()
-        h += b" " * (-len(h) % 8)
-        with open(bad, "wb") as f:
-            f.write(struct.pack("<Q", len(h)) + h + bytes(8))
+        safetensors_io.write(bad, {"a": {"dtype": "F32", "shape": [1 << 40],
+                                         "data_offsets": [0, 8]}}, bytes(8))
         msg = raises(ValueError, wl.read_safetensors, bad)
         assert "tensor 'a'" in msg, msg
         got, _ = wl.read_safetensors(good)

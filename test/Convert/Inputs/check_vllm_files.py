@@ -9,22 +9,22 @@ multiple of 64), norms whole. Elements are compared as raw bytes.
 usage: check_vllm_files.py HF_DIR OUT_DIR TP"""
 import json
 import os
-import struct
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Inputs"))
+import safetensors_io  # noqa: E402
 
 hf, out, tp = sys.argv[1], sys.argv[2], int(sys.argv[3])
 
 
 def read(path):
-    raw = open(path, "rb").read()
-    n = struct.unpack("<Q", raw[:8])[0]
-    h = json.loads(raw[8:8 + n])
+    h, data = safetensors_io.read(path)
     t = {}
     for k, v in h.items():
         if k == "__metadata__":
             continue
         b, e = v["data_offsets"]
-        t[k] = (v["shape"], raw[8 + n + b:8 + n + e], v["dtype"])
+        t[k] = (v["shape"], data[b:e], v["dtype"])
     return t
 
 

@@ -4,18 +4,16 @@ usage: edit_metadata.py FILE [KEY=VALUE ...] [--drop KEY ...] [--drop-all]
 The tensors and their bytes stay the same; the header is re-padded with
 spaces to a multiple of 8 bytes, as writers pad it.
 """
-import json
-import struct
+import os
 import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Inputs"))
+import safetensors_io  # noqa: E402
 
 
 def main():
     path, args = sys.argv[1], sys.argv[2:]
-    with open(path, "rb") as f:
-        data = f.read()
-    (n,) = struct.unpack("<Q", data[:8])
-    header = json.loads(data[8:8 + n])
-    body = data[8 + n:]
+    header, body = safetensors_io.read(path)
     meta = header.get("__metadata__", {})
     i = 0
     while i < len(args):
@@ -32,10 +30,7 @@ def main():
     header.pop("__metadata__", None)
     if meta:
         header["__metadata__"] = meta
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * ((8 - (8 + len(text)) % 8) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)) + text + body)
+    safetensors_io.write(path, header, body)
 
 
 if __name__ == "__main__":

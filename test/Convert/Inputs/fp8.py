@@ -21,10 +21,12 @@
 import json
 import os
 import shutil
-import struct
 import sys
 
 import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Inputs"))
+import safetensors_io  # noqa: E402
 
 NP = {"BF16": np.uint16, "F32": np.float32, "F8_E4M3": np.uint8, "U8": np.uint8,
       "I8": np.int8}
@@ -35,14 +37,12 @@ def read_folder(d):
     for f in sorted(os.listdir(d)):
         if not f.endswith(".safetensors"):
             continue
-        raw = open(os.path.join(d, f), "rb").read()
-        n = struct.unpack("<Q", raw[:8])[0]
-        h = json.loads(raw[8:8 + n])
+        h, data = safetensors_io.read(os.path.join(d, f))
         for k, v in h.items():
             if k == "__metadata__":
                 continue
             b, e = v["data_offsets"]
-            a = np.frombuffer(raw[8 + n + b:8 + n + e], dtype=NP[v["dtype"]])
+            a = np.frombuffer(data[b:e], dtype=NP[v["dtype"]])
             tensors[k] = (v["dtype"], a.reshape(v["shape"]))
     return tensors
 
@@ -56,10 +56,8 @@ def write_folder(d, tensors, config):
                      "data_offsets": [off, off + len(b)]}
         blobs.append(b)
         off += len(b)
-    h = json.dumps(header).encode()
-    h += b" " * (-len(h) % 8)
-    with open(os.path.join(d, "model.safetensors"), "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
+    safetensors_io.write(os.path.join(d, "model.safetensors"), header,
+                         b"".join(blobs))
     with open(os.path.join(d, "config.json"), "w") as f:
         json.dump(config, f, indent=2)
 

@@ -9,20 +9,17 @@ import shutil
 import struct
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Inputs"))
+import safetensors_io  # noqa: E402
+from safetensors_io import pack  # noqa: E402
+
 good, out = sys.argv[1], sys.argv[2]
 raw = open(os.path.join(good, "model.safetensors"), "rb").read()
 n = struct.unpack("<Q", raw[:8])[0]
-header = json.loads(raw[8:8 + n])
-data = raw[8 + n:]
+header, data = safetensors_io.unpack(raw)
 config = json.load(open(os.path.join(good, "config.json")))
 names = [k for k in header if k != "__metadata__"]
 names.sort(key=lambda k: header[k]["data_offsets"][0])
-
-
-def pack(text, payload):
-    text = text.encode()
-    text += b" " * ((8 - (8 + len(text)) % 8) % 8)
-    return struct.pack("<Q", len(text)) + text + payload
 
 
 def case(name, file_bytes=None, cfg=None, files=None):

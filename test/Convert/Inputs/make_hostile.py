@@ -10,19 +10,15 @@ import shutil
 import struct
 import sys
 
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Inputs"))
+import safetensors_io  # noqa: E402
+from safetensors_io import pack  # noqa: E402
+
 good, out = sys.argv[1], sys.argv[2]
 raw = open(os.path.join(good, "model.safetensors"), "rb").read()
-n = struct.unpack("<Q", raw[:8])[0]
-header = json.loads(raw[8:8 + n])
-data = raw[8 + n:]
+header, data = safetensors_io.unpack(raw)
 config_text = open(os.path.join(good, "config.json")).read()
 config = json.loads(config_text)
-
-
-def pack(h, payload):
-    text = json.dumps(h, separators=(",", ":")).encode()
-    text += b" " * ((8 - (8 + len(text)) % 8) % 8)
-    return struct.pack("<Q", len(text)) + text + payload
 
 
 def case(name, cfg_text=None, weights=None):

@@ -6,7 +6,10 @@ both (used by add_mtp_layer.py and add_deepseek_mtp_layer.py). Standard
 library only."""
 import json
 import os
-import struct
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "Inputs"))
+import safetensors_io  # noqa: E402
 
 FIRST, SECOND = "model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"
 
@@ -15,9 +18,8 @@ def add_second_shard(d, shapes):
     """Adds the tensors of `shapes` (name: shape) that d/model.safetensors
     lacks; e_score_correction_bias is F32, the others BF16. Returns how many
     were added."""
-    with open(os.path.join(d, "model.safetensors"), "rb") as f:
-        n = struct.unpack("<Q", f.read(8))[0]
-        have = [k for k in json.loads(f.read(n)) if k != "__metadata__"]
+    header = safetensors_io.read_header(os.path.join(d, "model.safetensors"))
+    have = [k for k in header if k != "__metadata__"]
     added = {k: s for k, s in shapes.items() if k not in have}
     header, off = {}, 0
     for k, shape in added.items():
@@ -27,10 +29,7 @@ def add_second_shard(d, shapes):
             size *= x
         header[k] = {"dtype": dt, "shape": shape, "data_offsets": [off, off + size]}
         off += size
-    h = json.dumps(header).encode()
-    h += b" " * (-len(h) % 8)
-    with open(os.path.join(d, SECOND), "wb") as f:
-        f.write(struct.pack("<Q", len(h)) + h + bytes(off))
+    safetensors_io.write(os.path.join(d, SECOND), header, bytes(off))
     os.rename(os.path.join(d, "model.safetensors"), os.path.join(d, FIRST))
     weight_map = {k: FIRST for k in have}
     weight_map.update({k: SECOND for k in added})
