@@ -46,9 +46,10 @@ public:
         return false;
     }
     int threads = options.readThreads;
-    // All cores but two (the writer threads'), at most 16: one thread
-    // reading from the page cache is far slower than the host-to-device
-    // copy, and the upload rate grows with the readers (docs/cuda.md).
+    // All cores but two (the writer's and the rendering thread's), at most
+    // 16: one thread reading from the page cache is far slower than the
+    // host-to-device copy, and the upload rate grows with the readers
+    // (docs/cuda.md).
     if (threads <= 0)
       threads = std::clamp(
           static_cast<int>(std::thread::hardware_concurrency()) - 2, 1, 16);

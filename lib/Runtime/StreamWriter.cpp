@@ -522,8 +522,8 @@ void CheckpointWriter::addPiece(Job &job, Piece &q, int es, int64_t a) {
 
 bool CheckpointWriter::stream(std::string &error) {
   setUpBuffers();
-  // Writers store windows in parallel (the kernel's page-cache copies of
-  // one thread are the limit of a plain copy); windows are disjoint.
+  // Writers store windows while the next is rendered (WriteOptions::writers;
+  // windows are disjoint).
   std::vector<std::thread> writers;
   for (int i = 0; i < std::max(1, options_.writers); ++i)
     writers.emplace_back([this] { writerLoop(); });

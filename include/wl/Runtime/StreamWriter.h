@@ -64,8 +64,11 @@ struct WriteOptions {
   int64_t windowBytes = 16ll << 20;
   /// Buffers in flight: one being rendered, the others being written.
   int buffers = 4;
-  /// Threads storing windows (pwrite, copy_file_range) in parallel.
-  int writers = 2;
+  /// Threads storing windows (pwrite, copy_file_range). One: the windows
+  /// in flight are of one file, whose buffered writes the filesystem
+  /// serializes (ext4 and XFS hold the inode's lock for each), and a second
+  /// writer spent a core spinning on that lock (docs/runtime.md).
+  int writers = 1;
   /// Contiguous unconverted runs of at least this many bytes are copied by
   /// the kernel; 0 turns copy_file_range off.
   int64_t zeroCopyMinBytes = 1ll << 20;
