@@ -1,11 +1,11 @@
 //===- ConvertKernels.cuh - converting rows --------------------*- CUDA -*-===//
 //
-// convertFlat: converting rows as non-persistent blocks, the fast
-// conversions (the four common casts, bf16 or f16 to and from f32, by the
-// hardware's conversions where they equal the exact ones,
-// compareFastCasts; block FP8's dequantizing and quantizing step lists) in
-// an instance of their own, the other steps of wl/Cuda/DeviceConvert.h in
-// another (docs/cuda.md).
+// Converting rows as non-persistent blocks: convertFast, the fast
+// conversions (FastCast: the four common casts, bf16 or f16 to and from
+// f32, by the hardware's conversions where they equal the exact ones,
+// compareFastCasts; block FP8's dequantizing and quantizing step lists)
+// from per-block descriptors (FlatConvert); convertFlat, the other steps
+// of wl/Cuda/DeviceConvert.h (docs/cuda.md).
 //
 //===----------------------------------------------------------------------===//
 #ifndef WL_CUDA_CONVERTKERNELS_CUH
@@ -152,212 +152,183 @@ struct NoPrepare {
   __device__ __forceinline__ void operator()() const {}
 };
 
-__host__ __device__ inline bool isCastStep(const StepCode &s, int32_t from,
-                                           int32_t to) {
-  return s.kind == 0 && s.from == from && s.to == to;
-}
-/// An affine on t that is a product by an f32 value alone.
-__host__ __device__ inline bool isF32Scale(const StepCode &s, int32_t t) {
-  return s.kind == 1 && s.to == t && s.offset == 0.0 &&
-         static_cast<double>(static_cast<float>(s.scale)) == s.scale;
-}
+/// A block's rows of a conversion: `rows` of `groups` items from s0 to d0,
+/// rs and rd bytes apart; items [first, total) of them are left to it.
+struct ConvertRows {
+  const uint8_t *s0;
+  uint8_t *d0;
+  uint32_t rs, rd, groups, first, total;
+};
 
-/// Which fast conversion a converting-rows task is where its words allow
-/// groups, else 0: the four common casts (1 f32 -> bf16, 2 bf16 -> f32, 3
-/// f32 -> f16, 4 f16 -> f32; each a group of 4 elements) and block FP8's
-/// step lists (DequantizeFp8: 5 e4m3 -> bf16, 6 e4m3 -> f32;
-/// QuantizeFp8Hw: 7 bf16 -> e4m3, 8 f32 -> e4m3; word groups).
-__host__ __device__ inline int32_t fastCast(const Task &t) {
-  if (t.vec != 16)
-    return 0;
-  const StepCode *s = t.steps;
-  if (t.nsteps == 1 && s[0].kind == 0) {
-    const int32_t from = s[0].from, to = s[0].to;
-    return from == kF32 && to == kBF16   ? 1
-           : from == kBF16 && to == kF32 ? 2
-           : from == kF32 && to == kF16  ? 3
-           : from == kF16 && to == kF32  ? 4
-                                         : 0;
-  }
-  if (t.nsteps == 2 && isCastStep(s[0], kF8E4M3, kBF16) &&
-      isF32Scale(s[1], kBF16))
-    return 5;
-  if (t.nsteps == 2 && isCastStep(s[0], kF8E4M3, kF32) &&
-      isF32Scale(s[1], kF32))
-    return 6;
-  if (t.nsteps == 3 && isCastStep(s[0], kBF16, kF32) &&
-      isF32Scale(s[1], kF32) && isCastStep(s[2], kF32, kF8E4M3))
-    return 7;
-  if (t.nsteps == 2 && isF32Scale(s[0], kF32) &&
-      isCastStep(s[1], kF32, kF8E4M3))
-    return 8;
-  return 0;
-}
-
-/// Elements of a converting-rows task that convertFlat moves as one item:
-/// 4 for the common casts, 16 / max(element sizes) for block FP8 and other
-/// word groups (t.vec 16: float to float, aligned), else 1 (element by
-/// element).
-__host__ __device__ inline int64_t convertItemElements(const Task &t) {
-  const int32_t fast = fastCast(t);
-  if (fast >= 1 && fast <= 4)
-    return 4;
-  if (t.vec == 16)
-    return 16 / (t.srcSize > t.dstSize ? t.srcSize : t.dstSize);
-  return 1;
-}
-
-/// Items (element groups, or elements) a thread of convertFlat converts:
-/// 8, because 4 keep half as many loads in flight and 16 run short of
-/// registers (docs/cuda.md).
-constexpr int kConvertItems = 8;
-
-/// Groups [p 256 B, (p + 1) 256 B) of a unit's flattened (row, group)
-/// space, B a thread, all loads in flight before the first store; `prepare`
-/// runs between the loads and the conversions, by every thread of the block
-/// (it may hold a barrier).
+/// Items [first + k 256 + x] (k < B, x the thread) of a block's rows, all
+/// loads in flight before the first store; `prepare` runs between the loads
+/// and the conversions, by every thread of the block (it may hold a
+/// barrier).
 template <int SS, int DS, int B, typename F, typename P = NoPrepare>
-__device__ __forceinline__ void convertPart(const RowUnit &r, uint32_t groups,
-                                            uint32_t p, F f, P prepare = {}) {
+__device__ __forceinline__ void convertPart(const ConvertRows &r, F f,
+                                            P prepare = {}) {
   constexpr int G = 16 / (SS > DS ? SS : DS);
   using SW = typename Bits<G * SS>::T;
   using DW = typename Bits<G * DS>::T;
-  const uint32_t total = static_cast<uint32_t>(r.rows) * groups;
-  const uint32_t rs = static_cast<uint32_t>(r.rs),
-                 rd = static_cast<uint32_t>(r.rd);
-  const uint32_t q0 = p * kThreads * B + threadIdx.x;
+  const uint32_t q0 = r.first + threadIdx.x;
   SW v[B];
 #pragma unroll
   for (int k = 0; k < B; ++k) {
     const uint32_t q = q0 + k * kThreads;
-    if (q < total)
+    if (q < r.total)
       v[k] = *reinterpret_cast<const SW *>(
-          r.s0 + (q / groups * rs + q % groups * (G * SS)));
+          r.s0 + (q / r.groups * r.rs + q % r.groups * (G * SS)));
   }
   prepare();
 #pragma unroll
   for (int k = 0; k < B; ++k) {
     const uint32_t q = q0 + k * kThreads;
-    if (q < total) {
+    if (q < r.total) {
       DW o{};
 #pragma unroll
       for (int e = 0; e < G; ++e)
         putElement<DS>(o, e, f(getElement<SS>(v[k], e)));
-      *reinterpret_cast<DW *>(r.d0 +
-                              (q / groups * rd + q % groups * (G * DS))) = o;
+      *reinterpret_cast<DW *>(r.d0 + (q / r.groups * r.rd +
+                                      q % r.groups * (G * DS))) = o;
     }
   }
 }
 
-/// Converting rows as blocks of kConvertItems items a thread, not
-/// persistent: block b takes part b % parts of unit b / parts, as copyFlat.
-/// An item is a group of 4 elements of the common casts or a word group of
-/// block FP8 (Casts: the kernel of the fast conversions alone, fastCast,
-/// its registers theirs), or a word group of the other float to float
-/// steps or one element (convertItemElements).
+/// The fast conversions (FastCast), a block per FlatConvert (three
+/// broadcast loads, then the data): groups of 4 elements of the common
+/// casts, word groups of block FP8, kConvertItems a thread.
 ///
-/// The fast instance is held to 64 registers (4 blocks an SM): with all
-/// of its cases it took 122 to 128, 2 blocks an SM, a quarter of the warps,
+/// Held to 64 registers (4 blocks an SM): with every case of the fast
+/// conversions it took 122 to 128, 2 blocks an SM, a quarter of the warps,
 /// and that occupancy, not the memory, bounded it (docs/cuda.md).
-template <bool Casts>
-__global__ void __launch_bounds__(kThreads, Casts ? 4 : 1)
+__global__ void __launch_bounds__(kThreads, 4)
+    convertFast(const FlatConvert *units) {
+  constexpr int B = kConvertItems;
+  const FlatConvert *f = units + blockIdx.x;
+  const uint4 w0 = __ldg(reinterpret_cast<const uint4 *>(f)),
+              w1 = __ldg(reinterpret_cast<const uint4 *>(f) + 1),
+              w2 = __ldg(reinterpret_cast<const uint4 *>(f) + 2);
+  ConvertRows r;
+  r.s0 = reinterpret_cast<const uint8_t *>(static_cast<uint64_t>(w0.y) << 32 |
+                                           w0.x);
+  r.d0 = reinterpret_cast<uint8_t *>(static_cast<uint64_t>(w0.w) << 32 | w0.z);
+  r.rs = w1.x;
+  r.rd = w1.y;
+  r.groups = w1.z;
+  r.first = w1.w;
+  r.total = w2.x;
+  const int32_t cast = static_cast<int32_t>(w2.y);
+  const float scale = __uint_as_float(w2.z);
+  switch (cast) {
+  case kF32ToBF16:
+    convertPart<4, 2, B>(r, CastF32ToBF16Hw{});
+    break;
+  case kBF16ToF32:
+    convertPart<2, 4, B>(r, Cast<kBF16, kF32>{});
+    break;
+  case kF32ToF16:
+    convertPart<4, 2, B>(r, Cast<kF32, kF16>{});
+    break;
+  case kF16ToF32:
+    convertPart<2, 4, B>(r, Cast<kF16, kF32>{});
+    break;
+  case kE4M3ToBF16:
+  case kE4M3ToF32: {
+    // Dequantizing: every code's result once a block (one thread an
+    // entry), then a lookup an element.
+    static_assert(kThreads == 256, "one thread an e4m3 code");
+    __shared__ uint32_t table[256];
+    const bool bf16 = cast == kE4M3ToBF16;
+    auto build = [&] {
+      table[threadIdx.x] =
+          static_cast<uint32_t>(bf16 ? DequantizeFp8<kBF16>{scale}(threadIdx.x)
+                                     : DequantizeFp8<kF32>{scale}(threadIdx.x));
+      __syncthreads();
+    };
+    if (bf16)
+      convertPart<1, 2, B>(r, ByteTable{table}, build);
+    else
+      convertPart<1, 4, B>(r, ByteTable{table}, build);
+    break;
+  }
+  case kBF16ToE4M3:
+    convertPart<2, 1, B>(r, QuantizeFp8Hw<kBF16>{scale});
+    break;
+  default: // kF32ToE4M3
+    convertPart<4, 1, B>(r, QuantizeFp8Hw<kF32>{scale});
+  }
+}
+
+/// The other converting rows (not FastCast) as blocks of kConvertItems items
+/// a thread, not persistent: block b takes part b % parts of unit b /
+/// parts, as copyFlat. An item is a word group of float to float steps
+/// (vec 16) or one element.
+__global__ void __launch_bounds__(kThreads, 1)
     convertFlat(Args a, int parts) {
   constexpr int B = kConvertItems;
   const long long u = a.first + blockIdx.x / parts;
   const uint32_t p = blockIdx.x % parts;
   const Unit cur = a.units[u];
   const Task &t = a.tasks[cur.task];
-  const RowUnit r = rowUnit(t, cur, source(t), target(t));
-  const uint32_t groups =
-      static_cast<uint32_t>((cur.b1 - cur.b0) / convertItemElements(t));
-  if constexpr (Casts) {
-    switch (fastCast(t)) {
-    case 1:
-      convertPart<4, 2, B>(r, groups, p, CastF32ToBF16Hw{});
-      break;
-    case 2:
-      convertPart<2, 4, B>(r, groups, p, Cast<kBF16, kF32>{});
-      break;
-    case 3:
-      convertPart<4, 2, B>(r, groups, p, Cast<kF32, kF16>{});
-      break;
-    case 4:
-      convertPart<2, 4, B>(r, groups, p, Cast<kF16, kF32>{});
-      break;
-    case 5:
-    case 6: {
-      // Dequantizing: every code's result once a block (one thread an
-      // entry), then a lookup an element.
-      static_assert(kThreads == 256, "one thread an e4m3 code");
-      __shared__ uint32_t table[256];
-      const float scale = float(t.steps[1].scale);
-      const bool bf16 = fastCast(t) == 5;
-      auto build = [&] {
-        table[threadIdx.x] =
-            static_cast<uint32_t>(bf16 ? DequantizeFp8<kBF16>{scale}(threadIdx.x)
-                                       : DequantizeFp8<kF32>{scale}(threadIdx.x));
-        __syncthreads();
-      };
-      if (bf16)
-        convertPart<1, 2, B>(r, groups, p, ByteTable{table}, build);
-      else
-        convertPart<1, 4, B>(r, groups, p, ByteTable{table}, build);
-      break;
-    }
-    case 7:
-      convertPart<2, 1, B>(r, groups, p,
-                           QuantizeFp8Hw<kBF16>{float(t.steps[1].scale)});
-      break;
-    default:
-      convertPart<4, 1, B>(r, groups, p,
-                           QuantizeFp8Hw<kF32>{float(t.steps[0].scale)});
-    }
-  } else if (t.vec == 16) {
+  const RowUnit ru = rowUnit(t, cur, source(t), target(t));
+  const int64_t g = t.vec == 16 ? 16 / (t.srcSize > t.dstSize ? t.srcSize
+                                                              : t.dstSize)
+                                : 1;
+  const uint32_t groups = static_cast<uint32_t>((cur.b1 - cur.b0) / g);
+  ConvertRows r{ru.s0,
+                ru.d0,
+                static_cast<uint32_t>(ru.rs),
+                static_cast<uint32_t>(ru.rd),
+                groups,
+                0,
+                static_cast<uint32_t>(ru.rows) * groups};
+  if (t.vec == 16) {
     // Two halves of 4 groups a thread, so that the steps' registers are
     // not spilled.
     const Steps f{t.steps, t.nsteps};
     for (uint32_t q = p * (B / 4); q < (p + 1) * (B / 4); ++q) {
+      r.first = q * kThreads * 4;
       const int ss = t.srcSize, ds = t.dstSize;
       if (ss == 1 && ds == 1)
-        convertPart<1, 1, 4>(r, groups, q, f);
+        convertPart<1, 1, 4>(r, f);
       else if (ss == 1 && ds == 2)
-        convertPart<1, 2, 4>(r, groups, q, f);
+        convertPart<1, 2, 4>(r, f);
       else if (ss == 1 && ds == 4)
-        convertPart<1, 4, 4>(r, groups, q, f);
+        convertPart<1, 4, 4>(r, f);
       else if (ss == 2 && ds == 1)
-        convertPart<2, 1, 4>(r, groups, q, f);
+        convertPart<2, 1, 4>(r, f);
       else if (ss == 4 && ds == 1)
-        convertPart<4, 1, 4>(r, groups, q, f);
+        convertPart<4, 1, 4>(r, f);
       else if (ss == 2 && ds == 4)
-        convertPart<2, 4, 4>(r, groups, q, f);
+        convertPart<2, 4, 4>(r, f);
       else if (ss == 2 && ds == 8)
-        convertPart<2, 8, 4>(r, groups, q, f);
+        convertPart<2, 8, 4>(r, f);
       else if (ss == 4 && ds == 2)
-        convertPart<4, 2, 4>(r, groups, q, f);
+        convertPart<4, 2, 4>(r, f);
       else if (ss == 4 && ds == 8)
-        convertPart<4, 8, 4>(r, groups, q, f);
+        convertPart<4, 8, 4>(r, f);
       else if (ss == 8 && ds == 2)
-        convertPart<8, 2, 4>(r, groups, q, f);
+        convertPart<8, 2, 4>(r, f);
       else if (ss == 8 && ds == 4)
-        convertPart<8, 4, 4>(r, groups, q, f);
+        convertPart<8, 4, 4>(r, f);
       else if (ss == 2)
-        convertPart<2, 2, 4>(r, groups, q, f);
+        convertPart<2, 2, 4>(r, f);
       else if (ss == 4)
-        convertPart<4, 4, 4>(r, groups, q, f);
+        convertPart<4, 4, 4>(r, f);
       else // 8 and 8 (wordGroups refuses 1 with 8)
-        convertPart<8, 8, 4>(r, groups, q, f);
+        convertPart<8, 8, 4>(r, f);
     }
   } else {
-    const uint32_t n = groups, total = static_cast<uint32_t>(r.rows) * n;
+    const uint32_t n = groups, total = r.total;
     for (int k = 0; k < B; ++k) {
       const uint32_t q = p * kThreads * B + k * kThreads + threadIdx.x;
       if (q >= total)
         break;
-      uint64_t v =
-          loadElement(r.s0 + (q / n * r.rs + q % n * t.srcSize), t.srcSize);
+      uint64_t v = loadElement(
+          ru.s0 + (q / n * ru.rs + q % n * t.srcSize), t.srcSize);
       for (int j = 0; j < t.nsteps; ++j)
         v = applyStep(t.steps[j], v);
-      storeElement(r.d0 + (q / n * r.rd + q % n * t.dstSize), t.dstSize, v);
+      storeElement(ru.d0 + (q / n * ru.rd + q % n * t.dstSize), t.dstSize, v);
     }
   }
 }

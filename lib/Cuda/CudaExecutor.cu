@@ -4,9 +4,10 @@
 // launched, up to five launches a plan (docs/cuda.md). copyFlat (aligned
 // row copies and fills, with their fused padding, CopyKernel.cuh),
 // transposeTiles (aligned transposes through a shared-memory tile,
-// TransposeKernel.cuh) and convertFlat (converting rows: the fast
-// conversions, and the rest, ConvertKernels.cuh) are not persistent: each unit
-// is cut into parts, a block each, handed out in order by the hardware,
+// TransposeKernel.cuh), convertFast (the fast conversions, a block per
+// FlatConvert) and convertFlat (the other converting rows; both in
+// ConvertKernels.cuh) are not persistent: each unit is cut into parts, a
+// block each, handed out in order by the hardware,
 // so that the memory in flight is one short stretch (as the driver's own
 // copy runs). runUnits (everything else, and the whole of a small plan,
 // GeneralKernel.cuh) is persistent: block b takes units b, b + grid, ...
@@ -99,18 +100,18 @@ struct Executor::Impl {
       {reinterpret_cast<const void *>(copyFlat<kRowWords>),
        int64_t(kThreads) * 16 * kRowWords},
       {reinterpret_cast<const void *>(transposeTiles), 1},
-      {reinterpret_cast<const void *>(convertFlat<true>),
-       int64_t(kThreads) * kConvertItems},
-      {reinterpret_cast<const void *>(convertFlat<false>),
-       int64_t(kThreads) * kConvertItems},
+      {reinterpret_cast<const void *>(convertFast), kConvertBlockItems},
+      {reinterpret_cast<const void *>(convertFlat), kConvertBlockItems},
       {reinterpret_cast<const void *>(runUnits), 0}};
   DeviceBuffer tasks, units, flat;
-  /// The units in launch order, grouped by kernel, but for copyFlat's and
-  /// transposeTiles': those are in `flatUnits`, as FlatRows then
-  /// FlatTranspose (flatTransposeAt bytes in), their addresses resolved.
+  /// The units in launch order, grouped by kernel, but for copyFlat's,
+  /// transposeTiles' and convertFast's: those are in `flatUnits`, as
+  /// FlatRows, then FlatTranspose (flatTransposeAt bytes in), then
+  /// FlatConvert (flatConvertAt), their addresses resolved.
   std::vector<Unit> ordered;
   std::vector<uint8_t> flatUnits;
-  size_t flatTransposeAt = 0;
+  std::vector<FlatConvert> flatConverts;
+  size_t flatTransposeAt = 0, flatConvertAt = 0;
   int64_t smallPlanBytes = kSmallPlanBytes;
 
   /// The general kernel's occupancy, once.
@@ -189,9 +190,9 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
     return false;
   // Row copies and fills whose every address is 16-byte aligned go to
   // copyFlat, transposes whose blocks are all aligned to transposeTiles,
-  // converting rows to convertFlat (the fast conversions, fastCast, in a
-  // kernel of their own), the rest to the general kernel: up to five launches, in
-  // that order, on the stream. A small plan (a few norms,
+  // the fast conversions (fastCast) to convertFast, the other converting
+  // rows to convertFlat, the rest to the general kernel: up to five
+  // launches, in that order, on the stream. A small plan (a few norms,
   // biases) is one launch of the general kernel: there launches, not
   // bytes, are the cost.
   const bool small = table.bytes < impl_->smallPlanBytes;
@@ -201,7 +202,7 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
     if (t.kind == kTranspose && t.vec > 1 && !small && fitsFlatTranspose(t))
       return kTransposeGroup;
     if (t.kind == kConvertRows)
-      return fastCast(t) != 0 ? kCastGroup : kConvertGroup;
+      return fastCast(t) != kNotFast ? kCastGroup : kConvertGroup;
     return kGeneralGroup;
   };
   // The units grouped by kernel, in table order within a group. A
@@ -242,8 +243,20 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
   std::vector<Unit> &ordered = impl_->ordered;
   ordered.clear();
   long long count[kGroups] = {};
+  // convertFast's units as a descriptor a block (FlatConvert).
+  std::vector<FlatConvert> &converts = impl_->flatConverts;
+  converts.clear();
+  for (const Unit &u : grouped[kCastGroup]) {
+    const Task &t = table.tasks[u.task];
+    appendFlatConverts(t, u, sb[t.source], tb[t.target], converts);
+  }
   for (int g = 0; g < kGroups; ++g) {
     KernelLaunch &k = impl_->kernels[g];
+    if (g == kCastGroup) {
+      k.parts = 1;
+      count[g] = static_cast<long long>(converts.size());
+      continue;
+    }
     if (k.perBlock > 0) {
       int64_t most = 1;
       for (const Unit &u : grouped[g])
@@ -257,7 +270,8 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
   // copyFlat's and transposeTiles' units with their addresses resolved.
   std::vector<uint8_t> &flat = impl_->flatUnits;
   flat.resize(grouped[kRowsGroup].size() * sizeof(FlatRows) +
-              grouped[kTransposeGroup].size() * sizeof(FlatTranspose));
+              grouped[kTransposeGroup].size() * sizeof(FlatTranspose) +
+              converts.size() * sizeof(FlatConvert));
   uint8_t *at = flat.data();
   auto append = [&](const std::vector<Unit> &units, auto describe) {
     for (const Unit &u : units) {
@@ -271,6 +285,9 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
   append(grouped[kRowsGroup], runtime::cuda::flatRows);
   impl_->flatTransposeAt = static_cast<size_t>(at - flat.data());
   append(grouped[kTransposeGroup], runtime::cuda::flatTranspose);
+  impl_->flatConvertAt = static_cast<size_t>(at - flat.data());
+  if (!converts.empty())
+    std::memcpy(at, converts.data(), converts.size() * sizeof(FlatConvert));
   cudaStream_t s = static_cast<cudaStream_t>(stream);
   size_t taskBytes = table.tasks.size() * sizeof(Task);
   size_t unitTableBytes = ordered.size() * sizeof(Unit);
@@ -325,9 +342,11 @@ bool Executor::launch(void *stream, std::string &error) {
       }
       int parts = k.parts;
       const void *flat = static_cast<const uint8_t *>(impl_->flat.p) +
-                         (g == kTransposeGroup ? impl_->flatTransposeAt : 0);
+                         (g == kTransposeGroup ? impl_->flatTransposeAt
+                          : g == kCastGroup    ? impl_->flatConvertAt
+                                               : 0);
       void *args[] = {&a, &parts};
-      if (g == kRowsGroup || g == kTransposeGroup)
+      if (g == kRowsGroup || g == kTransposeGroup || g == kCastGroup)
         args[0] = &flat;
       cudaError_t e =
           cudaLaunchKernel(k.fn, dim3(static_cast<unsigned>(a.count * parts)),
@@ -348,8 +367,8 @@ bool Executor::launch(void *stream, std::string &error) {
         return false;
       }
     }
-    if (g != kRowsGroup && g != kTransposeGroup) // theirs are apart
-      a.first += a.count;
+    if (g != kRowsGroup && g != kTransposeGroup && g != kCastGroup)
+      a.first += a.count; // theirs are apart (flatUnits)
   }
   cudaError_t e = cudaGetLastError();
   if (e != cudaSuccess) {

@@ -398,6 +398,121 @@ FlatRows flatRows(const Task &t, const Unit &u, uint64_t srcBase,
   return f;
 }
 
+namespace {
+bool isCastStep(const StepCode &s, int32_t from, int32_t to) {
+  return s.kind == 0 && s.from == from && s.to == to;
+}
+/// An affine on dtype t that is a product by an f32 value alone.
+bool isF32Scale(const StepCode &s, int32_t t) {
+  return s.kind == 1 && s.to == t && s.offset == 0.0 &&
+         static_cast<double>(static_cast<float>(s.scale)) == s.scale;
+}
+} // namespace
+
+FastCast fastCast(const Task &t) {
+  if (t.kind != kConvertRows || t.vec != 16)
+    return kNotFast;
+  const StepCode *s = t.steps;
+  if (t.nsteps == 1 && s[0].kind == 0) {
+    const int32_t from = s[0].from, to = s[0].to;
+    return from == kF32 && to == kBF16   ? kF32ToBF16
+           : from == kBF16 && to == kF32 ? kBF16ToF32
+           : from == kF32 && to == kF16  ? kF32ToF16
+           : from == kF16 && to == kF32  ? kF16ToF32
+                                         : kNotFast;
+  }
+  if (t.nsteps == 2 && isCastStep(s[0], kF8E4M3, kBF16) &&
+      isF32Scale(s[1], kBF16))
+    return kE4M3ToBF16;
+  if (t.nsteps == 2 && isCastStep(s[0], kF8E4M3, kF32) &&
+      isF32Scale(s[1], kF32))
+    return kE4M3ToF32;
+  if (t.nsteps == 3 && isCastStep(s[0], kBF16, kF32) &&
+      isF32Scale(s[1], kF32) && isCastStep(s[2], kF32, kF8E4M3))
+    return kBF16ToE4M3;
+  if (t.nsteps == 2 && isF32Scale(s[0], kF32) &&
+      isCastStep(s[1], kF32, kF8E4M3))
+    return kF32ToE4M3;
+  return kNotFast;
+}
+
+int fastCastSteps(FastCast c, float scale, StepCode *out) {
+  auto cast = [](int32_t from, int32_t to) {
+    StepCode s;
+    s.kind = 0;
+    s.from = from;
+    s.to = to;
+    return s;
+  };
+  auto affine = [&](int32_t t) {
+    StepCode s;
+    s.kind = 1;
+    s.from = s.to = t;
+    s.scale = scale;
+    return s;
+  };
+  switch (c) {
+  case kF32ToBF16: out[0] = cast(kF32, kBF16); return 1;
+  case kBF16ToF32: out[0] = cast(kBF16, kF32); return 1;
+  case kF32ToF16: out[0] = cast(kF32, kF16); return 1;
+  case kF16ToF32: out[0] = cast(kF16, kF32); return 1;
+  case kE4M3ToBF16:
+    out[0] = cast(kF8E4M3, kBF16);
+    out[1] = affine(kBF16);
+    return 2;
+  case kE4M3ToF32:
+    out[0] = cast(kF8E4M3, kF32);
+    out[1] = affine(kF32);
+    return 2;
+  case kBF16ToE4M3:
+    out[0] = cast(kBF16, kF32);
+    out[1] = affine(kF32);
+    out[2] = cast(kF32, kF8E4M3);
+    return 3;
+  case kF32ToE4M3:
+    out[0] = affine(kF32);
+    out[1] = cast(kF32, kF8E4M3);
+    return 2;
+  default:
+    return 0;
+  }
+}
+
+int64_t convertItemElements(const Task &t) {
+  const FastCast c = fastCast(t);
+  if (c >= kF32ToBF16 && c <= kF16ToF32)
+    return 4;
+  if (t.vec == 16)
+    return 16 / std::max(t.srcSize, t.dstSize);
+  return 1;
+}
+
+void appendFlatConverts(const Task &t, const Unit &u, uint64_t srcBase,
+                        uint64_t dstBase, std::vector<FlatConvert> &out) {
+  int64_t so, d;
+  outerOffsets(t, u.a0, so, d);
+  FlatConvert f;
+  f.src = srcBase + (so + u.b0) * t.srcSize;
+  f.dst = dstBase + (d + u.b0) * t.dstSize;
+  // As flatRows: a unit's rows lie within 2^31 bytes (addUnits), so every
+  // figure fits 32 bits.
+  f.srcStride = static_cast<uint32_t>(
+      (t.nouter > 0 ? t.outerSrc[t.nouter - 1] : 0) * t.srcSize);
+  f.dstStride = static_cast<uint32_t>(
+      (t.nouter > 0 ? t.outerDst[t.nouter - 1] : 0) * t.dstSize);
+  const int64_t groups = (u.b1 - u.b0) / convertItemElements(t);
+  f.groups = static_cast<uint32_t>(groups);
+  f.total = static_cast<uint32_t>((u.a1 - u.a0) * groups);
+  f.cast = fastCast(t);
+  // The affine's factor: the second step's, or the first's (f32 -> e4m3).
+  const StepCode &affine = t.steps[f.cast == kF32ToE4M3 ? 0 : 1];
+  f.scale = f.cast >= kE4M3ToBF16 ? static_cast<float>(affine.scale) : 1.0f;
+  for (int64_t q = 0; q < f.total; q += kConvertBlockItems) {
+    f.first = static_cast<uint32_t>(q);
+    out.push_back(f);
+  }
+}
+
 bool fitsFlatTranspose(const Task &t) {
   // b1 is at most n times the outer indices of a unit (a few tiles' worth).
   const int64_t limit = int64_t(1) << 31;
@@ -434,6 +549,36 @@ void runTableOnHost(const TaskTable &table,
     uint8_t *dst = targets[t.target];
     const uint8_t *src = t.source >= 0 ? sources[t.source] : nullptr;
     int64_t so, d;
+    if (fastCast(t) != kNotFast) {
+      // As convertFast: through the unit's FlatConverts, each block's items
+      // converted by the steps its descriptor names.
+      std::vector<FlatConvert> blocks;
+      appendFlatConverts(t, u, reinterpret_cast<uint64_t>(src),
+                         reinterpret_cast<uint64_t>(dst), blocks);
+      for (const FlatConvert &f : blocks) {
+        StepCode steps[kMaxSteps];
+        const int n = fastCastSteps(static_cast<FastCast>(f.cast), f.scale, steps);
+        const int64_t g = convertItemElements(t);
+        const uint32_t end = static_cast<uint32_t>(
+            std::min<int64_t>(f.total, f.first + kConvertBlockItems));
+        for (uint32_t q = f.first; q < end; ++q) {
+          const uint32_t row = q / f.groups, c = q % f.groups;
+          for (int64_t e = 0; e < g; ++e) {
+            uint64_t v = load(reinterpret_cast<const uint8_t *>(f.src) +
+                                  uint64_t(row) * f.srcStride +
+                                  (c * g + e) * t.srcSize,
+                              t.srcSize);
+            for (int k = 0; k < n; ++k)
+              v = applyStep(steps[k], v);
+            std::memcpy(reinterpret_cast<uint8_t *>(f.dst) +
+                            uint64_t(row) * f.dstStride +
+                            (c * g + e) * t.dstSize,
+                        &v, t.dstSize);
+          }
+        }
+      }
+      continue;
+    }
     if ((t.kind == kCopyRows || t.kind == kFillRows) && t.vec == 16) {
       // As copyFlat: 16-byte word q of the unit is word q % words of row
       // q / words, from the source below `copied`, else the pattern.

@@ -315,7 +315,8 @@ struct Checker {
   int64_t bytes = 0;
   int64_t kinds[7] = {0, 0, 0, 0, 0, 0, 0};
   int64_t wordTransposes = 0, wideRows = 0, multiRowUnits = 0,
-          groupConverts = 0, multiOuterTransposeUnits = 0, tailRows = 0;
+          groupConverts = 0, fastConverts = 0, multiOuterTransposeUnits = 0,
+          tailRows = 0;
   /// Bytes by which the device tensors sit past their allocations' starts
   /// (an address not aligned to the words, or to the element size).
   int misalign = 0;
@@ -358,6 +359,8 @@ struct Checker {
         ++kinds[std::min(t.kind, 6)];
         if (t.kind == runtime::cuda::kConvertRows && t.vec == 16)
           ++groupConverts;
+        if (runtime::cuda::fastCast(t) != runtime::cuda::kNotFast)
+          ++fastConverts;
         if (t.kind == runtime::cuda::kTranspose && t.vec > 1)
           ++wordTransposes;
         if (t.kind == runtime::cuda::kCopyRows && t.vec == 16)
@@ -575,13 +578,15 @@ void printSummary(const Checker &c, int random, size_t files) {
   std::printf(
       "tasks: %lld row copies (%lld in 16-byte words, %lld with their "
       "padding fused), %lld transposes (%lld word-aligned), %lld converting "
-      "rows (%lld in word groups), %lld strided conversions, %lld "
+      "rows (%lld in word groups, %lld of them fast), %lld strided "
+      "conversions, %lld "
       "fills, %lld strided moves, %lld row fills; %lld units of "
       "several rows, %lld transpose units of several outer "
       "indices\n",
       (long long)c.kinds[0], (long long)c.wideRows, (long long)c.tailRows,
       (long long)c.kinds[1], (long long)c.wordTransposes, (long long)c.kinds[6],
-      (long long)c.groupConverts, (long long)c.kinds[2], (long long)c.kinds[3],
+      (long long)c.groupConverts, (long long)c.fastConverts,
+      (long long)c.kinds[2], (long long)c.kinds[3],
       (long long)c.kinds[4], (long long)c.kinds[5], (long long)c.multiRowUnits,
       (long long)c.multiOuterTransposeUnits);
   std::printf("%d plans (%d random, %zu files), %lld target bytes: the task "

@@ -277,6 +277,103 @@ TEST(TaskTable, ConvertingRowsGroupFloatsOnly) {
   EXPECT_EQ(table.tasks[0].vec, 1);
 }
 
+/// A converting-rows plan [rows, n] from `from` to `to` through `steps`.
+Plan convertPlan(int64_t rows, int64_t n, DType from, DType to,
+                 std::vector<layout::Step> steps) {
+  Plan plan = rowsPlan(rows, n, n, n, to);
+  plan.sources[0].dtype = from;
+  plan.pieces[0].steps = std::move(steps);
+  return plan;
+}
+
+TEST(TaskTable, FastConversionsAreTheirStepLists) {
+  using S = layout::Step;
+  const double k = 0.0078125 * 3; // an f32 value
+  struct Case {
+    DType from, to;
+    std::vector<S> steps;
+    FastCast want;
+  } cases[] = {
+      {DType::F32, DType::BF16, {{S::Cast, DType::F32, DType::BF16, 1, 0}}, kF32ToBF16},
+      {DType::BF16, DType::F32, {{S::Cast, DType::BF16, DType::F32, 1, 0}}, kBF16ToF32},
+      {DType::F32, DType::F16, {{S::Cast, DType::F32, DType::F16, 1, 0}}, kF32ToF16},
+      {DType::F16, DType::F32, {{S::Cast, DType::F16, DType::F32, 1, 0}}, kF16ToF32},
+      {DType::F8E4M3FN, DType::BF16,
+       {{S::Cast, DType::F8E4M3FN, DType::BF16, 1, 0},
+        {S::Affine, DType::BF16, DType::BF16, k, 0}},
+       kE4M3ToBF16},
+      {DType::F8E4M3FN, DType::F32,
+       {{S::Cast, DType::F8E4M3FN, DType::F32, 1, 0},
+        {S::Affine, DType::F32, DType::F32, k, 0}},
+       kE4M3ToF32},
+      {DType::BF16, DType::F8E4M3FN,
+       {{S::Cast, DType::BF16, DType::F32, 1, 0},
+        {S::Affine, DType::F32, DType::F32, k, 0},
+        {S::Cast, DType::F32, DType::F8E4M3FN, 1, 0}},
+       kBF16ToE4M3},
+      {DType::F32, DType::F8E4M3FN,
+       {{S::Affine, DType::F32, DType::F32, k, 0},
+        {S::Cast, DType::F32, DType::F8E4M3FN, 1, 0}},
+       kF32ToE4M3},
+      // Not fast: an offset, a factor that is no f32, a cast to f16 then.
+      {DType::F8E4M3FN, DType::BF16,
+       {{S::Cast, DType::F8E4M3FN, DType::BF16, 1, 0},
+        {S::Affine, DType::BF16, DType::BF16, k, 1}},
+       kNotFast},
+      {DType::F32, DType::F8E4M3FN,
+       {{S::Affine, DType::F32, DType::F32, 0.1, 0},
+        {S::Cast, DType::F32, DType::F8E4M3FN, 1, 0}},
+       kNotFast},
+  };
+  for (const Case &c : cases) {
+    // 300 rows of 128: 4800 or 9600 items, a block's 2048 not dividing.
+    Plan plan = convertPlan(300, 128, c.from, c.to, c.steps);
+    TaskTable table;
+    std::string error;
+    ASSERT_TRUE(buildTaskTable(plan, table, error)) << error;
+    chooseWords(table, {256}, {256});
+    ASSERT_EQ(table.tasks.size(), 1u);
+    const Task &t = table.tasks[0];
+    ASSERT_EQ(fastCast(t), c.want) << layout::safetensorsName(c.from) << " -> " << layout::safetensorsName(c.to);
+    if (c.want == kNotFast)
+      continue;
+    // The descriptors name the task's own steps ...
+    std::vector<FlatConvert> blocks;
+    for (const Unit &u : table.units)
+      appendFlatConverts(t, u, 0x1000, 0x100000, blocks);
+    StepCode steps[kMaxSteps];
+    const int n = fastCastSteps(c.want, blocks[0].scale, steps);
+    ASSERT_EQ(n, t.nsteps);
+    for (int j = 0; j < n; ++j) {
+      EXPECT_EQ(steps[j].kind, t.steps[j].kind);
+      EXPECT_EQ(steps[j].from, t.steps[j].from);
+      EXPECT_EQ(steps[j].to, t.steps[j].to);
+      EXPECT_EQ(steps[j].scale, t.steps[j].scale);
+      EXPECT_EQ(steps[j].offset, t.steps[j].offset);
+    }
+    // ... and cover every target byte once, a block at most
+    // kConvertBlockItems items of one unit.
+    const int64_t g = convertItemElements(t);
+    std::vector<int> seen(300 * 128, 0);
+    for (const FlatConvert &f : blocks) {
+      EXPECT_EQ(f.first % kConvertBlockItems, 0u);
+      EXPECT_LT(f.first, f.total);
+      const uint32_t end = static_cast<uint32_t>(
+          std::min<int64_t>(f.total, f.first + kConvertBlockItems));
+      for (uint32_t q = f.first; q < end; ++q) {
+        const uint64_t byte = f.dst - 0x100000 +
+                              uint64_t(q / f.groups) * f.dstStride +
+                              uint64_t(q % f.groups) * g * t.dstSize;
+        ASSERT_EQ(byte % (g * t.dstSize), 0u);
+        for (int64_t e = 0; e < g; ++e)
+          ++seen[byte / t.dstSize + e];
+      }
+    }
+    EXPECT_TRUE(std::all_of(seen.begin(), seen.end(),
+                            [](int x) { return x == 1; }));
+  }
+}
+
 /// The bf16 target of `plan` as the host emulation of its table writes it,
 /// from a source holding its own element indices.
 std::vector<uint16_t> hostRun(const Plan &plan, const TaskTable &table) {

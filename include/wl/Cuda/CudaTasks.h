@@ -209,6 +209,71 @@ inline int64_t transposeUnitOuters(const Task &t, const Unit &u) {
   return u.b1 > t.n ? u.b1 / t.n : 1;
 }
 
+/// The fast conversions of converting rows (kConvertRows with vec 16):
+/// the four common casts, each a piece's only step, and block FP8's step
+/// lists with the block's scale or factor in an f32. convertFast runs them
+/// from FlatConvert alone; every other converting row goes through its
+/// task's steps (docs/cuda.md).
+enum FastCast : int32_t {
+  kNotFast = 0,
+  kF32ToBF16 = 1,
+  kBF16ToF32 = 2,
+  kF32ToF16 = 3,
+  kF16ToF32 = 4,
+  kE4M3ToBF16 = 5, ///< cast(e4m3 -> bf16), affine(scale) on bf16
+  kE4M3ToF32 = 6,  ///< cast(e4m3 -> f32), affine(scale) on f32
+  kBF16ToE4M3 = 7, ///< cast(bf16 -> f32), affine(factor) on f32, cast(f32 -> e4m3)
+  kF32ToE4M3 = 8,  ///< affine(factor) on f32, cast(f32 -> e4m3)
+};
+
+/// Which fast conversion task `t` is (kNotFast where its words do not
+/// allow groups, or its steps are another list).
+FastCast fastCast(const Task &t);
+
+/// The step list of fast conversion `c` with the f32 `scale` (the affine's
+/// factor; ignored by the casts), into `out` (kMaxSteps long): how many.
+/// fastCast(t) == c means t's steps are this list with t's factor.
+int fastCastSteps(FastCast c, float scale, StepCode *out);
+
+/// Items (element groups, or elements) a thread of convertFast and
+/// convertFlat converts: 8, because 4 keep half as many loads in flight and
+/// 16 run short of registers (docs/cuda.md).
+constexpr int kConvertItems = 8;
+/// Items a block of convertFast converts: each FlatConvert is this many.
+constexpr int64_t kConvertBlockItems = int64_t(kBlockThreads) * kConvertItems;
+
+/// Elements of a converting-rows item: 4 for the common casts, 16 / max(
+/// element sizes) for block FP8 and the other word groups (vec 16: float to
+/// float, aligned), else 1 (element by element).
+int64_t convertItemElements(const Task &t);
+
+/// A block's share of a fast conversion (fastCast) as convertFast reads it:
+/// 48 bytes, three 16-byte loads, the addresses resolved on the host and
+/// the conversion named with its scale, so that a block reaches its data
+/// one load after its launch (no task, no step list, no outer index to
+/// divide out). Item q of the unit (first <= q < min(first +
+/// kConvertBlockItems, total)) is group q % groups of row q / groups, read
+/// at src + row srcStride + (q % groups) G ss and written at dst + row
+/// dstStride + (q % groups) G ds, G the elements of an item.
+struct alignas(16) FlatConvert {
+  uint64_t src; ///< the unit's first source byte
+  uint64_t dst; ///< its first target byte
+  uint32_t srcStride = 0, dstStride = 0; ///< bytes from a row to the next
+  uint32_t groups = 0; ///< items of a row
+  uint32_t first = 0;  ///< the block's first item
+  uint32_t total = 0;  ///< items of the unit: its rows times `groups`
+  int32_t cast = kNotFast;
+  float scale = 1.0f; ///< block FP8's scale or factor (the affine's)
+  uint32_t pad = 0;
+};
+static_assert(sizeof(FlatConvert) == 48, "convertFast loads it as three words");
+
+/// Appends the FlatConverts of unit `u` of task `t` (kConvertRows,
+/// fastCast(t) != kNotFast), one a block of kConvertBlockItems items, over
+/// tensors at `srcBase` and `dstBase`.
+void appendFlatConverts(const Task &t, const Unit &u, uint64_t srcBase,
+                        uint64_t dstBase, std::vector<FlatConvert> &out);
+
 struct TaskTable {
   std::vector<Task> tasks;
   /// In task order: a task's units are consecutive.
