@@ -85,7 +85,7 @@ struct CastF32ToBF16Hw {
 /// (wl/Runtime/ElementSteps.h): cast(e4m3 -> T) then affine(scale) on T is
 /// the f32 product of the e4m3 value and the block's scale rounded once to
 /// T (T bf16 or f32, every e4m3 value exact in both). NaNs come out as
-/// applyStep's (hostNaN). convertFlat computes it once per e4m3 code into
+/// applyStep's (hostNaN). convertFast computes it once per e4m3 code into
 /// a table (ByteTable).
 template <int32_t To> struct DequantizeFp8 {
   static_assert(To == kBF16 || To == kF32, "e4m3 to bf16 or f32");
@@ -152,8 +152,9 @@ struct NoPrepare {
   __device__ __forceinline__ void operator()() const {}
 };
 
-/// A block's rows of a conversion: `rows` of `groups` items from s0 to d0,
-/// rs and rd bytes apart; items [first, total) of them are left to it.
+/// A block's rows of a conversion: rows of `groups` items from s0 to d0, rs
+/// and rd bytes apart, `total` items in all (item q is group q % groups of
+/// row q / groups); the block converts those from `first` on.
 struct ConvertRows {
   const uint8_t *s0;
   uint8_t *d0;
@@ -271,10 +272,8 @@ __global__ void __launch_bounds__(kThreads, 1)
   const Unit cur = a.units[u];
   const Task &t = a.tasks[cur.task];
   const RowUnit ru = rowUnit(t, cur, source(t), target(t));
-  const int64_t g = t.vec == 16 ? 16 / (t.srcSize > t.dstSize ? t.srcSize
-                                                              : t.dstSize)
-                                : 1;
-  const uint32_t groups = static_cast<uint32_t>((cur.b1 - cur.b0) / g);
+  const uint32_t groups =
+      static_cast<uint32_t>((cur.b1 - cur.b0) / wordGroupElements(t));
   ConvertRows r{ru.s0,
                 ru.d0,
                 static_cast<uint32_t>(ru.rs),

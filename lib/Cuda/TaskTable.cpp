@@ -480,11 +480,7 @@ int fastCastSteps(FastCast c, float scale, StepCode *out) {
 
 int64_t convertItemElements(const Task &t) {
   const FastCast c = fastCast(t);
-  if (c >= kF32ToBF16 && c <= kF16ToF32)
-    return 4;
-  if (t.vec == 16)
-    return 16 / std::max(t.srcSize, t.dstSize);
-  return 1;
+  return c >= kF32ToBF16 && c <= kF16ToF32 ? 4 : wordGroupElements(t);
 }
 
 void appendFlatConverts(const Task &t, const Unit &u, uint64_t srcBase,

@@ -4,12 +4,12 @@
 #include "wl/Runtime/ElementSteps.h"
 
 #include <algorithm>
-#ifdef __SSE2__
-#include <emmintrin.h>
-#endif
 #include <atomic>
 #include <cassert>
 #include <cstring>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 namespace wl::runtime {
 

@@ -242,9 +242,20 @@ constexpr int kConvertItems = 8;
 /// Items a block of convertFast converts: each FlatConvert is this many.
 constexpr int64_t kConvertBlockItems = int64_t(kBlockThreads) * kConvertItems;
 
-/// Elements of a converting-rows item: 4 for the common casts, 16 / max(
-/// element sizes) for block FP8 and the other word groups (vec 16: float to
-/// float, aligned), else 1 (element by element).
+/// Elements of a word group of a converting-rows task: 16 / max(element
+/// sizes) where its words allow groups (vec 16: float to float, aligned),
+/// else 1 (element by element).
+#ifdef __CUDACC__
+__host__ __device__
+#endif
+inline int64_t wordGroupElements(const Task &t) {
+  return t.vec == 16 ? 16 / (t.srcSize > t.dstSize ? t.srcSize : t.dstSize)
+                     : 1;
+}
+
+/// Elements of a converting-rows item: 4 for the common casts, else a word
+/// group (wordGroupElements: block FP8 and the other float to float steps)
+/// or one element.
 int64_t convertItemElements(const Task &t);
 
 /// A block's share of a fast conversion (fastCast) as convertFast reads it:
