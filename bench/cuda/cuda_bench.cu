@@ -4,7 +4,8 @@
 // Times, on the current GPU, a 1 GiB device-to-device cudaMemcpy (the
 // roofline) and every plan of PLAN_DIR (scripts/make_plans.py writes
 // them) run by the CUDA executor: one launch per plan over all its pieces,
-// sources filled with random bits on the device. Each figure is the median
+// sources filled with random bits on the device (those a plan quantizes to
+// e4m3: values its factors keep within 448). Each figure is the median
 // of N timed runs (CUDA events) after 3 warm-up runs. Bytes counted: every
 // source element a piece reads plus every target byte written, as the
 // issue's table counts them. Every plan's output is spot-checked: 4096
@@ -23,6 +24,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -62,6 +64,39 @@ void *deviceRandom(size_t bytes, uint64_t seed) {
   fillRandom<<<1024, 256>>>(static_cast<uint64_t *>(p), words, seed);
   CHECK(cudaGetLastError());
   return p;
+}
+
+/// Rewrites `n` elements of random bits (bf16 when `bf16`, else f32) as
+/// values of magnitude below `bound`, the sign and the fraction from the
+/// bits (truncated, so never above it).
+__global__ void boundRandom(void *p, size_t n, bool bf16, float bound) {
+  for (size_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n;
+       i += size_t(gridDim.x) * blockDim.x) {
+    uint32_t r = bf16 ? uint32_t(static_cast<uint16_t *>(p)[i]) << 16
+                      : static_cast<uint32_t *>(p)[i];
+    float v = bound * float(r & 0x7fffffffu) * 0x1p-31f;
+    uint32_t b = __float_as_uint(v) | (r & 0x80000000u);
+    if (bf16)
+      static_cast<uint16_t *>(p)[i] = static_cast<uint16_t>(b >> 16);
+    else
+      static_cast<uint32_t *>(p)[i] = b;
+  }
+}
+
+/// The largest factor by which a piece of `plan` quantizes source `s` to
+/// e4m3 (an affine step followed by a cast to F8E4M3FN), 0 if none does.
+double largestQuantizingFactor(const layout::Plan &plan, size_t s) {
+  double most = 0;
+  for (const layout::Piece &p : plan.pieces) {
+    if (p.isFill() || p.source != static_cast<int64_t>(s) || p.steps.empty() ||
+        p.steps.back().kind != layout::Step::Cast ||
+        p.steps.back().to != layout::DType::F8E4M3FN)
+      continue;
+    for (const layout::Step &st : p.steps)
+      if (st.kind == layout::Step::Affine)
+        most = std::max(most, std::fabs(st.scale));
+  }
+  return most;
 }
 
 /// Spins one warp for `ns` nanoseconds of the GPU's clock.
@@ -274,6 +309,16 @@ int main(int argc, char **argv) {
       size_t bytes = *layout::numElements(plan->sources[s].shape) *
                      layout::dtypeSize(plan->sources[s].dtype);
       void *p = deviceRandom(bytes, 17 + s);
+      // A source the plan quantizes holds values its factors keep within
+      // 448, as a block quantized by its own amax does (random bits would
+      // make most products NaN or above 448).
+      const double factor = largestQuantizingFactor(*plan, s);
+      const layout::DType dt = plan->sources[s].dtype;
+      if (factor > 0 && (dt == layout::DType::BF16 || dt == layout::DType::F32)) {
+        boundRandom<<<1024, 256>>>(p, bytes / layout::dtypeSize(dt),
+                                   dt == layout::DType::BF16, float(448 / factor));
+        CHECK(cudaGetLastError());
+      }
       srcOwned.push_back(p);
       src.push_back(p);
     }

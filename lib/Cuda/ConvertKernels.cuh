@@ -172,25 +172,23 @@ __device__ __forceinline__ void convertPart(const ConvertRows &r, F f,
   using SW = typename Bits<G * SS>::T;
   using DW = typename Bits<G * DS>::T;
   const uint32_t q0 = r.first + threadIdx.x;
+  const ItemWalk start(q0, r.groups, kThreads);
+  ItemWalk walk = start;
   SW v[B];
 #pragma unroll
-  for (int k = 0; k < B; ++k) {
-    const uint32_t q = q0 + k * kThreads;
-    if (q < r.total)
-      v[k] = *reinterpret_cast<const SW *>(
-          r.s0 + (q / r.groups * r.rs + q % r.groups * (G * SS)));
-  }
+  for (int k = 0; k < B; ++k, walk.next())
+    if (q0 + k * kThreads < r.total)
+      v[k] = *reinterpret_cast<const SW *>(r.s0 + walk.at(r.rs, G * SS));
   prepare();
+  walk = start;
 #pragma unroll
-  for (int k = 0; k < B; ++k) {
-    const uint32_t q = q0 + k * kThreads;
-    if (q < r.total) {
+  for (int k = 0; k < B; ++k, walk.next()) {
+    if (q0 + k * kThreads < r.total) {
       DW o{};
 #pragma unroll
       for (int e = 0; e < G; ++e)
         putElement<DS>(o, e, f(getElement<SS>(v[k], e)));
-      *reinterpret_cast<DW *>(r.d0 + (q / r.groups * r.rd +
-                                      q % r.groups * (G * DS))) = o;
+      *reinterpret_cast<DW *>(r.d0 + walk.at(r.rd, G * DS)) = o;
     }
   }
 }

@@ -547,29 +547,30 @@ void runTableOnHost(const TaskTable &table,
     int64_t so, d;
     if (fastCast(t) != kNotFast) {
       // As convertFast: through the unit's FlatConverts, each block's items
-      // converted by the steps its descriptor names.
+      // converted by the steps its descriptor names, thread x taking items
+      // first + x + k kBlockThreads (k < kConvertItems) by ItemWalk.
       std::vector<FlatConvert> blocks;
       appendFlatConverts(t, u, reinterpret_cast<uint64_t>(src),
                          reinterpret_cast<uint64_t>(dst), blocks);
+      const int64_t g = convertItemElements(t);
       for (const FlatConvert &f : blocks) {
         StepCode steps[kMaxSteps];
         const int n = fastCastSteps(static_cast<FastCast>(f.cast), f.scale, steps);
-        const int64_t g = convertItemElements(t);
-        const uint32_t end = static_cast<uint32_t>(
-            std::min<int64_t>(f.total, f.first + kConvertBlockItems));
-        for (uint32_t q = f.first; q < end; ++q) {
-          const uint32_t row = q / f.groups, c = q % f.groups;
-          for (int64_t e = 0; e < g; ++e) {
-            uint64_t v = load(reinterpret_cast<const uint8_t *>(f.src) +
-                                  uint64_t(row) * f.srcStride +
-                                  (c * g + e) * t.srcSize,
-                              t.srcSize);
-            for (int k = 0; k < n; ++k)
-              v = applyStep(steps[k], v);
-            std::memcpy(reinterpret_cast<uint8_t *>(f.dst) +
-                            uint64_t(row) * f.dstStride +
-                            (c * g + e) * t.dstSize,
-                        &v, t.dstSize);
+        for (uint32_t x = 0; x < kBlockThreads; ++x) {
+          ItemWalk walk(f.first + x, f.groups, kBlockThreads);
+          for (uint32_t k = 0; k < kConvertItems; ++k, walk.next()) {
+            if (f.first + x + k * kBlockThreads >= f.total)
+              continue;
+            const uint8_t *s = reinterpret_cast<const uint8_t *>(f.src) +
+                               walk.at(f.srcStride, g * t.srcSize);
+            uint8_t *o = reinterpret_cast<uint8_t *>(f.dst) +
+                         walk.at(f.dstStride, g * t.dstSize);
+            for (int64_t e = 0; e < g; ++e) {
+              uint64_t v = load(s + e * t.srcSize, t.srcSize);
+              for (int j = 0; j < n; ++j)
+                v = applyStep(steps[j], v);
+              std::memcpy(o + e * t.dstSize, &v, t.dstSize);
+            }
           }
         }
       }

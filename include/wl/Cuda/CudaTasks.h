@@ -12,6 +12,7 @@
 #ifndef WL_RUNTIME_CUDATASKS_H
 #define WL_RUNTIME_CUDATASKS_H
 
+#include "wl/Cuda/HostDevice.h"
 #include "wl/Layout/Plan.h"
 
 #include <cstdint>
@@ -252,6 +253,33 @@ inline int64_t wordGroupElements(const Task &t) {
   return t.vec == 16 ? 16 / (t.srcSize > t.dstSize ? t.srcSize : t.dstSize)
                      : 1;
 }
+
+/// Items q0, q0 + step, q0 + 2 step, ... of rows of `groups` items each (item
+/// q is group q % groups of row q / groups), one after the other: `row` and
+/// `col` are item q's, and next() moves them to item q + step by adding step
+/// / groups rows and step % groups groups, carrying a row where the groups
+/// pass the row's end. So a thread of convertFast, whose items are kThreads
+/// apart, divides twice instead of twice an item (a division by a value
+/// known only at run time is some ten instructions on the GPU). The host
+/// emulation walks the same way; ItemWalk.EqualsDivision checks it against
+/// the division on every coordinate of a range of row lengths.
+struct ItemWalk {
+  uint32_t row, col, dRow, dCol, groups;
+  WL_HD ItemWalk(uint32_t q0, uint32_t g, uint32_t step)
+      : row(q0 / g), col(q0 % g), dRow(step / g), dCol(step % g), groups(g) {}
+  /// Item q's byte offset in rows `rowBytes` apart of `itemBytes` items.
+  WL_HD uint32_t at(uint32_t rowBytes, uint32_t itemBytes) const {
+    return row * rowBytes + col * itemBytes;
+  }
+  WL_HD void next() {
+    row += dRow;
+    col += dCol;
+    if (col >= groups) {
+      col -= groups;
+      ++row;
+    }
+  }
+};
 
 /// Elements of a converting-rows item: 4 for the common casts, else a word
 /// group (wordGroupElements: block FP8 and the other float to float steps)
