@@ -3,20 +3,22 @@
 # mapping"): for each, a checkpoint of its source format generated at a
 # released model's sizes (configs.py) with LAYERS layers and with twice as
 # many, converted as weight-layout-convert runs by default (fsync'ed) and
-# with --no-fsync, beside `cp -r; sync` and `cp -r` of the same input, each
-# once, the page cache warm, the output removed and synced before each.
+# with --no-fsync, beside `cp -r; sync` and `cp -r` of the same input, the
+# page cache warm, the output removed and synced before each. The four are
+# run in turn REPS times (-r, default 1) and each figure is the median of
+# its REPS, since the disk's times vary up to 3x between identical runs.
 # Prints one markdown row per mapping: GB written, seconds, GB/s written,
 # the ratios to cp, and the tool's two memory figures (peak resident with
 # mapped source pages; allocated) at LAYERS and at 2 x LAYERS.
 #
-# usage: bench/mappings/run.sh [-l LAYERS] [-d WORKDIR] [MAPPING ...]
+# usage: bench/mappings/run.sh [-l LAYERS] [-r REPS] [-d WORKDIR] [MAPPING ...]
 #   (MAPPING as --list-mappings names it; default: every mapping)
 set -euo pipefail
-layers=2 work=${TMPDIR:-/tmp}/wl-mappings
-while getopts "l:d:" o; do
+layers=2 reps=1 work=${TMPDIR:-/tmp}/wl-mappings
+while getopts "l:r:d:" o; do
   case $o in
-    l) layers=$OPTARG ;; d) work=$OPTARG ;;
-    *) echo "usage: $0 [-l LAYERS] [-d WORKDIR] [MAPPING ...]"; exit 2 ;;
+    l) layers=$OPTARG ;; r) reps=$OPTARG ;; d) work=$OPTARG ;;
+    *) echo "usage: $0 [-l LAYERS] [-r REPS] [-d WORKDIR] [MAPPING ...]"; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
@@ -24,6 +26,10 @@ case $layers in
   '' | *[!0-9]* | 0*) echo "$0: -l wants a layer count of 1 or more, not '$layers'" >&2; exit 2 ;;
 esac
 [ ${#layers} -le 4 ] || { echo "$0: -l $layers: too many layers for a benchmark" >&2; exit 2; }
+case $reps in
+  [1-9]) ;;
+  *) echo "$0: -r wants a repetition count from 1 to 9, not '$reps'" >&2; exit 2 ;;
+esac
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/lib.sh"
 wl_build weight-layout-convert weight-layout-gen >&2
@@ -49,6 +55,7 @@ secs() { local t0 t1; t0=$(date +%s.%N); "$@" >/dev/null 2>&1; t1=$(date +%s.%N)
 bytes_of() { du -sb --apparent-size "$1" | cut -f1; }
 gb() { printf '%.2f' "$(echo "$1 / 1000000000" | bc -l)"; }
 ratio() { printf '%.2f' "$(echo "$1 / $2" | bc -l)"; }
+median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 warm() { cat "$1"/*.safetensors >/dev/null; }
 # convert IN OUT OPTS... -> "seconds|peak|allocated" (the summary's figures)
 convert() {
@@ -84,19 +91,24 @@ for m in "${mappings[@]}"; do
     in=$work/in-$mt-${m##*/}-$l
     [ -d "$in" ] || "$bin/weight-layout-gen" --config "$cfg" --mapping "$spec" --layers "$l" --to "$in" --quiet
     if [ "$l" = "$layers" ]; then
-      IFS='|' read -r t peak alloc <<<"$(convert "$in" "$work/out" ${opts[@]+"${opts[@]}"})"
-      if [ "$t" = failed ]; then # said on stderr; the next mapping
-        echo "| $m | $shaped | ${opts[*]:-} | $l | failed (see stderr) |"
-        rm -rf "$in" "$work/out"
-        continue 2
-      fi
-      out=$(bytes_of "$work/out")
-      IFS='|' read -r tn _ _ <<<"$(convert "$in" "$work/out" ${opts[@]+"${opts[@]}"} --no-fsync)"
-      rm -rf "$work/out" "$work/cp"; sync; warm "$in"
-      cps=$(secs bash -c "cp -r '$in' '$work/cp' && sync")
-      rm -rf "$work/cp"; sync; warm "$in"
-      cp=$(secs cp -r "$in" "$work/cp")
-      rm -rf "$work/cp"; sync
+      ts=() tns=() cpss=() cps_=()
+      for ((r = 0; r < reps; ++r)); do
+        IFS='|' read -r t peak alloc <<<"$(convert "$in" "$work/out" ${opts[@]+"${opts[@]}"})"
+        if [ "$t" = failed ]; then # said on stderr; the next mapping
+          echo "| $m | $shaped | ${opts[*]:-} | $l | failed (see stderr) |"
+          rm -rf "$in" "$work/out"
+          continue 3
+        fi
+        out=$(bytes_of "$work/out")
+        IFS='|' read -r tn _ _ <<<"$(convert "$in" "$work/out" ${opts[@]+"${opts[@]}"} --no-fsync)"
+        rm -rf "$work/out" "$work/cp"; sync; warm "$in"
+        cpss+=("$(secs bash -c "cp -r '$in' '$work/cp' && sync")")
+        rm -rf "$work/cp"; sync; warm "$in"
+        cps_+=("$(secs cp -r "$in" "$work/cp")")
+        rm -rf "$work/cp"; sync
+        ts+=("$t") tns+=("$tn")
+      done
+      t=$(median "${ts[@]}") tn=$(median "${tns[@]}") cps=$(median "${cpss[@]}") cp=$(median "${cps_[@]}")
       row="| $m | $shaped | ${opts[*]:-} | $l | $(gb "$out") | $(printf '%.2f' "$t") | $(printf '%.2f' "$cps") | $(ratio "$cps" "$t") | $(printf '%.2f' "$tn") | $(printf '%.2f' "$cp") | $(ratio "$cp" "$tn") | $peak | $alloc"
     else
       IFS='|' read -r _ peak2 alloc2 <<<"$(convert "$in" "$work/out" ${opts[@]+"${opts[@]}"} --no-fsync)"
