@@ -287,9 +287,9 @@ Plan convertPlan(int64_t rows, int64_t n, DType from, DType to,
 }
 
 // ItemWalk's rows and groups equal the division's, item after item: every
-// row length from 1 to 1100 and a few long ones, every start of a block's
-// threads (first + x), the items of kConvertItems steps and a few hundred
-// past them (rows that end mid-step, steps longer and shorter than a row).
+// row length from 1 to 1100 and a few long ones, four blocks' first items,
+// every thread of them, each thread's kConvertItems items and 32 past them
+// (rows that end mid-step, steps longer and shorter than a row).
 TEST(ItemWalk, EqualsDivision) {
   std::vector<uint32_t> lengths;
   for (uint32_t g = 1; g <= 1100; ++g)
@@ -298,9 +298,9 @@ TEST(ItemWalk, EqualsDivision) {
     lengths.push_back(g);
   for (uint32_t g : lengths)
     for (uint32_t first : {0u, 2048u, 6144u, 12345678u})
-      for (uint32_t x = 0; x < kBlockThreads; x += (g > 1100 ? 1 : 37)) {
+      for (uint32_t x = 0; x < kBlockThreads; ++x) {
         ItemWalk walk(first + x, g, kBlockThreads);
-        for (uint32_t k = 0; k < 300; ++k, walk.next()) {
+        for (uint32_t k = 0; k < kConvertItems + 32; ++k, walk.next()) {
           const uint32_t q = first + x + k * kBlockThreads;
           ASSERT_EQ(walk.row, q / g) << "groups " << g << ", item " << q;
           ASSERT_EQ(walk.col, q % g) << "groups " << g << ", item " << q;
