@@ -11,10 +11,12 @@
 #       quantize (--quantize fp8), and one of MXFP4: a
 #       gpt-oss-20b layer's experts to bf16 (gpt_oss/hf-to-transformers,
 #       bench/quant/mxfp4_cpu.sh's checkpoint); they go to
-#       gpu/plans25/ with gpu/cuda_bench and gpu/weight-layout-cuda-check.
+#       gpu/plans25/ with gpu/cuda_bench and gpu/weight-layout-cuda-check,
+#       and the quantizing plan without its scale grids' fills to
+#       gpu/plans25-diag/.
 #   bench/quant/gpu.sh run             on the GPU machine (carry
-#       gpu/cuda_bench, gpu/weight-layout-cuda-check, gpu/plans25 and
-#       gpu/plans25-bench):
+#       gpu/cuda_bench, gpu/weight-layout-cuda-check, gpu/plans25,
+#       gpu/plans25-bench and gpu/plans25-diag):
 #       the CUDA executor against the CPU one on random block-FP8 and
 #       MXFP4 plans (byte for byte), cuda_bench of the layers' plans beside
 #       cudaMemcpy of the same bytes (4096 elements of each spot-checked),
@@ -49,6 +51,13 @@ JSON
     --quantize fp8 --dry-run --emit-plans "$work/plans/q" >/dev/null
   cp "$work/plans/dq/plan.json" "$src/gpu/plans25/dequantize-qwen3-32b-layer.json"
   cp "$work/plans/q/plan.json" "$src/gpu/plans25/quantize-qwen3-32b-layer.json"
+  # The quantizing plan without its scale grids' fills (the grids left
+  # unwritten): the conversions' time apart from the fills'.
+  mkdir -p "$src/gpu/plans25-diag"
+  "$py" -c 'import json, sys
+p = json.load(open(sys.argv[1]))
+p["pieces"] = [x for x in p["pieces"] if "fill" not in x]
+json.dump(p, open(sys.argv[2], "w"))' "$work/plans/q/plan.json" "$src/gpu/plans25-diag/quantize-data-only.json"
   # MXFP4: one gpt-oss-20b layer's experts dequantized to transformers'
   # bf16 layout (bench/quant/mxfp4_cpu.sh makes the checkpoint).
   WL_BIN=$bin bash "$src/bench/quant/mxfp4_cpu.sh" 1 "$work/mxfp4" >/dev/null
@@ -74,6 +83,7 @@ run)
   echo "== cuda_bench: the layers' plans beside cudaMemcpy"
   timeout 120 ./gpu/cuda_bench gpu/plans25 --runs 20 2>&1 | tail -8
   timeout 120 ./gpu/cuda_bench gpu/plans25-bench --runs 20 2>&1 | tail -3
+  timeout 120 ./gpu/cuda_bench gpu/plans25-diag --runs 20 2>&1 | tail -3
   echo "== PyTorch"
   timeout 120 python3 bench/quant/gpu_peers.py 2>&1 | tail -8
   ;;
