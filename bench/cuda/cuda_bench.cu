@@ -67,8 +67,9 @@ void *deviceRandom(size_t bytes, uint64_t seed) {
 }
 
 /// Rewrites `n` elements of random bits (bf16 when `bf16`, else f32) as
-/// values of magnitude below `bound`, the sign and the fraction from the
-/// bits (truncated, so never above it).
+/// values of magnitude at most `bound` (the top fraction rounds up to it),
+/// the sign and the fraction from the bits; bf16 keeps the top half of the
+/// f32, a truncation, so never more.
 __global__ void boundRandom(void *p, size_t n, bool bf16, float bound) {
   for (size_t i = blockIdx.x * blockDim.x + threadIdx.x; i < n;
        i += size_t(gridDim.x) * blockDim.x) {
