@@ -104,15 +104,29 @@ template <int ES> inline void moveElement(uint8_t *d, const uint8_t *s) {
 }
 
 #ifdef __SSE2__
-/// dst[k * dk + i] = src[k + i * si] for an 8 x 8 block of 2-byte elements
-/// (strides in elements): eight 16-byte rows of the source, transposed in
-/// registers by three rounds of interleaves (16-, 32-, 64-bit), stored as
-/// eight 16-byte rows of the target.
+/// The 2-byte elements s[0], s[2], ..., s[14] in one register, read from
+/// the 30 bytes they span: each pair's low element sign-extended to 32 bits
+/// and packed back, which saturation leaves exact.
+inline __m128i loadEverySecond(const uint8_t *s) {
+  __m128i lo = _mm_loadu_si128(reinterpret_cast<const __m128i *>(s));
+  __m128i hi = _mm_loadu_si128(reinterpret_cast<const __m128i *>(s + 14));
+  lo = _mm_srai_epi32(_mm_slli_epi32(lo, 16), 16); // s[0], s[2], s[4], s[6]
+  hi = _mm_srai_epi32(hi, 16);                     // s[8], ..., s[14]
+  return _mm_packs_epi32(lo, hi);
+}
+
+/// dst[k * dk + i] = src[k * SK + i * si] for an 8 x 8 block of 2-byte
+/// elements (strides in elements; SK 1 or 2): eight rows of the source in
+/// registers, transposed by three rounds of interleaves (16-, 32-, 64-bit),
+/// stored as eight 16-byte rows of the target.
+template <int SK>
 inline void transpose8x8x2(uint8_t *dst, int64_t dk, const uint8_t *src,
                            int64_t si) {
   __m128i a[8];
   for (int r = 0; r < 8; ++r)
-    a[r] = _mm_loadu_si128(reinterpret_cast<const __m128i *>(src + 2 * r * si));
+    a[r] = SK == 1 ? _mm_loadu_si128(
+                         reinterpret_cast<const __m128i *>(src + 2 * r * si))
+                   : loadEverySecond(src + 2 * r * si);
   __m128i t[8], u[8];
   for (int r = 0; r < 4; ++r) {
     t[2 * r] = _mm_unpacklo_epi16(a[2 * r], a[2 * r + 1]);
@@ -134,38 +148,43 @@ inline void transpose8x8x2(uint8_t *dst, int64_t dk, const uint8_t *src,
 }
 #endif
 
-/// dst[k * dk + i] = src[k + i * si] over a K x I box, through tiles that fit
-/// the L1 cache on both sides (2-byte elements in 8 x 8 blocks of SSE2
-/// registers where the tile holds them).
+/// dst[k * dk + i] = src[k * sk + i * si] over a K x I box, through tiles
+/// that fit the L1 cache on both sides (2-byte elements with sk 1 or 2 in
+/// 8 x 8 blocks of SSE2 registers where the tile holds them).
 template <int ES>
-void transposeBox(uint8_t *dst, int64_t dk, const uint8_t *src, int64_t si,
-                  int64_t K, int64_t I) {
+void transposeBox(uint8_t *dst, int64_t dk, const uint8_t *src, int64_t sk,
+                  int64_t si, int64_t K, int64_t I) {
   constexpr int64_t T = 64 / ES < 16 ? 16 : 64 / ES * 2;
   for (int64_t k0 = 0; k0 < K; k0 += T) {
     int64_t k1 = std::min(K, k0 + T);
     for (int64_t i0 = 0; i0 < I; i0 += T) {
       int64_t i1 = std::min(I, i0 + T);
 #ifdef __SSE2__
-      if constexpr (ES == 2) {
+      if (ES == 2 && (sk == 1 || sk == 2)) {
         const int64_t k8 = k0 + (k1 - k0) / 8 * 8, i8 = i0 + (i1 - i0) / 8 * 8;
         for (int64_t k = k0; k < k8; k += 8)
-          for (int64_t i = i0; i < i8; i += 8)
-            transpose8x8x2(dst + (k * dk + i) * 2, dk, src + (k + i * si) * 2,
-                           si);
+          for (int64_t i = i0; i < i8; i += 8) {
+            uint8_t *d = dst + (k * dk + i) * 2;
+            const uint8_t *s = src + (k * sk + i * si) * 2;
+            if (sk == 1)
+              transpose8x8x2<1>(d, dk, s, si);
+            else
+              transpose8x8x2<2>(d, dk, s, si);
+          }
         // What is left: the rows of k past k8 (all i), then the columns of
         // i past i8 (the k below k8).
         for (int64_t k = k8; k < k1; ++k)
           for (int64_t i = i0; i < i1; ++i)
-            moveElement<2>(dst + (k * dk + i) * 2, src + (k + i * si) * 2);
+            moveElement<2>(dst + (k * dk + i) * 2, src + (k * sk + i * si) * 2);
         for (int64_t k = k0; k < k8; ++k)
           for (int64_t i = i8; i < i1; ++i)
-            moveElement<2>(dst + (k * dk + i) * 2, src + (k + i * si) * 2);
+            moveElement<2>(dst + (k * dk + i) * 2, src + (k * sk + i * si) * 2);
         continue;
       }
 #endif
       for (int64_t k = k0; k < k1; ++k) {
         uint8_t *d = dst + (k * dk + i0) * ES;
-        const uint8_t *s = src + (k + i0 * si) * ES;
+        const uint8_t *s = src + (k * sk + i0 * si) * ES;
         for (int64_t i = i0; i < i1; ++i, d += ES, s += si * ES)
           moveElement<ES>(d, s);
       }
@@ -174,16 +193,16 @@ void transposeBox(uint8_t *dst, int64_t dk, const uint8_t *src, int64_t si,
 }
 
 void transposeBox(int es, uint8_t *dst, int64_t dk, const uint8_t *src,
-                  int64_t si, int64_t K, int64_t I) {
+                  int64_t sk, int64_t si, int64_t K, int64_t I) {
   switch (es) {
   case 1:
-    return transposeBox<1>(dst, dk, src, si, K, I);
+    return transposeBox<1>(dst, dk, src, sk, si, K, I);
   case 2:
-    return transposeBox<2>(dst, dk, src, si, K, I);
+    return transposeBox<2>(dst, dk, src, sk, si, K, I);
   case 4:
-    return transposeBox<4>(dst, dk, src, si, K, I);
+    return transposeBox<4>(dst, dk, src, sk, si, K, I);
   default:
-    return transposeBox<8>(dst, dk, src, si, K, I);
+    return transposeBox<8>(dst, dk, src, sk, si, K, I);
   }
 }
 
@@ -218,16 +237,27 @@ void fillRun(uint8_t *d, int64_t ds, int es, uint64_t bits, int64_t n) {
 }
 
 /// The outer dimension (not the innermost) along which the coalesced piece
-/// `c` reads its source contiguously, the other side of a transpose's
-/// tile; the rank when there is none.
-size_t contiguousSourceDim(const Piece &c) {
+/// `c` reads its source nearest to contiguously, with a stride of 1 or one
+/// of at most `maxStride` elements below the innermost's: the other side of
+/// a transpose's tile, so that the tile's source rows share cache lines (a
+/// stride of 2: gpt-oss's interleaved gate and up columns, transposed for
+/// Megatron). The rank when there is none.
+size_t tileSourceDim(const Piece &c, int64_t maxStride) {
   const size_t r = c.shape.size();
   size_t k = r;
-  for (size_t j = 0; j + 1 < r; ++j)
-    if (c.srcStrides[j] == 1 && c.shape[j] > 1)
+  const int64_t inner = std::abs(c.srcStrides[r - 1]);
+  for (size_t j = 0; j + 1 < r; ++j) {
+    const int64_t s = c.srcStrides[j];
+    if (s >= 1 && s <= maxStride && (s == 1 || s < inner) && c.shape[j] > 1 &&
+        (k == r || s <= c.srcStrides[k]))
       k = j;
+  }
   return k;
 }
+
+/// Source strides up to this many elements make a tile's side: a tile's
+/// source rows of T elements then span at most 8 T elements.
+constexpr int64_t kTileStrideMax = 8;
 
 } // namespace
 
@@ -260,7 +290,7 @@ void renderPiece(const Piece &piece, const uint8_t *source, DType sourceType,
     // out]): the runs go along the dimension the source holds contiguous,
     // one after the other along the target's rows, so that reads are
     // contiguous and the few target rows written stay in cache.
-    const size_t k = ss != 1 ? contiguousSourceDim(c) : r;
+    const size_t k = ss != 1 ? tileSourceDim(c, 1) : r;
     if (k < r) {
       std::vector<size_t> rest;
       for (size_t j = 0; j + 1 < r; ++j)
@@ -294,15 +324,15 @@ void renderPiece(const Piece &piece, const uint8_t *source, DType sourceType,
   }
   // A transpose: the dimension read contiguously becomes the tile's other
   // side.
-  const size_t k = ds == 1 ? contiguousSourceDim(c) : r;
+  const size_t k = ds == 1 ? tileSourceDim(c, kTileStrideMax) : r;
   if (k < r) {
     std::vector<size_t> rest;
     for (size_t j = 0; j + 1 < r; ++j)
       if (j != k)
         rest.push_back(j);
     forEachOuter(c, rest, [&](int64_t d, int64_t s, int64_t) {
-      transposeBox(et, dstAt(d), c.dstStrides[k], source + s * esrc, ss,
-                   c.shape[k], n);
+      transposeBox(et, dstAt(d), c.dstStrides[k], source + s * esrc,
+                   c.srcStrides[k], ss, c.shape[k], n);
     });
     return;
   }

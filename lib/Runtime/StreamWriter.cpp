@@ -405,7 +405,12 @@ void CheckpointWriter::planTarget(size_t t, const std::vector<Piece> &pieces) {
   const layout::TensorInfo &info = plan_.targets[t];
   const int es = layout::dtypeSize(info.dtype);
   const int64_t n = *layout::numElements(info.shape);
-  const int64_t w = std::max<int64_t>(1, options_.windowBytes / es);
+  int64_t w = std::max<int64_t>(1, options_.windowBytes / es);
+  // Whole multiples of 8 target rows where a window holds that many: its
+  // slices then meet transposes in whole 8 x 8 blocks (renderWindow).
+  const int64_t unit = 8 * std::max<int64_t>(1, info.shape.empty() ? 1 : info.shape.back());
+  if (unit <= w)
+    w -= w % unit;
   // Pieces whose positions do not grow with their index cannot be cut:
   // windows end past them.
   std::vector<std::pair<int64_t, int64_t>> atoms;
@@ -760,11 +765,21 @@ bool CheckpointWriter::renderWindow(const Job &job, uint8_t *buf, int slices) {
     }
     return true;
   }
-  // Slices of the window, one per task, so threads write apart.
-  int64_t step = (n + slices - 1) / slices;
-  pool_.parallelFor(slices, [&](int64_t i) {
-    int64_t a = job.begin + i * step, b = std::min(job.begin + n, a + step);
-    renderSlice(job, buf, tt, a, b);
+  // Slices of the window, one per task, so that threads write apart; where
+  // a slice holds 8 target rows or more, bounded at multiples of 8 rows of
+  // the target, so that a transposed piece meets whole 8 x 8 blocks
+  // (transposeBox) instead of scalar edges.
+  const layout::Shape &shape = plan_.targets[job.target].shape;
+  const int64_t unit = 8 * std::max<int64_t>(1, shape.empty() ? 1 : shape.back());
+  int64_t step = (n + slices - 1) / slices, base = job.begin;
+  if (unit <= step) {
+    step -= step % unit;
+    base -= base % unit;
+  }
+  const int64_t end = job.begin + n;
+  pool_.parallelFor((end - base + step - 1) / step, [&](int64_t i) {
+    int64_t a = std::max(job.begin, base + i * step);
+    renderSlice(job, buf, tt, a, std::min(end, base + (i + 1) * step));
   });
   return true;
 }

@@ -75,18 +75,22 @@ TEST(CpuExecutor, RuntimeScaledPiecesEqualTheReference) {
 
 // Transposes of every element size over boxes of random extents (the
 // 2-byte ones through 8 x 8 register blocks and their scalar edges), with
-// source rows longer than the box and odd offsets: what the reference
-// executor writes.
+// source rows longer than the box, odd offsets and steps along the rows
+// (1; 2 and 3, tiled as strided sources; 9, beyond the tiles' stride, by
+// element): what the reference executor writes.
 TEST(CpuExecutor, TransposesEqualTheReference) {
   std::mt19937 rng(5);
   runtime::ThreadPool pool(2);
   const DType types[] = {DType::U8, DType::BF16, DType::F32, DType::F64};
-  for (int trial = 0; trial < 300; ++trial) {
+  for (int trial = 0; trial < 600; ++trial) {
     const DType t = types[trial % 4];
     const int64_t K = 1 + rng() % 90, I = 1 + rng() % 90;
     const int64_t pad = rng() % 9, off = rng() % 7;
+    const int64_t steps[] = {1, 1, 2, 3, 9};
+    const int64_t step = steps[rng() % 5];
     Plan p;
-    const int64_t rowLen = K + pad; // source [I, rowLen], read [I, K] at off
+    // source [I, rowLen], read [I, K] at off every step elements
+    const int64_t rowLen = (K - 1) * step + 1 + pad;
     p.sources = {{"s", t, {I * rowLen + off}}};
     p.targets = {{"t", t, {K, I}}};
     Piece q;
@@ -95,7 +99,7 @@ TEST(CpuExecutor, TransposesEqualTheReference) {
     q.srcOffset = off;
     q.shape = {K, I};
     q.dstStrides = {I, 1};
-    q.srcStrides = {1, rowLen};
+    q.srcStrides = {step, rowLen};
     p.pieces = {q};
     std::string error;
     ASSERT_TRUE(plan::validate(p, error)) << error;
@@ -108,6 +112,7 @@ TEST(CpuExecutor, TransposesEqualTheReference) {
     runtime::executePlan(p, {src.bytes.data()}, {got.data()}, pool,
                          /*grainBytes=*/rng() % 2 ? 96 : 1 << 20);
     ASSERT_EQ(got, want[0].bytes)
-        << "trial " << trial << ": " << K << " x " << I << " pad " << pad;
+        << "trial " << trial << ": " << K << " x " << I << " pad " << pad
+        << " step " << step;
   }
 }

@@ -60,7 +60,8 @@ public:
 struct WriteOptions {
   /// Data bytes per output file before it is split (Hugging Face's 5 GB).
   uint64_t maxFileBytes = 5'000'000'000ull;
-  /// Bytes of output rendered per window (per buffer).
+  /// Bytes of output rendered per window (per buffer), at most: rounded
+  /// down to whole multiples of 8 target rows where it holds that many.
   int64_t windowBytes = 16ll << 20;
   /// Buffers in flight: one being rendered, the others being written.
   int buffers = 4;
