@@ -7,18 +7,22 @@
 # page cache warm, the output removed and synced before each. The four are
 # run in turn REPS times (-r, default 1) and each figure is the median of
 # its REPS, since the disk's times vary up to 3x between identical runs.
+# With -c (as root) the page cache is dropped before each run and only the
+# run's input read back in, so that every run starts from the same memory:
+# otherwise the pages of earlier runs' inputs and outputs fill the cache
+# and some runs pay for reclaiming them.
 # Prints one markdown row per mapping: GB written, seconds, GB/s written,
 # the ratios to cp, and the tool's two memory figures (peak resident with
 # mapped source pages; allocated) at LAYERS and at 2 x LAYERS.
 #
-# usage: bench/mappings/run.sh [-l LAYERS] [-r REPS] [-d WORKDIR] [MAPPING ...]
+# usage: bench/mappings/run.sh [-l LAYERS] [-r REPS] [-c] [-d WORKDIR] [MAPPING ...]
 #   (MAPPING as --list-mappings names it; default: every mapping)
 set -euo pipefail
-layers=2 reps=1 work=${TMPDIR:-/tmp}/wl-mappings
-while getopts "l:r:d:" o; do
+layers=2 reps=1 drop=0 work=${TMPDIR:-/tmp}/wl-mappings
+while getopts "l:r:cd:" o; do
   case $o in
-    l) layers=$OPTARG ;; r) reps=$OPTARG ;; d) work=$OPTARG ;;
-    *) echo "usage: $0 [-l LAYERS] [-r REPS] [-d WORKDIR] [MAPPING ...]"; exit 2 ;;
+    l) layers=$OPTARG ;; r) reps=$OPTARG ;; c) drop=1 ;; d) work=$OPTARG ;;
+    *) echo "usage: $0 [-l LAYERS] [-r REPS] [-c] [-d WORKDIR] [MAPPING ...]"; exit 2 ;;
   esac
 done
 shift $((OPTIND - 1))
@@ -30,6 +34,9 @@ case $reps in
   [1-9]) ;;
   *) echo "$0: -r wants a repetition count from 1 to 9, not '$reps'" >&2; exit 2 ;;
 esac
+if [ "$drop" = 1 ] && [ ! -w /proc/sys/vm/drop_caches ]; then
+  echo "$0: -c drops the page cache and needs root (/proc/sys/vm/drop_caches)" >&2; exit 2
+fi
 here=$(cd "$(dirname "$0")" && pwd)
 source "$here/../../scripts/lib.sh"
 wl_build weight-layout-convert weight-layout-gen >&2
@@ -56,7 +63,13 @@ bytes_of() { du -sb --apparent-size "$1" | cut -f1; }
 gb() { printf '%.2f' "$(echo "$1 / 1000000000" | bc -l)"; }
 ratio() { printf '%.2f' "$(echo "$1 / $2" | bc -l)"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
-warm() { cat "$1"/*.safetensors >/dev/null; }
+# The input in the page cache (after dropping the rest of it, with -c).
+warm() {
+  if [ "$drop" = 1 ]; then
+    echo 1 >/proc/sys/vm/drop_caches || { echo "$0: -c: cannot drop the page cache (not root?)" >&2; exit 2; }
+  fi
+  cat "$1"/*.safetensors >/dev/null
+}
 # convert IN OUT OPTS... -> "seconds|peak|allocated" (the summary's figures)
 convert() {
   local in=$1 out=$2; shift 2
