@@ -65,9 +65,7 @@ ratio() { printf '%.2f' "$(echo "$1 / $2" | bc -l)"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{v[NR] = $1} END {print (NR % 2) ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2}'; }
 # The input in the page cache (after dropping the rest of it, with -c).
 warm() {
-  if [ "$drop" = 1 ]; then
-    echo 1 >/proc/sys/vm/drop_caches || { echo "$0: -c: cannot drop the page cache (not root?)" >&2; exit 2; }
-  fi
+  [ "$drop" = 0 ] || echo 1 >/proc/sys/vm/drop_caches
   cat "$1"/*.safetensors >/dev/null
 }
 # convert IN OUT OPTS... -> "seconds|peak|allocated" (the summary's figures)

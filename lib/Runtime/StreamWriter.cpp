@@ -385,6 +385,16 @@ void CheckpointWriter::planJobs() {
   stats_.files = static_cast<int64_t>(files_.size());
 }
 
+/// The elements of 8 rows of target `info` (8 times its innermost length)
+/// where that is at most `limit`, else 0: the unit at which windows and
+/// their render slices are cut, so that transposes meet whole 8 x 8 blocks
+/// (transposeBox) instead of scalar edges.
+int64_t eightRows(const layout::TensorInfo &info, int64_t limit) {
+  const int64_t row =
+      info.shape.empty() ? 1 : std::max<int64_t>(1, info.shape.back());
+  return row <= limit / 8 ? 8 * row : 0;
+}
+
 /// The end of a window that would end at `b`, moved past every atom (a
 /// span that cannot be cut) it would cut.
 int64_t windowEnd(const std::vector<std::pair<int64_t, int64_t>> &atoms,
@@ -406,10 +416,7 @@ void CheckpointWriter::planTarget(size_t t, const std::vector<Piece> &pieces) {
   const int es = layout::dtypeSize(info.dtype);
   const int64_t n = *layout::numElements(info.shape);
   int64_t w = std::max<int64_t>(1, options_.windowBytes / es);
-  // Whole multiples of 8 target rows where a window holds that many: its
-  // slices then meet transposes in whole 8 x 8 blocks (renderWindow).
-  const int64_t unit = 8 * std::max<int64_t>(1, info.shape.empty() ? 1 : info.shape.back());
-  if (unit <= w)
+  if (const int64_t unit = eightRows(info, w)) // whole multiples of 8 rows
     w -= w % unit;
   // Pieces whose positions do not grow with their index cannot be cut:
   // windows end past them.
@@ -765,14 +772,10 @@ bool CheckpointWriter::renderWindow(const Job &job, uint8_t *buf, int slices) {
     }
     return true;
   }
-  // Slices of the window, one per task, so that threads write apart; where
-  // a slice holds 8 target rows or more, bounded at multiples of 8 rows of
-  // the target, so that a transposed piece meets whole 8 x 8 blocks
-  // (transposeBox) instead of scalar edges.
-  const layout::Shape &shape = plan_.targets[job.target].shape;
-  const int64_t unit = 8 * std::max<int64_t>(1, shape.empty() ? 1 : shape.back());
+  // Slices of the window, one per task, so that threads write apart;
+  // bounded at multiples of 8 target rows where a slice holds that many.
   int64_t step = (n + slices - 1) / slices, base = job.begin;
-  if (unit <= step) {
+  if (const int64_t unit = eightRows(plan_.targets[job.target], step)) {
     step -= step % unit;
     base -= base % unit;
   }
