@@ -4,8 +4,8 @@
 // are laid out, created (space reserved, headers written) and indexed; the
 // targets are cut into windows (jobs); the calling thread renders each
 // window into a free buffer while writer threads store the previous ones
-// (pwrite, or copy_file_range for runs copied unconverted); then every file
-// is fsync'ed and closed.
+// (pwrite, with O_DIRECT for whole pages when durable, or copy_file_range
+// for runs copied unconverted); then every file is fsync'ed and closed.
 //
 //===----------------------------------------------------------------------===//
 #include "wl/Runtime/StreamWriter.h"
@@ -73,8 +73,16 @@ struct Job {
 struct OutFile {
   std::string path;
   int fd = -1;
+  /// The same file opened with O_DIRECT (WriteOptions::directWrites), or -1.
+  int directFd = -1;
   FileLayout layout;
 };
+
+/// O_DIRECT writes cover whole pages of this size, from buffers aligned to
+/// it (a multiple of every logical block size Linux filesystems use).
+constexpr uint64_t kDirectAlign = 4096;
+/// Below this, a rendered range goes through the page cache whole.
+constexpr uint64_t kDirectMinBytes = 64 << 10;
 
 } // namespace
 
@@ -199,6 +207,8 @@ private:
   bool writeJob(const Job &job, const uint8_t *buf, std::string &jobError);
   bool writeRendered(const Job &job, const OutFile &f, const uint8_t *buf,
                      uint64_t begin, uint64_t end, std::string &jobError);
+  bool writeDirect(const OutFile &f, const uint8_t *p, uint64_t len,
+                   uint64_t offset, uint64_t &done, std::string &jobError);
   bool copyRun(const Job &job, const OutFile &f, const CopyRun &run,
                std::string &jobError);
   void releaseSourcesAfter(size_t k);
@@ -213,6 +223,7 @@ private:
   void renderOne(const Piece &q, DType tt, uint8_t *buf,
                  int64_t windowBegin) const;
   void freeBuffer(HostBuffer &b);
+  uint8_t *windowIn(int slot, const Job &job) const;
   /// Fails the conversion with `message` (under `mutex_`), as the
   /// rendering thread does when a buffer or a render fails.
   void failWith(std::string message);
@@ -244,6 +255,8 @@ private:
   std::string writerError_; // the first writer's error, under `mutex_`
   std::atomic<bool> useCopyRange_{false};
   std::atomic<int64_t> zeroCopied_{0};
+  std::atomic<int64_t> directWritten_{0};
+  std::atomic<bool> directRefused_{false}; // O_DIRECT said EINVAL once
   std::vector<std::vector<size_t>> releaseAfter_;
 };
 
@@ -279,10 +292,11 @@ bool CheckpointWriter::splitIntoFiles(std::string &error) {
 
 void CheckpointWriter::closeAll() {
   for (OutFile &f : files_)
-    if (f.fd >= 0) {
-      ::close(f.fd);
-      f.fd = -1;
-    }
+    for (int *fd : {&f.fd, &f.directFd})
+      if (*fd >= 0) {
+        ::close(*fd);
+        *fd = -1;
+      }
 }
 
 bool CheckpointWriter::createFiles(std::string &error) {
@@ -326,6 +340,12 @@ bool CheckpointWriter::createFile(size_t g, std::string &error) {
     error = sysError("cannot write", f.path);
     return false;
   }
+  // The file just created, reopened through its descriptor (not its path,
+  // which could have been replaced since); no O_DIRECT here (tmpfs, no
+  // /proc): every write goes through the page cache.
+  if (options_.durable && options_.directWrites)
+    f.directFd = ::open(("/proc/self/fd/" + std::to_string(f.fd)).c_str(),
+                        O_WRONLY | O_DIRECT | O_CLOEXEC);
   return true;
 }
 
@@ -362,6 +382,7 @@ void CheckpointWriter::countWritten() {
   for (const Job &job : jobs_)
     stats_.bytes += job.bytes;
   stats_.zeroCopyBytes = zeroCopied_.load();
+  stats_.directBytes = directWritten_.load();
 }
 
 //===----------------------------------------------------------------------===//
@@ -603,7 +624,8 @@ void CheckpointWriter::writerLoop() {
     bool ok =
         failed_ ? false
                 : writeJob(job,
-                           item.second >= 0 ? buffers_[item.second].p : nullptr,
+                           item.second >= 0 ? windowIn(item.second, job)
+                                            : nullptr,
                            jobError);
     if (ok && options_.releaseSources) {
       for (const ReadRun &run : job.releases)
@@ -660,15 +682,62 @@ bool CheckpointWriter::writeJob(const Job &job, const uint8_t *buf,
   return true;
 }
 
-/// Writes the bytes [begin, end) of the window from `buf`.
+/// Writes the bytes [begin, end) of the window from `buf`: its whole pages
+/// with O_DIRECT where the file has a direct descriptor, the rest (or all,
+/// where O_DIRECT is refused) through the page cache.
 bool CheckpointWriter::writeRendered(const Job &job, const OutFile &f,
                                      const uint8_t *buf, uint64_t begin,
                                      uint64_t end, std::string &jobError) {
-  if (end > begin &&
-      !pwriteAll(f.fd, buf + begin, end - begin, job.fileOffset + begin)) {
-    jobError = sysError("cannot write", f.path);
+  if (end <= begin)
+    return true;
+  const uint64_t lo = job.fileOffset + begin, hi = job.fileOffset + end;
+  const uint64_t a = (lo + kDirectAlign - 1) & ~(kDirectAlign - 1);
+  const uint64_t b = hi & ~(kDirectAlign - 1);
+  uint64_t done = 0; // bytes from `a` on written with O_DIRECT
+  if (f.directFd >= 0 && !directRefused_ && b > a && b - a >= kDirectMinBytes &&
+      !writeDirect(f, buf + (a - job.fileOffset), b - a, a, done, jobError))
     return false;
+  // What O_DIRECT left: the head, whatever it did not write, the tail.
+  auto buffered = [&](uint64_t from, uint64_t to) {
+    return to <= from || pwriteAll(f.fd, buf + (from - job.fileOffset),
+                                   to - from, from);
+  };
+  bool ok = done ? buffered(lo, a) && buffered(a + done, hi)
+                 : buffered(lo, hi);
+  if (!ok)
+    jobError = sysError("cannot write", f.path);
+  return ok;
+}
+
+/// Writes `len` bytes (whole pages, from an aligned address) at `offset`
+/// with O_DIRECT; `done` says how many were written. A refusal (EINVAL: a
+/// filesystem or a block size that does not take these writes) or a short
+/// write leaves the rest to the caller's buffered writes; a failure of the
+/// disk fails the job.
+bool CheckpointWriter::writeDirect(const OutFile &f, const uint8_t *p,
+                                   uint64_t len, uint64_t offset,
+                                   uint64_t &done, std::string &jobError) {
+  done = 0;
+  while (done < len) {
+    size_t chunk = static_cast<size_t>(std::min<uint64_t>(len - done, 1u << 30));
+    ssize_t w = ::pwrite(f.directFd, p + done, chunk,
+                         static_cast<off_t>(offset + done));
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w < 0 && errno != EINVAL) {
+      jobError = sysError("cannot write", f.path);
+      return false;
+    }
+    if (w < 0)
+      directRefused_ = true;
+    if (w <= 0 || static_cast<uint64_t>(w) % kDirectAlign != 0) {
+      if (w > 0)
+        done += static_cast<uint64_t>(w);
+      break;
+    }
+    done += static_cast<uint64_t>(w);
   }
+  directWritten_ += static_cast<int64_t>(done);
   return true;
 }
 
@@ -719,7 +788,7 @@ void CheckpointWriter::renderJobs() {
     if (!job.render.empty()) {
       if (!acquireBuffer(job, slot))
         break;
-      if (!renderWindow(job, buffers_[slot].p, slices))
+      if (!renderWindow(job, windowIn(slot, job), slices))
         break;
     }
     std::lock_guard<std::mutex> lock(mutex_);
@@ -741,19 +810,30 @@ bool CheckpointWriter::acquireBuffer(const Job &job, int &slot) {
   slot = freeBuffers_.back();
   freeBuffers_.pop_back();
   lock.unlock();
-  if (buffers_[slot].size < job.bytes) {
+  // A page more than the window, so that windowIn can align it.
+  const int64_t size = job.bytes + static_cast<int64_t>(kDirectAlign);
+  if (buffers_[slot].size < size) {
     freeBuffer(buffers_[slot]);
     buffers_[slot].p = options_.renderer
-                           ? options_.renderer->allocateHost(job.bytes)
-                           : new uint8_t[job.bytes];
-    buffers_[slot].size = job.bytes;
+                           ? options_.renderer->allocateHost(size)
+                           : new uint8_t[size];
+    buffers_[slot].size = size;
     if (!buffers_[slot].p) {
-      failWith("cannot allocate a window buffer of " +
-               std::to_string(job.bytes) + " bytes");
+      failWith("cannot allocate a window buffer of " + std::to_string(size) +
+               " bytes");
       return false;
     }
   }
   return true;
+}
+
+/// Where buffer `slot` holds the window of `job`: at the address that is
+/// congruent to the window's file offset modulo kDirectAlign, so that the
+/// window's whole pages lie at aligned addresses, as O_DIRECT needs.
+uint8_t *CheckpointWriter::windowIn(int slot, const Job &job) const {
+  uint8_t *p = buffers_[slot].p;
+  return p + ((job.fileOffset - reinterpret_cast<uintptr_t>(p)) &
+              (kDirectAlign - 1));
 }
 
 /// Renders the window of `job` into `buf`: by the renderer, or by the CPU

@@ -212,6 +212,7 @@ bool writeOutputs(
     stats.files += one.files;
     stats.bytes += one.bytes;
     stats.zeroCopyBytes += one.zeroCopyBytes;
+    stats.directBytes += one.directBytes;
     stats.sourceBytes += one.sourceBytes;
     if (opt.verify) {
       progress.setStage("verifying " +
@@ -318,7 +319,8 @@ void printSummary(const ConvertOptions &opt, int64_t nranks,
                   const runtime::WriteStats &stats, double seconds,
                   int64_t allocated) {
   std::printf("%s: %s -> %s: %lld tensors in %lld files (%lld rank%s), %s "
-              "in %.2f s (%s/s); %.0f%% copied by the kernel; peak memory "
+              "in %.2f s (%s/s); %.0f%% copied by the kernel, %.0f%% written "
+              "directly; peak memory "
               "%s (allocated %s)%s\n",
               kTool, opt.from.c_str(), opt.to.c_str(),
               static_cast<long long>(stats.tensors),
@@ -327,6 +329,7 @@ void printSummary(const ConvertOptions &opt, int64_t nranks,
               formatBytes(stats.bytes).c_str(), seconds,
               formatBytes(stats.bytes / std::max(seconds, 1e-9)).c_str(),
               stats.bytes ? 100.0 * stats.zeroCopyBytes / stats.bytes : 0.0,
+              stats.bytes ? 100.0 * stats.directBytes / stats.bytes : 0.0,
               formatBytes(peakResidentBytes()).c_str(),
               allocated > 0 ? formatBytes(allocated).c_str() : "unknown",
               opt.verify ? "; verified" : "");

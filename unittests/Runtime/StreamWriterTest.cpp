@@ -15,8 +15,12 @@
 
 #include <gtest/gtest.h>
 
+#include <nlohmann/json.hpp>
+
+#include <cstring>
 #include <fcntl.h>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <set>
 #include <unistd.h>
@@ -55,6 +59,43 @@ struct Case {
   std::string spec, config;
   std::map<std::string, int64_t> options;
 };
+
+/// Every target of `plan` in the checkpoint at `out` equals `want` byte for
+/// byte, and verifyCheckpoint passes.
+void expectWritten(const layout::Plan &plan,
+                   const std::vector<runtime::SourceTensor> &sources,
+                   const std::vector<plan::Buffer> &want,
+                   const std::string &out) {
+  std::string error;
+  auto ckpt = runtime::Checkpoint::open(out, error);
+  ASSERT_TRUE(ckpt) << error;
+  for (size_t t = 0; t < plan.targets.size(); ++t) {
+    auto l = ckpt->find(plan.targets[t].name);
+    ASSERT_TRUE(l.entry) << plan.targets[t].name;
+    const uint8_t *p = l.file->data(*l.entry);
+    ASSERT_TRUE(std::equal(want[t].bytes.begin(), want[t].bytes.end(), p))
+        << plan.targets[t].name << " differs from plan::execute";
+  }
+  ASSERT_TRUE(runtime::verifyCheckpoint(plan, sources, out, error)) << error;
+}
+
+/// Whether files in `dir` take a 4 KiB O_DIRECT write.
+bool takesDirectWrites(const fs::path &dir) {
+  std::string path = (dir / "direct-probe").string();
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_DIRECT, 0644);
+  if (fd < 0)
+    return false;
+  void *page = nullptr;
+  bool ok = ::posix_memalign(&page, 4096, 4096) == 0;
+  if (ok) {
+    std::memset(page, 0, 4096);
+    ok = ::pwrite(fd, page, 4096, 0) == 4096;
+  }
+  std::free(page);
+  ::close(fd);
+  fs::remove(path);
+  return ok;
+}
 
 TEST(StreamWriter, EveryMappingByteExactInAnyWindowSize) {
   std::vector<Case> cases = {
@@ -131,19 +172,9 @@ TEST(StreamWriter, EveryMappingByteExactInAnyWindowSize) {
             EXPECT_EQ(stats.zeroCopyBytes, 0);
           }
           kernelCopied += stats.zeroCopyBytes;
-          auto ckpt = runtime::Checkpoint::open(out.string(), error);
-          ASSERT_TRUE(ckpt) << error;
-          for (size_t t = 0; t < plan.targets.size(); ++t) {
-            auto l = ckpt->find(plan.targets[t].name);
-            ASSERT_TRUE(l.entry) << plan.targets[t].name;
-            const uint8_t *p = l.file->data(*l.entry);
-            ASSERT_TRUE(
-                std::equal(want[t].bytes.begin(), want[t].bytes.end(), p))
-                << plan.targets[t].name << " differs from plan::execute";
-          }
-          ASSERT_TRUE(
-              runtime::verifyCheckpoint(plan, sources, out.string(), error))
-              << error;
+          expectWritten(plan, sources, want, out.string());
+          if (HasFatalFailure())
+            return;
           ++checked;
           fs::remove_all(out);
         }
@@ -151,6 +182,97 @@ TEST(StreamWriter, EveryMappingByteExactInAnyWindowSize) {
   }
   EXPECT_GT(checked, 50);
   EXPECT_GT(kernelCopied, 0) << "copy_file_range was never used";
+  fs::remove_all(dir);
+}
+
+// Rendered bytes are written with O_DIRECT where they cover whole pages,
+// their edges through the page cache. Tensors of megabytes (a Qwen3.5
+// vocabulary of 16384: transposed lm_head shards for FastDeploy; Qwen3-MoE
+// to MaxText, transposed and stacked), windows that start at every page
+// offset (96 KiB + 24 bytes) and whole MiB, kernel copies beside them or
+// not: byte for byte what plan::execute computes, with O_DIRECT and
+// without; and O_DIRECT used, where the temporary directory takes it.
+TEST(StreamWriter, DirectWritesByteExact) {
+  fs::path dir = fs::temp_directory_path() /
+                 ("wl-direct-test-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  struct Big {
+    std::string spec, config;
+    std::map<std::string, int64_t> options;
+    std::map<std::string, int64_t> sizes;
+  };
+  std::vector<Big> cases = {
+      {"qwen3_5/hf-to-fastdeploy.json",
+       "qwen3_5-config.json",
+       {{"tp", 2}},
+       {{"vocab_size", 16384}, {"intermediate_size", 4096}}},
+      {"qwen3_moe/hf-to-maxtext.json",
+       "qwen3_moe-config.json",
+       {},
+       {{"vocab_size", 8192}, {"moe_intermediate_size", 1024}}},
+  };
+  runtime::ThreadPool pool(2);
+  int64_t direct = 0;
+  int checked = 0;
+  for (const Big &c : cases) {
+    std::string error;
+    // The test config with larger sizes.
+    std::ifstream in(kSource + "/test/Mapping/Inputs/" + c.config);
+    nlohmann::json cfg = nlohmann::json::parse(in);
+    for (const auto &[k, v] : c.sizes)
+      cfg[k] = v;
+    std::string cfgPath = (dir / c.config).string();
+    std::ofstream(cfgPath) << cfg.dump();
+    MappingRequest req{kSource + "/mappings/" + c.spec, cfgPath, c.options,
+                       "", false, false};
+    auto compiled = compileMapping(req, error);
+    ASSERT_TRUE(compiled) << error;
+    const layout::Plan &plan = compiled->rankPlans.back();
+    auto src = writeSources(plan, (dir / "src.safetensors").string(),
+                            checked + 11);
+    ASSERT_TRUE(src);
+    std::vector<runtime::SourceTensor> sources;
+    std::vector<plan::Buffer> buffers;
+    for (const layout::TensorInfo &t : plan.sources) {
+      const runtime::TensorEntry *e = src->find(t.name);
+      sources.push_back({src.get(), e});
+      const uint8_t *p = src->data(*e);
+      buffers.push_back({std::vector<uint8_t>(p, p + (e->end - e->begin))});
+    }
+    std::vector<plan::Buffer> want = plan::execute(plan, buffers);
+    for (bool useDirect : {true, false})
+      for (int64_t window : {int64_t(96 << 10) + 24, int64_t(1) << 20})
+        for (int64_t zeroCopy : {int64_t(0), int64_t(32)}) {
+          SCOPED_TRACE(c.spec + (useDirect ? " direct" : " buffered") +
+                       " window " + std::to_string(window) + " zero-copy " +
+                       std::to_string(zeroCopy));
+          fs::path out = dir / ("out-" + std::to_string(checked));
+          fs::create_directories(out);
+          runtime::WriteOptions opts;
+          opts.windowBytes = window;
+          opts.zeroCopyMinBytes = zeroCopy;
+          opts.directWrites = useDirect;
+          runtime::WriteStats stats;
+          ASSERT_TRUE(runtime::writeCheckpoint(plan, sources, out.string(),
+                                               opts, pool, stats, error))
+              << error;
+          if (!useDirect) {
+            EXPECT_EQ(stats.directBytes, 0);
+          }
+          EXPECT_LE(stats.directBytes + stats.zeroCopyBytes, stats.bytes);
+          direct += stats.directBytes;
+          expectWritten(plan, sources, want, out.string());
+          if (HasFatalFailure())
+            return;
+          ++checked;
+          fs::remove_all(out);
+        }
+  }
+  EXPECT_EQ(checked, 16);
+  if (takesDirectWrites(dir)) {
+    EXPECT_GT(direct, 0) << "O_DIRECT was never used";
+  }
   fs::remove_all(dir);
 }
 

@@ -82,6 +82,12 @@ struct WriteOptions {
   /// is in the page cache when writeCheckpoint returns, safe from a killed
   /// process but not from a crash of the machine.
   bool durable = true;
+  /// With `durable`: rendered bytes that cover whole 4 KiB pages of the
+  /// file are written with O_DIRECT (the partial pages at their edges
+  /// through the page cache), skipping the page cache's copy and the
+  /// fsync's writeback of them; where the filesystem refuses O_DIRECT,
+  /// everything goes through the page cache.
+  bool directWrites = true;
   /// Drop source pages from this process after their last use.
   bool releaseSources = true;
   /// Renders windows; null: the CPU executor on the thread pool.
@@ -96,6 +102,7 @@ struct WriteStats {
   int64_t files = 0;
   int64_t bytes = 0;         ///< tensor data written
   int64_t zeroCopyBytes = 0; ///< of which copied by copy_file_range
+  int64_t directBytes = 0;   ///< of which written with O_DIRECT
   int64_t sourceBytes = 0;   ///< source bytes the pieces read
 };
 
