@@ -343,7 +343,7 @@ bool CheckpointWriter::createFile(size_t g, std::string &error) {
   // The file just created, reopened through its descriptor (not its path,
   // which could have been replaced since); no O_DIRECT here (tmpfs, no
   // /proc): every write goes through the page cache.
-  if (options_.durable && options_.directWrites)
+  if (options_.directWrites)
     f.directFd = ::open(("/proc/self/fd/" + std::to_string(f.fd)).c_str(),
                         O_WRONLY | O_DIRECT | O_CLOEXEC);
   return true;

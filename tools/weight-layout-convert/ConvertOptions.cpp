@@ -78,6 +78,8 @@ const char *convertUsage() {
          "                       2GiB, ...)\n"
          "  --device cpu|cuda    where tensors are rearranged (default cpu)\n"
          "  --no-fsync           do not flush files to disk before the rename\n"
+         "  --no-direct          write computed bytes through the page cache,\n"
+         "                       not with O_DIRECT\n"
          "  --quiet, -q          no progress line and no summary\n"
          "  --list-mappings      list the library's mappings and stop\n"
          "  --version            print the version and stop\n"
@@ -276,6 +278,8 @@ bool parseConvertOptions(int argc, char **argv, ConvertOptions &out,
       out.force = true;
     } else if (a == "--no-fsync") {
       out.fsync = false;
+    } else if (a == "--no-direct") {
+      out.direct = false;
     } else if (a == "--quiet" || a == "-q") {
       out.quiet = true;
     } else {

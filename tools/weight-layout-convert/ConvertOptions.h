@@ -31,7 +31,7 @@ struct ConvertOptions {
   std::string emitPlans; ///< --emit-plans DIR
   std::string device = "cpu";
   bool reverse = false, dryRun = false, verify = false, force = false,
-       quiet = false, exact = false, fsync = true;
+       quiet = false, exact = false, fsync = true, direct = true;
   int threads = 0; ///< 0: one per core
   uint64_t maxShardBytes = 5'000'000'000ull;
   /// $WL_CONVERT_TEST_STALL_MS: a pause between windows, so that tests can

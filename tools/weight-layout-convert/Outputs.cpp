@@ -363,6 +363,7 @@ int writeConversion(const Conversion &c, const std::vector<Output> &outputs) {
   runtime::WriteOptions wopts;
   wopts.maxFileBytes = opt.maxShardBytes;
   wopts.durable = opt.fsync;
+  wopts.directWrites = opt.direct;
   wopts.stallMillis = opt.testStallMillis;
   auto metadataOf = [&](const Output &o) {
     return std::map<std::string, std::string>{

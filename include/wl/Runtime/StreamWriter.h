@@ -82,10 +82,10 @@ struct WriteOptions {
   /// is in the page cache when writeCheckpoint returns, safe from a killed
   /// process but not from a crash of the machine.
   bool durable = true;
-  /// With `durable`: rendered bytes that cover whole 4 KiB pages of the
-  /// file are written with O_DIRECT (the partial pages at their edges
-  /// through the page cache), skipping the page cache's copy and the
-  /// fsync's writeback of them; where the filesystem refuses O_DIRECT,
+  /// Rendered bytes that cover whole 4 KiB pages of the file are written
+  /// with O_DIRECT (the partial pages at their edges through the page
+  /// cache), skipping the page cache's copy (and, when durable, the
+  /// fsync's writeback of them); where the filesystem refuses O_DIRECT,
   /// everything goes through the page cache.
   bool directWrites = true;
   /// Drop source pages from this process after their last use.
