@@ -2,7 +2,7 @@
 copy, against the device copy roofline (docs/benchmarks.md, "Resharding on
 one GPU"; the multi-GPU NCCL measurement needs several GPUs).
 
-usage: one_gpu.py [--layers N] [--bucket-mb MB] [--repeat K]
+usage: one_gpu.py [--layers N] [--bucket-mb MB] [--repeat K] [--bound]
 
 A Qwen3-30B-A3B-shaped bf16 model of N layers (random values) is made on
 the GPU as Hugging Face tensors, then as every rank of the source layout
@@ -13,6 +13,11 @@ into a receive buffer, device to device), unpack (its receive plans into
 its destination tensors, in place). Timed with CUDA events; bytes are
 read + written. The roofline is torch's device copy of one buffer as large
 as the destination (read + written).
+
+With --bound the buffers are made once and every plan is bound to its
+tensors once (Plan.bind), as an RL loop would keep them from one sync to
+the next: a sync then launches kernels and copies, nothing else. Without
+it every pack makes new buffers and every call hands its tensors over.
 """
 
 import argparse
@@ -56,6 +61,7 @@ def main():
     ap.add_argument("--bucket-mb", type=int, default=0)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--device", default="cuda")
+    ap.add_argument("--bound", action="store_true")
     args = ap.parse_args()
     cfg = dict(MOE, num_hidden_layers=args.layers)
     dev = torch.device(args.device)
@@ -125,17 +131,77 @@ def main():
         phase["unpack"][1] = 2 * dest_bytes
         return phase
 
+    def bind_all(dests):
+        """Buffers made once and every plan bound: per round, per process,
+        its pack runs, its exchange copies and its unpack run."""
+        rounds_of = []
+        for k in range(rounds):
+            packs, copies, unpacks = [], [], []
+            incoming = [{} for _ in range(n)]
+            for p in range(n):
+                if k >= len(parts[p].rounds):
+                    continue
+                for d, plan in parts[p].rounds[k].send.items():
+                    bufs = {t.name: torch.empty(t.shape, dtype=t.dtype,
+                                                device=dev)
+                            for t in plan.targets}
+                    packs.append((plan.bind(src[p], bufs), bufs))
+                    for name, t in bufs.items():
+                        got = torch.empty_like(t)
+                        copies.append((got, t))
+                        incoming[d]["from-%d/%s" % (
+                            p, name.split("/", 1)[1])] = got
+            for b in range(r.dest_ranks):
+                if k >= len(parts[b].rounds):
+                    continue
+                given = dict(src[b]) if (k == 0 and b < r.source_ranks) else {}
+                given.update(incoming[b])
+                unpacks.append(parts[b].rounds[k].receive.bind(
+                    given, dests[b], partial=rounds > 1))
+            rounds_of.append((packs, copies, unpacks))
+        return rounds_of
+
+    def sync_bound(bound):
+        phase = {"pack": [0.0, 0], "exchange": [0.0, 0], "unpack": [0.0, 0]}
+        for packs, copies, unpacks in bound:
+            s, _ = timed(lambda: [b.run() for b, _ in packs])
+            phase["pack"][0] += s
+            phase["pack"][1] += sum(2 * nbytes(bufs.values())
+                                    for _, bufs in packs)
+            s, _ = timed(lambda: [x.copy_(y) for x, y in copies])
+            phase["exchange"][0] += s
+            phase["exchange"][1] += sum(2 * nbytes([y]) for _, y in copies)
+            s, _ = timed(lambda: [u.run() for u in unpacks])
+            phase["unpack"][0] += s
+        phase["unpack"][1] = 2 * dest_bytes
+        return phase
+
     best = None
-    for _ in range(args.repeat):
+    dests = bound = None
+    if args.bound:
         dests = [{k: torch.full_like(v, -1.0) for k, v in w.items()}
                  for w in want]
-        phase = sync(dests)
+        t0 = time.perf_counter()
+        bound = bind_all(dests)
+        print("buffers made and plans bound once: %.1f ms" % (
+            (time.perf_counter() - t0) * 1e3))
+    for _ in range(args.repeat):
+        if bound:
+            for d in dests:
+                for v in d.values():
+                    v.fill_(-1.0)
+            phase = sync_bound(bound)
+        else:
+            dests = [{k: torch.full_like(v, -1.0) for k, v in w.items()}
+                     for w in want]
+            phase = sync(dests)
         ok = all(torch.equal(dests[b][k], want[b][k])
                  for b in range(r.dest_ranks) for k in want[b])
         total = sum(v[0] for v in phase.values())
         if best is None or total < best[0]:
             best = (total, phase, ok)
-        del dests
+        if not bound:
+            del dests
     # The roofline: one device copy as large as the destination.
     x = torch.empty(dest_bytes // 2, dtype=torch.bfloat16, device=dev)
     y = torch.empty_like(x)

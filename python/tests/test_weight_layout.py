@@ -297,6 +297,37 @@ def test_run_into_slices_of_fused_parameters():
     assert_same(dst, want)
 
 
+def test_bound_run_follows_its_tensors():
+    hf = hf_checkpoint()
+    plan = wl.compile(VLLM, CONFIG, tp=2, rank=1, dtype=torch.int32)
+    dst = {t.name: torch.full(t.shape, -1, dtype=t.dtype)
+           for t in plan.targets}
+    bound = plan.bind(hf, dst)
+    bound.run()
+    assert_same(dst, vllm_rule(hf, 2, 1))
+    # The same storage with new values: the next run writes them.
+    for t in hf.values():
+        t.mul_(3).add_(1)
+    for t in dst.values():
+        t.fill_(-1)
+    bound.run()
+    assert_same(dst, vllm_rule(hf, 2, 1))
+    assert wl.last_run_stats()["executor"] == "cpu"
+    # What a bound run cannot keep up to date is refused.
+    qkv = "model.layers.0.self_attn.qkv_proj.weight"
+    wide = dict(dst)
+    wide[qkv] = torch.zeros(dst[qkv].shape[1], dst[qkv].shape[0],
+                            dtype=torch.int32).t()
+    raises(ValueError, plan.bind, hf, wide)
+    strided = dict(hf)
+    name = next(s.name for s in plan.sources if len(s.shape) == 2)
+    strided[name] = hf[name].t().contiguous().t()
+    raises(ValueError, plan.bind, strided, dst)
+    missing = dict(dst)
+    del missing[qkv]
+    raises(ValueError, plan.bind(hf, missing).run)
+
+
 def test_run_into_parameters_requiring_grad():
     """nn.Parameters (requires_grad) are loaded in place, as vLLM's
     weight_loader does under no_grad; f32 values stay exact integers."""

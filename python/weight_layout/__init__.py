@@ -17,13 +17,13 @@ itself (CUDA, I/O) raise RuntimeError.
 from . import _native as N
 from ._checkpoint import (checkpoint_tensors, last_load_stats,
                           load_checkpoint, read_safetensors)
-from ._plan import (ALL_RANKS, Loader, Plan, TensorSpec, cache_stats,
+from ._plan import (ALL_RANKS, BoundRun, Loader, Plan, TensorSpec, cache_stats,
                     clear_cache, compile, cuda_executor, from_json,
                     last_run_stats, mapping_search_path)
 from ._reshard import Reshard, reshard
 
 __all__ = [
-    "ALL_RANKS", "Plan", "Loader", "TensorSpec", "compile", "from_json",
+    "ALL_RANKS", "Plan", "BoundRun", "Loader", "TensorSpec", "compile", "from_json",
     "read_safetensors", "cache_stats", "clear_cache", "last_run_stats",
     "mapping_search_path", "cuda_executor", "checkpoint_tensors",
     "load_checkpoint", "last_load_stats", "reshard", "Reshard",

@@ -266,6 +266,19 @@ class Plan:
         B.layer_stats(contiguous_copies=copies,
                      staged_targets=len(staged.back))
 
+    def bind(self, sources, destinations, *, threads=0, partial=False):
+        """run_into bound once to its tensors: the returned BoundRun's
+        run() writes every target into `destinations` from `sources`
+        without handing them to the library again (each tensor handed over
+        costs microseconds; a reshard's pack or unpack hands over
+        hundreds). For loops that run a plan on tensors that keep their
+        storage: a trainer's parameters, a reshard's buffers. The tensors
+        must stay where they are while the BoundRun is used; sources and
+        destinations must be contiguous and each on one device (a run
+        that would stage or copy them is refused: the copy would go stale).
+        """
+        return BoundRun(self, sources, destinations, threads, partial)
+
     def loader(self, destinations, *, threads=0):
         return Loader(self, B.tensor_dict(destinations, "destinations"),
                       threads)
@@ -297,6 +310,46 @@ class Plan:
             if d["from"] else "from JSON")
         return "<weight_layout.Plan %s: %d sources, %d targets, %d pieces>" % (
             head, d["sources"], d["targets"], d["pieces"])
+
+
+class BoundRun:
+    """A plan's run_into bound to its tensors (Plan.bind)."""
+
+    def __init__(self, plan, sources, destinations, threads, partial):
+        src, copies, dev, extra = plan._plan_sources(sources, "sources")
+        if copies:
+            raise ValueError(
+                "bind: %d source(s) not contiguous (a bound run cannot "
+                "copy them at each run); pass contiguous tensors" % copies)
+        dst = B.tensor_dict(destinations, "destinations")
+        targets = {t[0] for t in plan._info["target_tensors"]}
+        dst = {k: v for k, v in dst.items() if k in targets}
+        devs = {A.device_of(t) for t in dst.values()}
+        for name, t in dst.items():
+            if not A.is_contiguous(t):
+                raise ValueError("bind: destination '%s' is not contiguous "
+                                 "(run_into stages it; a bound run cannot)"
+                                 % name)
+        if len(devs) > 1:
+            raise ValueError("bind: the destinations are on %d devices; a "
+                             "bound run writes on one" % len(devs))
+        items = list(src.items()) + [
+            (n, t) for n, t in extra if A.known_dtype(t)]
+        self._plan = plan
+        self._dev = devs.pop() if devs else (dev or (N.DEVICE_CPU, 0))
+        self._src, self._skeep = A.tensor_array(items, "source")
+        self._dst, self._dkeep = A.tensor_array(list(dst.items()),
+                                                "destination")
+        self._n = (len(items), len(dst))
+        self._threads, self._partial = threads, partial
+
+    def run(self):
+        """Runs the plan on the bound tensors (in the device's current
+        stream, as run_into does)."""
+        opts = B.run_options(self._dev, self._threads, False, self._partial)
+        N.check(N.lib.wl_run_into(self._plan._h, self._src, self._n[0],
+                                  self._dst, self._n[1], ctypes.byref(opts)))
+        B.layer_stats()
 
 
 def last_run_stats():
