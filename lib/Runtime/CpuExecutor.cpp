@@ -146,6 +146,31 @@ inline void transpose8x8x2(uint8_t *dst, int64_t dk, const uint8_t *src,
                      _mm_unpackhi_epi64(u[c], u[4 + c]));
   }
 }
+
+/// One tile [k0, k1) x [i0, i1) of transposeBox for 2-byte elements with
+/// sk 1 or 2: whole 8 x 8 blocks in SSE2 registers, the edges one by one.
+void transposeTile2(uint8_t *dst, int64_t dk, const uint8_t *src, int64_t sk,
+                    int64_t si, int64_t k0, int64_t k1, int64_t i0,
+                    int64_t i1) {
+  const int64_t k8 = k0 + (k1 - k0) / 8 * 8, i8 = i0 + (i1 - i0) / 8 * 8;
+  for (int64_t k = k0; k < k8; k += 8)
+    for (int64_t i = i0; i < i8; i += 8) {
+      uint8_t *d = dst + (k * dk + i) * 2;
+      const uint8_t *s = src + (k * sk + i * si) * 2;
+      if (sk == 1)
+        transpose8x8x2<1>(d, dk, s, si);
+      else
+        transpose8x8x2<2>(d, dk, s, si);
+    }
+  // What is left: the rows of k past k8 (all i), then the columns of i past
+  // i8 (the k below k8).
+  for (int64_t k = k8; k < k1; ++k)
+    for (int64_t i = i0; i < i1; ++i)
+      moveElement<2>(dst + (k * dk + i) * 2, src + (k * sk + i * si) * 2);
+  for (int64_t k = k0; k < k8; ++k)
+    for (int64_t i = i8; i < i1; ++i)
+      moveElement<2>(dst + (k * dk + i) * 2, src + (k * sk + i * si) * 2);
+}
 #endif
 
 /// dst[k * dk + i] = src[k * sk + i * si] over a K x I box, through tiles
@@ -160,26 +185,11 @@ void transposeBox(uint8_t *dst, int64_t dk, const uint8_t *src, int64_t sk,
     for (int64_t i0 = 0; i0 < I; i0 += T) {
       int64_t i1 = std::min(I, i0 + T);
 #ifdef __SSE2__
-      if (ES == 2 && (sk == 1 || sk == 2)) {
-        const int64_t k8 = k0 + (k1 - k0) / 8 * 8, i8 = i0 + (i1 - i0) / 8 * 8;
-        for (int64_t k = k0; k < k8; k += 8)
-          for (int64_t i = i0; i < i8; i += 8) {
-            uint8_t *d = dst + (k * dk + i) * 2;
-            const uint8_t *s = src + (k * sk + i * si) * 2;
-            if (sk == 1)
-              transpose8x8x2<1>(d, dk, s, si);
-            else
-              transpose8x8x2<2>(d, dk, s, si);
-          }
-        // What is left: the rows of k past k8 (all i), then the columns of
-        // i past i8 (the k below k8).
-        for (int64_t k = k8; k < k1; ++k)
-          for (int64_t i = i0; i < i1; ++i)
-            moveElement<2>(dst + (k * dk + i) * 2, src + (k * sk + i * si) * 2);
-        for (int64_t k = k0; k < k8; ++k)
-          for (int64_t i = i8; i < i1; ++i)
-            moveElement<2>(dst + (k * dk + i) * 2, src + (k * sk + i * si) * 2);
-        continue;
+      if constexpr (ES == 2) {
+        if (sk == 1 || sk == 2) {
+          transposeTile2(dst, dk, src, sk, si, k0, k1, i0, i1);
+          continue;
+        }
       }
 #endif
       for (int64_t k = k0; k < k1; ++k) {
