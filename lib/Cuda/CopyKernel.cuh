@@ -63,6 +63,18 @@ __global__ void __launch_bounds__(kThreads)
   }
 }
 
+/// One-element fills (FlatFill), a thread each: thread x of block b writes
+/// fill b 256 + x of the n.
+__global__ void __launch_bounds__(kThreads)
+    fillElements(const FlatFill *fills, long long n) {
+  const long long i = static_cast<long long>(blockIdx.x) * kThreads + threadIdx.x;
+  if (i >= n)
+    return;
+  const FlatFill f = fills[i];
+  storeElement(reinterpret_cast<uint8_t *>(f.dst), static_cast<int>(f.size),
+               f.bits);
+}
+
 } // namespace wl::runtime::cuda::kernels
 
 #endif // WL_CUDA_COPYKERNEL_CUH

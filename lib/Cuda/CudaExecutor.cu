@@ -78,14 +78,15 @@ enum KernelGroup {
   kCastGroup,
   kConvertGroup,
   kGeneralGroup,
+  kFillGroup,
   kGroups
 };
 struct KernelLaunch {
   const void *fn;
   /// The work a block does in the non-persistent kernels, in the units
   /// run() measures each unit's work in (copyFlat: target bytes;
-  /// transposeTiles: steps of i; convertFlat: items); 0 for the persistent
-  /// general kernel.
+  /// transposeTiles: steps of i; convertFlat: items; fillElements: a fill
+  /// a thread); 0 for the persistent general kernel.
   int64_t perBlock;
   int perSM = 1;       ///< resident blocks an SM (occupancy, persistent)
   long long count = 0; ///< units of the last run
@@ -102,16 +103,18 @@ struct Executor::Impl {
       {reinterpret_cast<const void *>(transposeTiles), 1},
       {reinterpret_cast<const void *>(convertFast), kConvertBlockItems},
       {reinterpret_cast<const void *>(convertFlat), kConvertBlockItems},
-      {reinterpret_cast<const void *>(runUnits), 0}};
+      {reinterpret_cast<const void *>(runUnits), 0},
+      {reinterpret_cast<const void *>(fillElements), kThreads}};
   DeviceBuffer tasks, units, flat;
   /// The units in launch order, grouped by kernel, but for copyFlat's,
-  /// transposeTiles' and convertFast's: those are in `flatUnits`, as
-  /// FlatRows, then FlatTranspose (flatTransposeAt bytes in), then
-  /// FlatConvert (flatConvertAt), their addresses resolved.
+  /// transposeTiles', convertFast's and fillElements': those are in
+  /// `flatUnits`, as FlatRows, then FlatTranspose (flatTransposeAt bytes
+  /// in), then FlatConvert (flatConvertAt), then FlatFill (flatFillAt),
+  /// their addresses resolved.
   std::vector<Unit> ordered;
   std::vector<uint8_t> flatUnits;
   std::vector<FlatConvert> flatConverts;
-  size_t flatTransposeAt = 0, flatConvertAt = 0;
+  size_t flatTransposeAt = 0, flatConvertAt = 0, flatFillAt = 0;
   int64_t smallPlanBytes = kSmallPlanBytes;
 
   /// The general kernel's occupancy, once.
@@ -191,10 +194,10 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
   // Row copies and fills whose every address is 16-byte aligned go to
   // copyFlat, transposes whose blocks are all aligned to transposeTiles,
   // the fast conversions (fastCast) to convertFast, the other converting
-  // rows to convertFlat, the rest to the general kernel: up to five
-  // launches, in that order, on the stream. A small plan (a few norms,
-  // biases) is one launch of the general kernel: there launches, not
-  // bytes, are the cost.
+  // rows to convertFlat, one-element fills to fillElements, the rest to the
+  // general kernel: up to six launches on the stream. A small plan (a few
+  // norms, biases) is one launch of the general kernel: there launches,
+  // not bytes, are the cost.
   const bool small = table.bytes < impl_->smallPlanBytes;
   auto group = [&](const Task &t) {
     if ((t.kind == kCopyRows || t.kind == kFillRows) && t.vec == 16 && !small)
@@ -215,6 +218,10 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
   std::vector<Unit> grouped[kGroups];
   for (const Unit &u : table.units) {
     const Task &t = table.tasks[u.task];
+    if (taskGroup[u.task] == kGeneralGroup && !small && isElementFill(t, u)) {
+      grouped[kFillGroup].push_back(u);
+      continue;
+    }
     std::vector<Unit> &g = grouped[taskGroup[u.task]];
     if (taskGroup[u.task] != kGeneralGroup || t.kind != kTranspose ||
         transposeUnitOuters(t, u) == 1) {
@@ -252,9 +259,10 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
   }
   for (int g = 0; g < kGroups; ++g) {
     KernelLaunch &k = impl_->kernels[g];
-    if (g == kCastGroup) {
+    if (g == kCastGroup || g == kFillGroup) {
       k.parts = 1;
-      count[g] = static_cast<long long>(converts.size());
+      count[g] = static_cast<long long>(g == kCastGroup ? converts.size()
+                                                        : grouped[g].size());
       continue;
     }
     if (k.perBlock > 0) {
@@ -271,7 +279,8 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
   std::vector<uint8_t> &flat = impl_->flatUnits;
   flat.resize(grouped[kRowsGroup].size() * sizeof(FlatRows) +
               grouped[kTransposeGroup].size() * sizeof(FlatTranspose) +
-              converts.size() * sizeof(FlatConvert));
+              converts.size() * sizeof(FlatConvert) +
+              grouped[kFillGroup].size() * sizeof(FlatFill));
   uint8_t *at = flat.data();
   auto append = [&](const std::vector<Unit> &units, auto describe) {
     for (const Unit &u : units) {
@@ -288,6 +297,14 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
   impl_->flatConvertAt = static_cast<size_t>(at - flat.data());
   if (!converts.empty())
     std::memcpy(at, converts.data(), converts.size() * sizeof(FlatConvert));
+  at += converts.size() * sizeof(FlatConvert);
+  impl_->flatFillAt = static_cast<size_t>(at - flat.data());
+  for (const Unit &u : grouped[kFillGroup]) {
+    const Task &t = table.tasks[u.task];
+    const FlatFill f = flatFill(t, u, tb[t.target]);
+    std::memcpy(at, &f, sizeof f);
+    at += sizeof f;
+  }
   cudaStream_t s = static_cast<cudaStream_t>(stream);
   size_t taskBytes = table.tasks.size() * sizeof(Task);
   size_t unitTableBytes = ordered.size() * sizeof(Unit);
@@ -334,7 +351,19 @@ bool Executor::launch(void *stream, std::string &error) {
   for (int g = 0; g < kGroups; ++g) {
     const KernelLaunch &k = impl_->kernels[g];
     a.count = k.count;
-    if (a.count > 0 && k.parts > 0) { // not persistent: parts blocks a unit
+    if (g == kFillGroup && a.count > 0) { // a thread a fill
+      const void *fills =
+          static_cast<const uint8_t *>(impl_->flat.p) + impl_->flatFillAt;
+      long long n = a.count;
+      void *args[] = {&fills, &n};
+      cudaError_t e = cudaLaunchKernel(
+          k.fn, dim3(static_cast<unsigned>((n + kThreads - 1) / kThreads)),
+          dim3(kThreads), args, 0, s);
+      if (e != cudaSuccess) {
+        error = cudaMessage("launching the plan kernels", e);
+        return false;
+      }
+    } else if (a.count > 0 && k.parts > 0) { // not persistent: parts blocks a unit
       if (a.count * k.parts > 0x7fffffffll) {
         error = "a plan of more than 2^31 thread blocks in one launch: cut "
                 "it into smaller plans";
@@ -367,7 +396,8 @@ bool Executor::launch(void *stream, std::string &error) {
         return false;
       }
     }
-    if (g != kRowsGroup && g != kTransposeGroup && g != kCastGroup)
+    if (g != kRowsGroup && g != kTransposeGroup && g != kCastGroup &&
+        g != kFillGroup)
       a.first += a.count; // theirs are apart (flatUnits)
   }
   cudaError_t e = cudaGetLastError();

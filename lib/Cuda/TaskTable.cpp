@@ -398,6 +398,26 @@ FlatRows flatRows(const Task &t, const Unit &u, uint64_t srcBase,
   return f;
 }
 
+bool isElementFill(const Task &t, const Unit &u) {
+  if (t.kind == kFill)
+    return u.a1 - u.a0 == 1;
+  return t.kind == kFillRows && u.a1 - u.a0 == 1 && u.b1 - u.b0 == 1;
+}
+
+FlatFill flatFill(const Task &t, const Unit &u, uint64_t dstBase) {
+  // kFill: element a0 of the flattened (outer, n) space; kFillRows: element
+  // b0 of row a0.
+  const bool rows = t.kind == kFillRows;
+  const int64_t o = rows ? u.a0 : u.a0 / t.n, i = rows ? u.b0 : u.a0 % t.n;
+  int64_t so, d;
+  outerOffsets(t, o, so, d);
+  FlatFill f;
+  f.dst = dstBase + (d + i * (rows ? 1 : t.dstStride)) * t.dstSize;
+  f.bits = t.fill;
+  f.size = static_cast<uint32_t>(t.dstSize);
+  return f;
+}
+
 namespace {
 bool isCastStep(const StepCode &s, int32_t from, int32_t to) {
   return s.kind == 0 && s.from == from && s.to == to;
@@ -545,6 +565,11 @@ void runTableOnHost(const TaskTable &table,
     uint8_t *dst = targets[t.target];
     const uint8_t *src = t.source >= 0 ? sources[t.source] : nullptr;
     int64_t so, d;
+    if (isElementFill(t, u)) { // as fillElements
+      const FlatFill f = flatFill(t, u, reinterpret_cast<uint64_t>(dst));
+      std::memcpy(reinterpret_cast<uint8_t *>(f.dst), &f.bits, f.size);
+      continue;
+    }
     if (fastCast(t) != kNotFast) {
       // As convertFast: through the unit's FlatConverts, each block's items
       // converted by the steps its descriptor names, thread x taking items

@@ -489,3 +489,85 @@ TEST(TaskTable, PaddingOfOtherRowsDoesNotFuse) {
 }
 
 } // namespace
+
+// A scale grid as block FP8's quantizing plan fills it, an element a piece
+// with its own value (an f32 [5, 7], and its transpose written through a
+// column stride): every unit is an element fill, and its FlatFill names the
+// element's own byte and value, which the host emulation writes as
+// fillElements does.
+TEST(TaskTable, OneElementFillsAreFlatFills) {
+  for (bool columns : {false, true}) {
+    Plan plan;
+    plan.targets.push_back({"grid", DType::F32, {5, 7}});
+    for (int64_t r = 0; r < 5; ++r)
+      for (int64_t c = 0; c < 7; ++c) {
+        Piece p;
+        p.target = 0;
+        p.fillBits = 0x3f800000u + static_cast<uint64_t>(r * 7 + c);
+        p.shape = {1, 1};
+        p.dstOffset = columns ? c * 5 + r : r * 7 + c;
+        p.dstStrides = columns ? layout::Shape{1, 5} : layout::Shape{7, 1};
+        p.srcStrides = {0, 0};
+        plan.pieces.push_back(p);
+      }
+    TaskTable table;
+    std::string error;
+    ASSERT_TRUE(buildTaskTable(plan, table, error)) << error;
+    ASSERT_EQ(table.units.size(), 35u);
+    std::vector<uint32_t> want(35), got(35, 0);
+    for (const Piece &p : plan.pieces)
+      want[p.dstOffset] = static_cast<uint32_t>(p.fillBits);
+    const uint64_t base = 0x10000;
+    std::vector<int> seen(35, 0);
+    for (const Unit &u : table.units) {
+      const Task &t = table.tasks[u.task];
+      ASSERT_TRUE(isElementFill(t, u));
+      const FlatFill f = flatFill(t, u, base);
+      ASSERT_EQ(f.size, 4u);
+      ASSERT_EQ((f.dst - base) % 4, 0u);
+      const uint64_t e = (f.dst - base) / 4;
+      ASSERT_LT(e, 35u);
+      ++seen[e];
+      EXPECT_EQ(f.bits, want[e]) << "element " << e;
+    }
+    EXPECT_TRUE(std::all_of(seen.begin(), seen.end(),
+                            [](int x) { return x == 1; }));
+    runTableOnHost(table, {}, {reinterpret_cast<uint8_t *>(got.data())});
+    EXPECT_EQ(got, want);
+  }
+  // A strided fill (every other element from the second: kFill) of one
+  // element more than a unit of 64 KiB holds: its last unit is its element
+  // 16384, target element 32769.
+  {
+    Plan plan;
+    plan.targets.push_back({"t", DType::F32, {32770}});
+    Piece p;
+    p.target = 0;
+    p.fillBits = 0x40490fdbu;
+    p.shape = {16385};
+    p.dstOffset = 1;
+    p.dstStrides = {2};
+    p.srcStrides = {0};
+    plan.pieces.push_back(p);
+    TaskTable table;
+    std::string error;
+    ASSERT_TRUE(buildTaskTable(plan, table, error)) << error;
+    ASSERT_EQ(table.tasks.size(), 1u);
+    ASSERT_EQ(table.tasks[0].kind, kFill);
+    ASSERT_EQ(table.units.size(), 2u);
+    EXPECT_FALSE(isElementFill(table.tasks[0], table.units[0]));
+    ASSERT_TRUE(isElementFill(table.tasks[0], table.units[1]));
+    const FlatFill f = flatFill(table.tasks[0], table.units[1], 0x10000);
+    EXPECT_EQ(f.dst, 0x10000u + 32769 * 4);
+    EXPECT_EQ(f.bits, 0x40490fdbu);
+  }
+  // A fill of two elements, or a row of them, is not an element fill.
+  Task t;
+  t.kind = kFillRows;
+  EXPECT_FALSE(isElementFill(t, {0, 0, 0, 1, 0, 2}));
+  EXPECT_FALSE(isElementFill(t, {0, 0, 0, 2, 0, 1}));
+  t.kind = kFill;
+  EXPECT_FALSE(isElementFill(t, {0, 0, 3, 5, 0, 0}));
+  t.kind = kCopyRows;
+  EXPECT_FALSE(isElementFill(t, {0, 0, 0, 1, 0, 1}));
+}

@@ -169,6 +169,25 @@ static_assert(sizeof(FlatRows) == 48, "copyFlat loads it as three words");
 FlatRows flatRows(const Task &t, const Unit &u, uint64_t srcBase,
                   uint64_t dstBase);
 
+/// A unit that fills one element (kFill or kFillRows) as fillElements
+/// writes it, a thread an element: block FP8's quantizing plans fill their
+/// scale grids an element a block (a Qwen3-32B layer: 29678), and as units
+/// of the general kernel, a block taking each in turn through its unit and
+/// task, they took 13% of the plan's time (docs/cuda.md).
+struct alignas(8) FlatFill {
+  uint64_t dst;      ///< the element's target byte
+  uint64_t bits;     ///< its value, the low `size` bytes
+  uint32_t size = 0; ///< bytes: 1, 2, 4 or 8
+  uint32_t pad = 0;
+};
+static_assert(sizeof(FlatFill) == 24, "fillElements reads three words");
+
+/// Whether unit `u` of task `t` fills exactly one element.
+bool isElementFill(const Task &t, const Unit &u);
+
+/// The FlatFill of such a unit (isElementFill) over a target at `dstBase`.
+FlatFill flatFill(const Task &t, const Unit &u, uint64_t dstBase);
+
 /// A transpose unit whose rows are aligned to its word (kTranspose with vec
 /// > 1) as transposeTiles reads it: 80 bytes, five 16-byte loads, the
 /// addresses resolved on the host (as FlatRows). Element (k, g) of the unit,
