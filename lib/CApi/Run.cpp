@@ -75,6 +75,10 @@ struct wl_loader {
   std::unique_ptr<StreamLoader> l;
 };
 
+struct wl_bound {
+  std::unique_ptr<BoundRun> b;
+};
+
 extern "C" {
 
 int wl_run_into(const wl_plan *plan, const wl_tensor *sources, size_t nsources,
@@ -87,6 +91,28 @@ int wl_run_into(const wl_plan *plan, const wl_tensor *sources, size_t nsources,
             execOf(options));
   });
 }
+
+int wl_bind(const wl_plan *plan, const wl_tensor *sources, size_t nsources,
+            const wl_tensor *destinations, size_t ndestinations,
+            const wl_run_options *options, wl_bound **out) {
+  return guard([&] {
+    required(plan, "plan");
+    required(out, "out");
+    *out = new wl_bound{std::make_unique<BoundRun>(
+        plan->d, refsOf(sources, nsources, "source"),
+        refsOf(destinations, ndestinations, "destination"),
+        execOf(options))};
+  });
+}
+
+int wl_bound_run(wl_bound *bound, const wl_run_options *options) {
+  return guard([&] {
+    required(bound, "bound");
+    bound->b->run(execOf(options));
+  });
+}
+
+void wl_bound_free(wl_bound *bound) { delete bound; }
 
 int wl_loader_new(const wl_plan *plan, const wl_tensor *destinations,
                   size_t ndestinations, const wl_run_options *options,

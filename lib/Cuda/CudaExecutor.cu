@@ -179,6 +179,14 @@ std::string Executor::describe() const {
 bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
                    const std::vector<void *> &targets, void *stream,
                    std::string &error) {
+  return prepare(table, sources, targets, stream, error) &&
+         launch(stream, error);
+}
+
+bool Executor::prepare(TaskTable &table,
+                       const std::vector<const void *> &sources,
+                       const std::vector<void *> &targets, void *stream,
+                       std::string &error) {
   for (KernelLaunch &k : impl_->kernels)
     k.count = 0;
   if (table.units.empty())
@@ -337,7 +345,7 @@ bool Executor::run(TaskTable &table, const std::vector<const void *> &sources,
   }
   for (int g = 0; g < kGroups; ++g)
     impl_->kernels[g].count = count[g];
-  return launch(stream, error);
+  return true;
 }
 
 bool Executor::launch(void *stream, std::string &error) {

@@ -24,6 +24,11 @@ bool Executor::run(TaskTable &, const std::vector<const void *> &,
                    const std::vector<void *> &, void *, std::string &error) {
   return deviceAvailable(error);
 }
+bool Executor::prepare(TaskTable &, const std::vector<const void *> &,
+                       const std::vector<void *> &, void *,
+                       std::string &error) {
+  return deviceAvailable(error);
+}
 bool Executor::launch(void *, std::string &error) {
   return deviceAvailable(error);
 }

@@ -125,6 +125,48 @@ void cudaRunTable(int device, const runtime::cuda::TaskTable &table,
     throw Error(Error::Runtime, "CUDA: " + error);
 }
 
+struct PreparedTable {
+  int device = 0;
+  std::unique_ptr<runtime::cuda::Executor> exec;
+  ~PreparedTable() {
+    if (!exec)
+      return;
+    try { // the executor frees its table with its device current
+      DeviceScope scope(device);
+      exec.reset();
+    } catch (const Error &) {
+      exec.reset();
+    }
+  }
+};
+
+std::shared_ptr<PreparedTable>
+cudaPrepareTable(int device, const runtime::cuda::TaskTable &table,
+                 const std::vector<const void *> &sources,
+                 const std::vector<void *> &targets, void *stream) {
+  DeviceScope scope(device);
+  auto t = std::make_shared<PreparedTable>();
+  t->device = device;
+  std::string error;
+  t->exec = runtime::cuda::Executor::create(error);
+  if (!t->exec)
+    throw Error(Error::Runtime, "CUDA executor on device " +
+                                    std::to_string(device) + ": " + error);
+  runtime::cuda::TaskTable copy = table; // prepare() sets word sizes
+  if (!t->exec->prepare(copy, sources, targets, stream, error))
+    throw Error(Error::Runtime, "CUDA executor: " + error);
+  return t;
+}
+
+void cudaLaunchPrepared(PreparedTable &t, void *stream,
+                        bool synchronizeAfter) {
+  DeviceScope scope(t.device);
+  std::string error;
+  if (!t.exec->launch(stream, error) ||
+      (synchronizeAfter && !t.exec->synchronize(stream, error)))
+    throw Error(Error::Runtime, "CUDA: " + error);
+}
+
 #ifdef WL_HAVE_CUDA
 namespace {
 void check(cudaError_t e, const char *what) {

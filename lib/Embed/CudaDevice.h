@@ -10,6 +10,7 @@
 #include "wl/Cuda/CudaTasks.h"
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -25,6 +26,18 @@ void cudaRunTable(int device, const runtime::cuda::TaskTable &table,
                   const std::vector<const void *> &sources,
                   const std::vector<void *> &targets, void *stream,
                   bool synchronizeAfter);
+
+/// A task table prepared once over fixed device addresses, in an executor
+/// of its own (its device copy of the table is never overwritten), to be
+/// launched again and again: a bound run's.
+struct PreparedTable;
+std::shared_ptr<PreparedTable>
+cudaPrepareTable(int device, const runtime::cuda::TaskTable &table,
+                 const std::vector<const void *> &sources,
+                 const std::vector<void *> &targets, void *stream);
+/// Launches a prepared table on `stream`; waited for if `synchronizeAfter`.
+void cudaLaunchPrepared(PreparedTable &table, void *stream,
+                        bool synchronizeAfter);
 
 /// Stream-ordered device memory of `device` (cudaMallocAsync), freed with
 /// deviceFree on the same stream.

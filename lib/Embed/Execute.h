@@ -8,6 +8,7 @@
 #ifndef WL_LIB_EMBED_EXECUTE_H
 #define WL_LIB_EMBED_EXECUTE_H
 
+#include "CudaDevice.h"
 #include "PlanData.h"
 
 #include "wl/Embed/Run.h"
@@ -48,6 +49,27 @@ void execute(const PlanData &d, const SubPlan &sub, int64_t key,
 
 /// Zeroes a destination (on its device, in stream order).
 void zeroTarget(const TensorRef &t, const ExecOptions &o);
+
+/// Every source the plan reads from `given` (all required); one device.
+Bound bindSources(const PlanData &d,
+                  const std::map<std::string, TensorRef> &given);
+/// Throws when a destination overlaps a source in memory.
+void checkNoOverlap(const PlanData &d, const Bound &src, const Bound &dst);
+/// The addresses of bound tensors, by plan index.
+Work workOf(const Bound &src, const Bound &dst, Device fallback);
+
+/// `sub` prepared for the CUDA executor over `w` (see execute), to be
+/// launched again and again; null where execute would not run it on the
+/// GPU directly (sources on another device, no executor, a plan the task
+/// table does not take, nothing to run).
+std::shared_ptr<PreparedTable> prepareOnDevice(const PlanData &d,
+                                               const SubPlan &sub,
+                                               int64_t key, const Work &w,
+                                               const ExecOptions &o);
+/// Pieces and bytes of `sub` as execute counts them.
+void countRun(const PlanData &d, const SubPlan &sub, ExecStats &st);
+/// What lastExecStats() reports on this thread from now on.
+void setLastExecStats(const ExecStats &st);
 
 /// Bytes of a plan tensor.
 size_t bytesOf(const layout::TensorInfo &i);

@@ -361,6 +361,33 @@ void execute(const PlanData &d, const SubPlan &subPlan, int64_t key,
   st.executor = "cuda";
 }
 
+std::shared_ptr<PreparedTable> prepareOnDevice(const PlanData &d,
+                                               const SubPlan &subPlan,
+                                               int64_t key, const Work &whole,
+                                               const ExecOptions &o) {
+  const layout::Plan &sub = subPlan.whole ? d.plan : subPlan.plan;
+  const Work w = subPlan.whole ? whole : localWork(subPlan, whole);
+  std::string why;
+  if (sub.pieces.empty() || w.dstDevice.kind != Device::CUDA ||
+      w.srcDevice != w.dstDevice || !detail::cudaExecutorAvailable(why))
+    return nullptr;
+  std::shared_ptr<const DeviceTable> table = deviceTable(d, sub, key);
+  if (!table->ok)
+    return nullptr;
+  return detail::cudaPrepareTable(
+      w.dstDevice.index, table->table,
+      std::vector<const void *>(w.src.begin(), w.src.end()),
+      std::vector<void *>(w.dst.begin(), w.dst.end()), o.stream);
+}
+
+void countRun(const PlanData &d, const SubPlan &subPlan, ExecStats &st) {
+  const layout::Plan &sub = subPlan.whole ? d.plan : subPlan.plan;
+  st.piecesRun += static_cast<int64_t>(sub.pieces.size());
+  st.bytesWritten += subPlanBytes(sub);
+}
+
+void setLastExecStats(const ExecStats &st) { tlsStats = st; }
+
 void zeroTarget(const TensorRef &t, const ExecOptions &o) {
   if (t.bytes() == 0)
     return;

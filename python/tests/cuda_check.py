@@ -114,6 +114,26 @@ def main():
                     (name, n)
 
     @check
+    def bound_runs_follow_their_cuda_tensors():
+        need_cuda()
+        for name in ("vllm-tp2-r1", "vllm-tp1"):
+            p = P[name]
+            src = {n: t.to(dev) for n, t in origin_tensors(p.sources).items()}
+            dst = {t.name: torch.full(t.shape, -1, dtype=t.dtype, device=dev)
+                   for t in p.targets}
+            bound = p.bind(src, dst)
+            for step in range(3):  # new values in the same memory each time
+                for t in dst.values():
+                    t.fill_(-1)
+                bound.run()
+                assert wl.last_run_stats()["executor"] == "cuda", name
+                want = p.run(src, views=False)
+                for n, t in want.items():
+                    assert torch.equal(t, dst[n]), (name, step, n)
+                for t in src.values():
+                    t.mul_(3).add_(step + 1)
+
+    @check
     def jax_and_cupy_arrays_enter_through_dlpack():
         need_cuda()
         took = []

@@ -325,7 +325,7 @@ def test_bound_run_follows_its_tensors():
     raises(ValueError, plan.bind, strided, dst)
     missing = dict(dst)
     del missing[qkv]
-    raises(ValueError, plan.bind(hf, missing).run)
+    raises(ValueError, plan.bind, hf, missing)
 
 
 def test_run_into_parameters_requiring_grad():

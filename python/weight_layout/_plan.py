@@ -335,20 +335,23 @@ class BoundRun:
                              "bound run writes on one" % len(devs))
         items = list(src.items()) + [
             (n, t) for n, t in extra if A.known_dtype(t)]
-        self._plan = plan
+        self._plan = plan  # keeps the plan alive
         self._dev = devs.pop() if devs else (dev or (N.DEVICE_CPU, 0))
-        self._src, self._skeep = A.tensor_array(items, "source")
-        self._dst, self._dkeep = A.tensor_array(list(dst.items()),
-                                                "destination")
-        self._n = (len(items), len(dst))
-        self._threads, self._partial = threads, partial
+        sarr, skeep = A.tensor_array(items, "source")
+        darr, dkeep = A.tensor_array(list(dst.items()), "destination")
+        self._threads = threads
+        opts = B.run_options(self._dev, threads, False, partial)
+        self._h = N.new_handle(N.lib.wl_bind, plan._h, sarr, len(items),
+                               darr, len(dst), ctypes.byref(opts))
+        self._free = weakref.finalize(self, N.lib.wl_bound_free, self._h)
+        # The tensors stay alive as long as the bound run.
+        self._keep = (skeep, dkeep)
 
     def run(self):
         """Runs the plan on the bound tensors (in the device's current
         stream, as run_into does)."""
-        opts = B.run_options(self._dev, self._threads, False, self._partial)
-        N.check(N.lib.wl_run_into(self._plan._h, self._src, self._n[0],
-                                  self._dst, self._n[1], ctypes.byref(opts)))
+        opts = B.run_options(self._dev, self._threads)
+        N.check(N.lib.wl_bound_run(self._h, ctypes.byref(opts)))
         B.layer_stats()
 
 

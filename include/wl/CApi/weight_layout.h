@@ -51,6 +51,7 @@ enum { WL_DEVICE_CPU = 1, WL_DEVICE_CUDA = 2 };
 
 typedef struct wl_plan wl_plan;
 typedef struct wl_loader wl_loader;
+typedef struct wl_bound wl_bound;
 typedef struct wl_checkpoint wl_checkpoint;
 typedef struct wl_reshard wl_reshard;
 
@@ -129,6 +130,17 @@ WL_API int wl_plan_source_ranges(const wl_plan *plan, char **out);
 WL_API int wl_run_into(const wl_plan *plan, const wl_tensor *sources, size_t nsources,
                 const wl_tensor *destinations, size_t ndestinations,
                 const wl_run_options *options);
+
+/* wl_run_into bound once to its tensors (every target needs its
+ * destination): the checks, and on a GPU the task table's upload, happen
+ * here; each wl_bound_run zeroes the targets with gaps (unless
+ * options->partial was set here) and launches on its options' stream. The
+ * memory must stay where it is until wl_bound_free. */
+WL_API int wl_bind(const wl_plan *plan, const wl_tensor *sources, size_t nsources,
+            const wl_tensor *destinations, size_t ndestinations,
+            const wl_run_options *options, wl_bound **out);
+WL_API int wl_bound_run(wl_bound *bound, const wl_run_options *options);
+WL_API void wl_bound_free(wl_bound *bound);
 
 /* A streaming load: each fed source's pieces run when it comes. */
 WL_API int wl_loader_new(const wl_plan *plan, const wl_tensor *destinations,

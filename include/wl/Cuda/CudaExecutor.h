@@ -57,8 +57,14 @@ public:
            const std::vector<void *> &targets, void *stream,
            std::string &error);
 
-  /// Launches the table of the last `run` again (same addresses), e.g. to
-  /// time the kernel alone.
+  /// What `run` does before the launches: the word sizes chosen, the
+  /// addresses set, the table uploaded (waited for), nothing launched.
+  bool prepare(TaskTable &table, const std::vector<const void *> &sources,
+               const std::vector<void *> &targets, void *stream,
+               std::string &error);
+
+  /// Launches the table of the last `run` or `prepare` again (same
+  /// addresses): to time the kernel alone, or a bound run's each run.
   bool launch(void *stream, std::string &error);
 
   /// Plans whose targets are smaller than this (16 MiB by default) run

@@ -126,6 +126,29 @@ private:
   std::unique_ptr<State> s_;
 };
 
+/// runInto bound once to its tensors, for loops over memory that stays
+/// where it is (a trainer's parameters from one step to the next, a
+/// reshard's buffers): the tensors are checked and bound, and on a GPU the
+/// task table prepared over their addresses in an executor of its own,
+/// once; each run() then zeroes the targets with gaps (unless `partial`)
+/// and launches, handing nothing over again. Every target needs its
+/// destination (no aliases skipped). The memory must outlive the BoundRun
+/// and keep its addresses. Not for concurrent run()s of one BoundRun.
+class BoundRun {
+public:
+  BoundRun(std::shared_ptr<const PlanData> plan,
+           const std::map<std::string, TensorRef> &sources,
+           const std::map<std::string, TensorRef> &destinations,
+           const ExecOptions &options);
+  ~BoundRun();
+  /// Runs on `options.stream` (waited for unless `streamIsCurrent`).
+  void run(const ExecOptions &options);
+
+private:
+  struct State;
+  std::unique_ptr<State> s_;
+};
+
 /// True when this build has the CUDA executor and a device is usable.
 bool cudaAvailable(std::string &why);
 
