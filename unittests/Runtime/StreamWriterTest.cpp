@@ -79,6 +79,35 @@ void expectWritten(const layout::Plan &plan,
   ASSERT_TRUE(runtime::verifyCheckpoint(plan, sources, out, error)) << error;
 }
 
+/// The plan's sources in `src`, and their bytes for plan::execute.
+void sourcesOf(const layout::Plan &plan, const runtime::SafetensorsFile &src,
+               std::vector<runtime::SourceTensor> &sources,
+               std::vector<plan::Buffer> &buffers) {
+  for (const layout::TensorInfo &t : plan.sources) {
+    const runtime::TensorEntry *e = src.find(t.name);
+    ASSERT_TRUE(e) << t.name;
+    sources.push_back({&src, e});
+    const uint8_t *p = src.data(*e);
+    buffers.push_back({std::vector<uint8_t>(p, p + (e->end - e->begin))});
+  }
+}
+
+/// Writes `plan` with `opts` into the new folder `out`, checks it against
+/// `want` (expectWritten) and removes it.
+void writeAndCheck(const layout::Plan &plan,
+                   const std::vector<runtime::SourceTensor> &sources,
+                   const std::vector<plan::Buffer> &want,
+                   const runtime::WriteOptions &opts, runtime::ThreadPool &pool,
+                   const fs::path &out, runtime::WriteStats &stats) {
+  std::string error;
+  fs::create_directories(out);
+  ASSERT_TRUE(runtime::writeCheckpoint(plan, sources, out.string(), opts,
+                                       pool, stats, error))
+      << error;
+  expectWritten(plan, sources, want, out.string());
+  fs::remove_all(out);
+}
+
 /// Whether files in `dir` take a 4 KiB O_DIRECT write.
 bool takesDirectWrites(const fs::path &dir) {
   std::string path = (dir / "direct-probe").string();
@@ -145,38 +174,28 @@ TEST(StreamWriter, EveryMappingByteExactInAnyWindowSize) {
       const layout::Plan &plan = compiled->rankPlans[r];
       std::vector<runtime::SourceTensor> sources;
       std::vector<plan::Buffer> buffers;
-      for (const layout::TensorInfo &t : plan.sources) {
-        const runtime::TensorEntry *e = src->find(t.name);
-        ASSERT_TRUE(e) << t.name;
-        sources.push_back({src.get(), e});
-        const uint8_t *p = src->data(*e);
-        buffers.push_back({std::vector<uint8_t>(p, p + (e->end - e->begin))});
-      }
+      sourcesOf(plan, *src, sources, buffers);
+      ASSERT_FALSE(HasFatalFailure());
       std::vector<plan::Buffer> want = plan::execute(plan, buffers);
       for (int64_t window : {int64_t(96), int64_t(4096), int64_t(64) << 20})
         for (int64_t zeroCopy : {int64_t(0), int64_t(32)}) {
           SCOPED_TRACE(c.spec + " rank " + std::to_string(r) + " window " +
                        std::to_string(window) + " zero-copy " +
                        std::to_string(zeroCopy));
-          fs::path out = dir / ("out-" + std::to_string(checked));
-          fs::create_directories(out);
           runtime::WriteOptions opts;
           opts.windowBytes = window;
           opts.zeroCopyMinBytes = zeroCopy;
           opts.maxFileBytes = window == 96 ? 20000 : 5'000'000'000ull;
           runtime::WriteStats stats;
-          ASSERT_TRUE(runtime::writeCheckpoint(plan, sources, out.string(),
-                                               opts, pool, stats, error))
-              << error;
+          writeAndCheck(plan, sources, want, opts, pool,
+                        dir / ("out-" + std::to_string(checked)), stats);
+          if (HasFatalFailure())
+            return;
           if (zeroCopy == 0) {
             EXPECT_EQ(stats.zeroCopyBytes, 0);
           }
           kernelCopied += stats.zeroCopyBytes;
-          expectWritten(plan, sources, want, out.string());
-          if (HasFatalFailure())
-            return;
           ++checked;
-          fs::remove_all(out);
         }
     }
   }
@@ -234,12 +253,8 @@ TEST(StreamWriter, DirectWritesByteExact) {
     ASSERT_TRUE(src);
     std::vector<runtime::SourceTensor> sources;
     std::vector<plan::Buffer> buffers;
-    for (const layout::TensorInfo &t : plan.sources) {
-      const runtime::TensorEntry *e = src->find(t.name);
-      sources.push_back({src.get(), e});
-      const uint8_t *p = src->data(*e);
-      buffers.push_back({std::vector<uint8_t>(p, p + (e->end - e->begin))});
-    }
+    sourcesOf(plan, *src, sources, buffers);
+    ASSERT_FALSE(HasFatalFailure());
     std::vector<plan::Buffer> want = plan::execute(plan, buffers);
     for (bool useDirect : {true, false})
       for (int64_t window : {int64_t(96 << 10) + 24, int64_t(1) << 20})
@@ -247,26 +262,21 @@ TEST(StreamWriter, DirectWritesByteExact) {
           SCOPED_TRACE(c.spec + (useDirect ? " direct" : " buffered") +
                        " window " + std::to_string(window) + " zero-copy " +
                        std::to_string(zeroCopy));
-          fs::path out = dir / ("out-" + std::to_string(checked));
-          fs::create_directories(out);
           runtime::WriteOptions opts;
           opts.windowBytes = window;
           opts.zeroCopyMinBytes = zeroCopy;
           opts.directWrites = useDirect;
           runtime::WriteStats stats;
-          ASSERT_TRUE(runtime::writeCheckpoint(plan, sources, out.string(),
-                                               opts, pool, stats, error))
-              << error;
+          writeAndCheck(plan, sources, want, opts, pool,
+                        dir / ("out-" + std::to_string(checked)), stats);
+          if (HasFatalFailure())
+            return;
           if (!useDirect) {
             EXPECT_EQ(stats.directBytes, 0);
           }
           EXPECT_LE(stats.directBytes + stats.zeroCopyBytes, stats.bytes);
           direct += stats.directBytes;
-          expectWritten(plan, sources, want, out.string());
-          if (HasFatalFailure())
-            return;
           ++checked;
-          fs::remove_all(out);
         }
   }
   EXPECT_EQ(checked, 16);
