@@ -11,7 +11,8 @@
 // read too, a transpose's, once the last of them is). Runs of the output that are
 // one unconverted contiguous run of a source are copied by the kernel
 // (copy_file_range) without passing through memory, falling back to
-// ordinary writes where the filesystem cannot.
+// ordinary writes where the filesystem cannot; the rendered bytes' whole
+// pages are written with O_DIRECT (WriteOptions::directWrites).
 //
 //===----------------------------------------------------------------------===//
 #ifndef WL_RUNTIME_STREAMWRITER_H
