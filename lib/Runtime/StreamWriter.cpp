@@ -341,8 +341,8 @@ bool CheckpointWriter::createFile(size_t g, std::string &error) {
     return false;
   }
   // The file just created, reopened through its descriptor (not its path,
-  // which could have been replaced since); no O_DIRECT here (tmpfs, no
-  // /proc): every write goes through the page cache.
+  // which could have been replaced since); where that fails (a filesystem
+  // without O_DIRECT, no /proc) every write goes through the page cache.
   if (options_.directWrites)
     f.directFd = ::open(("/proc/self/fd/" + std::to_string(f.fd)).c_str(),
                         O_WRONLY | O_DIRECT | O_CLOEXEC);
