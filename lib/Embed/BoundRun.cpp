@@ -47,9 +47,8 @@ void BoundRun::run(const ExecOptions &options) {
   const PlanData &d = *S.d;
   ExecOptions o = options;
   o.skipAliases = false;
-  for (size_t t = 0; t < S.dst.refs.size(); ++t)
-    if (S.dst.refs[t] && d.hasGaps[t] && !S.partial)
-      zeroTarget(*S.dst.refs[t], o);
+  if (!S.partial)
+    zeroGaps(d, S.dst, o);
   ExecStats st;
   if (S.prepared) {
     cudaLaunchPrepared(*S.prepared, o.stream, !o.streamIsCurrent);

@@ -49,6 +49,9 @@ void execute(const PlanData &d, const SubPlan &sub, int64_t key,
 
 /// Zeroes a destination (on its device, in stream order).
 void zeroTarget(const TensorRef &t, const ExecOptions &o);
+/// Zeroes the bound destinations of the targets that have gaps (elements
+/// no piece writes).
+void zeroGaps(const PlanData &d, const Bound &dst, const ExecOptions &o);
 
 /// Every source the plan reads from `given` (all required); one device.
 Bound bindSources(const PlanData &d,

@@ -306,8 +306,7 @@ void execute(const PlanData &d, const SubPlan &subPlan, int64_t key,
       st.executor = "none";
     return;
   }
-  st.piecesRun += static_cast<int64_t>(sub.pieces.size());
-  st.bytesWritten += subPlanBytes(sub);
+  countRun(d, subPlan, st);
   if (w.dstDevice.kind == Device::CPU && w.srcDevice.kind == Device::CPU) {
     cpuExecute(sub, w.src, w.dst, o.threads);
     st.executor = "cpu";
@@ -388,6 +387,12 @@ void countRun(const PlanData &d, const SubPlan &subPlan, ExecStats &st) {
 
 void setLastExecStats(const ExecStats &st) { tlsStats = st; }
 
+void zeroGaps(const PlanData &d, const Bound &dst, const ExecOptions &o) {
+  for (size_t t = 0; t < dst.refs.size(); ++t)
+    if (dst.refs[t] && d.hasGaps[t])
+      zeroTarget(*dst.refs[t], o);
+}
+
 void zeroTarget(const TensorRef &t, const ExecOptions &o) {
   if (t.bytes() == 0)
     return;
@@ -426,9 +431,8 @@ void runInto(const PlanData &d, const std::map<std::string, TensorRef> &sources,
   Bound dst = bindDestinations(d, destinations, o.skipAliases);
   checkNoOverlap(d, src, dst);
   Work w = workOf(src, dst, Device{});
-  for (size_t t = 0; t < dst.refs.size(); ++t)
-    if (dst.refs[t] && d.hasGaps[t] && !o.partial)
-      zeroTarget(*dst.refs[t], o);
+  if (!o.partial)
+    zeroGaps(d, dst, o);
   if (o.skipAliases)
     execute(d, d.residual, -2, w, o, st);
   else

@@ -4,8 +4,8 @@
 // are laid out, created (space reserved, headers written) and indexed; the
 // targets are cut into windows (jobs); the calling thread renders each
 // window into a free buffer while writer threads store the previous ones
-// (pwrite, with O_DIRECT for whole pages when durable, or copy_file_range
-// for runs copied unconverted); then every file is fsync'ed and closed.
+// (pwrite, with O_DIRECT for whole pages, or copy_file_range for runs
+// copied unconverted); then every file is fsync'ed (when durable) and closed.
 //
 //===----------------------------------------------------------------------===//
 #include "wl/Runtime/StreamWriter.h"

@@ -326,6 +326,7 @@ def test_bound_run_follows_its_tensors():
     missing = dict(dst)
     del missing[qkv]
     raises(ValueError, plan.bind, hf, missing)
+    raises(TypeError, plan.bind, 5, dst)
 
 
 def test_run_into_parameters_requiring_grad():

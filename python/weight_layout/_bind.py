@@ -12,8 +12,12 @@ from . import _native as N
 def tensor_dict(tensors, what):
     if isinstance(tensors, collections.abc.Mapping):
         items = tensors.items()
-    else:
+    elif isinstance(tensors, collections.abc.Iterable) and not isinstance(
+            tensors, (str, bytes)):
         items = tensors
+    else:
+        raise TypeError("%s: expected a dict of name -> tensor or pairs "
+                        "(name, tensor), not %s" % (what, type(tensors).__name__))
     out = {}
     for item in items:
         try:
