@@ -13,6 +13,16 @@
 # Only `wl_*` symbols are exported (cmake/weight-layout.map); the C++ standard
 # library is linked statically and hidden, so the library runs beside any
 # other libstdc++ (pip PyTorch's, a newer GCC's).
+#
+# wl_link_static_llvm(<executable> <library>...)
+#
+# Links <library>... and their closure into <executable> the same way, by
+# file with LLVM's static archives, the C++ standard library left shared. A
+# tool that starts once per conversion then maps a few MB of the code it
+# uses rather than the 130 MB libLLVM.so, which a cold page cache makes
+# cost 0.1 s a start (docs/benchmarks.md, "Every mapping"). The include
+# directories the libraries would have passed on are the project's, which
+# the top-level CMakeLists.txt sets for every target.
 
 function(_wl_imported_location lib out)
   set(loc "")
@@ -98,10 +108,18 @@ function(_wl_walk_closure)
   set(WL_SC_TARGETS ${targets} PARENT_SCOPE)
 endfunction()
 
-function(wl_link_self_contained target)
+# Links the archives of the closure of ARGN into target, in one group.
+function(_wl_link_closure target)
   _wl_walk_closure(${ARGN})
   list(REMOVE_DUPLICATES WL_SC_SYSTEM)
   add_dependencies(${target} ${WL_SC_TARGETS})
+  target_link_libraries(${target} PRIVATE
+    -Wl,--start-group ${WL_SC_ARCHIVES} -Wl,--end-group
+    -Wl,--as-needed ${WL_SC_SYSTEM} -pthread)
+endfunction()
+
+function(wl_link_self_contained target)
+  _wl_link_closure(${target} ${ARGN})
   set(map ${PROJECT_SOURCE_DIR}/cmake/weight-layout.map)
   target_link_options(${target} PRIVATE
     -static-libstdc++
@@ -109,8 +127,10 @@ function(wl_link_self_contained target)
     -Wl,--exclude-libs,ALL
     -Wl,--version-script=${map}
     -Wl,--gc-sections)
-  target_link_libraries(${target} PRIVATE
-    -Wl,--start-group ${WL_SC_ARCHIVES} -Wl,--end-group
-    -Wl,--as-needed ${WL_SC_SYSTEM} -pthread)
   set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS ${map})
+endfunction()
+
+function(wl_link_static_llvm target)
+  _wl_link_closure(${target} ${ARGN})
+  target_link_options(${target} PRIVATE -Wl,--gc-sections)
 endfunction()

@@ -784,6 +784,10 @@ void CheckpointWriter::renderJobs() {
   const int slices = pool_.size() * 2;
   for (size_t k = 0; k < jobs_.size(); ++k) {
     const Job &job = jobs_[k];
+    if (options_.cancel && *options_.cancel) {
+      failWith(kCancelled);
+      break;
+    }
     int slot = -1;
     if (!job.render.empty()) {
       if (!acquireBuffer(job, slot))

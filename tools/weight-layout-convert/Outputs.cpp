@@ -14,10 +14,12 @@
 #include "wl/Support/Quote.h"
 
 #include <algorithm>
+#include <atomic>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
+#include <mutex>
 #include <sys/stat.h>
 #include <thread>
 
@@ -169,9 +171,25 @@ void printDryRun(const ConvertOptions &opt, const TargetPath &target,
               formatBytes(total).c_str());
 }
 
+/// How many ranks are written at once: each on its own files (inodes), so
+/// that their writer threads do not wait on each other's inode locks as two
+/// writers of one file do (WriteOptions::writers), each rendering with its
+/// share of the cores. At most kMaxLanes, since each holds its own window
+/// buffers; one with --device cuda, whose renderer is one GPU stream.
+constexpr int kMaxLanes = 4;
+int rankLanes(const std::vector<Output> &outputs, int threads,
+              const runtime::WriteOptions &wopts) {
+  if (wopts.renderer)
+    return 1;
+  return static_cast<int>(std::max<size_t>(
+      1, std::min<size_t>({outputs.size(), static_cast<size_t>(threads),
+                           static_cast<size_t>(kMaxLanes)})));
+}
+
 /// Writes every output checkpoint into the staging folder (with the other
-/// files, and re-read against its plan with --verify), then checks that no
-/// source changed while it was read.
+/// files, and re-read against its plan with --verify), rankLanes of them at
+/// once, then checks that no source changed while it was read. The first
+/// failure stops the other lanes and is the one reported.
 bool writeOutputs(
     const ConvertOptions &opt, const TargetPath &target,
     const std::vector<Output> &outputs, const std::vector<std::string> &others,
@@ -184,47 +202,83 @@ bool writeOutputs(
   int threads = opt.threads > 0
                     ? opt.threads
                     : std::max(1u, std::thread::hardware_concurrency());
-  runtime::ThreadPool pool(threads);
   ProgressLine progress(static_cast<int64_t>(total), !opt.quiet);
   wopts.progress = &progress.counter();
-  for (size_t k = 0; k < outputs.size(); ++k) {
-    const Output &o = outputs[k];
+  // Each rank's folder, other files and options, in rank order.
+  std::vector<std::string> dirs;
+  std::vector<runtime::WriteOptions> rankOptions;
+  for (const Output &o : outputs) {
     std::string dir = staging.path();
     if (!o.folder.empty()) {
       if (!staging.makeDir(o.folder, error))
         return false;
       dir += "/" + o.folder;
     }
-    if (outputs.size() > 1)
-      progress.setStage("rank " + std::to_string(k + 1) + "/" +
-                        std::to_string(outputs.size()));
     if (!copyOtherFiles(others, dir, opt.fsync, error))
       return false;
     if (!configText.empty() &&
         !writeTextFile(configText, dir + "/config.json", opt.fsync, error))
       return false;
-    wopts.metadata = metadataOf(o);
-    runtime::WriteStats one;
-    if (!runtime::writeCheckpoint(*o.plan, o.sources, dir, wopts, pool, one,
-                                  error))
-      return false;
-    stats.tensors += one.tensors;
-    stats.files += one.files;
-    stats.bytes += one.bytes;
-    stats.zeroCopyBytes += one.zeroCopyBytes;
-    stats.directBytes += one.directBytes;
-    stats.sourceBytes += one.sourceBytes;
-    if (opt.verify) {
-      progress.setStage("verifying " +
-                        (o.folder.empty() ? target.full : o.folder));
-      if (!runtime::verifyCheckpoint(*o.plan, o.sources, dir, error))
-        return false;
-    }
-    // A source that changed under the writer makes its output wrong.
-    for (const auto &ckpt : inputs)
-      if (!ckpt->unchanged(error))
-        return false;
+    dirs.push_back(dir);
+    rankOptions.push_back(wopts);
+    rankOptions.back().metadata = metadataOf(o);
   }
+  const int lanes = rankLanes(outputs, threads, wopts);
+  std::atomic<bool> stop{false};
+  std::atomic<size_t> next{0};
+  std::vector<std::string> errors(outputs.size()); // each rank's failure
+  std::mutex mutex;                                // guards stats
+  auto lane = [&] {
+    runtime::ThreadPool pool(std::max(1, threads / lanes));
+    for (size_t k; !stop && (k = next++) < outputs.size();) {
+      const Output &o = outputs[k];
+      if (outputs.size() > 1)
+        progress.setStage("rank " + std::to_string(k + 1) + "/" +
+                          std::to_string(outputs.size()));
+      runtime::WriteOptions &w = rankOptions[k];
+      w.cancel = &stop;
+      runtime::WriteStats one;
+      bool ok = runtime::writeCheckpoint(*o.plan, o.sources, dirs[k], w, pool,
+                                         one, errors[k]);
+      if (ok && opt.verify) {
+        progress.setStage("verifying " +
+                          (o.folder.empty() ? target.full : o.folder));
+        ok = runtime::verifyCheckpoint(*o.plan, o.sources, dirs[k], errors[k]);
+      }
+      if (!ok) {
+        stop = true;
+        return;
+      }
+      std::lock_guard<std::mutex> lock(mutex);
+      stats.tensors += one.tensors;
+      stats.files += one.files;
+      stats.bytes += one.bytes;
+      stats.zeroCopyBytes += one.zeroCopyBytes;
+      stats.directBytes += one.directBytes;
+      stats.sourceBytes += one.sourceBytes;
+    }
+  };
+  std::vector<std::thread> helpers;
+  for (int i = 1; i < lanes; ++i)
+    helpers.emplace_back(lane);
+  lane();
+  for (std::thread &t : helpers)
+    t.join();
+  // The failure of the lowest rank that failed of itself (not stopped by
+  // another's failure).
+  for (const std::string &e : errors)
+    if (!e.empty() && e != runtime::kCancelled) {
+      error = e;
+      return false;
+    }
+  if (stop) { // not reached: a failed rank always says why
+    error = "writing the ranks failed";
+    return false;
+  }
+  // A source that changed under the writer makes its output wrong.
+  for (const auto &ckpt : inputs)
+    if (!ckpt->unchanged(error))
+      return false;
   return true;
 }
 

@@ -17,6 +17,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
@@ -332,6 +333,47 @@ TEST(StreamWriter, VerifyNamesTheCorruptedTensor) {
       error.find("tensor 'model.layers.1.self_attn.o_proj.weight' element 500"),
       std::string::npos)
       << error;
+  fs::remove_all(dir);
+}
+
+// WriteOptions::cancel: set before the first window, no tensor is written
+// (the files hold their headers only) and the error is kCancelled; clear,
+// the same writer writes everything.
+TEST(StreamWriter, CancelStopsBeforeTheNextWindow) {
+  std::string error;
+  MappingRequest req{kSource + "/mappings/qwen3/hf-to-vllm.json",
+                     kSource + "/test/Mapping/Inputs/qwen3-config.json",
+                     {{"tp", 2}},
+                     "",
+                     false,
+                     false};
+  auto compiled = compileMapping(req, error);
+  ASSERT_TRUE(compiled) << error;
+  const layout::Plan &plan = compiled->rankPlans[0];
+  fs::path dir = fs::temp_directory_path() /
+                 ("wl-cancel-test-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "cancelled");
+  auto src = writeSources(plan, (dir / "src.safetensors").string(), 11);
+  std::vector<runtime::SourceTensor> sources;
+  std::vector<plan::Buffer> buffers;
+  sourcesOf(plan, *src, sources, buffers);
+  std::vector<plan::Buffer> want = plan::execute(plan, buffers);
+  runtime::ThreadPool pool(2);
+  std::atomic<bool> cancel{true};
+  runtime::WriteOptions opts;
+  opts.cancel = &cancel;
+  std::atomic<int64_t> written{0};
+  opts.progress = &written;
+  runtime::WriteStats stats;
+  EXPECT_FALSE(runtime::writeCheckpoint(plan, sources,
+                                        (dir / "cancelled").string(), opts,
+                                        pool, stats, error));
+  EXPECT_EQ(error, runtime::kCancelled);
+  EXPECT_EQ(written.load(), 0);
+  cancel = false;
+  writeAndCheck(plan, sources, want, opts, pool, dir / "written", stats);
+  EXPECT_GT(written.load(), 0);
   fs::remove_all(dir);
 }
 

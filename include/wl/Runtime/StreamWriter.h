@@ -58,6 +58,9 @@ public:
                       uint8_t *buffer, std::string &error) = 0;
 };
 
+/// writeCheckpoint's error when WriteOptions::cancel stopped it.
+constexpr const char *kCancelled = "cancelled";
+
 struct WriteOptions {
   /// Data bytes per output file before it is split (Hugging Face's 5 GB).
   uint64_t maxFileBytes = 5'000'000'000ull;
@@ -93,6 +96,9 @@ struct WriteOptions {
   bool releaseSources = true;
   /// Renders windows; null: the CPU executor on the thread pool.
   WindowRenderer *renderer = nullptr;
+  /// Set by another thread to stop the conversion: no window is rendered
+  /// after it is seen, and writeCheckpoint fails with kCancelled.
+  const std::atomic<bool> *cancel = nullptr;
   /// Tests only: sleep this long after each window, so that a test can
   /// interrupt a conversion half-way.
   int stallMillis = 0;
