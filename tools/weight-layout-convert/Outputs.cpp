@@ -11,6 +11,7 @@
 #include "wl/Plan/Plan.h"
 #include "wl/Runtime/CpuExecutor.h"
 #include "wl/Support/InputFile.h"
+#include "wl/Support/OutputFile.h"
 #include "wl/Support/Quote.h"
 
 #include <algorithm>
@@ -433,6 +434,12 @@ int writeConversion(const Conversion &c, const std::vector<Output> &outputs) {
   if (!planOutputFiles(opt, outputs, wopts, metadataOf, planned, total,
                        tensors, error))
     return fail(error);
+  // Without fsync, an output that fits in the page cache's dirty headroom
+  // is written there at memory speed and left to the kernel; past it the
+  // kernel would hold the writer to the writeback's pace, which O_DIRECT
+  // (no copy, no dirty pages) beats (docs/runtime.md).
+  if (!opt.fsync && total <= pageCacheDirtyHeadroom())
+    wopts.directWrites = false;
   std::vector<std::string> others, skipped;
   if (!listOtherFiles(*inputs.front(), others, skipped, error))
     return fail(error);
