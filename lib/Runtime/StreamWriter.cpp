@@ -21,9 +21,11 @@
 #include <cstring>
 #include <deque>
 #include <fcntl.h>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <numeric>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <unistd.h>
@@ -84,10 +86,75 @@ constexpr uint64_t kDirectAlign = 4096;
 /// Below this, a rendered range goes through the page cache whole.
 constexpr uint64_t kDirectMinBytes = 64 << 10;
 
+/// Whether the kernel copies (coalesced, clipped) piece `q` of a target of
+/// `es`-byte elements: its rows are unconverted contiguous runs of at least
+/// minBytes (WriteOptions::zeroCopyMinBytes; 0: never).
+bool isKernelCopy(const Piece &q, int es, int64_t minBytes) {
+  const size_t r = q.shape.size();
+  if (minBytes <= 0 || r == 0 || q.isFill() || !q.steps.empty() ||
+      q.dstStrides[r - 1] != 1 || q.srcStrides[r - 1] != 1)
+    return false;
+  return q.shape[r - 1] * es >= minBytes;
+}
+
+/// For each file of `groups` (the targets as `outs`), the data start modulo
+/// kDataStartPeriod (layoutFile) at which the most kernel-copied bytes sit
+/// at the same offset within a page as in their source file: the kernel
+/// then moves whole pages rather than splitting each across two (Mistral-7B
+/// -> vLLM: a fifth less system time). None for a file with no kernel
+/// copies, or none whose offsets a multiple of 8 can match.
+std::vector<std::optional<uint64_t>>
+copyDataStarts(const Plan &plan, const std::vector<SourceTensor> &sources,
+               const std::vector<OutTensor> &outs,
+               const std::vector<FileGroup> &groups, int64_t minBytes) {
+  std::vector<size_t> fileOf(outs.size(), 0);
+  std::vector<uint64_t> begin(outs.size(), 0); // in its file's data
+  for (size_t g = 0; g < groups.size(); ++g) {
+    uint64_t at = 0;
+    for (size_t t : groups[g].tensors) {
+      fileOf[t] = g;
+      begin[t] = at;
+      at += outs[t].bytes();
+    }
+  }
+  std::vector<std::map<uint64_t, uint64_t>> bytesAt(groups.size());
+  for (const Piece &p : plan.pieces) {
+    Piece q = coalesceRows(p);
+    const int es = layout::dtypeSize(plan.targets[q.target].dtype);
+    if (q.numElements() == 0 || !isKernelCopy(q, es, minBytes))
+      continue;
+    const SourceTensor &src = sources[q.source];
+    if (!src.file || !src.entry)
+      continue;
+    const uint64_t base = src.file->fileOffset(*src.entry);
+    const uint64_t row = static_cast<uint64_t>(q.shape.back()) * es;
+    std::vector<size_t> outer(q.shape.size() - 1);
+    std::iota(outer.begin(), outer.end(), 0);
+    auto &counts = bytesAt[fileOf[q.target]];
+    forEachOuter(q, outer, [&](int64_t d, int64_t s, int64_t) {
+      // Unsigned arithmetic: the difference modulo the period.
+      counts[(base + static_cast<uint64_t>(s) * es - begin[q.target] -
+              static_cast<uint64_t>(d) * es) %
+             kDataStartPeriod] += row;
+    });
+  }
+  std::vector<std::optional<uint64_t>> starts(groups.size());
+  for (size_t g = 0; g < groups.size(); ++g) {
+    uint64_t most = 0;
+    for (auto [residue, bytes] : bytesAt[g])
+      if (residue % 8 == 0 && bytes > most) {
+        most = bytes;
+        starts[g] = residue;
+      }
+  }
+  return starts;
+}
+
 } // namespace
 
-bool planFiles(const Plan &plan, const WriteOptions &options,
-               std::vector<PlannedFile> &files, std::string &error) {
+bool planFiles(const Plan &plan, const std::vector<SourceTensor> &sources,
+               const WriteOptions &options, std::vector<PlannedFile> &files,
+               std::string &error) {
   std::vector<OutTensor> outs;
   for (const layout::TensorInfo &t : plan.targets)
     outs.push_back({t.name, t.dtype, t.shape});
@@ -96,14 +163,18 @@ bool planFiles(const Plan &plan, const WriteOptions &options,
   if (!checkOutTensors(outs, options.metadata, error))
     return false;
   files.clear();
-  for (const FileGroup &g : splitFiles(outs, options.maxFileBytes)) {
+  const std::vector<FileGroup> groups = splitFiles(outs, options.maxFileBytes);
+  const std::vector<std::optional<uint64_t>> starts = copyDataStarts(
+      plan, sources, outs, groups, options.zeroCopyMinBytes);
+  for (size_t k = 0; k < groups.size(); ++k) {
+    const FileGroup &g = groups[k];
     PlannedFile f{g.name, g.tensors, 0};
     std::vector<OutTensor> sub;
     for (size_t i : g.tensors)
       sub.push_back(outs[i]);
     if (!checkOutTensors(sub, options.metadata, error))
       return false;
-    f.bytes = layoutFile(sub, options.metadata).fileSize;
+    f.bytes = layoutFile(sub, options.metadata, starts[k]).fileSize;
     files.push_back(std::move(f));
   }
   return true;
@@ -237,6 +308,7 @@ private:
 
   std::vector<OutTensor> outs_;
   std::vector<FileGroup> groups_;
+  std::vector<std::optional<uint64_t>> dataStarts_; // copyDataStarts
   std::vector<OutFile> files_;
   std::vector<int> fileOf_;
   std::vector<uint64_t> offsetOf_;
@@ -284,6 +356,8 @@ bool CheckpointWriter::splitIntoFiles(std::string &error) {
   if (!checkOutTensors(outs_, options_.metadata, error))
     return false;
   groups_ = splitFiles(outs_, options_.maxFileBytes);
+  dataStarts_ = copyDataStarts(plan_, sources_, outs_, groups_,
+                               options_.zeroCopyMinBytes);
   files_.resize(groups_.size());
   fileOf_.assign(plan_.targets.size(), 0);
   offsetOf_.assign(plan_.targets.size(), 0);
@@ -316,7 +390,7 @@ bool CheckpointWriter::createFile(size_t g, std::string &error) {
     error = f.path + ": " + error;
     return false;
   }
-  f.layout = layoutFile(sub, options_.metadata);
+  f.layout = layoutFile(sub, options_.metadata, dataStarts_[g]);
   for (size_t k = 0; k < groups_[g].tensors.size(); ++k) {
     fileOf_[groups_[g].tensors[k]] = static_cast<int>(g);
     offsetOf_[groups_[g].tensors[k]] = f.layout.offsets[k];
@@ -530,10 +604,7 @@ void CheckpointWriter::addPiece(Job &job, Piece &q, int es, int64_t a) {
   addReleases(job, q, 4 << 10);
   size_t r = q.shape.size();
   int64_t rowBytes = q.shape[r - 1] * es;
-  bool contiguous = !q.isFill() && q.steps.empty() &&
-                    q.dstStrides[r - 1] == 1 && q.srcStrides[r - 1] == 1;
-  if (options_.zeroCopyMinBytes > 0 && contiguous &&
-      rowBytes >= options_.zeroCopyMinBytes) {
+  if (isKernelCopy(q, es, options_.zeroCopyMinBytes)) {
     const SourceTensor &src = sources_[q.source];
     uint64_t base = src.file->fileOffset(*src.entry);
     std::vector<size_t> outer(r - 1);

@@ -190,13 +190,22 @@ bool checkOutTensors(const std::vector<OutTensor> &tensors,
 }
 
 FileLayout layoutFile(const std::vector<OutTensor> &tensors,
-                      const std::map<std::string, std::string> &metadata) {
+                      const std::map<std::string, std::string> &metadata,
+                      std::optional<uint64_t> dataStart) {
   std::string json, error;
   std::vector<uint64_t> begins;
   uint64_t total = 0;
   if (!buildHeader(tensors, metadata, json, begins, total, error)) {
     std::fprintf(stderr, "wl::runtime::layoutFile: %s\n", error.c_str());
     std::abort();
+  }
+  if (dataStart && *dataStart % 8 == 0 && *dataStart < kDataStartPeriod) {
+    // (8 + N + pad) % period == dataStart; N stays a multiple of 8.
+    uint64_t pad = (*dataStart + kDataStartPeriod -
+                    (8 + json.size()) % kDataStartPeriod) %
+                   kDataStartPeriod;
+    if (json.size() + pad <= kMaxHeaderBytes)
+      json.append(pad, ' ');
   }
   FileLayout out;
   uint64_t n = json.size();

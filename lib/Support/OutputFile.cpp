@@ -4,9 +4,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
-#include <cstdio>
 #include <cstdlib>
-#include <fstream>
 #include <map>
 #include <unistd.h>
 
@@ -56,49 +54,6 @@ bool parseSize(const std::string &text, uint64_t &bytes) {
       __builtin_mul_overflow(n, it->second, &bytes))
     return false;
   return true;
-}
-
-namespace {
-
-/// The first integer in the file at `path`, or -1.
-int64_t readNumber(const char *path) {
-  std::ifstream in(path);
-  long long v = -1;
-  if (!(in >> v))
-    return -1;
-  return v;
-}
-
-} // namespace
-
-uint64_t pageCacheDirtyHeadroom() {
-  std::ifstream in("/proc/meminfo");
-  std::map<std::string, uint64_t> kb;
-  std::string line;
-  while (std::getline(in, line)) {
-    char key[64];
-    unsigned long long v = 0;
-    if (std::sscanf(line.c_str(), "%63[^:]: %llu", key, &v) == 2)
-      kb[key] = v;
-  }
-  for (const char *k : {"MemFree", "Active(file)", "Inactive(file)", "Dirty",
-                        "Writeback"})
-    if (!kb.count(k))
-      return 0;
-  const uint64_t dirtyable =
-      (kb["MemFree"] + kb["Active(file)"] + kb["Inactive(file)"]) << 10;
-  uint64_t threshold = 0;
-  const int64_t bytes = readNumber("/proc/sys/vm/dirty_background_bytes");
-  if (bytes > 0) {
-    threshold = static_cast<uint64_t>(bytes);
-  } else {
-    const int64_t ratio = readNumber("/proc/sys/vm/dirty_background_ratio");
-    if (ratio < 0)
-      return 0;
-    threshold = dirtyable / 100 * static_cast<uint64_t>(ratio);
-  }
-  const uint64_t dirty = (kb["Dirty"] + kb["Writeback"]) << 10;
-  return threshold > dirty ? threshold - dirty : 0;
 }
 
 } // namespace wl

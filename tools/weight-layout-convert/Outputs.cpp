@@ -11,7 +11,6 @@
 #include "wl/Plan/Plan.h"
 #include "wl/Runtime/CpuExecutor.h"
 #include "wl/Support/InputFile.h"
-#include "wl/Support/OutputFile.h"
 #include "wl/Support/Quote.h"
 
 #include <algorithm>
@@ -295,7 +294,8 @@ bool planOutputFiles(
   planned.assign(outputs.size(), {});
   for (size_t k = 0; k < outputs.size(); ++k) {
     wopts.metadata = metadataOf(outputs[k]);
-    if (!runtime::planFiles(*outputs[k].plan, wopts, planned[k], error)) {
+    if (!runtime::planFiles(*outputs[k].plan, outputs[k].sources, wopts,
+                            planned[k], error)) {
       error = opt.mapping + ": " +
               (outputs[k].folder.empty() ? "" : outputs[k].folder + ": ") +
               "cannot be written as safetensors files: " + error;
@@ -434,12 +434,6 @@ int writeConversion(const Conversion &c, const std::vector<Output> &outputs) {
   if (!planOutputFiles(opt, outputs, wopts, metadataOf, planned, total,
                        tensors, error))
     return fail(error);
-  // Without fsync, an output that fits in the page cache's dirty headroom
-  // is written there at memory speed and left to the kernel; past it the
-  // kernel would hold the writer to the writeback's pace, which O_DIRECT
-  // (no copy, no dirty pages) beats (docs/runtime.md).
-  if (!opt.fsync && total <= pageCacheDirtyHeadroom())
-    wopts.directWrites = false;
   std::vector<std::string> others, skipped;
   if (!listOtherFiles(*inputs.front(), others, skipped, error))
     return fail(error);

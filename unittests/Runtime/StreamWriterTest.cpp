@@ -22,6 +22,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <set>
 #include <unistd.h>
@@ -333,6 +334,79 @@ TEST(StreamWriter, VerifyNamesTheCorruptedTensor) {
       error.find("tensor 'model.layers.1.self_attn.o_proj.weight' element 500"),
       std::string::npos)
       << error;
+  fs::remove_all(dir);
+}
+
+// Each file's header is padded so that its kernel-copied rows sit at the
+// offset within a page they have in their source, for as many of their
+// bytes as any data start (a multiple of 8) could: counted here from the
+// files as written, row by row, over the residues of (output offset -
+// source offset) modulo 4096.
+TEST(StreamWriter, KernelCopiesKeepTheirPageOffsets) {
+  std::string error;
+  MappingRequest req{kSource + "/mappings/qwen3/hf-to-vllm.json",
+                     kSource + "/test/Mapping/Inputs/qwen3-config.json",
+                     {{"tp", 2}},
+                     "",
+                     false,
+                     false};
+  auto compiled = compileMapping(req, error);
+  ASSERT_TRUE(compiled) << error;
+  const layout::Plan &plan = compiled->rankPlans[1];
+  fs::path dir = fs::temp_directory_path() /
+                 ("wl-page-offsets-test-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir / "out");
+  auto src = writeSources(plan, (dir / "src.safetensors").string(), 5);
+  std::vector<runtime::SourceTensor> sources;
+  std::vector<plan::Buffer> buffers;
+  sourcesOf(plan, *src, sources, buffers);
+  runtime::WriteOptions opts;
+  opts.zeroCopyMinBytes = 16;
+  runtime::ThreadPool pool(2);
+  runtime::WriteStats stats;
+  ASSERT_TRUE(runtime::writeCheckpoint(plan, sources, (dir / "out").string(),
+                                       opts, pool, stats, error))
+      << error;
+  ASSERT_GT(stats.zeroCopyBytes, 0);
+  auto out = runtime::Checkpoint::open((dir / "out").string(), error);
+  ASSERT_TRUE(out) << error;
+  std::map<uint64_t, uint64_t> bytesAt; // residue -> copied bytes
+  for (const layout::Piece &p : plan.pieces) {
+    layout::Piece q = runtime::coalesceRows(p);
+    const size_t r = q.shape.size();
+    const int es = layout::dtypeSize(plan.targets[q.target].dtype);
+    if (r == 0 || q.isFill() || !q.steps.empty() || q.srcStrides[r - 1] != 1 ||
+        q.dstStrides[r - 1] != 1 || q.shape[r - 1] * es < 16 ||
+        q.numElements() == 0)
+      continue;
+    auto l = out->find(plan.targets[q.target].name);
+    ASSERT_TRUE(l.entry);
+    const uint64_t dstBase = l.file->fileOffset(*l.entry);
+    const uint64_t srcBase = src->fileOffset(*sources[q.source].entry);
+    std::vector<int64_t> idx(r - 1, 0);
+    for (bool more = true; more;) {
+      int64_t d = q.dstOffset, s = q.srcOffset;
+      for (size_t j = 0; j + 1 < r; ++j) {
+        d += idx[j] * q.dstStrides[j];
+        s += idx[j] * q.srcStrides[j];
+      }
+      bytesAt[(dstBase + d * es - srcBase - s * es) % 4096] +=
+          q.shape[r - 1] * es;
+      more = false;
+      for (size_t j = r - 1; j-- > 0 && !more;) {
+        more = ++idx[j] < q.shape[j];
+        if (!more)
+          idx[j] = 0;
+      }
+    }
+  }
+  ASSERT_GT(bytesAt[0], 0u);
+  for (auto [residue, bytes] : bytesAt) {
+    if (residue % 8 == 0) {
+      EXPECT_LE(bytes, bytesAt[0]) << "residue " << residue;
+    }
+  }
   fs::remove_all(dir);
 }
 

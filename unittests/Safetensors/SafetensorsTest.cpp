@@ -142,6 +142,35 @@ TEST(SafetensorsLayout, RandomRoundTrips) {
   }
 }
 
+// dataStart: the header padded with spaces so that the data starts at
+// that offset modulo kDataStartPeriod, parsed back to the same tensors; a
+// dataStart that is not a multiple of 8 (or past the period) changes
+// nothing.
+TEST(SafetensorsLayout, DataStartPadsTheHeader) {
+  const std::vector<OutTensor> ts = {{"a", DType::F32, {3}},
+                                     {"b", DType::BF16, {5, 7}}};
+  const FileLayout plain = layoutFile(ts, {{"format", "pt"}});
+  for (uint64_t start : {0ull, 8ull, 512ull, 2376ull, 4088ull}) {
+    const FileLayout l = layoutFile(ts, {{"format", "pt"}}, start);
+    EXPECT_EQ(l.prefix.size() % kDataStartPeriod, start);
+    EXPECT_LT(l.prefix.size(), plain.prefix.size() + kDataStartPeriod);
+    EXPECT_EQ(l.prefix.substr(8, plain.prefix.size() - 8),
+              plain.prefix.substr(8));
+    EXPECT_EQ(l.prefix.find_first_not_of(' ', plain.prefix.size()),
+              std::string::npos);
+    EXPECT_EQ(l.fileSize - l.prefix.size(), plain.fileSize - plain.prefix.size());
+    std::string error;
+    auto h = parseHeader(reinterpret_cast<const uint8_t *>(l.prefix.data()),
+                         l.prefix.size(), l.fileSize, error);
+    ASSERT_TRUE(h) << error;
+    EXPECT_EQ(h->dataOffset, l.prefix.size());
+    ASSERT_EQ(h->tensors.size(), 2u);
+    EXPECT_EQ(h->tensors[1].begin + h->dataOffset, l.offsets[1]);
+  }
+  for (uint64_t start : {4ull, 4096ull, 9000ull})
+    EXPECT_EQ(layoutFile(ts, {{"format", "pt"}}, start).prefix, plain.prefix);
+}
+
 TEST(SafetensorsLayout, ExactBytes) {
   FileLayout l = layoutFile({{"a", DType::F32, {2}}}, {});
   std::string json =

@@ -2,14 +2,12 @@
 #include "wl/Support/InputFile.h"
 #include "wl/Support/Json.h"
 #include "wl/Support/Limits.h"
-#include "wl/Support/OutputFile.h"
 #include "wl/Support/Quote.h"
 
 #include <gtest/gtest.h>
 
 #include <cstdlib>
 #include <fstream>
-#include <map>
 #include <string>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -240,33 +238,6 @@ TEST(Json, PathKeys) {
   EXPECT_EQ(jsonPathKey("a", "2b"), "a[\"2b\"]");
   EXPECT_EQ(jsonPathKey("a", "x.y"), "a[\"x.y\"]");
   EXPECT_EQ(jsonPathKey("a", "q\"\n"), "a[\"q\\\"\\n\"]");
-}
-
-// The dirty headroom is at most the background threshold of all of memory
-// (the share of it the kernel counts as dirtyable is smaller), and more
-// than nothing while few pages are dirty.
-TEST(OutputFile, DirtyHeadroomIsAShareOfMemory) {
-  std::ifstream meminfo("/proc/meminfo");
-  std::ifstream ratioIn("/proc/sys/vm/dirty_background_ratio");
-  std::ifstream bytesIn("/proc/sys/vm/dirty_background_bytes");
-  unsigned long long ratio = 0, bytes = 0;
-  if (!meminfo || !(ratioIn >> ratio) || !(bytesIn >> bytes))
-    GTEST_SKIP() << "no /proc here";
-  std::map<std::string, unsigned long long> kb;
-  std::string key;
-  unsigned long long v;
-  while (meminfo >> key >> v) {
-    kb[key] = v;
-    meminfo.ignore(64, '\n');
-  }
-  ASSERT_TRUE(kb.count("MemTotal:") && kb.count("Dirty:"));
-  const uint64_t bound =
-      bytes > 0 ? bytes : (kb["MemTotal:"] << 10) / 100 * ratio;
-  const uint64_t headroom = pageCacheDirtyHeadroom();
-  EXPECT_LE(headroom, bound);
-  if ((kb["Dirty:"] + kb["Writeback:"]) << 10 < bound / 8) {
-    EXPECT_GT(headroom, 0u);
-  }
 }
 
 } // namespace

@@ -114,7 +114,9 @@ struct WriteStats {
 };
 
 /// The files `writeCheckpoint` would write, without writing: per file its
-/// name, tensors (indices into plan.targets) and size. False, with `error`,
+/// name, tensors (indices into plan.targets) and size (its header padded as
+/// writeCheckpoint pads it, which depends on where `sources` lie in their
+/// files). False, with `error`,
 /// when the targets cannot be written as safetensors files (a name given
 /// twice or "__metadata__", a size past 2^64 bytes, a header past the
 /// limit: checkOutTensors).
@@ -123,8 +125,10 @@ struct PlannedFile {
   std::vector<size_t> targets;
   uint64_t bytes = 0;
 };
-bool planFiles(const layout::Plan &plan, const WriteOptions &options,
-               std::vector<PlannedFile> &files, std::string &error);
+bool planFiles(const layout::Plan &plan,
+               const std::vector<SourceTensor> &sources,
+               const WriteOptions &options, std::vector<PlannedFile> &files,
+               std::string &error);
 
 /// Appends to `out` the element ranges of its source that piece `q` (not a
 /// fill; `es` its source's element size) reads, for giving them back once
@@ -144,7 +148,9 @@ void releasableRuns(const layout::Piece &q, int es, int64_t minRunBytes,
 /// `model.safetensors.index.json` when the data exceeds maxFileBytes. Files
 /// are created new (an existing file is an error), space is reserved up
 /// front (so a full disk fails early), and every file is fsync'ed (unless
-/// not `durable`).
+/// not `durable`). Each file's header is padded with spaces so that most
+/// of its kernel-copied bytes keep their source's offset within a page
+/// (layoutFile's dataStart).
 /// `sources[s]` is plan.sources[s]; each must match its dtype and shape.
 /// Pre: the plan writes every target element exactly once.
 /// On failure (I/O error, full disk) returns false with one message naming

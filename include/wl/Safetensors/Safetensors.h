@@ -250,11 +250,19 @@ struct FileLayout {
 /// after them when it is not empty. The prefix is the 8-byte little-endian
 /// length N and N bytes of compact JSON padded with spaces so that
 /// (8 + N) % 8 == 0; `offsets` are absolute file offsets (8 + N + begin).
+/// With `dataStart` (a multiple of 8 below kDataStartPeriod), the header
+/// is padded with up to kDataStartPeriod - 8 more spaces, so that the data
+/// starts at a file offset congruent to it modulo kDataStartPeriod, unless
+/// that would take the header past kMaxHeaderBytes (a writer's choice: the
+/// streaming writer puts its kernel-copied runs at the same offsets within
+/// a page as in their sources, which the kernel copies faster).
 /// Pre: checkOutTensors(tensors, metadata) (else prints why and aborts).
 /// Post: parseHeader accepts the result and gives back the same names,
 /// dtypes, shapes and offsets (zero-sized tensors in the given order).
+constexpr uint64_t kDataStartPeriod = 4096;
 FileLayout layoutFile(const std::vector<OutTensor> &tensors,
-                      const std::map<std::string, std::string> &metadata);
+                      const std::map<std::string, std::string> &metadata,
+                      std::optional<uint64_t> dataStart = std::nullopt);
 
 /// How a checkpoint of `tensors` (in this order) is split into files of at
 /// most `maxFileBytes` of data each (greedily: a file is closed when the next

@@ -23,15 +23,6 @@ bool pwriteAll(int fd, const uint8_t *data, uint64_t len, uint64_t offset);
 /// size of 2^64 bytes or more.
 bool parseSize(const std::string &text, uint64_t &bytes);
 
-/// Bytes that can still be written through the page cache before the
-/// kernel starts writing dirty pages back (and, further on, slows the
-/// writer down to the disk's pace): its background threshold
-/// (/proc/sys/vm/dirty_background_bytes, else dirty_background_ratio of
-/// free and file-cache memory, as the kernel's global_dirtyable_memory
-/// counts it, from /proc/meminfo) less the pages dirty or under writeback
-/// now. 0 where /proc cannot be read.
-uint64_t pageCacheDirtyHeadroom();
-
 } // namespace wl
 
 #endif // WL_SUPPORT_OUTPUTFILE_H
