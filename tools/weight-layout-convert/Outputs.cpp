@@ -171,19 +171,49 @@ void printDryRun(const ConvertOptions &opt, const TargetPath &target,
               formatBytes(total).c_str());
 }
 
+/// --threads, or one per core.
+int threadCount(const ConvertOptions &opt) {
+  return opt.threads > 0
+             ? opt.threads
+             : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+}
+
+/// The largest source tensor that a piece of `o` reads across its rows (a
+/// transpose, a strided read): its windows keep most of its pages mapped
+/// until the last of them (docs/runtime.md), so it bounds the resident
+/// memory of a rank being written.
+uint64_t largestStridedSource(const Output &o) {
+  uint64_t most = 0;
+  for (const layout::Piece &p : o.plan->pieces) {
+    if (p.isFill() || p.shape.empty() || p.srcStrides.back() == 1)
+      continue;
+    if (const runtime::TensorEntry *e = o.sources[p.source].entry)
+      most = std::max<uint64_t>(most, e->end - e->begin);
+  }
+  return most;
+}
+
 /// How many ranks are written at once: each on its own files (inodes), so
 /// that their writer threads do not wait on each other's inode locks as two
 /// writers of one file do (WriteOptions::writers), each rendering with its
 /// share of the cores. At most kMaxLanes, since each holds its own window
-/// buffers; one with --device cuda, whose renderer is one GPU stream.
+/// buffers, and no more than kLaneSourceBudget of strided sources' pages
+/// between them (one lane for Qwen3.5 -> FastDeploy, whose transposed
+/// embedding is 2 GB: two took its peak resident from 0.75 to 1.38 GB);
+/// one with --device cuda, whose renderer is one GPU stream.
 constexpr int kMaxLanes = 4;
-int rankLanes(const std::vector<Output> &outputs, int threads,
-              const runtime::WriteOptions &wopts) {
-  if (wopts.renderer)
+constexpr uint64_t kLaneSourceBudget = 256ull << 20;
+int rankLanes(const std::vector<Output> &outputs, int threads, bool gpu) {
+  if (gpu)
     return 1;
-  return static_cast<int>(std::max<size_t>(
-      1, std::min<size_t>({outputs.size(), static_cast<size_t>(threads),
-                           static_cast<size_t>(kMaxLanes)})));
+  uint64_t strided = 0;
+  for (const Output &o : outputs)
+    strided = std::max(strided, largestStridedSource(o));
+  const uint64_t byMemory =
+      strided ? std::max<uint64_t>(1, kLaneSourceBudget / strided) : kMaxLanes;
+  return static_cast<int>(std::max<uint64_t>(
+      1, std::min<uint64_t>({outputs.size(), static_cast<uint64_t>(threads),
+                             static_cast<uint64_t>(kMaxLanes), byMemory})));
 }
 
 /// Writes every output checkpoint into the staging folder (with the other
@@ -199,9 +229,7 @@ bool writeOutputs(
     const std::function<std::map<std::string, std::string>(const Output &)>
         &metadataOf,
     uint64_t total, runtime::WriteStats &stats, std::string &error) {
-  int threads = opt.threads > 0
-                    ? opt.threads
-                    : std::max(1u, std::thread::hardware_concurrency());
+  const int threads = threadCount(opt);
   ProgressLine progress(static_cast<int64_t>(total), !opt.quiet);
   wopts.progress = &progress.counter();
   // Each rank's folder, other files and options, in rank order.
@@ -223,7 +251,7 @@ bool writeOutputs(
     rankOptions.push_back(wopts);
     rankOptions.back().metadata = metadataOf(o);
   }
-  const int lanes = rankLanes(outputs, threads, wopts);
+  const int lanes = rankLanes(outputs, threads, wopts.renderer != nullptr);
   std::atomic<bool> stop{false};
   std::atomic<size_t> next{0};
   std::vector<std::string> errors(outputs.size()); // each rank's failure
@@ -370,13 +398,15 @@ bool writeAndCommit(
 }
 
 /// The one line said at the end (unless --quiet).
-void printSummary(const ConvertOptions &opt, int64_t nranks,
+void printSummary(const ConvertOptions &opt, int64_t nranks, int lanes,
                   const runtime::WriteStats &stats, double seconds,
                   int64_t allocated) {
+  const std::string atATime =
+      lanes > 1 ? "; " + std::to_string(lanes) + " ranks at a time" : "";
   std::printf("%s: %s -> %s: %lld tensors in %lld files (%lld rank%s), %s "
               "in %.2f s (%s/s); %.0f%% copied by the kernel, %.0f%% written "
               "directly; peak memory "
-              "%s (allocated %s)%s\n",
+              "%s (allocated %s)%s%s\n",
               kTool, opt.from.c_str(), opt.to.c_str(),
               static_cast<long long>(stats.tensors),
               static_cast<long long>(stats.files),
@@ -387,7 +417,7 @@ void printSummary(const ConvertOptions &opt, int64_t nranks,
               stats.bytes ? 100.0 * stats.directBytes / stats.bytes : 0.0,
               formatBytes(peakResidentBytes()).c_str(),
               allocated > 0 ? formatBytes(allocated).c_str() : "unknown",
-              opt.verify ? "; verified" : "");
+              atATime.c_str(), opt.verify ? "; verified" : "");
 }
 
 } // namespace
@@ -491,8 +521,9 @@ int writeConversion(const Conversion &c, const std::vector<Output> &outputs) {
                        std::chrono::steady_clock::now() - c.start)
                        .count();
   if (!opt.quiet)
-    printSummary(opt, c.ranks, stats, seconds,
-                 c.allocated ? c.allocated->stop() : 0);
+    printSummary(opt, c.ranks,
+                 rankLanes(outputs, threadCount(opt), opt.device == "cuda"),
+                 stats, seconds, c.allocated ? c.allocated->stop() : 0);
   return 0;
 }
 
