@@ -16,6 +16,7 @@
 #include <algorithm>
 #include <atomic>
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 #include <functional>
@@ -178,17 +179,24 @@ int threadCount(const ConvertOptions &opt) {
              : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
-/// The largest source tensor that a piece of `o` reads across its rows (a
-/// transpose, a strided read): its windows keep most of its pages mapped
-/// until the last of them (docs/runtime.md), so it bounds the resident
-/// memory of a rank being written.
-uint64_t largestStridedSource(const Output &o) {
+/// The largest source span (bytes from the first to the last element it
+/// reads) of a piece of `o` that reads its source across rows, a page or
+/// more apart from one target element to the next (a transpose): its
+/// windows keep most of the span's pages mapped until the last of them
+/// (docs/runtime.md), so it bounds the resident memory of a rank being
+/// written.
+uint64_t largestTransposedSpan(const Output &o) {
   uint64_t most = 0;
   for (const layout::Piece &p : o.plan->pieces) {
-    if (p.isFill() || p.shape.empty() || p.srcStrides.back() == 1)
+    if (p.isFill() || p.shape.empty())
       continue;
-    if (const runtime::TensorEntry *e = o.sources[p.source].entry)
-      most = std::max<uint64_t>(most, e->end - e->begin);
+    const int64_t es = layout::dtypeSize(o.plan->sources[p.source].dtype);
+    if (std::abs(p.srcStrides.back()) * es < 4096)
+      continue;
+    int64_t span = 1;
+    for (size_t j = 0; j < p.shape.size(); ++j)
+      span += (p.shape[j] - 1) * std::abs(p.srcStrides[j]);
+    most = std::max<uint64_t>(most, static_cast<uint64_t>(span * es));
   }
   return most;
 }
@@ -197,8 +205,8 @@ uint64_t largestStridedSource(const Output &o) {
 /// that their writer threads do not wait on each other's inode locks as two
 /// writers of one file do (WriteOptions::writers), each rendering with its
 /// share of the cores. At most kMaxLanes, since each holds its own window
-/// buffers, and no more than kLaneSourceBudget of strided sources' pages
-/// between them (one lane for Qwen3.5 -> FastDeploy, whose transposed
+/// buffers, and no more than kLaneSourceBudget of transposed sources'
+/// spans between them (one lane for Qwen3.5 -> FastDeploy, whose transposed
 /// embedding is 2 GB: two took its peak resident from 0.75 to 1.38 GB);
 /// one with --device cuda, whose renderer is one GPU stream.
 constexpr int kMaxLanes = 4;
@@ -206,11 +214,12 @@ constexpr uint64_t kLaneSourceBudget = 256ull << 20;
 int rankLanes(const std::vector<Output> &outputs, int threads, bool gpu) {
   if (gpu)
     return 1;
-  uint64_t strided = 0;
+  uint64_t transposed = 0;
   for (const Output &o : outputs)
-    strided = std::max(strided, largestStridedSource(o));
+    transposed = std::max(transposed, largestTransposedSpan(o));
   const uint64_t byMemory =
-      strided ? std::max<uint64_t>(1, kLaneSourceBudget / strided) : kMaxLanes;
+      transposed ? std::max<uint64_t>(1, kLaneSourceBudget / transposed)
+                 : kMaxLanes;
   return static_cast<int>(std::max<uint64_t>(
       1, std::min<uint64_t>({outputs.size(), static_cast<uint64_t>(threads),
                              static_cast<uint64_t>(kMaxLanes), byMemory})));
