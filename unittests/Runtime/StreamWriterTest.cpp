@@ -288,20 +288,32 @@ TEST(StreamWriter, DirectWritesByteExact) {
   fs::remove_all(dir);
 }
 
-TEST(StreamWriter, VerifyNamesTheCorruptedTensor) {
-  std::string error;
+/// Qwen3 (the test config) to vLLM at TP 2.
+auto compileQwen3Tp2(std::string &error) {
   MappingRequest req{kSource + "/mappings/qwen3/hf-to-vllm.json",
                      kSource + "/test/Mapping/Inputs/qwen3-config.json",
                      {{"tp", 2}},
                      "",
                      false,
                      false};
-  auto compiled = compileMapping(req, error);
+  return compileMapping(req, error);
+}
+
+/// An empty folder `name`-<pid> under the temporary directory.
+fs::path freshDir(const std::string &name) {
+  fs::path dir =
+      fs::temp_directory_path() / (name + "-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  return dir;
+}
+
+TEST(StreamWriter, VerifyNamesTheCorruptedTensor) {
+  std::string error;
+  auto compiled = compileQwen3Tp2(error);
   ASSERT_TRUE(compiled) << error;
   const layout::Plan &plan = compiled->rankPlans[1];
-  fs::path dir = fs::temp_directory_path() /
-                 ("wl-verify-test-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+  fs::path dir = freshDir("wl-verify-test");
   fs::create_directories(dir / "out");
   auto src = writeSources(plan, (dir / "src.safetensors").string(), 7);
   std::vector<runtime::SourceTensor> sources;
@@ -344,18 +356,10 @@ TEST(StreamWriter, VerifyNamesTheCorruptedTensor) {
 // source offset) modulo 4096.
 TEST(StreamWriter, KernelCopiesKeepTheirPageOffsets) {
   std::string error;
-  MappingRequest req{kSource + "/mappings/qwen3/hf-to-vllm.json",
-                     kSource + "/test/Mapping/Inputs/qwen3-config.json",
-                     {{"tp", 2}},
-                     "",
-                     false,
-                     false};
-  auto compiled = compileMapping(req, error);
+  auto compiled = compileQwen3Tp2(error);
   ASSERT_TRUE(compiled) << error;
   const layout::Plan &plan = compiled->rankPlans[1];
-  fs::path dir = fs::temp_directory_path() /
-                 ("wl-page-offsets-test-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+  fs::path dir = freshDir("wl-page-offsets-test");
   fs::create_directories(dir / "out");
   auto src = writeSources(plan, (dir / "src.safetensors").string(), 5);
   std::vector<runtime::SourceTensor> sources;
@@ -415,18 +419,10 @@ TEST(StreamWriter, KernelCopiesKeepTheirPageOffsets) {
 // the same writer writes everything.
 TEST(StreamWriter, CancelStopsBeforeTheNextWindow) {
   std::string error;
-  MappingRequest req{kSource + "/mappings/qwen3/hf-to-vllm.json",
-                     kSource + "/test/Mapping/Inputs/qwen3-config.json",
-                     {{"tp", 2}},
-                     "",
-                     false,
-                     false};
-  auto compiled = compileMapping(req, error);
+  auto compiled = compileQwen3Tp2(error);
   ASSERT_TRUE(compiled) << error;
   const layout::Plan &plan = compiled->rankPlans[0];
-  fs::path dir = fs::temp_directory_path() /
-                 ("wl-cancel-test-" + std::to_string(::getpid()));
-  fs::remove_all(dir);
+  fs::path dir = freshDir("wl-cancel-test");
   fs::create_directories(dir / "cancelled");
   auto src = writeSources(plan, (dir / "src.safetensors").string(), 11);
   std::vector<runtime::SourceTensor> sources;
