@@ -208,7 +208,7 @@ uint64_t largestTransposedSpan(const Output &o) {
 /// buffers, and no more than kLaneSourceBudget of transposed sources'
 /// spans between them (one lane for Qwen3.5 -> FastDeploy, whose transposed
 /// embedding is 2 GB: two took its peak resident from 0.75 to 1.38 GB);
-/// one with --device cuda, whose renderer is one GPU stream.
+/// one with --device cuda (`gpu`), whose renderer is one GPU stream.
 constexpr int kMaxLanes = 4;
 constexpr uint64_t kLaneSourceBudget = 256ull << 20;
 int rankLanes(const std::vector<Output> &outputs, int threads, bool gpu) {
@@ -226,15 +226,15 @@ int rankLanes(const std::vector<Output> &outputs, int threads, bool gpu) {
 }
 
 /// Writes every output checkpoint into the staging folder (with the other
-/// files, and re-read against its plan with --verify), rankLanes of them at
-/// once, then checks that no source changed while it was read. The first
+/// files, and re-read against its plan with --verify), `lanes` of them at
+/// once (rankLanes), then checks that no source changed while it was read. The first
 /// failure stops the other lanes and is the one reported.
 bool writeOutputs(
     const ConvertOptions &opt, const TargetPath &target,
     const std::vector<Output> &outputs, const std::vector<std::string> &others,
     const std::string &configText,
     const std::vector<std::unique_ptr<runtime::Checkpoint>> &inputs,
-    Staging &staging, runtime::WriteOptions &wopts,
+    Staging &staging, runtime::WriteOptions &wopts, int lanes,
     const std::function<std::map<std::string, std::string>(const Output &)>
         &metadataOf,
     uint64_t total, runtime::WriteStats &stats, std::string &error) {
@@ -260,7 +260,6 @@ bool writeOutputs(
     rankOptions.push_back(wopts);
     rankOptions.back().metadata = metadataOf(o);
   }
-  const int lanes = rankLanes(outputs, threads, wopts.renderer != nullptr);
   std::atomic<bool> stop{false};
   std::atomic<size_t> next{0};
   std::vector<std::string> errors(outputs.size()); // each rank's failure
@@ -367,13 +366,13 @@ bool bytesNeeded(uint64_t total, const std::vector<std::string> &others,
 
 /// Writes every output into a staging folder beside --to (on the GPU with
 /// --device cuda), then the manifest, and renames it into place unless a
-/// source changed meanwhile.
+/// source changed meanwhile; `lanes` ranks at once (rankLanes).
 bool writeAndCommit(
     const ConvertOptions &opt, const TargetPath &target,
     const std::vector<Output> &outputs, const std::vector<std::string> &others,
     const std::string &configText,
     const std::vector<std::unique_ptr<runtime::Checkpoint>> &inputs,
-    runtime::WriteOptions &wopts,
+    runtime::WriteOptions &wopts, int lanes,
     const std::function<std::map<std::string, std::string>(const Output &)>
         &metadataOf,
     uint64_t total, uint64_t needed, const convert::Manifest &manifest,
@@ -397,8 +396,8 @@ bool writeAndCommit(
     note(n);
   if (!staging || !checkFreeSpace(target.parent, needed, error))
     return false;
-  if (!writeOutputs(opt, target, outputs, others, configText, inputs, *staging, wopts,
-                    metadataOf, total, stats, error))
+  if (!writeOutputs(opt, target, outputs, others, configText, inputs, *staging,
+                    wopts, lanes, metadataOf, total, stats, error))
     return false;
   return writeTextFile(convert::manifestJson(manifest),
                        staging->path() + "/" + convert::kManifestName,
@@ -523,16 +522,18 @@ int writeConversion(const Conversion &c, const std::vector<Output> &outputs) {
          " file(s) of weights in other formats into the output, e.g. " +
          quoteName(fs::path(skipped.front()).filename().string()));
   runtime::WriteStats stats;
-  if (!writeAndCommit(opt, target, outputs, copied, c.configText, inputs, wopts, metadataOf,
-                      total, needed, c.manifest, readPaths, stats, error))
+  const int lanes =
+      rankLanes(outputs, threadCount(opt), /*gpu=*/opt.device == "cuda");
+  if (!writeAndCommit(opt, target, outputs, copied, c.configText, inputs, wopts,
+                      lanes, metadataOf, total, needed, c.manifest, readPaths,
+                      stats, error))
     return fail(error);
   double seconds = std::chrono::duration<double>(
                        std::chrono::steady_clock::now() - c.start)
                        .count();
   if (!opt.quiet)
-    printSummary(opt, c.ranks,
-                 rankLanes(outputs, threadCount(opt), opt.device == "cuda"),
-                 stats, seconds, c.allocated ? c.allocated->stop() : 0);
+    printSummary(opt, c.ranks, lanes, stats, seconds,
+                 c.allocated ? c.allocated->stop() : 0);
   return 0;
 }
 
